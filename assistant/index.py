@@ -1,0 +1,467 @@
+"""The index on disk: a Chroma collection, a keyword index and a manifest, swapped atomically.
+
+    index/CURRENT                       the version that serves (written last, atomically)
+    index/chroma/                       the embedded Chroma store (or a Chroma server by URL)
+    index/versions/<v>/manifest.json    documents, their content hashes, embedder, segmenter
+    index/versions/<v>/chunks.jsonl     every chunk with its tokens: the keyword index
+
+An ingest builds a complete new version beside the serving one (a new collection and a new
+version folder), reusing the vectors of unchanged documents, and only then replaces CURRENT.
+A failure or an interrupt before that leaves the previous version serving untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .bm25 import BM25
+from .config import Settings
+from .documents import find_files, load_document
+from .embeddings import ChromaEmbeddingFunction, PolicyEmbeddings
+from .errors import AssistantError, DocumentError, IndexNotBuiltError, IngestError
+from .models import Chunk, Document
+from .segmenting import SEGMENTER_VERSION, SegmentOptions, segment
+from .tokenizing import Vocabulary, vocabulary
+
+log = logging.getLogger(__name__)
+
+_ADD_BATCH = 256
+# Bumped whenever what is stored per chunk changes; an older index is then rebuilt in full.
+INDEX_FORMAT = "2"
+
+
+@dataclass
+class DocumentEntry:
+    """What the manifest records of one document."""
+
+    doc_id: str
+    title: str
+    doc_number: str
+    source_path: str
+    content_hash: str
+    chunks: int
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Manifest:
+    """The description of one index version."""
+
+    version: str
+    created: str
+    embedder: str
+    dim: int
+    segmenter: str
+    collection: str
+    documents: dict[str, DocumentEntry]
+
+    @property
+    def chunk_count(self) -> int:
+        return sum(d.chunks for d in self.documents.values())
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["documents"] = {k: asdict(v) for k, v in self.documents.items()}
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Manifest:
+        docs = {k: DocumentEntry(**v) for k, v in data.pop("documents").items()}
+        return cls(documents=docs, **data)
+
+
+@dataclass
+class IngestReport:
+    """The outcome of an ingest, for the CLI summary."""
+
+    version: str
+    documents: int
+    chunks: int
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    errors: list[DocumentError] = field(default_factory=list)
+    embedded_chunks: int = 0
+    seconds: float = 0.0
+    swapped: bool = False
+
+
+@dataclass
+class ServedIndex:
+    """One loaded index version: everything a search needs, built once."""
+
+    manifest: Manifest
+    chunks: list[Chunk]
+    keyword: BM25
+    collection: Any
+    by_id: dict[str, int]
+
+
+def _segment_signature(opts: SegmentOptions) -> str:
+    return f"{INDEX_FORMAT}/{SEGMENTER_VERSION}:{opts.max_chars}/{opts.hard_max}/{opts.min_chars}/{opts.article_max}"
+
+
+@dataclass(frozen=True)
+class FieldWeights:
+    """How much a word counts in the keyword index by where it stands.
+
+    The title and headings say what a passage is about, but they repeat across every
+    passage of a document or section: counted fully they would drown the passage's own words.
+    """
+
+    text: float = 1.0
+    section: float = 0.5
+    title: float = 0.25
+
+
+def keyword_terms(chunk: Chunk, vocab: Vocabulary,
+                  weights: FieldWeights = FieldWeights()) -> dict[str, float]:
+    """What the keyword index sees: weighted term frequencies of a chunk and its context."""
+    terms: dict[str, float] = {}
+    for text, weight in ((chunk.text, weights.text), (chunk.lead, weights.section),
+                         (chunk.section, weights.section),
+                         (f"{chunk.title} {chunk.doc_number}", weights.title)):
+        for token in vocab.tokens(text):
+            terms[token] = terms.get(token, 0.0) + weight
+    return terms
+
+
+def embedding_text(chunk: Chunk) -> str:
+    """What the dense model sees: the nearest heading that says what the passage is about.
+
+    A district document's long descriptive title is the same for every passage and blurs
+    them together; a law's article number says nothing, so its chapter and law name stand in.
+    """
+    path = chunk.section.split(" > ") if chunk.section else []
+    if path and path[-1].startswith("第") and path[-1].endswith("条"):
+        context = " ".join([chunk.title, *path[:-1]])
+    else:
+        context = path[-1] if path else chunk.title
+    return f"{context}\n{chunk.lead}{chunk.text}" if chunk.lead else f"{context}\n{chunk.text}"
+
+
+class IndexStore:
+    """Reads and writes index versions under `settings.index_dir`."""
+
+    def __init__(self, settings: Settings, embeddings: PolicyEmbeddings,
+                 options: SegmentOptions | None = None) -> None:
+        self.settings = settings
+        self.embeddings = embeddings
+        self.options = options or SegmentOptions()
+        self.root = Path(settings.index_dir)
+        self._client: Any = None
+
+    # -- locations -----------------------------------------------------------------------
+
+    @property
+    def current_file(self) -> Path:
+        return self.root / "CURRENT"
+
+    def version_dir(self, version: str) -> Path:
+        return self.root / "versions" / version
+
+    def current_version(self) -> str | None:
+        """The serving version, or None before the first ingest."""
+        try:
+            version = self.current_file.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        return version if (self.version_dir(version) / "manifest.json").is_file() else None
+
+    def client(self) -> Any:
+        """The Chroma client: a server when `chroma_url` is set, else the embedded store."""
+        if self._client is None:
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
+
+            chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+            if self.settings.chroma_url:
+                from urllib.parse import urlparse
+
+                url = urlparse(self.settings.chroma_url)
+                self._client = chromadb.HttpClient(
+                    host=url.hostname or "localhost", port=url.port or 8000,
+                    ssl=url.scheme == "https", settings=chroma_settings)
+            else:
+                (self.root / "chroma").mkdir(parents=True, exist_ok=True)
+                self._client = chromadb.PersistentClient(path=str(self.root / "chroma"),
+                                                         settings=chroma_settings)
+        return self._client
+
+    def _collection(self, name: str, create: bool = False) -> Any:
+        ef = ChromaEmbeddingFunction(self.embeddings)
+        if create:
+            return self.client().create_collection(
+                name, embedding_function=ef,  # type: ignore[arg-type]
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata={"embedder": self.embeddings.name})
+        return self.client().get_collection(name, embedding_function=ef)  # type: ignore[arg-type]
+
+    # -- reading -------------------------------------------------------------------------
+
+    def read_manifest(self, version: str) -> Manifest:
+        path = self.version_dir(version) / "manifest.json"
+        return Manifest.from_json(json.loads(path.read_text(encoding="utf-8")))
+
+    def read_chunks(self, version: str) -> tuple[list[Chunk], list[dict[str, float]]]:
+        chunks, tokens = [], []
+        with open(self.version_dir(version) / "chunks.jsonl", encoding="utf-8") as fh:
+            for line in fh:
+                record = json.loads(line)
+                tokens.append(record.pop("terms"))
+                chunks.append(Chunk.from_record(record))
+        return chunks, tokens
+
+    def open(self) -> ServedIndex:
+        """Load the serving version, or raise IndexNotBuiltError."""
+        version = self.current_version()
+        if version is None:
+            raise IndexNotBuiltError(str(self.root))
+        manifest = self.read_manifest(version)
+        if manifest.embedder != self.embeddings.name:
+            raise IngestError(
+                f"索引由嵌入模型 {manifest.embedder} 建立，当前配置为 {self.embeddings.name}；"
+                "请重新运行 `policy-assistant ingest`。",
+                f"The index was built with {manifest.embedder!r} but {self.embeddings.name!r} "
+                "is configured; run `policy-assistant ingest` again.")
+        chunks, tokens = self.read_chunks(version)
+        started = time.perf_counter()
+        keyword = BM25(tokens)
+        log.info("opened index %s: %d documents, %d chunks (keyword index %.2fs)", version,
+                 len(manifest.documents), len(chunks), time.perf_counter() - started)
+        return ServedIndex(manifest, chunks, keyword, self._collection(manifest.collection),
+                           {c.chunk_id: i for i, c in enumerate(chunks)})
+
+    # -- writing -------------------------------------------------------------------------
+
+    def ingest(self, paths: Sequence[Path] | None = None,
+               progress: Callable[[int, int], None] | None = None) -> IngestReport:
+        """Bring the index in line with the documents under `paths` (default: the corpus).
+
+        Documents whose files lie under `paths` are added, replaced or removed to match them;
+        documents ingested from elsewhere stay while their files exist. `progress(done, total)`
+        is called as chunks are embedded.
+        """
+        started = time.perf_counter()
+        roots = [Path(p) for p in (paths or [self.settings.corpus_dir])]
+        old_version = self.current_version()
+        old = self.read_manifest(old_version) if old_version else None
+        compatible = bool(old and old.embedder == self.embeddings.name
+                          and old.segmenter == _segment_signature(self.options))
+
+        report = IngestReport(version="", documents=0, chunks=0)
+        loaded: dict[str, Document] = {}
+        max_bytes = int(self.settings.max_file_mb * 1024 * 1024)
+        for path in find_files(roots):
+            try:
+                doc = load_document(path, self.settings.corpus_dir, max_bytes)
+            except DocumentError as exc:
+                log.warning("skipped %s", exc)
+                report.errors.append(exc)
+                continue
+            if doc.doc_id in loaded:
+                report.errors.append(DocumentError(
+                    str(path), f"与 {loaded[doc.doc_id].source_path} 的文档标识相同（{doc.doc_id}），未收录",
+                    f"same document id {doc.doc_id!r} as {loaded[doc.doc_id].source_path}; skipped"))
+                continue
+            loaded[doc.doc_id] = doc
+
+        # Documents from elsewhere, or whose files failed to load this time, stay as they were.
+        kept: dict[str, DocumentEntry] = {}
+        failed = {Path(e.path).resolve() for e in report.errors}
+        if old:
+            for doc_id, entry in old.documents.items():
+                if doc_id in loaded:
+                    continue
+                source = Path(entry.source_path).resolve()
+                under = any(_is_under(source, r) for r in roots)
+                if source in failed or (not under and source.is_file()):
+                    kept[doc_id] = entry
+                else:
+                    report.removed.append(doc_id)
+
+        if not loaded and not kept:
+            raise IngestError(
+                "没有可收录的文档：" + ("；".join(e.zh for e in report.errors) or "路径下没有文件"),
+                "No document could be ingested: "
+                + ("; ".join(e.en for e in report.errors) or "no files under the given paths"))
+
+        reuse_ids = set(kept)
+        for doc_id, doc in loaded.items():
+            entry = old.documents.get(doc_id) if old else None
+            if compatible and entry and entry.content_hash == doc.content_hash:
+                reuse_ids.add(doc_id)
+                report.unchanged.append(doc_id)
+            elif entry:
+                report.replaced.append(doc_id)
+            else:
+                report.added.append(doc_id)
+        if not compatible:
+            reuse_ids -= set(kept)  # a new embedder or segmenter: everything is rebuilt
+            report.unchanged.clear()
+
+        if old and compatible and old_version and not (report.added or report.replaced
+                                                      or report.removed):
+            report.version = old_version
+            report.documents = len(old.documents)
+            report.chunks = old.chunk_count
+            report.seconds = time.perf_counter() - started
+            return report
+        if kept and not compatible:
+            raise IngestError(
+                "嵌入模型或切分规则已变更，需同时重新收录以下来源：" + "、".join(
+                    kept[d].source_path for d in kept),
+                "The embedder or segmenter changed: ingest these sources again too: "
+                + ", ".join(kept[d].source_path for d in kept))
+
+        version = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        report.version = version
+        collection_name = f"{self.settings.collection_prefix}-{version}"
+        tmp_dir = self.root / "versions" / f".{version}.tmp"
+        try:
+            self._build(version, collection_name, tmp_dir, old, old_version, loaded,
+                        reuse_ids, kept, report, progress)
+        except BaseException as exc:
+            self._discard(collection_name, tmp_dir)
+            if isinstance(exc, AssistantError):
+                raise
+            if isinstance(exc, Exception):
+                raise IngestError(f"收录失败，原索引继续使用：{exc}",
+                                  f"Ingest failed; the previous index still serves: {exc}") from exc
+            raise
+        _write_atomic(self.current_file, version)
+        self._collect_garbage(keep={version})
+        report.swapped = True
+        report.seconds = time.perf_counter() - started
+        log.info("ingest %s: %d documents, %d chunks, %d embedded, %.2fs", version,
+                 report.documents, report.chunks, report.embedded_chunks, report.seconds)
+        return report
+
+    def _build(self, version: str, collection_name: str, tmp_dir: Path, old: Manifest | None,
+               old_version: str | None, loaded: dict[str, Document], reuse_ids: set[str],
+               kept: dict[str, DocumentEntry], report: IngestReport,
+               progress: Callable[[int, int], None] | None) -> None:
+        vocab = vocabulary()
+        chunks: list[Chunk] = []
+        tokens: list[dict[str, float]] = []
+        vectors: list[np.ndarray] = []
+        entries: dict[str, DocumentEntry] = {}
+
+        if reuse_ids and old and old_version:
+            old_chunks, old_tokens = self.read_chunks(old_version)
+            reused = [(c, t) for c, t in zip(old_chunks, old_tokens) if c.doc_id in reuse_ids]
+            if reused:
+                got = self._collection(old.collection).get(
+                    ids=[c.chunk_id for c, _ in reused], include=["embeddings"])
+                by_id = dict(zip(got["ids"], got["embeddings"]))
+                for c, t in reused:
+                    chunks.append(c)
+                    tokens.append(t)
+                    vectors.append(np.asarray(by_id[c.chunk_id], dtype=np.float32))
+            for doc_id in reuse_ids:
+                entries[doc_id] = old.documents[doc_id]
+
+        fresh: list[Chunk] = []
+        for doc_id, doc in loaded.items():
+            if doc_id in reuse_ids:
+                entries[doc_id] = _entry(doc, old.documents[doc_id].chunks if old else 0)
+                continue
+            doc_chunks = segment(doc, self.options)
+            entries[doc_id] = _entry(doc, len(doc_chunks))
+            fresh.extend(doc_chunks)
+        total = len(fresh)
+        done = 0
+
+        def step(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress:
+                progress(done, total)
+
+        if fresh:
+            new_vectors = self.embeddings.embed_batches([embedding_text(c) for c in fresh], step)
+            for c, v in zip(fresh, new_vectors):
+                chunks.append(c)
+                tokens.append(keyword_terms(c, vocab))
+                vectors.append(v)
+        report.embedded_chunks = total
+
+        collection = self._collection(collection_name, create=True)
+        for i in range(0, len(chunks), _ADD_BATCH):
+            part = chunks[i:i + _ADD_BATCH]
+            collection.add(
+                ids=[c.chunk_id for c in part],
+                embeddings=np.stack(vectors[i:i + _ADD_BATCH]),
+                documents=[c.text for c in part],
+                metadatas=[{"doc_id": c.doc_id, "title": c.title, "doc_number": c.doc_number,
+                            "section": c.section, "start": c.start, "end": c.end} for c in part],
+            )
+
+        manifest = Manifest(version=version, created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                            embedder=self.embeddings.name, dim=self.embeddings.dim,
+                            segmenter=_segment_signature(self.options),
+                            collection=collection_name, documents=entries)
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        with open(tmp_dir / "chunks.jsonl", "w", encoding="utf-8") as fh:
+            for c, t in zip(chunks, tokens):
+                fh.write(json.dumps({**c.to_record(), "terms": t}, ensure_ascii=False) + "\n")
+        (tmp_dir / "manifest.json").write_text(
+            json.dumps(manifest.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(tmp_dir, self.version_dir(version))
+        report.documents = len(entries)
+        report.chunks = len(chunks)
+
+    def _discard(self, collection_name: str, tmp_dir: Path) -> None:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        try:
+            self.client().delete_collection(collection_name)
+        except Exception:  # it may never have been created
+            pass
+
+    def _collect_garbage(self, keep: set[str]) -> None:
+        """Remove versions and collections that no longer serve."""
+        versions = self.root / "versions"
+        for path in versions.iterdir() if versions.is_dir() else []:
+            name = path.name.lstrip(".").removesuffix(".tmp")
+            if name not in keep:
+                shutil.rmtree(path, ignore_errors=True)
+        wanted = {f"{self.settings.collection_prefix}-{v}" for v in keep}
+        prefix = f"{self.settings.collection_prefix}-"
+        for col in self.client().list_collections():
+            name = col if isinstance(col, str) else col.name
+            if name.startswith(prefix) and name not in wanted:
+                self.client().delete_collection(name)
+
+
+def _entry(doc: Document, chunks: int) -> DocumentEntry:
+    return DocumentEntry(doc_id=doc.doc_id, title=doc.title, doc_number=doc.doc_number,
+                         source_path=str(Path(doc.source_path).resolve()),
+                         content_hash=doc.content_hash, chunks=chunks, metadata=doc.metadata)
+
+
+def _is_under(path: Path, root: Path) -> bool:
+    root = root.resolve()
+    return path == root or root in path.parents
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:6]}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def iter_documents(manifest: Manifest) -> Iterable[DocumentEntry]:
+    """Documents of a version in a stable order."""
+    return (manifest.documents[k] for k in sorted(manifest.documents))

@@ -1,0 +1,69 @@
+"""What a question asks for (a figure, a target, a time, a document number) and whether a
+passage holds that kind of answer. Pure functions over text, shared by retrieval and answering.
+
+A passage on the right subject that lacks the kind of answer asked for is rarely what the asker
+needs: "去年技术合同成交了多少钱" wants the sentence with 亿元 in it, not the one about services.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from .tokenizing import normalize
+
+Kind = Literal["figure", "money", "percent", "count", "people", "target", "time", "doc_number"]
+
+_NUMBER = r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十两百千万亿]+)"
+
+# What the question says → what it asks for.
+_ASKS: list[tuple[Kind, re.Pattern[str]]] = [
+    ("figure", re.compile(r"多少|几[个家项次年人]|几成|多大|多高|数量|how (?:many|much)|what share|"
+                          r"what (?:percentage|proportion|rate|amount)|total")),
+    ("money", re.compile(r"多少钱|金额|资金|额度|投资|投了|拨付|营收|收入|成交|贷多少|补多少|"
+                         r"how much|amount|investment|revenue|funding")),
+    ("percent", re.compile(r"比例|占比|百分之|税率|增速|增幅|涨幅|增长率|几成|%|percent|rate|share|"
+                           r"proportion")),
+    ("count", re.compile(r"多少家|几家|多少个|几个|多少项|几项|how many")),
+    ("people", re.compile(r"多少人|几人|人数|人次|how many people")),
+    ("target", re.compile(r"目标|力争|争取|计划|打算|想做到|要做到|今年.*(?:要|多少|几)|明年|"
+                          r"target|goal|plan|aim")),
+    ("time", re.compile(r"什么时候|何时|哪天|哪一天|多久|期限|截止|几年|几月|日期|时限|"
+                        r"when|how long|deadline|date")),
+    ("doc_number", re.compile(r"文号|发文字号|文件编号|document number")),
+]
+
+# What a passage holds, per kind of answer.
+_HOLDS: dict[Kind, re.Pattern[str]] = {
+    "figure": re.compile(rf"{_NUMBER}\s*(?:%|亿|万|元|家|项|个|人|次|场|批|倍|小时|平方米|"
+                         r"年|月|日)"),
+    "money": re.compile(rf"{_NUMBER}\s*(?:亿|万)?元"),
+    "percent": re.compile(rf"{_NUMBER}\s*%|百分之|成(?:以上|以下)|倍"),
+    "count": re.compile(rf"{_NUMBER}\s*(?:家|项|个|批|场|所|座)"),
+    "people": re.compile(rf"{_NUMBER}\s*(?:万)?(?:人次|人)"),
+    "target": re.compile(r"力争|争取|目标|达到|年内|全年.{0,6}达"),
+    "time": re.compile(rf"{_NUMBER}\s*(?:年|个月|月|日|天)(?:内|以内|之内)?|之日起|期限|"
+                       r"\d{4}年\d{1,2}月"),
+    "doc_number": re.compile(r"〔\d{4}〕\d+号|\[\d{4}\]\d+号"),
+}
+
+
+@dataclass(frozen=True)
+class Intent:
+    """The kinds of answer a question asks for (possibly none)."""
+
+    kinds: frozenset[Kind]
+
+    def matches(self, text: str) -> float:
+        """Share of the asked-for kinds that the text holds (0 when nothing was asked)."""
+        if not self.kinds:
+            return 0.0
+        t = normalize(text)
+        return sum(1 for k in self.kinds if _HOLDS[k].search(t)) / len(self.kinds)
+
+
+def read_intent(question: str) -> Intent:
+    """What kinds of answer the question asks for."""
+    q = normalize(question)
+    return Intent(frozenset(kind for kind, pattern in _ASKS if pattern.search(q)))

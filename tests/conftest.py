@@ -1,0 +1,53 @@
+"""Shared fixtures: every test gets its own index folder; nothing touches the project's index/."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant.config import PROJECT_DIR, Settings, load_settings
+from assistant.service import Services
+
+FIXTURES = Path(__file__).parent / "fixtures"
+FICTIONAL = FIXTURES / "policies"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the settings at a fresh index folder for each test."""
+    index_dir = tmp_path / "index"
+    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(index_dir))
+    for name in ("ASSISTANT_CHROMA_URL", "ASSISTANT_EMBEDDER", "ASSISTANT_ST_MODEL_PATH",
+                 "ASSISTANT_CORPUS_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    return index_dir
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A private copy of the fictional policies, free to change."""
+    target = tmp_path / "corpus"
+    shutil.copytree(FICTIONAL, target)
+    return target
+
+
+@pytest.fixture
+def settings(corpus: Path, isolated_env: Path) -> Settings:
+    return load_settings(corpus_dir=corpus, index_dir=isolated_env)
+
+
+@pytest.fixture
+def services(settings: Settings) -> Services:
+    return Services(settings)
+
+
+@pytest.fixture(scope="session")
+def shipped_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    """The shipped corpus, ingested once for the whole session into a private index."""
+    index_dir = tmp_path_factory.mktemp("shipped-index")
+    services = Services(load_settings(corpus_dir=PROJECT_DIR / "corpus", index_dir=index_dir))
+    services.store.ingest()
+    yield services

@@ -1,0 +1,97 @@
+"""Loading: encodings, metadata, Traditional Chinese, and clear errors for bad files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.documents import decode, find_files, load_document, split_front_matter
+from assistant.errors import DocumentError, EmptyDocumentError, UnsupportedFormatError
+from assistant.index import keyword_terms
+from assistant.segmenting import segment
+from assistant.tokenizing import vocabulary
+
+TEXT = "示例区科技措施（虚构）\n一、支持企业\n(一)高企奖励。对首次认定的高新技术企业给予奖励88万元。\n"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "gbk", "utf-16"])
+def test_text_files_load_in_the_encodings_government_sites_use(tmp_path: Path,
+                                                                encoding: str) -> None:
+    path = tmp_path / "notice.txt"
+    path.write_bytes(TEXT.encode(encoding))
+    document = load_document(path, tmp_path)
+    assert document.text == TEXT
+    assert document.title == "示例区科技措施（虚构）"
+    assert document.doc_id == "notice"
+
+
+def test_gbk_detection_does_not_mistake_gbk_for_utf8() -> None:
+    assert decode("高新技术企业补贴".encode("gbk")) == "高新技术企业补贴"
+
+
+def test_front_matter_gives_metadata_and_is_not_part_of_the_text() -> None:
+    meta, body = split_front_matter("---\ntitle: 标题\ndoc_number: '示科〔2099〕1号'\n---\n正文。")
+    assert meta == {"title": "标题", "doc_number": "示科〔2099〕1号"}
+    assert body == "正文。"
+
+
+def test_a_sidecar_meta_file_gives_metadata_for_an_untouched_file(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(TEXT, encoding="utf-8")
+    (tmp_path / "a.txt.meta.yaml").write_text(
+        "title: 虚构措施\ndoc_number: 示科〔2099〕2号\nsource_url: https://example.org/a\n",
+        encoding="utf-8")
+    document = load_document(tmp_path / "a.txt", tmp_path)
+    assert (document.title, document.doc_number) == ("虚构措施", "示科〔2099〕2号")
+    assert document.metadata["source_url"] == "https://example.org/a"
+    assert document.text == TEXT
+    assert [p.name for p in find_files([tmp_path])] == ["a.txt"]
+
+
+def test_traditional_chinese_is_matched_as_simplified_but_quoted_as_written(
+        tmp_path: Path) -> None:
+    path = tmp_path / "tw.txt"
+    path.write_text("示例措施\n一、支持企業\n(一)高企獎勵。對首次認定的高新技術企業給予獎勵。\n",
+                    encoding="utf-8")
+    chunk = next(c for c in segment(load_document(path, tmp_path)) if "獎勵" in c.text)
+    assert chunk.text == "對首次認定的高新技術企業給予獎勵。"
+    assert {"首次", "认定", "高新技术企业", "奖励"} <= set(keyword_terms(chunk, vocabulary()))
+
+
+def test_an_empty_file_is_rejected_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "empty.txt"
+    path.write_text("  \n\n", encoding="utf-8")
+    with pytest.raises(EmptyDocumentError) as err:
+        load_document(path, tmp_path)
+    assert "empty.txt" in str(err.value) and "没有正文" in err.value.zh
+
+
+def test_an_unsupported_file_type_is_rejected_with_the_supported_ones(tmp_path: Path) -> None:
+    path = tmp_path / "scan.jpg"
+    path.write_bytes(b"\xff\xd8\xff")
+    with pytest.raises(UnsupportedFormatError) as err:
+        load_document(path, tmp_path)
+    assert "scan.jpg" in err.value.en and ".txt" in err.value.en
+
+
+def test_binary_garbage_named_txt_is_rejected_not_indexed(tmp_path: Path) -> None:
+    path = tmp_path / "broken.txt"
+    path.write_bytes(bytes(range(256)) * 8)
+    with pytest.raises(DocumentError) as err:
+        load_document(path, tmp_path)
+    assert "broken.txt" in str(err.value)
+
+
+def test_a_file_over_the_size_limit_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "big.txt"
+    path.write_text("内容。" * 1000, encoding="utf-8")
+    with pytest.raises(DocumentError, match="too large"):
+        load_document(path, tmp_path, max_bytes=1000)
+
+
+def test_find_files_skips_hidden_files_readmes_and_sidecars(tmp_path: Path) -> None:
+    for name in ("a.txt", "README.md", ".hidden.txt", "a.txt.meta.yaml", "b.pdf"):
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "c.txt").write_text("x", encoding="utf-8")
+    assert [p.name for p in find_files([tmp_path])] == ["a.txt", "b.pdf"]

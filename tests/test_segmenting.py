@@ -1,0 +1,148 @@
+"""Segmenting: the section tree, sentence boundaries and chunk limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.documents import load_document
+from assistant.models import Document
+from assistant.segmenting import (
+    SegmentOptions,
+    build_sections,
+    heading_rank,
+    pack,
+    segment,
+    split_sentences,
+)
+from assistant.config import PROJECT_DIR
+from assistant.index import embedding_text
+
+from .conftest import FICTIONAL
+
+DISTRICT = PROJECT_DIR / "corpus" / "district" / "qingkewei-2025-1.txt"
+TAX_LAW = PROJECT_DIR / "corpus" / "laws" / "enterprise-income-tax-law.txt"
+
+
+def doc(text: str, title: str = "测试文件") -> Document:
+    return Document(doc_id="t", text=text, title=title)
+
+
+@pytest.mark.parametrize("line, rank", [
+    ("第一编 总则", 0),
+    ("2025年工作要点", 0),
+    ("第四章 税收优惠", 1),
+    ("第一节 研发投入", 2),
+    ("一、深化科技体制机制创新,加快塑造区域发展新格局", 3),
+    ("(一)优化科技领域发展顶层设计。开展研究。", 4),
+    ("（二）建立健全企业服务保障体系", 4),
+    ("1.加强统筹", 5),
+    ("(1)细化分工", 6),
+    ("第二十八条　符合条件的小型微利企业", 7),
+    ("2024年,区科委、科协紧扣上海加快建设", None),
+    ("1.5亿元的履约贷", None),
+    ("全区共有孵化器43家。", None),
+])
+def test_heading_rank_recognizes_chinese_numbering(line: str, rank: int | None) -> None:
+    assert heading_rank(line) == rank
+
+
+def test_sentences_never_split_inside_title_marks_quotes_or_brackets() -> None:
+    text = "开展《关于“十五五”;规划。研究》的课题。对“首次认定。补贴”予以支持;(含培育。企业)共5家!完"
+    spans = split_sentences(text, 0, len(text))
+    assert [text[s:e] for s, e in spans] == [
+        "开展《关于“十五五”;规划。研究》的课题。",
+        "对“首次认定。补贴”予以支持;",
+        "(含培育。企业)共5家!",
+        "完",
+    ]
+
+
+def test_pack_groups_sentences_up_to_the_limit_and_merges_a_short_tail() -> None:
+    spans = [(0, 50), (50, 100), (100, 160), (160, 170)]
+    assert pack(spans, max_chars=110, min_chars=20) == [(0, 100), (100, 170)]
+
+
+def test_district_document_gets_its_two_parts_and_numbered_sections() -> None:
+    document = load_document(DISTRICT, DISTRICT.parent.parent)
+    chunks = segment(document)
+    sections = {c.section for c in chunks}
+    assert ("2025年工作要点 > 三、优化科技创新生态,加速推进服务创新提效增能 > "
+            "(三)助推全域科普生态塑造") in sections
+    assert ("2024年工作总结 > 三、激发科技创新主体活力,持续深化全链条科创服务 > "
+            "(二)建立健全企业服务保障体系") in sections
+    subsidy = next(c for c in chunks if "免申即享" in c.text)
+    assert subsidy.section.endswith("(二)建立健全企业服务保障体系")
+    assert subsidy.doc_number == "青科委〔2025〕1号"
+
+
+def test_every_chunk_quotes_the_original_text_exactly() -> None:
+    for path in (DISTRICT, TAX_LAW, *FICTIONAL.iterdir()):
+        document = load_document(path, path.parent)
+        for chunk in segment(document):
+            assert document.text[chunk.start:chunk.end] == chunk.text
+            assert chunk.text.strip() == chunk.text and chunk.text
+
+
+def test_chunks_stay_small_and_never_cross_a_section() -> None:
+    document = load_document(DISTRICT, DISTRICT.parent.parent)
+    opts = SegmentOptions()
+    sections = build_sections(document.text)
+    for chunk in segment(document, opts):
+        assert len(chunk.text) <= opts.hard_max
+        owner = next(s for s in sections if any(a <= chunk.start < b for a, b in s.spans))
+        assert chunk.end <= owner.spans[-1][1], chunk.text
+        assert chunk.section == " > ".join(owner.path)
+
+
+def test_headings_are_context_not_chunks() -> None:
+    document = load_document(DISTRICT, DISTRICT.parent.parent)
+    chunks = segment(document)
+    assert not any(c.text.startswith(("(一)", "一、", "2024年工作总结")) for c in chunks)
+    design = next(c for c in chunks if c.text.startswith("开展《"))
+    assert design.section.endswith("(一)优化科技领域发展顶层设计")
+    assert "优化科技领域发展顶层设计" in embedding_text(design)
+
+
+def test_a_law_article_is_one_chunk_with_its_chapter() -> None:
+    document = load_document(TAX_LAW, TAX_LAW.parent)
+    chunks = segment(document)
+    rate = next(c for c in chunks if c.section == "第四章 税收优惠 > 第二十八条")
+    assert rate.text == ("符合条件的小型微利企业，减按20％的税率征收企业所得税。\n"
+                         "国家需要重点扶持的高新技术企业，减按15％的税率征收企业所得税。")
+    # 项 inside an article stay in it rather than opening sections of their own.
+    income = next(c for c in chunks if c.section.endswith("第六条"))
+    assert "（九）其他收入。" in income.text
+
+
+def test_sections_nest_chapter_section_article() -> None:
+    document = load_document(FICTIONAL / "fictional-regulation.md", FICTIONAL)
+    chunks = segment(document)
+    article = next(c for c in chunks if c.section.endswith("第四条"))
+    assert article.section == "第二章 企业创新 > 第一节 研发投入 > 第四条"
+    assert "（三）近三年无严重失信记录。" in article.text
+    assert next(c for c in chunks if c.section.endswith("第五条")).section == "第三章 附则 > 第五条"
+
+
+def test_a_long_article_splits_by_paragraph_and_keeps_its_lead_clause() -> None:
+    items = "\n".join(f"（{n}）第{n}项内容，" + "说明" * 40 + "；" for n in "一二三四五六")
+    text = f"第一章 总则\n第一条　企业的下列收入为免税收入：\n{items}"
+    chunks = segment(doc(text), SegmentOptions(article_max=200, hard_max=200))
+    assert len(chunks) > 1
+    assert all(c.section == "第一章 总则 > 第一条" for c in chunks)
+    assert all("企业的下列收入为免税收入" in c.text + c.lead for c in chunks)
+
+
+def test_closing_signature_is_its_own_section() -> None:
+    document = load_document(FICTIONAL / "fictional-subsidy-notice.txt", FICTIONAL)
+    chunks = segment(document)
+    assert chunks[-1].section == "落款"
+    assert chunks[-1].text == "示例区科学技术委员会\n2099年3月1日"
+
+
+def test_a_text_without_structure_still_chunks_by_sentence(tmp_path: Path) -> None:
+    text = "这是一段没有任何编号的通知。" * 30
+    chunks = segment(doc(text))
+    assert len(chunks) > 1 and all(c.section == "" for c in chunks)
+    assert "".join(c.text for c in chunks) == text
