@@ -110,7 +110,9 @@ class ServedIndex:
 
 
 def _segment_signature(opts: SegmentOptions) -> str:
-    return f"{INDEX_FORMAT}/{SEGMENTER_VERSION}:{opts.max_chars}/{opts.hard_max}/{opts.min_chars}/{opts.article_max}"
+    """Everything that decides chunks and their terms; an index built otherwise is rebuilt."""
+    return (f"{INDEX_FORMAT}/{SEGMENTER_VERSION}/{vocabulary().signature}:"
+            f"{opts.max_chars}/{opts.hard_max}/{opts.min_chars}/{opts.article_max}")
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ extend the vocabulary of their domain without touching code.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import unicodedata
@@ -59,6 +60,7 @@ class Vocabulary:
     synonyms: tuple[tuple[str, ...], ...]
     stopwords: frozenset[str]
     tokenizer: jieba.Tokenizer
+    signature: str = ""  # changes whenever the data files change: tokens must be rebuilt
 
     def tokens(self, text: str) -> list[str]:
         """Search tokens of a text: jieba's fine-grained words, without stop words.
@@ -148,4 +150,7 @@ def vocabulary() -> Vocabulary:
         w for line in _data_text("stopwords.txt").splitlines()
         if not line.startswith("#") for w in line.split()
     )
-    return Vocabulary(synonyms=synonyms, stopwords=stop, tokenizer=tokenizer)
+    digest = hashlib.sha256("\0".join(
+        _data_text(n) for n in ("lexicon.txt", "synonyms.txt", "stopwords.txt")).encode())
+    return Vocabulary(synonyms=synonyms, stopwords=stop, tokenizer=tokenizer,
+                      signature=digest.hexdigest()[:12])
