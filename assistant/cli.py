@@ -14,7 +14,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -60,7 +60,7 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log deta
 
 @app.command()
 def ingest(
-    paths: Annotated[Optional[list[Path]], typer.Argument(help="Files or folders.")] = None,
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Build or update the index from policy files (incremental and atomic)."""
@@ -117,7 +117,7 @@ def _print_hits(question: str, hits: list[Hit]) -> None:
 
 @app.command()
 def search(
-    question: Annotated[Optional[str], typer.Argument(help="The question; omit to read stdin.")] = None,
+    question: Annotated[str | None, typer.Argument(help="The question; omit to read stdin.")] = None,
     k: Annotated[int, typer.Option("--k", min=1, max=50, help="How many passages.")] = 5,
     mode: Annotated[str, typer.Option(help="hybrid, dense or bm25.")] = "hybrid",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -172,7 +172,7 @@ def _interactive(run, services: Services) -> None:  # type: ignore[no-untyped-de
 
 @app.command("eval")
 def evaluate(
-    questions: Annotated[Optional[Path], typer.Option(help="Question set (JSONL).")] = None,
+    questions: Annotated[Path | None, typer.Option(help="Question set (JSONL).")] = None,
     baseline: Annotated[bool, typer.Option(help="Also measure the naive LangChain baseline.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:

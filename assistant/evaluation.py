@@ -19,6 +19,7 @@ from typing import Any
 
 from .config import PROJECT_DIR
 from .errors import AssistantError
+from .retrieval import MODES, Mode
 from .service import Services
 from .tokenizing import normalize
 
@@ -83,7 +84,7 @@ def score_run(questions: Sequence[Question], results: Sequence[Sequence[str]]) -
     mrr = 0.0
     context = 0
     complete = 0
-    for q, texts in zip(questions, results):
+    for q, texts in zip(questions, results, strict=False):
         top = list(texts[:5])
         first = next((i for i, t in enumerate(top) if relevant(t, q.evidence)), None)
         if first is not None:
@@ -144,10 +145,10 @@ def run_evaluation(services: Services, questions: Sequence[Question],
     """Measure every retrieval mode (and the baseline) on the answerable questions."""
     retriever = services.retriever
     answerable = [q for q in questions if q.answerable]
-    runs: dict[str, Callable[[str], list[str]]] = {
-        mode: (lambda q, m=mode: [h.chunk.text for h in retriever.search(q, 5, m)])
-        for mode in ("bm25", "dense", "hybrid")
-    }
+    def ranked_texts(mode: Mode) -> Callable[[str], list[str]]:
+        return lambda q: [h.chunk.text for h in retriever.search(q, 5, mode)]
+
+    runs: dict[str, Callable[[str], list[str]]] = {mode: ranked_texts(mode) for mode in MODES}
     baseline = NaiveBaseline(services) if with_baseline else None
     if baseline:
         runs["baseline"] = baseline.search

@@ -302,11 +302,11 @@ class IndexStore:
 
         reuse_ids = set(kept)
         for doc_id, doc in loaded.items():
-            entry = old.documents.get(doc_id) if old else None
-            if compatible and entry and entry.content_hash == doc.content_hash:
+            previous = old.documents.get(doc_id) if old else None
+            if compatible and previous and previous.content_hash == doc.content_hash:
                 reuse_ids.add(doc_id)
                 report.unchanged.append(doc_id)
-            elif entry:
+            elif previous:
                 report.replaced.append(doc_id)
             else:
                 report.added.append(doc_id)
@@ -363,11 +363,11 @@ class IndexStore:
 
         if reuse_ids and old and old_version:
             old_chunks, old_tokens = self.read_chunks(old_version)
-            reused = [(c, t) for c, t in zip(old_chunks, old_tokens) if c.doc_id in reuse_ids]
+            reused = [(c, t) for c, t in zip(old_chunks, old_tokens, strict=False) if c.doc_id in reuse_ids]
             if reused:
                 got = self._collection(old.collection).get(
                     ids=[c.chunk_id for c, _ in reused], include=["embeddings"])
-                by_id = dict(zip(got["ids"], got["embeddings"]))
+                by_id = dict(zip(got["ids"], got["embeddings"], strict=False))
                 for c, t in reused:
                     chunks.append(c)
                     tokens.append(t)
@@ -394,7 +394,7 @@ class IndexStore:
 
         if fresh:
             new_vectors = self.embeddings.embed_batches([embedding_text(c) for c in fresh], step)
-            for c, v in zip(fresh, new_vectors):
+            for c, v in zip(fresh, new_vectors, strict=False):
                 chunks.append(c)
                 tokens.append(keyword_terms(c, vocab))
                 vectors.append(v)
@@ -417,7 +417,7 @@ class IndexStore:
                             collection=collection_name, documents=entries)
         tmp_dir.mkdir(parents=True, exist_ok=True)
         with open(tmp_dir / "chunks.jsonl", "w", encoding="utf-8") as fh:
-            for c, t in zip(chunks, tokens):
+            for c, t in zip(chunks, tokens, strict=False):
                 fh.write(json.dumps({**c.to_record(), "terms": t}, ensure_ascii=False) + "\n")
         (tmp_dir / "manifest.json").write_text(
             json.dumps(manifest.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")

@@ -137,7 +137,7 @@ def build_sections(text: str) -> list[Section]:
                 title, body_start = line[:cut].rstrip("。:："), start + cut
             else:
                 title = _MARKDOWN_HEADING.sub("", line).strip()
-        section = Section(title, rank, tuple(s.title for s in stack) + (title,))
+        section = Section(title, rank, (*tuple(s.title for s in stack), title))
         stack.append(section)
         sections.append(section)
         if body_start is not None:
@@ -153,7 +153,7 @@ def _split_signature(text: str, sections: list[Section]) -> list[Section]:
     last = sections[-1]
     if last.rank < 0 or last.is_article:
         return sections
-    tail = []
+    tail: list[tuple[int, int]] = []
     while len(last.spans) > 1 and _is_plain_line(text[slice(*last.spans[-1])]):
         tail.insert(0, last.spans.pop())
     if tail:
@@ -244,7 +244,7 @@ def segment(doc: Document, opts: SegmentOptions | None = None) -> list[Chunk]:
     """Cut a document into citable chunks that carry their section path and offsets."""
     opts = opts or SegmentOptions()
     text = doc.text
-    chunks = []
+    chunks: list[Chunk] = []
     for section in build_sections(text):
         if section.rank < 0:
             # A line that only repeats the title says nothing a citation needs.

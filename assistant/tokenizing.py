@@ -68,7 +68,7 @@ class Vocabulary:
         Long words are also split into their dictionary parts (cut_for_search), so a query
         for 补贴 finds 高企补贴 and the reverse.
         """
-        out = []
+        out: list[str] = []
         for piece in _WORD.findall(normalize(text)):
             if _HAN.match(piece):
                 out.extend(w for w in self.tokenizer.cut_for_search(piece, HMM=True)
@@ -88,7 +88,7 @@ class Vocabulary:
         """For each synonym group the query touches: the terms it used, and the others."""
         q = normalize(query)
         words = _english_words(q, self.stopwords)
-        out = []
+        out: list[tuple[list[str], list[str]]] = []
         for group in self.synonyms:
             used = [t for t in group if self._mentions(q, words, t)]
             if used:

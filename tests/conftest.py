@@ -9,10 +9,16 @@ from pathlib import Path
 import pytest
 
 from assistant.config import PROJECT_DIR, Settings, load_settings
-from assistant.service import Services
+from assistant.service import Services, limit_threads
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FICTIONAL = FIXTURES / "policies"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _threads() -> None:
+    """The same thread limits as the command line and the server."""
+    limit_threads()
 
 
 @pytest.fixture(autouse=True)

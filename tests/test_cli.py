@@ -78,9 +78,9 @@ def test_search_before_ingest_explains_and_exits_non_zero(dirs: tuple[Path, Path
 
 
 def test_a_bad_setting_is_named_in_the_error(dirs: tuple[Path, Path]) -> None:
-    corpus, index = dirs
+    _corpus, index = dirs
     env = {**os.environ, "ASSISTANT_INDEX_DIR": str(index), "ASSISTANT_TOP_K": "many"}
-    result = subprocess.run(CLI + ["search", "x"], capture_output=True, text=True,
+    result = subprocess.run([*CLI, "search", "x"], capture_output=True, text=True,
                             encoding="utf-8", env=env, timeout=120)
     assert result.returncode == 1
     assert "ASSISTANT_TOP_K" in result.stderr and "Traceback" not in result.stderr

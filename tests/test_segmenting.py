@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from assistant.config import PROJECT_DIR
 from assistant.documents import load_document
+from assistant.index import embedding_text
 from assistant.models import Document
 from assistant.segmenting import (
     SegmentOptions,
@@ -16,8 +18,6 @@ from assistant.segmenting import (
     segment,
     split_sentences,
 )
-from assistant.config import PROJECT_DIR
-from assistant.index import embedding_text
 
 from .conftest import FICTIONAL
 

@@ -1,0 +1,50 @@
+"""Retrieval quality on the shipped corpus, measured on evals/questions.jsonl.
+
+The thresholds sit a little under what the current pipeline measures, so a change that makes
+retrieval worse fails here; `policy-assistant eval` prints the full table.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from assistant.config import PROJECT_DIR
+from assistant.documents import find_files, load_document
+from assistant.evaluation import DEFAULT_QUESTIONS, load_questions, run_evaluation
+from assistant.service import Services
+
+
+def test_question_set_is_broad_and_its_evidence_is_in_the_corpus() -> None:
+    questions = load_questions(DEFAULT_QUESTIONS)
+    corpus_dir = PROJECT_DIR / "corpus"
+    bodies = [load_document(p, corpus_dir).text for p in find_files([corpus_dir])]
+    assert len(questions) >= 50
+    assert len({q.id for q in questions}) == len(questions)
+    scopes = Counter(q.scope for q in questions if q.answerable)
+    assert scopes["district"] >= 30 and scopes["law"] >= 15 and scopes["mixed"] >= 3
+    assert sum(q.lang == "en" for q in questions) >= 6
+    assert sum(not q.answerable for q in questions) >= 8
+    for q in questions:
+        for group in q.evidence:
+            for alt in group:
+                assert any(alt in body for body in bodies), (q.id, alt)
+
+
+@pytest.mark.slow
+def test_hybrid_retrieval_meets_its_quality_bar(shipped_services: Services) -> None:
+    report = run_evaluation(shipped_services, load_questions(DEFAULT_QUESTIONS),
+                            with_baseline=False)
+    groups = report["groups"]
+    hybrid = {name: g["hybrid"] for name, g in groups.items()}
+    assert hybrid["all"]["recall@5"] >= 0.95, report["hybrid_misses"]
+    assert hybrid["district"]["recall@5"] >= 0.95
+    assert hybrid["district"]["mrr"] >= 0.83
+    assert hybrid["district"]["context@5"] < 600
+    assert hybrid["law"]["recall@5"] >= 0.90
+    assert hybrid["law"]["mrr"] >= 0.80
+    assert hybrid["english"]["recall@5"] >= 0.75
+    # Fusion must beat either ranking alone.
+    for single in ("bm25", "dense"):
+        assert hybrid["all"]["mrr"] > groups["all"][single]["mrr"]
