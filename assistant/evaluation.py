@@ -84,7 +84,7 @@ def score_run(questions: Sequence[Question], results: Sequence[Sequence[str]]) -
     mrr = 0.0
     context = 0
     complete = 0
-    for q, texts in zip(questions, results, strict=False):
+    for q, texts in zip(questions, results, strict=True):
         top = list(texts[:5])
         first = next((i for i, t in enumerate(top) if relevant(t, q.evidence)), None)
         if first is not None:

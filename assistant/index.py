@@ -18,7 +18,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -363,11 +363,11 @@ class IndexStore:
 
         if reuse_ids and old and old_version:
             old_chunks, old_tokens = self.read_chunks(old_version)
-            reused = [(c, t) for c, t in zip(old_chunks, old_tokens, strict=False) if c.doc_id in reuse_ids]
+            reused = [(c, t) for c, t in zip(old_chunks, old_tokens, strict=True) if c.doc_id in reuse_ids]
             if reused:
                 got = self._collection(old.collection).get(
                     ids=[c.chunk_id for c, _ in reused], include=["embeddings"])
-                by_id = dict(zip(got["ids"], got["embeddings"], strict=False))
+                by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
                 for c, t in reused:
                     chunks.append(c)
                     tokens.append(t)
@@ -394,7 +394,7 @@ class IndexStore:
 
         if fresh:
             new_vectors = self.embeddings.embed_batches([embedding_text(c) for c in fresh], step)
-            for c, v in zip(fresh, new_vectors, strict=False):
+            for c, v in zip(fresh, new_vectors, strict=True):
                 chunks.append(c)
                 tokens.append(keyword_terms(c, vocab))
                 vectors.append(v)
@@ -417,7 +417,7 @@ class IndexStore:
                             collection=collection_name, documents=entries)
         tmp_dir.mkdir(parents=True, exist_ok=True)
         with open(tmp_dir / "chunks.jsonl", "w", encoding="utf-8") as fh:
-            for c, t in zip(chunks, tokens, strict=False):
+            for c, t in zip(chunks, tokens, strict=True):
                 fh.write(json.dumps({**c.to_record(), "terms": t}, ensure_ascii=False) + "\n")
         (tmp_dir / "manifest.json").write_text(
             json.dumps(manifest.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
@@ -463,7 +463,3 @@ def _write_atomic(path: Path, text: str) -> None:
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
 
-
-def iter_documents(manifest: Manifest) -> Iterable[DocumentEntry]:
-    """Documents of a version in a stable order."""
-    return (manifest.documents[k] for k in sorted(manifest.documents))

@@ -122,7 +122,7 @@ class Retriever:
         result = self.index.collection.query(query_embeddings=[vector], n_results=n,
                                              include=["distances"])
         return {self.index.by_id[cid]: 1.0 - float(dist)
-                for cid, dist in zip(result["ids"][0], result["distances"][0], strict=False)
+                for cid, dist in zip(result["ids"][0], result["distances"][0], strict=True)
                 if cid in self.index.by_id}
 
     def search(self, query: str, k: int = 5, mode: Mode = "hybrid") -> list[Hit]:

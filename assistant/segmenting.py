@@ -137,7 +137,7 @@ def build_sections(text: str) -> list[Section]:
                 title, body_start = line[:cut].rstrip("。:："), start + cut
             else:
                 title = _MARKDOWN_HEADING.sub("", line).strip()
-        section = Section(title, rank, (*tuple(s.title for s in stack), title))
+        section = Section(title, rank, (*(s.title for s in stack), title))
         stack.append(section)
         sections.append(section)
         if body_start is not None:
