@@ -39,6 +39,15 @@ class BM25:
         """True when some document holds the term."""
         return term in self._postings
 
+    def idf(self, term: str) -> float:
+        """How rare the term is across documents (0 for a term no document holds)."""
+        return self._idf.get(term, 0.0)
+
+    @property
+    def max_idf(self) -> float:
+        """The idf of a term held by a single document: the rarest a known term can be."""
+        return math.log(1 + (self.size - 0.5) / 1.5) if self.size else 0.0
+
     def scores(self, query: Mapping[str, float]) -> np.ndarray:
         """BM25 score of every document for weighted query terms ({term: weight})."""
         out = np.zeros(self.size, dtype=np.float32)

@@ -7,6 +7,8 @@ folder. Examples:
     ASSISTANT_EMBEDDER=sentence-transformers     use a local sentence-transformers model ...
     ASSISTANT_ST_MODEL_PATH=/models/bge-small-zh  ... from this folder (never downloaded)
     ASSISTANT_CHROMA_URL=http://10.0.0.5:8000    a Chroma server instead of the embedded store
+    ASSISTANT_ANSWERER=llm                       answer with a model, verified, else extractive
+    ASSISTANT_LLM_BASE_URL=http://10.0.0.7/v1    ... at this OpenAI-compatible endpoint
 """
 
 from __future__ import annotations
@@ -43,6 +45,16 @@ class Settings(BaseSettings):
     candidates: int = Field(30, ge=5, le=500)
     max_file_mb: float = Field(20.0, gt=0)
 
+    # Answers: "extractive" needs no model; "llm" uses any OpenAI-compatible chat endpoint
+    # and falls back to the extractive answer when the model fails or cannot be verified.
+    answerer: Literal["extractive", "llm"] = "extractive"
+    llm_base_url: str | None = None
+    llm_model: str = "qwen-plus"
+    llm_api_key: str = "not-needed"
+    llm_timeout: float = Field(20.0, gt=0)
+    llm_temperature: float = Field(0.0, ge=0, le=2)
+    history_turns: int = Field(6, ge=0, le=50)  # earlier turns read when resolving a question
+
     log_level: str = "INFO"
 
     @field_validator("st_model_path")
@@ -69,6 +81,11 @@ def load_settings(**overrides: object) -> Settings:
             "使用 sentence-transformers 时须设置 ASSISTANT_ST_MODEL_PATH（本地模型目录）。",
             "ASSISTANT_ST_MODEL_PATH (a local model folder) is required "
             "when ASSISTANT_EMBEDDER=sentence-transformers.",
+        )
+    if settings.answerer == "llm" and not settings.llm_base_url:
+        raise ConfigError(
+            "使用大模型作答（ASSISTANT_ANSWERER=llm）时须设置 ASSISTANT_LLM_BASE_URL。",
+            "ASSISTANT_LLM_BASE_URL is required when ASSISTANT_ANSWERER=llm.",
         )
     return settings
 

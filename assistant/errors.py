@@ -7,7 +7,8 @@
     │   └── EmptyDocumentError      the file holds no text
     ├── IndexNotBuiltError          search asked before any ingest
     ├── IngestError                 an ingest could not complete; the served index is untouched
-    └── EmbeddingError              the embedding model cannot be loaded or used
+    ├── EmbeddingError              the embedding model cannot be loaded or used
+    └── LLMError                    the chat model failed, timed out or replied with nothing
 
 Edges (CLI, HTTP) turn these into user messages; nothing else reaches a user as a traceback.
 Messages carry both Chinese and English because both kinds of reader meet them.
@@ -61,3 +62,7 @@ class IngestError(AssistantError):
 
 class EmbeddingError(AssistantError):
     """The embedding model could not be loaded or failed on input."""
+
+
+class LLMError(AssistantError):
+    """The chat model could not be reached, timed out, failed or gave an empty reply."""

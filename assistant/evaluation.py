@@ -19,6 +19,7 @@ from typing import Any
 
 from .config import PROJECT_DIR
 from .errors import AssistantError
+from .models import Answer, Message
 from .retrieval import MODES, Mode
 from .service import Services
 from .tokenizing import normalize
@@ -40,6 +41,8 @@ class Question:
     lang: str
     answerable: bool
     evidence: tuple[tuple[str, ...], ...]
+    answer: tuple[str, ...] = ()  # alternatives, one of which a correct answer contains
+    history: tuple[str, ...] = ()  # earlier user turns of a conversation, oldest first
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -57,7 +60,8 @@ def load_questions(path: Path) -> list[Question]:
             d = json.loads(line)
             out.append(Question(d["id"], d["question"], d["scope"], d.get("kind", ""),
                                 d.get("lang", "zh"), bool(d["answerable"]),
-                                tuple(tuple(g) for g in d["evidence"])))
+                                tuple(tuple(g) for g in d["evidence"]),
+                                tuple(d.get("answer", ())), tuple(d.get("history", ()))))
         except (ValueError, KeyError, TypeError) as exc:
             raise AssistantError(f"问题集 {path} 第 {n} 行格式错误：{exc}",
                                  f"Question set {str(path)!r}, line {n} is malformed: {exc}") from None
@@ -145,6 +149,10 @@ def run_evaluation(services: Services, questions: Sequence[Question],
     """Measure every retrieval mode (and the baseline) on the answerable questions."""
     retriever = services.retriever
     answerable = [q for q in questions if q.answerable]
+    # A follow-up is searched as the conversation resolves it, as the assistant does.
+    query = {q.id: services.assistant.resolve(
+        q.question, [Message("user", h) for h in q.history]).text for q in answerable}
+
     def ranked_texts(mode: Mode) -> Callable[[str], list[str]]:
         return lambda q: [h.chunk.text for h in retriever.search(q, 5, mode)]
 
@@ -153,7 +161,7 @@ def run_evaluation(services: Services, questions: Sequence[Question],
     if baseline:
         runs["baseline"] = baseline.search
     try:
-        results = {name: [run(q.question) for q in answerable] for name, run in runs.items()}
+        results = {name: [run(query[q.id]) for q in answerable] for name, run in runs.items()}
     finally:
         if baseline:
             baseline.close()
@@ -195,4 +203,125 @@ def format_report(report: dict[str, Any]) -> str:
     if report["hybrid_misses"]:
         lines.append("hybrid misses (no evidence in the top 5):")
         lines += [f"  {m['id']}: {m['question']}" for m in report["hybrid_misses"]]
+    return "\n".join(lines)
+
+
+# -- answers -------------------------------------------------------------------------------
+
+LEAD_CHARS = 200  # the gold figure or name must come this early in the answer
+
+
+def _squeeze(text: str) -> str:
+    return normalize(text).replace(" ", "")
+
+
+def leads_with(answer: str, gold: Sequence[str]) -> bool:
+    """True when the answer's opening holds one of the gold alternatives."""
+    head = _squeeze(answer[:LEAD_CHARS])
+    return any(_squeeze(g) in head for g in gold)
+
+
+def quotes_are_exact(result: Answer) -> bool:
+    """Every citation quote is the source text at its [start, end)."""
+    for c in (*result.citations, *result.related):
+        offset = c.start - c.chunk.start
+        if c.chunk.text[offset:offset + (c.end - c.start)] != c.quote:
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One question's answer and what the evaluation found in it."""
+
+    q: Question
+    result: Answer
+    seconds: float
+    lead: bool
+    cited_relevant: tuple[bool, ...]
+    exact: bool
+    grounded: bool
+
+
+def run_answer_evaluation(services: Services, questions: Sequence[Question]) -> dict[str, Any]:
+    """Answer every question as a user would, and score the answers.
+
+    lead: answerable questions whose answer opens with the gold figure or name; abstention
+    recall on unanswerable questions and false abstention on answerable ones; citation
+    precision (cited passages holding gold evidence); follow-ups answered from the right
+    clause; quotes exact; figures found in the citations; latency.
+    """
+    from .verification import verify
+
+    assistant = services.assistant
+    rows: list[Scored] = []
+    for q in questions:
+        started = time.perf_counter()
+        result = assistant.ask(q.question, [Message("user", h) for h in q.history])
+        seconds = time.perf_counter() - started
+        cited = [c.chunk for c in result.citations]
+        rows.append(Scored(
+            q, result, seconds,
+            lead=bool(q.answer) and not result.abstained and leads_with(result.answer, q.answer),
+            cited_relevant=tuple(relevant(c.text, q.evidence) for c in cited) if q.evidence else (),
+            exact=quotes_are_exact(result),
+            grounded=not result.citations or not verify(result.answer, cited, len(cited)),
+        ))
+
+    def share(items: Sequence[bool]) -> float | None:
+        return sum(items) / len(items) if items else None
+
+    answerable = [r for r in rows if r.q.answerable]
+    unanswerable = [r for r in rows if not r.q.answerable]
+    lead_groups = {
+        "district": [r for r in answerable if r.q.scope == "district" and not r.q.history],
+        "law": [r for r in answerable if r.q.scope == "law" and not r.q.history],
+        "mixed": [r for r in answerable if r.q.scope == "mixed" and not r.q.history],
+        "english": [r for r in answerable if r.q.lang == "en" and not r.q.history],
+        "follow-up": [r for r in answerable if r.q.history],
+        "all": answerable,
+    }
+    latencies = sorted(r.seconds for r in rows)
+    precise = [ok for r in answerable for ok in r.cited_relevant]
+    return {
+        "questions": len(rows),
+        "lead": {k: {"n": len(v), "share": share([r.lead for r in v])}
+                 for k, v in lead_groups.items() if v},
+        "abstention_recall": share([r.result.abstained for r in unanswerable]),
+        "false_abstention": share([r.result.abstained for r in answerable]),
+        "citation_precision": share(precise),
+        "quotes_exact": share([r.exact for r in rows]),
+        "figures_grounded": share([r.grounded for r in rows]),
+        "latency_ms": {"median": 1000 * latencies[len(latencies) // 2],
+                       "p95": 1000 * latencies[min(len(latencies) - 1,
+                                                   int(0.95 * len(latencies)))]},
+        "misses": [{"id": r.q.id, "question": r.q.question,
+                    "abstained": r.result.abstained, "answer": r.result.answer[:120]}
+                   for r in rows
+                   if (r.q.answerable and not r.lead)
+                   or (not r.q.answerable and not r.result.abstained)],
+    }
+
+
+def format_answer_report(report: dict[str, Any]) -> str:
+    """The answer-level figures as text."""
+    def pct(x: float | None) -> str:
+        return "  n/a" if x is None else f"{100 * x:5.1f}%"
+
+    lines = [f"answers to {report['questions']} questions (extractive unless configured)", ""]
+    for group, data in report["lead"].items():
+        lines.append(f"  leads with the gold answer  {group:<10} {pct(data['share'])}  (n={data['n']})")
+    lines += [
+        f"  abstains when it should     {pct(report['abstention_recall'])}",
+        f"  abstains when it should not {pct(report['false_abstention'])}",
+        f"  citation precision          {pct(report['citation_precision'])}",
+        f"  quotes exact                {pct(report['quotes_exact'])}",
+        f"  figures in citations        {pct(report['figures_grounded'])}",
+        f"  latency median / p95        {report['latency_ms']['median']:.0f} / "
+        f"{report['latency_ms']['p95']:.0f} ms",
+    ]
+    if report["misses"]:
+        lines += ["", "misses:"]
+        lines += [f"  {m['id']} {'(abstained) ' if m['abstained'] else ''}{m['question']}"
+                  for m in report["misses"]]
     return "\n".join(lines)

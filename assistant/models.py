@@ -67,3 +67,53 @@ class Hit:
             "text": c.text,
             "score": round(self.score, 6),
         }
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered quote backing an answer: `quote` is exactly the source text at [start, end)."""
+
+    n: int
+    chunk: Chunk
+    quote: str
+    start: int
+    end: int
+
+    def to_json(self) -> dict[str, Any]:
+        c = self.chunk
+        return {"n": self.n, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "title": c.title,
+                "doc_number": c.doc_number, "section": c.section, "quote": self.quote,
+                "start": self.start, "end": self.end}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the assistant says to one question, with what it rests on.
+
+    `related` holds the closest clauses when the assistant abstains (or extra context), never
+    anything the answer text relies on. `notes` says what happened on the way, e.g. that a
+    model's answer was replaced because it failed verification.
+    """
+
+    answer: str
+    citations: tuple[Citation, ...]
+    related: tuple[Citation, ...] = ()
+    abstained: bool = False
+    mode: str = "extractive"
+    intent: str = ""
+    question: str = ""  # the question as answered, after resolving the conversation
+    notes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"answer": self.answer, "citations": [c.to_json() for c in self.citations],
+                "related": [c.to_json() for c in self.related], "abstained": self.abstained,
+                "mode": self.mode, "intent": self.intent, "question": self.question,
+                "notes": list(self.notes)}
+
+
+@dataclass(frozen=True)
+class Message:
+    """One turn of a conversation."""
+
+    role: str  # "user" or "assistant"
+    content: str

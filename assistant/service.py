@@ -1,4 +1,4 @@
-"""The services every edge uses, built once from Settings: embeddings, index store, retriever."""
+"""The services every edge uses, built once from Settings: embeddings, index, retriever, assistant."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from functools import cached_property
 
+from .chain import Assistant
 from .config import Settings
 from .embeddings import PolicyEmbeddings, make_embeddings
 from .index import IndexStore, ServedIndex
@@ -48,7 +49,16 @@ class Services:
     def retriever(self) -> Retriever:
         return Retriever(self.index, self.embeddings, vocabulary(), self.settings.candidates)
 
+    @cached_property
+    def assistant(self) -> Assistant:
+        llm = None
+        if self.settings.answerer == "llm":
+            from .llm import LLMAnswerer
+
+            llm = LLMAnswerer(self.settings)
+        return Assistant(self.index, self.retriever, vocabulary(), self.settings.top_k, llm)
+
     def reload(self) -> None:
         """Forget the opened index, so the next use opens the version now serving."""
-        for name in ("index", "retriever"):
+        for name in ("index", "retriever", "assistant"):
             self.__dict__.pop(name, None)

@@ -77,6 +77,19 @@ class Vocabulary:
                 out.append(piece)
         return out
 
+    def words(self, text: str) -> list[str]:
+        """The words of a text as a reader splits them (jieba's precise mode), no stop words.
+
+        Unlike `tokens`, a compound stays whole: 高新技术企业 is one word, not also 高新 and 企业.
+        """
+        out: list[str] = []
+        for piece in _WORD.findall(normalize(text)):
+            if _HAN.match(piece):
+                out.extend(w for w in self.tokenizer.lcut(piece, HMM=True) if w not in self.stopwords)
+            elif piece not in self.stopwords:
+                out.append(piece)
+        return out
+
     def expansions(self, query: str) -> list[str]:
         """Synonyms of the terms a query mentions, not already in it."""
         extra: list[str] = []

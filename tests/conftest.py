@@ -11,6 +11,8 @@ import pytest
 from assistant.config import PROJECT_DIR, Settings, load_settings
 from assistant.service import Services, limit_threads
 
+from .openai_stub import OpenAIStub
+
 FIXTURES = Path(__file__).parent / "fixtures"
 FICTIONAL = FIXTURES / "policies"
 
@@ -57,3 +59,10 @@ def shipped_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servi
     services = Services(load_settings(corpus_dir=PROJECT_DIR / "corpus", index_dir=index_dir))
     services.store.ingest()
     yield services
+
+
+@pytest.fixture
+def openai_stub() -> Iterator[OpenAIStub]:
+    """A local OpenAI-compatible chat server with scripted replies (see tests/openai_stub.py)."""
+    with OpenAIStub() as stub:
+        yield stub

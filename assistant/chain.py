@@ -1,0 +1,209 @@
+"""The answer pipeline: resolve the question → hybrid retrieve → assess → answer → verify.
+
+Built once per served index as a LangChain runnable, so every edge (CLI, HTTP, web page)
+runs the same steps. The extractive answerer always works; a model, when configured, writes
+the answer instead, and its answer is shown only if it passes verification — otherwise, and
+whenever the model fails, the extractive answer stands in, with a note saying so.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from . import extractive
+from .conversation import Resolved, condense, resolve_history
+from .errors import AssistantError
+from .grounding import NOT_SUBJECTS, Assessment, Need, assess, read_need
+from .index import ServedIndex
+from .models import Answer, Citation, Hit, Message
+from .retrieval import Retriever
+from .tokenizing import Vocabulary, normalize
+from .verification import MARKER, verify
+
+if TYPE_CHECKING:
+    from .llm import LLMAnswerer
+
+log = logging.getLogger(__name__)
+
+_SUBJECT_IDF_SHARE = 0.45
+# A word no passage holds cannot be matched; it weighs little, so that a colloquial verb
+# ("投了", "拿到") does not make every sentence look like a poor answer.
+UNKNOWN_WEIGHT = 1.0  # a subject word is at least this rare (share of the rarest idf)
+FALLBACK_NOTE = "模型回答未通过引用核验，已改为直接摘录文件原文作答。"
+FAILURE_NOTE = "模型暂时不可用，已改为直接摘录文件原文作答。"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One piece of a streamed answer: text as it comes, a replacement, or the final result."""
+
+    kind: str  # "delta" | "replace" | "result"
+    text: str = ""
+    answer: Answer | None = None
+
+
+class Assistant:
+    """Answers questions over one served index; safe to reuse for many questions."""
+
+    def __init__(self, index: ServedIndex, retriever: Retriever, vocab: Vocabulary,
+                 top_k: int = 5, llm: LLMAnswerer | None = None) -> None:
+        self.index = index
+        self.retriever = retriever
+        self.vocab = vocab
+        self.top_k = top_k
+        self.llm = llm
+        entries = index.manifest.documents.values()
+        self.titles = [d.title for d in entries]
+        # Laws are issued by the national legislature: their office to ask is the competent
+        # department, not the issuer. Local documents name the office to ask.
+        self.issuers = {d.doc_id: d.metadata.get("issuer", "") for d in entries
+                        if d.metadata.get("kind") != "法律"}
+        self.doc_years = {d.doc_id: int(d.metadata["date"][:4]) for d in entries
+                          if str(d.metadata.get("date", ""))[:4].isdigit()}
+        self._corpus = "\n".join(normalize(c.text) for c in index.chunks)
+        self.chain: Runnable[dict[str, Any], Answer] = (
+            RunnableLambda(self._resolve) | RunnableLambda(self._retrieve)
+            | RunnableLambda(self._answer))
+
+    # -- the steps ---------------------------------------------------------------------
+
+    def subject_words(self, question: str) -> list[str]:
+        """The words of a question that name a subject of its own (not an aspect or a time)."""
+        keyword = self.index.keyword
+        floor = _SUBJECT_IDF_SHARE * keyword.max_idf
+        out = []
+        for word in self.vocab.words(question):
+            if len(word) < 2 or word in NOT_SUBJECTS or word.isdigit():
+                continue
+            groups = [(used, others) for used, others in self.vocab.synonym_matches(word)
+                      if word in used]
+            if any(g[0] in NOT_SUBJECTS for _, others in groups for g in [others[:1]] if g):
+                continue  # a synonym of an aspect ("打算" for 力争)
+            forms = [word, *(o for _, others in groups for o in others)]
+            if any(keyword.idf(t) >= floor for f in forms for t in self.vocab.tokens(f)):
+                out.append(word)
+        return out
+
+    def resolve(self, question: str, history: Sequence[Message]) -> Resolved:
+        """The question made standalone; a model rewrites it when configured, else rules do."""
+        if self.llm is not None and any(m.role == "user" for m in history):
+            try:
+                return Resolved(self.llm.condense(question, history).strip() or question)
+            except AssistantError as exc:
+                log.warning("condensing with the model failed, using rules: %s", exc.en)
+        earlier = resolve_history(history, lambda q, e: self._condense(q, e).text)
+        return self._condense(question, earlier)
+
+    def _condense(self, question: str, earlier: list[str]) -> Resolved:
+        return condense(question, earlier, self.subject_words)
+
+    def need(self, question: str, focus: Sequence[str] = ()) -> Need:
+        keyword = self.index.keyword
+        return read_need(question, self.vocab, lambda w: max(
+            (keyword.idf(t) for t in self.vocab.tokens(w)), default=0.0) if w else 0.0,
+            UNKNOWN_WEIGHT, focus)
+
+    def assess(self, question: str, hits: Sequence[Hit],
+               focus: Sequence[str] = ()) -> tuple[Need, Assessment]:
+        need = self.need(question, focus)
+        return need, assess(need, hits, self.titles, self._corpus_has, self.doc_years)
+
+    def _corpus_has(self, word: str) -> bool:
+        return normalize(word) in self._corpus
+
+    def _resolve(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        resolved = self.resolve(inputs["question"], inputs.get("history", ()))
+        return {**inputs, "resolved": resolved.text, "focus": resolved.focus}
+
+    def _retrieve(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        hits = self.retriever.search(inputs["resolved"], k=self.top_k)
+        return {**inputs, "hits": hits}
+
+    def draft(self, inputs: dict[str, Any]) -> tuple[Answer, bool]:
+        """The extractive answer, and whether the documents hold an answer a model may word."""
+        question, hits = inputs["resolved"], inputs["hits"]
+        if hits and extractive.asks_document_facts(normalize(question)):
+            doc_id = hits[0].chunk.doc_id
+            facts = extractive.document_facts(
+                normalize(question), [c for c in self.index.chunks if c.doc_id == doc_id],
+                self.index.manifest.documents[doc_id].metadata)
+            if facts is not None:
+                return facts, False
+        need, assessment = self.assess(question, hits, inputs["focus"])
+        return extractive.answer(need, assessment, self.issuers), assessment.verdict == "answer"
+
+    def _answer(self, inputs: dict[str, Any]) -> Answer:
+        draft, answerable = self.draft(inputs)
+        if self.llm is None or not answerable:
+            return draft
+        try:
+            text = self.llm.answer(inputs["resolved"], [h.chunk for h in inputs["hits"]],
+                                   inputs.get("history", ()))
+        except AssistantError as exc:
+            log.warning("model failed, answering extractively: %s", exc.en)
+            return replace(draft, notes=(FAILURE_NOTE,))
+        return self.checked(text, inputs["hits"], draft)
+
+    def checked(self, text: str, hits: Sequence[Hit], fallback: Answer) -> Answer:
+        """A model's answer with its citations, if it verifies; else the fallback, noted."""
+        cited = [int(n) for n in dict.fromkeys(MARKER.findall(text))]
+        chunks = [h.chunk for h in hits]
+        problems = verify(text, [chunks[n - 1] for n in cited if 1 <= n <= len(chunks)],
+                          len(chunks))
+        if problems or not cited:
+            log.warning("model answer rejected: %s",
+                        "; ".join(p.detail for p in problems) or "no citation")
+            return replace(fallback, notes=(FALLBACK_NOTE,))
+        # Renumber the markers in order of first use, so citations read [1], [2], …
+        order = {n: i for i, n in enumerate(cited, 1)}
+        body = MARKER.sub(lambda m: f"[{order[int(m.group(1))]}]", text).strip()
+        citations = tuple(Citation(order[n], chunks[n - 1], chunks[n - 1].text,
+                                   chunks[n - 1].start, chunks[n - 1].end) for n in cited)
+        if extractive.NOTE not in body:
+            body = f"{body}\n{extractive.NOTE}"
+        return replace(fallback, answer=body, citations=citations, mode="llm")
+
+    # -- the public calls --------------------------------------------------------------
+
+    def ask(self, question: str, history: Sequence[Message] = ()) -> Answer:
+        """Answer one question in the light of the conversation so far."""
+        started = time.perf_counter()
+        result = self.chain.invoke({"question": question, "history": tuple(history)})
+        log.info("ask %r → %s%s in %.0f ms", question, result.mode,
+                 " (abstained)" if result.abstained else "",
+                 (time.perf_counter() - started) * 1000)
+        return result
+
+    def stream(self, question: str, history: Sequence[Message] = ()) -> Iterator[Event]:
+        """The answer as it is written: deltas, possibly a replacement, then the result."""
+        inputs = self._retrieve(self._resolve({"question": question, "history": tuple(history)}))
+        need, assessment = self.assess(inputs["resolved"], inputs["hits"], inputs["focus"])
+        draft = extractive.answer(need, assessment, self.issuers)
+        if self.llm is None or assessment.verdict != "answer":
+            yield Event("delta", draft.answer)
+            yield Event("result", answer=draft)
+            return
+        pieces: list[str] = []
+        try:
+            for piece in self.llm.stream(inputs["resolved"], [h.chunk for h in inputs["hits"]],
+                                         tuple(history)):
+                pieces.append(piece)
+                yield Event("delta", piece)
+        except AssistantError as exc:
+            log.warning("model failed mid-stream, answering extractively: %s", exc.en)
+            result = replace(draft, notes=(FAILURE_NOTE,))
+            yield Event("replace", result.answer)
+            yield Event("result", answer=result)
+            return
+        result = self.checked("".join(pieces), inputs["hits"], draft)
+        if result.mode != "llm":
+            yield Event("replace", result.answer)
+        elif extractive.NOTE not in "".join(pieces):
+            yield Event("delta", "\n" + extractive.NOTE)
+        yield Event("result", answer=result)

@@ -1,0 +1,90 @@
+"""Follow-up questions resolved against the conversation, without a model (pure logic).
+
+Three cases, after "去年全区有效高企有多少家？":
+- "那今年的目标呢？" names no subject of its own, only an aspect and a time: the previous
+  subject (its words minus the asking and the time words) is carried forward.
+- "那科技小巨人呢？" names a new subject but leans on the previous question for what is asked
+  ("那…呢", "其中", "如果是…"): the previous question is kept for its aspect, and the new subject
+  becomes the focus, so the answer is about it and not about the old one.
+- A question with its own subject that does not lean back, or one that says it changes the
+  topic ("换个问题"), starts fresh.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .models import Message
+from .tokenizing import normalize
+
+_TOPIC_CHANGE = re.compile(
+    r"^(?:换个问题|换个话题|换一个问题|问个别的|问点别的|另外问|再问个别的|另一个问题|"
+    r"new question|another question|different question|unrelated question)[,，:：。.!！\s]*")
+_LEANS = re.compile(
+    r"^(?:那么?|那如果|如果是?|要是|假如|其中|它们?|这个|这种|这类|该|此外|还有|另外|同样|"
+    r"and\b|what about|how about|and what|also\b)|呢[?？]?\s*$|我们这种|这种情况|这类企业|这样的企业")
+_ASKS = re.compile(r"吗|多少|什么|哪些|哪个|怎么|如何|是否|几[家个项人次年]|有没有|能不能|\?$|？$(?<!呢？)")
+_LEAD = re.compile(r"^(?:那么?|还有|另外|此外|and\s+|also\s+)")
+# Words that ask or locate in time: dropped from a carried subject, since the follow-up
+# brings its own ("去年…多少家" → "那今年的目标呢" must not keep 去年).
+_ASKING = re.compile(
+    r"多少[家个项人次元钱]?|几[家个项人次年]|是什么|什么|怎么样|怎么|如何|哪些|哪个|是否|有没有|能不能|"
+    r"可以吗|吗|呢|吧|啊|[？?。！!，,]|去年|今年|明年|前年|当年|本年|全年|"
+    r"(?:19|20)\d{2}年(?:度|底|初)?|请问|想问|我们|我司|咱们|公司|"
+    r"\b(?:how many|how much|what|which|did|does|do|is|are|was|were|have|has|at the end of|"
+    r"in|this year|last year|next year)\b|(?:19|20)\d{2}")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A question made standalone, and the words it is about when it switched subject."""
+
+    text: str
+    focus: tuple[str, ...] = ()
+
+
+def carried_subject(previous: str) -> str:
+    """The subject of an earlier question: its words without the asking and the time words."""
+    return re.sub(r"\s+", " ", _ASKING.sub(" ", normalize(previous))).strip()
+
+
+def condense(question: str, earlier: Sequence[str],
+             subject_words: Callable[[str], list[str]]) -> Resolved:
+    """The question made standalone from the earlier (already resolved) user questions.
+
+    `subject_words(text)` lists the words of a text that name a subject the documents know
+    (not an aspect such as 目标 or 期限, not a time, not a function word).
+    """
+    question = question.strip()
+    changed = _TOPIC_CHANGE.match(normalize(question))
+    if changed:
+        return Resolved(question[changed.end():].strip() or question)
+    if not earlier:
+        return Resolved(question)
+    q = normalize(question)
+    own = subject_words(question)
+    leans = bool(_LEANS.search(q))
+    if own and not leans:
+        return Resolved(question)
+    rest = _LEAD.sub("", question).strip()
+    previous = earlier[-1]
+    if own and not _ASKS.search(q):
+        # "那科创助力贷呢？": the new subject, asked what the previous question asked.
+        kept = re.sub(r"[？?。！!]+", " ", previous).strip()
+        return Resolved(f"{rest} {kept}", tuple(own))
+    subject = carried_subject(previous)
+    if not subject:
+        return Resolved(question)
+    return Resolved(f"{subject} {rest}", tuple(own))
+
+
+def resolve_history(history: Sequence[Message], resolve: Callable[[str, list[str]], str]
+                    ) -> list[str]:
+    """Each earlier user turn resolved in order, so a subject carries over several turns."""
+    resolved: list[str] = []
+    for m in history:
+        if m.role == "user" and m.content.strip():
+            resolved.append(resolve(m.content, resolved))
+    return resolved

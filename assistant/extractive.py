@@ -1,0 +1,157 @@
+"""The extractive answerer: short Chinese answers built only from quoted sentences.
+
+It needs no model. It leads with the sentence that holds what was asked (the figure next to
+its subject, the document title, the condition), cites it, and adds a sentence or two only
+when they answer a part the first does not. Every statement is a quote of the source, so it
+cannot state a figure the documents do not contain.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from .grounding import Assessment, Need, Span, Support, quote_span
+from .models import Answer, Chunk, Citation
+
+NOTE = "（以上依据所引文件整理，具体以文件原文和主管部门的解释为准。）"
+SCOPE = ("我是政策文件问答助手，只能回答收录文件中的内容：青浦区科技创新政策文件（如青科委〔2025〕1号），"
+         "以及科技进步、成果转化、中小企业促进、企业所得税、专利、科普、标准化等国家法律。"
+         "您可以问我补贴、认定、贷款产品、税收优惠、工作目标等问题。")
+_ARTICLE = re.compile(r"^第[一二三四五六七八九十百零〇\d]+条")
+_TRAILING = "，,；;：:、。 \n"
+_MAX_STATEMENTS = 3
+
+
+def article_of(chunk: Chunk) -> str:
+    """The article a law chunk belongs to ("第二十八条"), or "" for other documents."""
+    last = chunk.section.split(" > ")[-1] if chunk.section else ""
+    return last if _ARTICLE.match(last) else ""
+
+
+def statement(span: Span) -> str:
+    """A quote turned into a statement: law articles say which law and article they are from."""
+    text = span.text.strip().rstrip(_TRAILING)
+    article = article_of(span.chunk)
+    if article:
+        return f"《{span.chunk.title}》{article}规定：{text}"
+    return text
+
+
+def cite(n: int, span: Span) -> Citation:
+    return Citation(n, span.chunk, span.text, span.doc_start, span.doc_end)
+
+
+def _overlaps(a: Span, b: Span) -> bool:
+    return a.chunk.chunk_id == b.chunk.chunk_id and a.start < b.end and b.start < a.end
+
+
+def choose(need: Need, supports: Sequence[Support]) -> list[Span]:
+    """The sentences to answer with: the best one, then others that add what it lacks."""
+    if not supports:
+        return []
+    best = supports[0]
+    picks = [best]
+    covered = set(best.terms)
+    limit = _MAX_STATEMENTS if need.asks_list else 2
+    for s in supports[1:]:
+        if len(picks) >= limit:
+            break
+        if s.score < 0.75 * best.score:
+            break
+        if any(_overlaps(s.span, p.span) for p in picks):
+            continue
+        adds_terms = bool(s.terms - covered)
+        if need.asks_list or adds_terms:
+            picks.append(s)
+            covered |= s.terms
+    return [quote_span(s) for s in picks]
+
+
+def answer(need: Need, assessment: Assessment, issuers: Mapping[str, str]) -> Answer:
+    """Compose the answer (or the abstention) for an assessed question."""
+    intent = ",".join(sorted(need.intent.kinds)) or "general"
+    if assessment.verdict == "out_of_scope":
+        return Answer(SCOPE, (), abstained=True, intent="out_of_scope", question=need.question)
+    if assessment.verdict == "abstain":
+        return abstain(need, assessment, issuers, intent)
+    spans = choose(need, assessment.supports)
+    citations = tuple(cite(n, s) for n, s in enumerate(spans, 1))
+    body = "".join(f"{statement(s)}[{n}]。" for n, s in enumerate(spans, 1))
+    return Answer(f"{body}\n{NOTE}", citations, intent=intent, question=need.question)
+
+
+_ASKS_NUMBER = re.compile(r"文号|发文字号|文件编号|document number")
+_ASKS_DATE = re.compile(r"哪天发|什么时候发|什么时候出|哪天出|发布(?:日期|时间)|印发(?:日期|时间)|成文日期|"
+                        r"发文(?:日期|时间)|哪一天发|when (?:was|were) .*(?:issued|published)")
+_ASKS_ISSUER = re.compile(r"哪个(?:部门|单位|机关)发|谁发的|发文机关|发布机关|发布单位|who issued")
+
+
+def asks_document_facts(question: str) -> bool:
+    """True when a question asks for a document's number, date or issuer."""
+    return any(p.search(question) for p in (_ASKS_NUMBER, _ASKS_DATE, _ASKS_ISSUER))
+
+
+def document_facts(question: str, chunks: Sequence[Chunk], metadata: Mapping[str, str]
+                   ) -> Answer | None:
+    """文号, date and issuer of a document, each quoted from where its own text states them."""
+    facts = []
+    if _ASKS_NUMBER.search(question) and chunks and chunks[0].doc_number:
+        facts.append(("文号为", chunks[0].doc_number))
+    if _ASKS_DATE.search(question) and metadata.get("date"):
+        facts.append(("发布日期为", metadata["date"]))
+    if _ASKS_ISSUER.search(question) and metadata.get("issuer"):
+        facts.append(("发布机关为", metadata["issuer"]))
+    citations: list[Citation] = []
+    parts = []
+    for label, value in facts:
+        for chunk in chunks:
+            at = chunk.text.find(value)
+            if at >= 0:
+                n = len(citations) + 1
+                citations.append(Citation(n, chunk, value, chunk.start + at,
+                                          chunk.start + at + len(value)))
+                parts.append(f"{label}{value}[{n}]")
+                break
+    if not citations:
+        return None
+    title = chunks[0].title
+    return Answer(f"《{title}》{'，'.join(parts)}。\n{NOTE}", tuple(citations),
+                  intent="document", question=question)
+
+
+def related_spans(supports: Sequence[Support], limit: int = 3) -> list[Span]:
+    """The closest clauses on the question's subject, one per chunk."""
+    out: list[Span] = []
+    for s in sorted(supports, key=lambda s: (-s.coverage, s.span.rank)):
+        if s.coverage <= 0 or any(o.chunk.chunk_id == s.span.chunk.chunk_id for o in out):
+            continue
+        out.append(quote_span(s))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def abstain(need: Need, assessment: Assessment, issuers: Mapping[str, str],
+            intent: str) -> Answer:
+    """Say plainly what the documents do not state, and what they do say on the subject."""
+    related = related_spans(assessment.supports)
+    parts = [f"{assessment.reason_zh}。"]
+    if related:
+        where = "、".join(dict.fromkeys(_where(s.chunk) for s in related))
+        parts.append(f"文件中相关的内容见{where}（列在下方“相关条文”中，供参考）。")
+    offices = [issuers[s.chunk.doc_id] for s in related if issuers.get(s.chunk.doc_id)]
+    if offices:
+        parts.append(f"具体请以发布机关（{offices[0]}）的解释为准，或向其咨询。")
+    else:
+        parts.append("具体请向相关主管部门咨询。")
+    return Answer("".join(parts),
+                  (), tuple(cite(n, s) for n, s in enumerate(related, 1)), abstained=True,
+                  intent=intent, question=need.question)
+
+
+def _where(chunk: Chunk) -> str:
+    article = article_of(chunk)
+    if article:
+        return f"《{chunk.title}》{article}"
+    return f"《{chunk.title}》"

@@ -1,0 +1,99 @@
+"""Checks an answer against its citations before anyone sees it (pure logic).
+
+Two rules, for every answerer: each citation marker [n] points to a cited passage, and each
+figure in the answer (amounts, counts, percentages, years, dates) occurs in a cited passage —
+or is the result of a shown calculation on cited figures ("1210 − 1164 = 46").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .models import Chunk
+from .tokenizing import normalize
+
+MARKER = re.compile(r"\[(\d{1,2})\]")
+_NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?")
+_CALCULATION = re.compile(
+    r"(\d+(?:\.\d+)?)\s*[^\d\s=＝]{0,4}\s*([+＋\-−－×*/÷])\s*(\d+(?:\.\d+)?)\s*[^\d\s=＝]{0,4}\s*"
+    r"[=＝≈]\s*(\d+(?:\.\d+)?)")
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+              "七": 7, "八": 8, "九": 9}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+_CN_NUMBER = re.compile(r"[零〇一二两三四五六七八九十百千]+")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason an answer cannot be shown as it is."""
+
+    kind: str  # "marker" | "figure" | "uncited"
+    detail: str
+
+
+def chinese_to_int(text: str) -> int | None:
+    """A Chinese numeral below ten thousand as an integer ("二十八" → 28), else None."""
+    total, current = 0, 0
+    for ch in text:
+        if ch in _CN_DIGITS:
+            current = _CN_DIGITS[ch]
+        elif ch in _CN_UNITS:
+            total += (current or 1) * _CN_UNITS[ch]
+            current = 0
+        else:
+            return None
+    return total + current
+
+
+def figures_in(text: str) -> set[str]:
+    """Every number a text holds, Arabic or Chinese (as Arabic), in a canonical form."""
+    t = normalize(text)
+    out = {_canonical(m.group(0)) for m in _NUMBER.finditer(t)}
+    for m in _CN_NUMBER.finditer(t):
+        value = chinese_to_int(m.group(0))
+        if value is not None and (len(m.group(0)) > 1 or value >= 2):
+            out.add(str(value))
+    return out
+
+
+def _canonical(number: str) -> str:
+    if "." in number:
+        number = number.rstrip("0").rstrip(".")
+    return number.lstrip("0") or "0"
+
+
+def _calculated(text: str, cited: set[str]) -> set[str]:
+    """Results of calculations shown in the text whose inputs are cited and whose sums are right."""
+    ok: set[str] = set()
+    for m in _CALCULATION.finditer(normalize(text)):
+        a, op, b, result = m.groups()
+        if _canonical(a) not in cited or _canonical(b) not in cited:
+            continue
+        x, y, r = float(a), float(b), float(result)
+        value = {"+": x + y, "＋": x + y, "-": x - y, "−": x - y, "－": x - y, "×": x * y,
+                 "*": x * y, "/": x / y if y else None, "÷": x / y if y else None}[op]
+        if value is not None and abs(value - r) <= max(0.011, abs(value) * 0.001):
+            ok.add(_canonical(result))
+    return ok
+
+
+def verify(answer: str, cited: Sequence[Chunk], numbered: int) -> list[Problem]:
+    """What is wrong with an answer citing these chunks ([1] is cited[0]); empty when sound.
+
+    `numbered` is how many markers exist ([1]…[numbered]); a marker beyond it points nowhere.
+    """
+    problems: list[Problem] = []
+    for m in MARKER.finditer(answer):
+        n = int(m.group(1))
+        if not 1 <= n <= numbered:
+            problems.append(Problem("marker", f"[{n}] points to no passage"))
+    body = MARKER.sub(" ", answer)
+    sources: set[str] = set()
+    for c in cited:
+        sources |= figures_in(f"{c.title} {c.doc_number} {c.section} {c.lead} {c.text}")
+    allowed = sources | _calculated(body, sources)
+    for figure in sorted(figures_in(body) - allowed):
+        problems.append(Problem("figure", f"{figure} is in no cited passage"))
+    return problems
