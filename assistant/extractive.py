@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from .grounding import Assessment, Need, Span, Support, quote_span
+from .grounding import LIST_SENTENCE, MAX_SENTENCE, Assessment, Need, Span, Support, quote_span
 from .models import Answer, Chunk, Citation
 
 NOTE = "（以上依据所引文件整理，具体以文件原文和主管部门的解释为准。）"
@@ -21,6 +21,7 @@ SCOPE = ("我是政策文件问答助手，只能回答收录文件中的内容�
 _ARTICLE = re.compile(r"^第[一二三四五六七八九十百零〇\d]+条")
 _TRAILING = "，,；;：:、。 \n"
 _MAX_STATEMENTS = 3
+ARTICLE_QUOTE = 160  # law articles up to this length are quoted whole
 
 
 def article_of(chunk: Chunk) -> str:
@@ -30,12 +31,27 @@ def article_of(chunk: Chunk) -> str:
 
 
 def statement(span: Span) -> str:
-    """A quote turned into a statement: law articles say which law and article they are from."""
+    """A quote turned into a statement: law articles say which law and article they are from.
+
+    A later piece of a long article is read after its opening clause ("下列支出不得扣除：……
+    （六）赞助支出"), which the chunk keeps as its lead.
+    """
     text = span.text.strip().rstrip(_TRAILING)
     article = article_of(span.chunk)
     if article:
-        return f"《{span.chunk.title}》{article}规定：{text}"
+        lead = span.chunk.lead.strip()
+        opening = f"{lead}……" if lead and not text.startswith(lead) else ""
+        return f"《{span.chunk.title}》{article}规定：{opening}{text}"
     return text
+
+
+def whole_article(span: Span) -> Span:
+    """A short law article is quoted whole: its sentences answer together ("可以转让……应当订立
+    书面合同"), and picking one of them loses the rule."""
+    chunk = span.chunk
+    if article_of(chunk) and len(chunk.text) <= ARTICLE_QUOTE:
+        return Span(span.rank, chunk, 0, len(chunk.text))
+    return span
 
 
 def cite(n: int, span: Span) -> Citation:
@@ -54,10 +70,13 @@ def choose(need: Need, supports: Sequence[Support]) -> list[Span]:
     picks = [best]
     covered = set(best.terms)
     limit = _MAX_STATEMENTS if need.asks_list else 2
+    # A question asking two things ("传播量目标、科普阵地要建几个") may need its second answer
+    # from a sentence that scores lower, since it holds the other half of the words.
+    floor = 0.6 if need.asks_several else 0.75
     for s in supports[1:]:
         if len(picks) >= limit:
             break
-        if s.score < 0.75 * best.score:
+        if s.score < floor * best.score:
             break
         if any(_overlaps(s.span, p.span) for p in picks):
             continue
@@ -65,7 +84,12 @@ def choose(need: Need, supports: Sequence[Support]) -> list[Span]:
         if need.asks_list or adds_terms:
             picks.append(s)
             covered |= s.terms
-    return [quote_span(s) for s in picks]
+    spans: list[Span] = []
+    for s in picks:
+        span = whole_article(quote_span(s, LIST_SENTENCE if need.asks_list else MAX_SENTENCE))
+        if not any(_overlaps(span, o) for o in spans):
+            spans.append(span)
+    return spans
 
 
 def answer(need: Need, assessment: Assessment, issuers: Mapping[str, str]) -> Answer:

@@ -34,7 +34,8 @@ _QUESTION_FIGURE = re.compile(r"(\d+(?:\.\d+)?)\s*(%|％|亿元|万元|元|亿|�
 FOCUS_BOOST = 1.5  # a follow-up's new subject outweighs the carried question's words
 NEAR_SHARE = 0.3  # a word next to the answer must weigh this share of the sentence's rarest
 SUBJECT_COVERAGE = 0.5  # share of the question's words that stands in for its telling word
-_MAX_SENTENCE = 110  # longer sentences are quoted by their clauses around the answer
+MAX_SENTENCE = 110  # longer sentences are quoted by their clauses around the answer
+LIST_SENTENCE = 170  # … unless the question asks for a list, which the whole sentence gives
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,16 @@ class Need:
         return sum(t.weight for t in self.terms) or 1.0
 
     @property
+    def asks_documents(self) -> bool:
+        return bool(re.search(r"(?:哪些|什么|哪个|哪部|哪份|哪几)(?:科技方面的|方面的)?(?:政策)?(?:文件|政策|法律|办法|规定)|"
+                              r"which (?:law|document|policy|policies)", self.question))
+
+    @property
+    def asks_several(self) -> bool:
+        """True when the question asks more than one thing ("目标、…要建几个", two questions)."""
+        return len(re.findall(r"多少|几[家个项人次年月]|什么|哪些|吗", self.question)) > 1
+
+    @property
     def asks_list(self) -> bool:
         return bool(re.search(r"哪些|有什么|有哪几|都有|包括|what are|which .*s\b|list",
                               self.question))
@@ -183,9 +194,10 @@ def read_need(question: str, vocab: Vocabulary, weight_of: Callable[[str], float
                 continue
             forms = (word, *synonyms.get(word, ()))
             known = [weight_of(f) for f in forms if weight_of(f) > 0]
-            # The asker's own word weighs what it weighs in the documents; a rare synonym
-            # must not make a common word look telling.
-            w = weight_of(word) or (max(known) if known else unknown_weight)
+            # The asker's own word weighs what it weighs in the documents; a paraphrase
+            # weighs like its most common documented form, so a rare synonym cannot make a
+            # common word look telling.
+            w = weight_of(word) or (min(known) if known else unknown_weight)
             if word in focus:
                 w *= FOCUS_BOOST
             terms[word] = Term(word, forms, w, bool(known))
@@ -232,15 +244,22 @@ class Span:
 
 
 def clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Clause spans of a sentence: split at commas, semicolons, colons and enumeration marks."""
+    """Clause spans of a text: split at commas, semicolons, colons, enumeration marks and
+    sentence ends, without surrounding blanks."""
     out, begin = [], start
     for m in _CLAUSE_END.finditer(text, start, end):
-        if m.start() > begin:
-            out.append((begin, m.end()))
+        out.append((begin, m.end()))
         begin = m.end()
-    if begin < end:
-        out.append((begin, end))
-    return out
+    out.append((begin, end))
+    trimmed = []
+    for s, e in out:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            trimmed.append((s, e))
+    return trimmed
 
 
 @dataclass
@@ -262,10 +281,14 @@ class Support:
         return (self.kind_ok and self.attributes_ok and self.figures_ok and self.subject_ok
                 and self.context_ok and self.coverage > 0)
 
+    documents: bool = False  # names a document (《…》) when documents were asked for
+    form: bool = False  # has the form of the answer asked: a definition, a remedy
+
     @property
     def score(self) -> float:
         return (self.coverage + 0.5 * self.kind_ok + 0.3 * self.attributes_ok
-                + 0.2 * self.figures_ok + 0.15 / (self.span.rank + 1))
+                + 0.2 * self.figures_ok + 0.3 * self.documents + 0.3 * self.form
+                + 0.15 / (self.span.rank + 1))
 
 
 def _asked_kinds(need: Need) -> tuple[Kind, ...]:
@@ -302,8 +325,49 @@ def years_asked(need: Need, doc_year: int | None) -> set[str]:
     return years
 
 
+# 明年 is read both ways: a plan issued in January speaks of "this year" to its readers, who
+# asked about it the year before as "next year".
 _RELATIVE_YEARS = ((r"前年", -2), (r"去年|上一年|last year", -1), (r"今年|本年|this year", 0),
-                   (r"明年|下一年|next year", 1))
+                   (r"明年|下一年|next year", 0), (r"明年|下一年|next year", 1))
+
+
+# What a percentage measures. A question about one (比例) is not answered by another (税率).
+_PERCENT_FAMILIES = (
+    re.compile(r"税率"),
+    re.compile(r"利率|利息"),
+    re.compile(r"比例|占比|相当于|占"),
+    re.compile(r"增速|增长|增幅|涨幅|上升|提高|下降"),
+)
+
+
+def _percent_family_ok(need: Need, window: str) -> bool:
+    """When a question names what its percentage measures, the answer measures the same."""
+    asked = [f for f in _PERCENT_FAMILIES if f.search(need.question)]
+    return not asked or any(f.search(window) for f in asked)
+
+
+_ASKS_DEFINITION = re.compile(r"指什么|是什么意思|什么意思|含义|定义|什么是|是指什么|what is meant|"
+                              r"what does .* mean|definition")
+_ASKS_REMEDY = re.compile(r"怎么办|怎么处理|如何处理|怎么补救|能不能补救|有什么办法|what can .* do|what to do")
+_REMEDY = re.compile(r"可以|有权|请求|提起|申请|向.{2,20}(?:提出|申请|请求)")
+
+
+def _has_form(need: Need, text: str, present: Sequence[Term]) -> bool:
+    """True when a sentence has the form the question asks for.
+
+    "科技成果指什么" is answered by "本法所称科技成果，是指…", not by the sentence defining
+    科技成果转化; "被驳回了怎么办" by what the applicant may do ("可以…请求复审").
+    """
+    marker = _ASKS_DEFINITION.search(need.question)
+    if marker:
+        # The word defined is the one asked last before "指什么".
+        before = need.question[:marker.start()]
+        asked = max(present, key=lambda t: max(before.rfind(f) for f in t.forms), default=None)
+        return asked is not None and any(
+            re.search(rf"{re.escape(f)}[,，]?(?:是指|指的是|是)", text) for f in asked.forms)
+    if _ASKS_REMEDY.search(need.question):
+        return bool(_REMEDY.search(text))
+    return False
 
 
 def _subject_start(text: str, chunk_clauses: Sequence[tuple[int, int]], j: int,
@@ -381,6 +445,8 @@ def assess_sentence(need: Need, span: Span, doc_year: int | None = None,
         # alone (履约贷's credit line is no answer about 微贷通, in the same sentence).
         if kinds and not any(t.weight >= NEAR_SHARE * top for t in near):
             continue
+        if "percent" in held and not _percent_family_ok(need, window):
+            continue
         score = sum(t.weight for t in near) + len(held)
         if score > best_clause_score:
             best_clause_score = score
@@ -391,8 +457,9 @@ def assess_sentence(need: Need, span: Span, doc_year: int | None = None,
         inside = [(s, e) for s, e in chunk_clauses if s >= span.start and e <= span.end]
         if inside:
             _, s, e = max(((sum(t.weight for t in present
-                                if t.found_in(normalize(span.chunk.text[s:e]))), s, e)
-                           for s, e in inside), key=lambda x: x[0])
+                                if t.found_in(normalize(span.chunk.text[s:e])))
+                            + (10.0 if need.asks_documents and "《" in span.chunk.text[s:e] else 0),
+                            s, e) for s, e in inside), key=lambda x: x[0])
             focus = (s, e)
     if _needs_target(need) and not (holds("target", text) or _PLAN.search(heading)):
         kind_ok = False  # a year's result is not the next year's target
@@ -415,7 +482,8 @@ def assess_sentence(need: Need, span: Span, doc_year: int | None = None,
     mentioned = set(re.findall(r"(?:19|20)\d{2}(?=年)", f"{heading} {text}"))
     years_ok = not years or not mentioned or bool(years & mentioned)
     return Support(span, coverage, kind_ok, attributes_ok, figures_ok, focus,
-                   frozenset(t.word for t in present), subject_ok, places_ok and years_ok)
+                   frozenset(t.word for t in present), subject_ok, places_ok and years_ok,
+                   need.asks_documents and "《" in span.text, _has_form(need, text, present))
 
 
 def _figure_number(figure: str) -> str:
@@ -443,10 +511,10 @@ def sentences(hits: Sequence[Hit]) -> list[Span]:
     return out
 
 
-def quote_span(support: Support) -> Span:
+def quote_span(support: Support, limit: int = MAX_SENTENCE) -> Span:
     """The part of a sentence to quote: all of it, or the clauses around the answer if long."""
     span = support.span
-    if span.end - span.start <= _MAX_SENTENCE:
+    if span.end - span.start <= limit:
         return span
     s, e = support.focus
     cl = clauses(span.chunk.text, span.start, span.end)
@@ -457,10 +525,10 @@ def quote_span(support: Support) -> Span:
     lo, hi = idx[0], idx[-1]
     while True:
         grown = False
-        if hi + 1 < len(cl) and cl[hi + 1][1] - cl[lo][0] <= _MAX_SENTENCE // 2:
+        if hi + 1 < len(cl) and cl[hi + 1][1] - cl[lo][0] <= limit // 2:
             hi += 1
             grown = True
-        if lo > 0 and cl[hi][1] - cl[lo - 1][0] <= _MAX_SENTENCE // 2:
+        if lo > 0 and cl[hi][1] - cl[lo - 1][0] <= limit // 2:
             lo -= 1
             grown = True
         if not grown:
@@ -484,11 +552,18 @@ class Assessment:
     reason_en: str = ""
 
 
-def subject_phrase(need: Need, limit: int = 3) -> str:
-    """The question's subject in a few words, for messages ("微贷通 最高额度")."""
-    ranked = sorted(need.terms, key=lambda t: -t.weight)[:limit]
-    ordered = [t.word for t in need.terms if t in ranked]
-    return "".join(ordered) if not need.english else "、".join(ordered)
+def subject_phrase(need: Need, limit: int = 2) -> str:
+    """The question's subject in a few words, for messages ("微贷通", "履约贷").
+
+    Only words the documents know, and not the words that ask (利率, 奖金): those are said
+    by the name of what is missing.
+    """
+    asking = [a.asks for a in need.attributes]
+    words = [t for t in need.terms if t.known and not any(p.search(t.word) for p in asking)
+             and not any(t.word in f for f in need.figures)]
+    ranked = sorted(words, key=lambda t: -t.weight)[:limit]
+    ordered = [t.word for t in words if t in ranked]
+    return ("、" if need.english else "").join(ordered) or "所问事项"
 
 
 def assess(need: Need, hits: Sequence[Hit], known_titles: Sequence[str],
@@ -531,8 +606,9 @@ def assess(need: Need, hits: Sequence[Hit], known_titles: Sequence[str],
     wanted_zh = "、".join(a.zh for a in need.attributes) or _kind_label(need)
     wanted_en = ", ".join(a.en for a in need.attributes) or _kind_label(need, en=True)
     if need.figures and not any(s.figures_ok for s in supports if s.coverage > 0):
-        wanted_zh = "、".join(need.figures)
-        wanted_en = ", ".join(need.figures)
+        return Assessment("abstain", supports,
+                          f"现有文件未载明{subject}为{'、'.join(need.figures)}",
+                          f"the documents do not state {', '.join(need.figures)} for {subject}")
     return Assessment("abstain", supports,
                       f"现有文件未载明{subject}的{wanted_zh}",
                       f"the documents do not state the {wanted_en} asked for ({subject})")

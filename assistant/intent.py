@@ -27,19 +27,20 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
                          r"how much|amount|investment|revenue|funding")),
     ("percent", re.compile(r"比例|占比|百分之|税率|增速|增幅|涨幅|增长率|几成|%|percent|rate|share|"
                            r"proportion")),
-    ("count", re.compile(r"多少家|几家|多少个|几个|多少项|几项|how many")),
+    ("count", re.compile(r"多少家|几家|多少个|几个|多少项|几项|"
+                         r"how many(?! (?:years|months|days|weeks|people|persons|times))")),
     ("people", re.compile(r"多少人|几人|人数|人次|how many people")),
     ("target", re.compile(r"目标|力争|争取|计划|打算|想做到|要做到|今年.*(?:要|多少|几)|明年|"
                           r"target|goal|plan|aim")),
     ("time", re.compile(r"什么时候|何时|哪天|哪一天|多久|期限|截止|几年|几月|日期|时限|时间要求|多长时间|"
-                        r"when|how long|deadline|date")),
+                        r"when|how long|how many (?:years|months|days|weeks)|deadline|date")),
     ("doc_number", re.compile(r"文号|发文字号|文件编号|document number")),
 ]
 
 # What a passage holds, per kind of answer.
 _HOLDS: dict[Kind, re.Pattern[str]] = {
     "figure": re.compile(rf"{_NUMBER}\s*(?:%|亿|万|元|家|项|个|人|次|场|批|倍|小时|平方米|"
-                         r"年|月|日)"),
+                         rf"年|月|日)|百分之{_NUMBER}"),
     "money": re.compile(rf"{_NUMBER}\s*(?:亿|万)?元"),
     "percent": re.compile(rf"{_NUMBER}\s*%|百分之|成(?:以上|以下)|倍"),
     "count": re.compile(rf"{_NUMBER}\s*(?:家|项|个|批|场|所|座)"),
@@ -70,7 +71,28 @@ class Intent:
         return sum(1 for k in self.kinds if _HOLDS[k].search(t)) / len(self.kinds)
 
 
+_YES_NO = re.compile(r"(?:吗|么|嘛)\s*$")
+
+
+def asking_part(question: str) -> str:
+    """The part of a question that asks, without the clauses that describe the asker.
+
+    In a yes/no question the earlier clauses state facts: "投了几家初创企业，所得税上能有优惠吗"
+    says "several" with 几家, it does not ask how many. So a sentence ending in 吗 asks only
+    with its last clause; other sentences ask with all of theirs.
+    """
+    parts = []
+    for sentence in re.split(r"[？?。！!]+", normalize(question)):
+        sentence = sentence.strip()
+        if not sentence:
+            continue
+        if _YES_NO.search(sentence):
+            sentence = re.split(r"[，,；;]", sentence)[-1]
+        parts.append(sentence)
+    return "，".join(parts)
+
+
 def read_intent(question: str) -> Intent:
     """What kinds of answer the question asks for."""
-    q = normalize(question)
+    q = asking_part(question)
     return Intent(frozenset(kind for kind, pattern in _ASKS if pattern.search(q)))
