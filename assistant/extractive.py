@@ -100,9 +100,51 @@ def answer(need: Need, assessment: Assessment, issuers: Mapping[str, str]) -> An
     if assessment.verdict == "abstain":
         return abstain(need, assessment, issuers, intent)
     spans = choose(need, assessment.supports)
+    derived = ""
+    if _ASKS_DIFFERENCE.search(need.question):
+        spans, derived = difference(spans, assessment.candidates)
     citations = tuple(cite(n, s) for n, s in enumerate(spans, 1))
     body = "".join(f"{statement(s)}[{n}]。" for n, s in enumerate(spans, 1))
-    return Answer(f"{body}\n{NOTE}", citations, intent=intent, question=need.question)
+    return Answer(f"{derived}{body}\n{NOTE}", citations, intent=intent, question=need.question)
+
+
+DIFFERENCE_COVERAGE = 0.3
+_ASKS_DIFFERENCE = re.compile(r"还差|差多少|相差|差距|差几|多了多少|少了多少|增加了多少|多出")
+_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(亿元|万元|元|家|项|个|人次|人|次|场|%)")
+
+
+def _amounts(span: Span) -> list[tuple[float, str, str]]:
+    return [(float(m.group(1)), m.group(1), m.group(2)) for m in _AMOUNT.finditer(span.text)]
+
+
+def difference(spans: list[Span], supports: Sequence[Support]) -> tuple[list[Span], str]:
+    """"还差多少": the difference of two cited figures of one unit, shown with its inputs.
+
+    The first figure is the best sentence's; the second comes from the best other sentence on
+    the same subject holding a different figure of the same unit. Without both, no figure is
+    derived.
+    """
+    if not spans or not _amounts(spans[0]):
+        return spans, ""
+    value, text, unit = _amounts(spans[0])[0]
+    for s in supports:
+        # The other figure need not be what was asked (1164家 is no target); it must be on the
+        # question's subject.
+        if not s.context_ok or s.coverage < DIFFERENCE_COVERAGE:
+            continue
+        span = quote_span(s)
+        other = [a for a in _amounts(span) if a[2] == unit and a[0] != value]
+        if not other:
+            continue
+        if not any(_overlaps(span, p) for p in spans):
+            spans = [spans[0], span, *spans[1:]][:_MAX_STATEMENTS]
+        n_other = next(i for i, p in enumerate(spans, 1) if _overlaps(span, p))
+        (big, big_text), (small, small_text) = sorted(
+            [(value, text), (other[0][0], other[0][1])], reverse=True)
+        shown = f"{big - small:.2f}".rstrip("0").rstrip(".")
+        return spans, (f"按所引数字计算：{big_text}{unit} − {small_text}{unit} = {shown}{unit}"
+                       f"（据[1][{n_other}]）。")
+    return spans, ""
 
 
 _ASKS_NUMBER = re.compile(r"文号|发文字号|文件编号|document number")

@@ -550,6 +550,7 @@ class Assessment:
     supports: list[Support]
     reason_zh: str = ""
     reason_en: str = ""
+    candidates: list[Support] = field(default_factory=list)  # every sentence, best first
 
 
 def subject_phrase(need: Need, limit: int = 2) -> str:
@@ -601,7 +602,7 @@ def assess(need: Need, hits: Sequence[Hit], known_titles: Sequence[str],
                           f"the full text of {names} is not in the documents; they only mention it")
     answering = [s for s in supports if s.answers]
     if answering:
-        return Assessment("answer", answering)
+        return Assessment("answer", answering, candidates=supports)
     subject = subject_phrase(need)
     wanted_zh = "、".join(a.zh for a in need.attributes) or _kind_label(need)
     wanted_en = ", ".join(a.en for a in need.attributes) or _kind_label(need, en=True)
