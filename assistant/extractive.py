@@ -94,7 +94,7 @@ def choose(need: Need, supports: Sequence[Support]) -> list[Span]:
 
 def answer(need: Need, assessment: Assessment, issuers: Mapping[str, str]) -> Answer:
     """Compose the answer (or the abstention) for an assessed question."""
-    intent = ",".join(sorted(need.intent.kinds)) or "general"
+    intent = need.kind
     if assessment.verdict == "out_of_scope":
         return Answer(SCOPE, (), abstained=True, intent="out_of_scope", question=need.question)
     if assessment.verdict == "abstain":

@@ -156,6 +156,26 @@ class Need:
                               r"which (?:law|document|policy|policies)", self.question))
 
     @property
+    def kind(self) -> str:
+        """What the question asks for, in one word (the `intent` of an answer)."""
+        q = self.question
+        kinds = self.intent.kinds
+        checks = (
+            ("document", self.asks_documents or "doc_number" in kinds),
+            ("difference", bool(re.search(r"还差|差多少|相差|差距|多了多少|少了多少", q))),
+            ("target", "target" in kinds and bool(_asked_kinds(self))),
+            ("figure", bool(set(kinds) & {"figure", "money", "percent", "count", "people"})),
+            ("time", "time" in kinds),
+            ("definition", bool(_ASKS_DEFINITION.search(q))),
+            ("condition", bool(re.search(r"条件|符合|资格|哪些企业|什么企业|哪类企业|谁能|谁可以|"
+                                         r"能不能(?:申请|享受)|可以(?:申请|享受)|qualif|eligib", q))),
+            ("process", bool(re.search(r"怎么|如何|流程|程序|手续|步骤|怎么办|how (?:do|can|to)", q))),
+            ("list", self.asks_list),
+            ("yesno", bool(re.search(r"吗[?？]?$|是否|能不能|可不可以|^(?:can|is|are|do|does)\b", q))),
+        )
+        return next((name for name, hit in checks if hit), "general")
+
+    @property
     def asks_several(self) -> bool:
         """True when the question asks more than one thing ("目标、…要建几个", two questions)."""
         return len(re.findall(r"多少|几[家个项人次年月]|什么|哪些|吗", self.question)) > 1
