@@ -78,6 +78,15 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               re.compile(r"最高(?:能|可|可以)?(?:贷|补|拿|给|奖|资助|额度|多少)|最多(?:能|可|可以)?(?:贷|补|拿|给)|"
                          r"上限|封顶|maximum|max\b|up to|at most|ceiling|credit line|credit limit"),
               re.compile(r"最高|最多|不超过|上限|封顶")),
+    Attribute("奖励或补贴", "benefit",
+              re.compile(r"(?:有什么|有哪些|有没有|能拿|能享受|能得到|给什么|给予什么)(?:奖励|补贴|补助|资助|奖补|"
+                         r"扶持|优惠|支持政策)|what (?:benefit|subsidy|subsidies|reward|support)"),
+              re.compile(r"奖励|补贴|补助|资助|奖补|优惠|扶持|减按|免征|减征|加计扣除|贴息|配套资金|"
+                         r"支持|鼓励|享受")),
+    Attribute("条件", "conditions",
+              re.compile(r"(?:满足|符合|具备)(?:哪些|什么)?条件|什么条件|哪些条件|门槛|什么资格|"
+                         r"what (?:conditions|requirements|criteria)|requirements? for"),
+              re.compile(r"(?<!符合)条件(?!的)|下列|应当具备|资格|须|必须")),
     Attribute("奖金", "prize money",
               re.compile(r"奖金|奖多少|prize"),
               re.compile(r"奖金|奖励.{0,10}元|奖.{0,6}元")),
@@ -99,8 +108,11 @@ OFF_TOPIC = re.compile(
     r"翻译成|电影|weather|poem|joke|stock (?:price|tip)|lottery|recipe|horoscope")
 
 
-# The places every document here speaks for; naming them does not narrow a question.
-HOME = frozenset({"青浦区", "上海市"})
+# The place the local documents speak for: naming it does not narrow a question. Its city
+# counts the same when named with it ("上海青浦"); named alone ("上海市对高企有什么奖励")
+# it asks about city-level rules, which a passage must then speak of.
+HOME = frozenset({"青浦区"})
+HOME_CITY = "上海市"
 
 
 @lru_cache(maxsize=1)
@@ -369,6 +381,8 @@ def _percent_family_ok(need: Need, window: str) -> bool:
 _ASKS_DEFINITION = re.compile(r"指什么|是什么意思|什么意思|含义|定义|什么是|是指什么|what is meant|"
                               r"what does .* mean|definition")
 _ASKS_REMEDY = re.compile(r"怎么办|怎么处理|如何处理|怎么补救|能不能补救|有什么办法|what can .* do|what to do")
+_ASKS_TOTAL = re.compile(r"一共|总共|累计|总数|合计|in total|altogether|so far")
+_TOTAL = re.compile(r"累计|共计|总计|合计|总数|全区共|共\d")
 _REMEDY = re.compile(r"可以|有权|请求|提起|申请|向.{2,20}(?:提出|申请|请求)")
 
 
@@ -387,6 +401,8 @@ def _has_form(need: Need, text: str, present: Sequence[Term]) -> bool:
             re.search(rf"{re.escape(f)}[,，]?(?:是指|指的是|是)", text) for f in asked.forms)
     if _ASKS_REMEDY.search(need.question):
         return bool(_REMEDY.search(text))
+    if _ASKS_TOTAL.search(need.question):
+        return bool(_TOTAL.search(text))
     return False
 
 
@@ -496,8 +512,9 @@ def assess_sentence(need: Need, span: Span, doc_year: int | None = None,
                           if t.weight >= 0.9 * top_weight)
                       or coverage >= SUBJECT_COVERAGE)
     context = f"{heading} {whole}"
+    home_named = any(names[0] in HOME for names in need.places)
     places_ok = all(any(n in context for n in names) for names in need.places
-                    if names[0] not in HOME)
+                    if names[0] not in HOME and not (home_named and names[0] == HOME_CITY))
     years = years_asked(need, doc_year)
     mentioned = set(re.findall(r"(?:19|20)\d{2}(?=年)", f"{heading} {text}"))
     years_ok = not years or not mentioned or bool(years & mentioned)
@@ -607,7 +624,8 @@ def assess(need: Need, hits: Sequence[Hit], known_titles: Sequence[str],
                        for s in spans),
                       key=lambda s: -s.score)
     foreign = [names[0] for names in need.places
-               if names[0] not in HOME and not any(corpus_has(n) for n in names)]
+               if names[0] not in HOME and names[0] != HOME_CITY
+               and not any(corpus_has(n) for n in names)]
     if foreign:
         return Assessment("abstain", supports,
                           f"现有文件未涉及{'、'.join(foreign)}的情况（收录的是青浦区文件和国家法律）",
