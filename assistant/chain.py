@@ -9,6 +9,7 @@ whenever the model fails, the extractive answer stands in, with a note saying so
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -35,6 +36,7 @@ _SUBJECT_IDF_SHARE = 0.45
 # A word no passage holds cannot be matched; it weighs little, so that a colloquial verb
 # ("投了", "拿到") does not make every sentence look like a poor answer.
 UNKNOWN_WEIGHT = 1.0  # a subject word is at least this rare (share of the rarest idf)
+_FULLWIDTH_MARKER = re.compile(r"[［【\[]\s*(\d{1,2})\s*[］】\]]")
 FALLBACK_NOTE = "模型回答未通过引用核验，已改为直接摘录文件原文作答。"
 FAILURE_NOTE = "模型暂时不可用，已改为直接摘录文件原文作答。"
 
@@ -152,6 +154,7 @@ class Assistant:
 
     def checked(self, text: str, hits: Sequence[Hit], fallback: Answer) -> Answer:
         """A model's answer with its citations, if it verifies; else the fallback, noted."""
+        text = _FULLWIDTH_MARKER.sub(r"[\1]", text)
         cited = [int(n) for n in dict.fromkeys(MARKER.findall(text))]
         chunks = [h.chunk for h in hits]
         problems = verify(text, [chunks[n - 1] for n in cited if 1 <= n <= len(chunks)],
@@ -183,9 +186,8 @@ class Assistant:
     def stream(self, question: str, history: Sequence[Message] = ()) -> Iterator[Event]:
         """The answer as it is written: deltas, possibly a replacement, then the result."""
         inputs = self._retrieve(self._resolve({"question": question, "history": tuple(history)}))
-        need, assessment = self.assess(inputs["resolved"], inputs["hits"], inputs["focus"])
-        draft = extractive.answer(need, assessment, self.issuers)
-        if self.llm is None or assessment.verdict != "answer":
+        draft, answerable = self.draft(inputs)
+        if self.llm is None or not answerable:
             yield Event("delta", draft.answer)
             yield Event("result", answer=draft)
             return
@@ -201,8 +203,10 @@ class Assistant:
             yield Event("replace", result.answer)
             yield Event("result", answer=result)
             return
-        result = self.checked("".join(pieces), inputs["hits"], draft)
-        if result.mode != "llm":
+        streamed = "".join(pieces)
+        result = self.checked(streamed, inputs["hits"], draft)
+        if result.mode != "llm" or not result.answer.startswith(streamed.strip()):
+            # Rejected, or its markers renumbered: the client must show the final text.
             yield Event("replace", result.answer)
         elif extractive.NOTE not in "".join(pieces):
             yield Event("delta", "\n" + extractive.NOTE)

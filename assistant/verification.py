@@ -23,6 +23,8 @@ _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四":
               "七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _CN_NUMBER = re.compile(r"[零〇一二两三四五六七八九十百千]+")
+_CN_UNIT_AFTER = re.compile(r"[年月日天个家项倍人次条款名所批届周岁元万亿%]")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,12 @@ class Problem:
 
 
 def chinese_to_int(text: str) -> int | None:
-    """A Chinese numeral below ten thousand as an integer ("二十八" → 28), else None."""
+    """A Chinese numeral below ten thousand as an integer ("二十八" → 28), else None.
+
+    Digits without units are read digit by digit, as years are written ("二〇二四" → 2024).
+    """
+    if len(text) > 1 and all(ch in _CN_DIGITS for ch in text):
+        return int("".join(str(_CN_DIGITS[ch]) for ch in text))
     total, current = 0, 0
     for ch in text:
         if ch in _CN_DIGITS:
@@ -48,12 +55,22 @@ def chinese_to_int(text: str) -> int | None:
 
 
 def figures_in(text: str) -> set[str]:
-    """Every number a text holds, Arabic or Chinese (as Arabic), in a canonical form."""
-    t = normalize(text)
+    """Every number a text holds, Arabic or Chinese (as Arabic), in a canonical form.
+
+    Chinese numerals count when they hold a digit (二十, 三) or stand before a unit (十年);
+    words such as 十分 or 千方百计 are not figures. 百分之十五 is the figure 15.
+    """
+    t = _THOUSANDS.sub("", normalize(text))
+    t = t.replace("百分之", "%")
     out = {_canonical(m.group(0)) for m in _NUMBER.finditer(t)}
     for m in _CN_NUMBER.finditer(t):
-        value = chinese_to_int(m.group(0))
-        if value is not None and (len(m.group(0)) > 1 or value >= 2):
+        word = m.group(0)
+        value = chinese_to_int(word)
+        if value is None:
+            continue
+        has_digit = any(ch in _CN_DIGITS for ch in word)
+        before_unit = _CN_UNIT_AFTER.match(t, m.end()) is not None
+        if (has_digit or before_unit) and (len(word) > 1 or value >= 2):
             out.add(str(value))
     return out
 
