@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     collection_prefix: str = "policy"
 
     top_k: int = Field(5, ge=1, le=50)
-    candidates: int = Field(30, ge=5, le=500)
+    candidates: int = Field(60, ge=5, le=500)
     max_file_mb: float = Field(20.0, gt=0)
 
     # Answers: "extractive" needs no model; "llm" uses any OpenAI-compatible chat endpoint

@@ -89,7 +89,7 @@ class Retriever:
     """Searches one served index. Built once; `search` is safe to call repeatedly."""
 
     def __init__(self, index: ServedIndex, embeddings: PolicyEmbeddings, vocab: Vocabulary,
-                 candidates: int = 30, weights: FusionWeights | None = None) -> None:
+                 candidates: int = 60, weights: FusionWeights | None = None) -> None:
         self.index = index
         self.embeddings = embeddings
         self.vocab = vocab
@@ -131,7 +131,9 @@ class Retriever:
         query = query.strip()
         if not query:
             return []
-        n = max(self.candidates, k * 3)
+        # The pool does not grow with k: the dense scores are stretched over the pool, so a
+        # pool that changed with k would change the order of the first results.
+        n = max(self.candidates, k)
         scored: dict[str, dict[int, float]] = {}
         if mode in ("bm25", "hybrid"):
             scored["bm25"] = self.keyword_ranking(query, n)
