@@ -26,8 +26,8 @@ $(VENV)/.installed-st: $(VENV)/.installed
 ingest: setup                        ## build or update index/ from corpus/
 	$(PA) ingest || test $$? -eq 3   # 3: some files were skipped, the rest is indexed
 
-run: ingest                          ## set up, index the corpus, then ask in the terminal
-	$(PA) search
+run: ingest                          ## set up, index the corpus, then chat in the terminal
+	$(PA) chat
 
 test: setup-st                       ## the whole suite, slow tests included
 	$(BIN)/pytest

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from . import extractive
-from .conversation import Resolved, condense, resolve_history
+from .conversation import Resolved, condense, leans_back, resolve_history
 from .errors import AssistantError
 from .grounding import NOT_SUBJECTS, Assessment, Need, assess, read_need
 from .index import ServedIndex
@@ -37,6 +37,8 @@ _SUBJECT_IDF_SHARE = 0.45
 # ("投了", "拿到") does not make every sentence look like a poor answer.
 UNKNOWN_WEIGHT = 1.0  # a subject word is at least this rare (share of the rarest idf)
 _FULLWIDTH_MARKER = re.compile(r"[［【\[]\s*(\d{1,2})\s*[］】\]]")
+CLARIFY = ("这个问题接着前面的话题，但当前对话里还没有前文。请说明您问的是哪一项，"
+           "例如：“今年全区有效高企的目标是多少？”")
 FALLBACK_NOTE = "模型回答未通过引用核验，已改为直接摘录文件原文作答。"
 FAILURE_NOTE = "模型暂时不可用，已改为直接摘录文件原文作答。"
 
@@ -130,6 +132,8 @@ class Assistant:
     def draft(self, inputs: dict[str, Any]) -> tuple[Answer, bool]:
         """The extractive answer, and whether the documents hold an answer a model may word."""
         question, hits = inputs["resolved"], inputs["hits"]
+        if not inputs.get("history") and leans_back(question) and not self.subject_words(question):
+            return Answer(CLARIFY, (), abstained=True, intent="clarify", question=question), False
         if hits and extractive.asks_document_facts(normalize(question)):
             doc_id = hits[0].chunk.doc_id
             facts = extractive.document_facts(

@@ -3,7 +3,10 @@
     policy-assistant ingest [PATH...]          build or update the index (default: corpus/)
     policy-assistant search "高企有什么补贴"     the best passages, with their citations
     policy-assistant search < questions.txt    one JSON line per question read from stdin
-    policy-assistant eval                      retrieval quality on evals/questions.jsonl
+    policy-assistant ask "高企的税率是多少"       a short answer with numbered citations
+    policy-assistant ask < conversations.jsonl  {"messages": [...]} per line → one result per line
+    policy-assistant chat                      a conversation in the terminal
+    policy-assistant eval                      retrieval and answer quality on evals/questions.jsonl
 
 Errors go to stderr with a non-zero exit status; `--json` gives machine-readable output.
 """
@@ -20,7 +23,7 @@ import typer
 
 from .config import Settings, get_settings
 from .errors import AssistantError
-from .models import Hit
+from .models import Answer, Citation, Hit, Message
 from .retrieval import MODES
 from .service import Services, limit_threads
 
@@ -170,24 +173,158 @@ def _interactive(run, services: Services) -> None:  # type: ignore[no-untyped-de
         _print_hits(q, run(q))
 
 
+def _where(c: Citation) -> str:
+    return " · ".join(p for p in (f"《{c.chunk.title}》", c.chunk.doc_number, c.chunk.section) if p)
+
+
+def _print_answer(result: Answer, with_text: bool = True) -> None:
+    if with_text:
+        typer.echo(result.answer)
+    if result.citations:
+        typer.echo("\n引用 / citations:")
+        for c in result.citations:
+            typer.echo(f"  [{c.n}] {_where(c)}\n      “{c.quote}”")
+    if result.related:
+        typer.echo("\n相关条文 / related clauses:")
+        for c in result.related:
+            typer.echo(f"  - {_where(c)}\n      “{c.quote}”")
+    for note in result.notes:
+        typer.echo(f"\n注 / note: {note}")
+
+
+def _read_conversation(line: str) -> tuple[str, list[Message]]:
+    """The last user message of a JSON line `{"messages": [...]}`, and the turns before it."""
+    try:
+        data = json.loads(line)
+        messages = [Message(str(m["role"]), str(m["content"])) for m in data["messages"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise AssistantError(
+            f"输入行不是有效的 JSON 对话（需要 {{\"messages\": [{{\"role\": \"user\", \"content\": \"…\"}}]}}）：{exc}",
+            f"the line is not a JSON conversation ({{\"messages\": [{{\"role\": \"user\", "
+            f"\"content\": \"…\"}}]}} expected): {exc}") from None
+    last = max((i for i, m in enumerate(messages) if m.role == "user" and m.content.strip()),
+               default=None)
+    if last is None:
+        raise AssistantError("对话中没有用户提问。", "the conversation holds no user question.")
+    return messages[last].content, messages[:last]
+
+
+@app.command()
+def ask(
+    question: Annotated[str | None, typer.Argument(help="The question; omit to read stdin.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Answer a question with numbered citations (or say what the documents do not state)."""
+    services = _services()
+    try:
+        assistant = services.assistant
+    except AssistantError as exc:
+        _fail(exc)
+        return
+    if question is not None:
+        if not question.strip():
+            _fail(AssistantError("问题不能为空。", "the question is empty."))
+        result = assistant.ask(question)
+        if as_json:
+            typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        else:
+            _print_answer(result)
+        return
+    failed = 0
+    for n, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            q, history = _read_conversation(line)
+        except AssistantError as exc:
+            failed += 1
+            typer.echo(json.dumps({"line": n, "error": {"zh": exc.zh, "en": exc.en}},
+                                  ensure_ascii=False))
+            continue
+        typer.echo(json.dumps(assistant.ask(q, history).to_json(), ensure_ascii=False))
+    if failed:
+        typer.echo(f"错误 / error: {failed} 行无法读取 / line(s) could not be read", err=True)
+        raise typer.Exit(EXIT_ERROR)
+
+
+EXAMPLES = ("我们刚拿到高企证书，区里有补贴吗？", "高企的企业所得税税率是多少？",
+            "去年全区有效高企有多少家？ → 那今年的目标呢？")
+
+
+@app.command()
+def chat() -> None:
+    """Talk with the assistant in the terminal; it remembers the conversation."""
+    services = _services()
+    try:
+        assistant = services.assistant
+        manifest = services.index.manifest
+    except AssistantError as exc:
+        _fail(exc)
+        return
+    keep = 2 * services.settings.history_turns
+    typer.echo(f"政策问答 · {len(manifest.documents)} 份文件，{manifest.chunk_count} 个段落。"
+               "输入问题后回车；/new 开始新对话；空行或 Ctrl-D 退出。\n例如："
+               + " / ".join(EXAMPLES))
+    history: list[Message] = []
+    while True:
+        try:
+            q = input("\n问题> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            typer.echo("")
+            return
+        if not q:
+            return
+        if q in ("/new", "新对话"):
+            history = []
+            typer.echo("已开始新对话。 / New conversation.")
+            continue
+        result: Answer | None = None
+        for event in assistant.stream(q, history[-keep:] if keep else []):
+            if event.kind == "delta":
+                typer.echo(event.text, nl=False)
+            elif event.kind == "replace":
+                typer.echo("\n\n（模型回答已替换为核验过的回答 / replaced by the verified answer）\n"
+                           + event.text, nl=False)
+            elif event.kind == "result":
+                result = event.answer
+        typer.echo("")
+        if result is not None:
+            _print_answer(result, with_text=False)  # its text was streamed already
+            history += [Message("user", q), Message("assistant", result.answer)]
+
+
 @app.command("eval")
 def evaluate(
     questions: Annotated[Path | None, typer.Option(help="Question set (JSONL).")] = None,
     baseline: Annotated[bool, typer.Option(help="Also measure the naive LangChain baseline.")] = True,
+    answers: Annotated[bool, typer.Option(help="Also answer every question and score it.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Report Recall@1/3/5, MRR and context length per mode, beside a naive baseline."""
-    from .evaluation import DEFAULT_QUESTIONS, format_report, load_questions, run_evaluation
+    """Retrieval (Recall@k, MRR, context per mode, beside a naive baseline) and answer quality."""
+    from .evaluation import (
+        DEFAULT_QUESTIONS,
+        format_answer_report,
+        format_report,
+        load_questions,
+        run_answer_evaluation,
+        run_evaluation,
+    )
 
     services = _services()
     try:
         qs = load_questions(questions or DEFAULT_QUESTIONS)
         report = run_evaluation(services, qs, with_baseline=baseline)
+        answer_report = run_answer_evaluation(services, qs) if answers else None
     except AssistantError as exc:
         _fail(exc)
         return
-    typer.echo(json.dumps(report, ensure_ascii=False, indent=1) if as_json
-               else format_report(report))
+    if as_json:
+        typer.echo(json.dumps({"retrieval": report, "answers": answer_report},
+                              ensure_ascii=False, indent=1))
+        return
+    typer.echo(format_report(report))
+    if answer_report is not None:
+        typer.echo("\n" + format_answer_report(answer_report))
 
 
 if __name__ == "__main__":

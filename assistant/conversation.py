@@ -45,6 +45,11 @@ class Resolved:
     focus: tuple[str, ...] = ()
 
 
+def leans_back(question: str) -> bool:
+    """True when a question points back to an earlier one ("那今年的目标呢？", "其中…")."""
+    return bool(_LEANS.search(normalize(question).strip()))
+
+
 def carried_subject(previous: str) -> str:
     """The subject of an earlier question: its words without the asking and the time words."""
     return re.sub(r"\s+", " ", _ASKING.sub(" ", normalize(previous))).strip()

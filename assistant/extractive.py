@@ -21,6 +21,7 @@ SCOPE = ("我是政策文件问答助手，只能回答收录文件中的内容�
 _ARTICLE = re.compile(r"^第[一二三四五六七八九十百零〇\d]+条")
 _TRAILING = "，,；;：:、。 \n"
 _MAX_STATEMENTS = 3
+RELATED_SHARE = 0.5  # a related clause holds at least this share of the closest one's subject
 ARTICLE_QUOTE = 160  # law articles up to this length are quoted whole
 
 
@@ -186,11 +187,24 @@ def document_facts(question: str, chunks: Sequence[Chunk], metadata: Mapping[str
                   intent="document", question=question)
 
 
-def related_spans(supports: Sequence[Support], limit: int = 3) -> list[Span]:
-    """The closest clauses on the question's subject, one per chunk."""
+def related_spans(need: Need, supports: Sequence[Support], limit: int = 3) -> list[Span]:
+    """The closest clauses on the question's subject, one per chunk.
+
+    A clause sharing only a stray word with the question ("最高" in 国家最高科学技术奖) is not
+    related: each must hold at least half the subject the closest one holds.
+    """
     out: list[Span] = []
-    for s in sorted(supports, key=lambda s: (-s.coverage, s.span.rank)):
-        if s.coverage <= 0 or any(o.chunk.chunk_id == s.span.chunk.chunk_id for o in out):
+    # Clauses naming the question's rarest word found anywhere come alone, if there are any.
+    weights = {t.word: t.weight for t in need.terms}
+    found = {w for s in supports for w in s.terms}
+    telling = max(found, key=lambda w: weights.get(w, 0.0), default=None)
+    on_subject = [s for s in supports if telling in s.terms]
+    ranked = sorted(on_subject or supports, key=lambda s: (-s.coverage, s.span.rank))
+    floor = RELATED_SHARE * ranked[0].coverage if ranked else 0.0
+    for s in ranked:
+        if s.coverage <= 0 or s.coverage < floor:
+            break
+        if any(o.chunk.chunk_id == s.span.chunk.chunk_id for o in out):
             continue
         out.append(quote_span(s))
         if len(out) >= limit:
@@ -201,7 +215,7 @@ def related_spans(supports: Sequence[Support], limit: int = 3) -> list[Span]:
 def abstain(need: Need, assessment: Assessment, issuers: Mapping[str, str],
             intent: str) -> Answer:
     """Say plainly what the documents do not state, and what they do say on the subject."""
-    related = related_spans(assessment.supports)
+    related = related_spans(need, assessment.supports)
     parts = [f"{assessment.reason_zh}。"]
     if related:
         where = "、".join(dict.fromkeys(_where(s.chunk) for s in related))

@@ -596,8 +596,13 @@ def subject_phrase(need: Need, limit: int = 2) -> str:
     Only words the documents know, and not the words that ask (利率, 奖金): those are said
     by the name of what is missing.
     """
-    asking = [a.asks for a in need.attributes]
-    words = [t for t in need.terms if t.known and not any(p.search(t.word) for p in asking)
+    asked = [m.span() for a in need.attributes for m in a.asks.finditer(need.question)]
+
+    def in_asking(word: str) -> bool:
+        at = need.question.find(word)
+        return any(s <= at < e for s, e in asked)
+
+    words = [t for t in need.terms if t.known and not in_asking(t.word)
              and not any(t.word in f for f in need.figures)]
     ranked = sorted(words, key=lambda t: -t.weight)[:limit]
     ordered = [t.word for t in words if t in ranked]

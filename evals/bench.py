@@ -16,6 +16,8 @@ What it measures, all in one process on this machine (figures only, nothing is a
 3. Warm search latency over every question of `evals/questions.jsonl`: each question is run
    once to warm up, then `retriever.search(q, 5)` is timed for every question, several rounds;
    median and p95 per mode (hybrid, bm25, dense), and the query embedding alone as a floor.
+   Then a warm extractive `ask` (resolve the conversation, search, assess, answer) for every
+   question with its history, and its ratio to hybrid search in the same run.
 4. The naive baseline (`assistant.evaluation.NaiveBaseline`: RecursiveCharacterTextSplitter
    500/50 + Chroma + the same embeddings): its ingest seconds and search latency, and the
    ratio of hybrid to baseline median latency.
@@ -44,6 +46,7 @@ import numpy as np
 from assistant.config import PROJECT_DIR, load_settings
 from assistant.embeddings import PolicyEmbeddings, Progress
 from assistant.evaluation import DEFAULT_QUESTIONS, NaiveBaseline, load_questions
+from assistant.models import Message
 from assistant.retrieval import MODES, Mode, Retriever
 from assistant.service import Services, limit_threads
 from assistant.tokenizing import vocabulary
@@ -97,7 +100,9 @@ def bench(rounds: int, questions_path: Path) -> dict[str, Any]:
     """Run every measurement and return the figures."""
     limit_threads()
     load_before = _load_average()
-    questions = [q.question for q in load_questions(questions_path)]
+    loaded = load_questions(questions_path)
+    questions = [q.question for q in loaded]
+    conversations = {q.question: [Message("user", h) for h in q.history] for q in loaded}
     result: dict[str, Any] = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                     "platform": platform.platform()},
@@ -153,6 +158,11 @@ def bench(rounds: int, questions_path: Path) -> dict[str, Any]:
         search["query_embedding"] = latency_stats(
             time_calls(embeddings.query_vector, questions, rounds))
         result["search"] = search
+        assistant = services.assistant
+        ask = latency_stats(time_calls(lambda q: assistant.ask(q, conversations[q]),
+                                       questions, rounds))
+        result["ask"] = {**ask, "over_hybrid_search_median": (ask["median_ms"]
+                                                             / search["hybrid"]["median_ms"])}
 
         # -- naive baseline ------------------------------------------------------------------
         started = time.perf_counter()
@@ -211,6 +221,10 @@ def format_table(r: dict[str, Any]) -> str:
     rows += [("query embedding only (floor)", r["search"]["query_embedding"]),
              (f"baseline ({b['chunks']} chunks)", b["search"])]
     lines += [f"  {name:<28} {st['median_ms']:10.2f} {st['p95_ms']:10.2f}" for name, st in rows]
+    a = r["ask"]
+    lines += ["", "warm ask (extractive: resolve, search, assess, answer)",
+              f"  {'ask':<28} {a['median_ms']:10.2f} {a['p95_ms']:10.2f}   "
+              f"({a['over_hybrid_search_median']:.2f}x hybrid search)"]
     lines += [
         "",
         "naive baseline (RecursiveCharacterTextSplitter 500/50 + Chroma, same embeddings)",

@@ -89,3 +89,55 @@ def test_a_bad_setting_is_named_in_the_error(dirs: tuple[Path, Path]) -> None:
 def test_an_unknown_mode_is_refused(ingested: tuple[Path, Path]) -> None:
     result = run(["search", "高企", "--mode", "magic"], ingested)
     assert result.returncode == 1 and "magic" in result.stderr
+
+
+def test_ask_json_quotes_the_source_exactly_and_cites_it(ingested: tuple[Path, Path]) -> None:
+    corpus, _ = ingested
+    result = run(["ask", "首次认定的高新技术企业奖励多少？", "--json"], ingested)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert not answer["abstained"] and "88万元" in answer["answer"] and "[1]" in answer["answer"]
+    source = (corpus / "fictional-subsidy-notice.txt").read_text(encoding="utf-8")
+    body = source.split("---\n", 2)[2]
+    for c in answer["citations"]:
+        assert body[c["start"]:c["end"]] == c["quote"]
+    assert set(answer) >= {"answer", "citations", "related", "abstained", "mode", "intent"}
+
+
+def test_ask_says_what_the_documents_do_not_state(ingested: tuple[Path, Path]) -> None:
+    result = run(["ask", "孵化器奖励的申报截止日期是哪天？"], ingested)
+    assert result.returncode == 0, result.stderr
+    assert "现有文件未载明" in result.stdout and "相关条文" in result.stdout
+
+
+def test_ask_reads_conversations_from_stdin_and_reports_a_bad_line(
+        ingested: tuple[Path, Path]) -> None:
+    conversation = {"messages": [
+        {"role": "user", "content": "首次认定的高新技术企业奖励多少？"},
+        {"role": "assistant", "content": "88万元。"},
+        {"role": "user", "content": "那重新认定的呢？"}]}
+    stdin = json.dumps(conversation, ensure_ascii=False) + "\nnot json\n"
+    result = run(["ask"], ingested, stdin=stdin)
+    assert result.returncode == 1
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert "30万元" in first["answer"]
+    assert second["line"] == 2 and second["error"]["zh"] and second["error"]["en"]
+    assert "Traceback" not in result.stderr
+
+
+def test_ask_before_ingest_explains_and_exits_non_zero(dirs: tuple[Path, Path]) -> None:
+    result = run(["ask", "高企奖励多少"], dirs)
+    assert result.returncode == 1
+    assert "policy-assistant ingest" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_chat_keeps_the_conversation_and_starts_anew_on_request(
+        ingested: tuple[Path, Path]) -> None:
+    stdin = "首次认定的高新技术企业奖励多少？\n那重新认定的呢？\n/new\n那它呢？\n\n"
+    result = run(["chat"], ingested, stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    turns = result.stdout.split("问题> ")
+    assert "88万元" in turns[1] and "[1]" in turns[1] and "引用" in turns[1]
+    assert "30万元" in turns[2]
+    assert "新对话" in turns[3]
+    assert "没有前文" in turns[4]
