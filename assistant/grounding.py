@@ -383,7 +383,7 @@ _ASKS_DEFINITION = re.compile(r"指什么|是什么意思|什么意思|含义|�
 _ASKS_REMEDY = re.compile(r"怎么办|怎么处理|如何处理|怎么补救|能不能补救|有什么办法|what can .* do|what to do")
 _ASKS_TOTAL = re.compile(r"一共|总共|累计|总数|合计|in total|altogether|so far")
 _TOTAL = re.compile(r"累计|共计|总计|合计|总数|全区共|共\d")
-_REMEDY = re.compile(r"可以|有权|请求|提起|申请|向.{2,20}(?:提出|申请|请求)")
+_REMEDY = re.compile(r"可以|有权|请求|提起|向.{2,20}(?:提出|申请|请求)")
 
 
 def _has_form(need: Need, text: str, present: Sequence[Term]) -> bool:
