@@ -76,7 +76,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               re.compile(r"每家|每户|每个|每项|单家|最高|不超过|标准为|给予.{0,12}元")),
     Attribute("最高额度", "maximum amount",
               re.compile(r"最高(?:能|可|可以)?(?:贷|补|拿|给|奖|资助|额度|多少)|最多(?:能|可|可以)?(?:贷|补|拿|给)|"
-                         r"上限|封顶|maximum|max\b|up to|at most|ceiling|credit line|credit limit"),
+                         r"上限|封顶|maximum|max\b|up to|at most|ceiling"),
               re.compile(r"最高|最多|不超过|上限|封顶")),
     Attribute("奖励或补贴", "benefit",
               re.compile(r"(?:有什么|有哪些|有没有|能拿|能享受|能得到|给什么|给予什么)(?:奖励|补贴|补助|资助|奖补|"

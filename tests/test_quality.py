@@ -43,13 +43,13 @@ def test_hybrid_retrieval_meets_its_quality_bar(shipped_services: Services) -> N
                             with_baseline=False)
     groups = report["groups"]
     hybrid = {name: g["hybrid"] for name, g in groups.items()}
-    assert hybrid["all"]["recall@5"] >= 0.94, report["hybrid_misses"]
+    assert hybrid["all"]["recall@5"] >= 0.95, report["hybrid_misses"]
     assert hybrid["district"]["recall@5"] >= 0.95
-    assert hybrid["district"]["mrr"] >= 0.80
+    assert hybrid["district"]["mrr"] >= 0.84
     assert hybrid["district"]["context@5"] < 600
-    assert hybrid["law"]["recall@5"] >= 0.90
-    assert hybrid["law"]["mrr"] >= 0.80
-    assert hybrid["english"]["recall@5"] >= 0.70
+    assert hybrid["law"]["recall@5"] >= 0.92
+    assert hybrid["law"]["mrr"] >= 0.82
+    assert hybrid["english"]["recall@5"] >= 0.80
     # Fusion must beat either ranking alone.
     for single in ("bm25", "dense"):
         assert hybrid["all"]["mrr"] > groups["all"][single]["mrr"]
@@ -61,8 +61,8 @@ def test_answers_lead_with_the_gold_answer_and_abstain_when_the_documents_are_si
     report = run_answer_evaluation(shipped_services, load_questions(DEFAULT_QUESTIONS))
     lead = {group: data["share"] for group, data in report["lead"].items()}
     misses = report["misses"]
-    assert lead["district"] >= 0.84, misses
-    assert lead["law"] >= 0.75, misses
+    assert lead["district"] >= 0.86, misses
+    assert lead["law"] >= 0.78, misses
     assert lead["follow-up"] >= 0.9, misses
     unanswerable = sum(not q.answerable for q in load_questions(DEFAULT_QUESTIONS))
     assert report["abstention_recall"] >= (unanswerable - 1) / unanswerable, misses
