@@ -6,6 +6,8 @@
     policy-assistant ask "高企的税率是多少"       a short answer with numbered citations
     policy-assistant ask < conversations.jsonl  {"messages": [...]} per line → one result per line
     policy-assistant chat                      a conversation in the terminal
+    policy-assistant serve [--host --port]     the HTTP API (docs at /docs)
+    policy-assistant logs --since 7d --only unanswered --format csv   records for staff
     policy-assistant eval                      retrieval and answer quality on evals/questions.jsonl
 
 Errors go to stderr with a non-zero exit status; `--json` gives machine-readable output.
@@ -15,7 +17,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -293,6 +297,36 @@ def chat() -> None:
             history += [Message("user", q), Message("assistant", result.answer)]
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the HTTP API (docs at /docs, schema at /openapi.json)."""
+    import uvicorn
+
+    from .access import load_keys
+
+    settings = get_settings()
+    try:
+        keys = load_keys(settings.api_keys, settings.api_keys_file, settings.admin_key)
+    except AssistantError as exc:
+        _fail(exc)
+        return
+    if not keys.required and host not in LOOPBACK:
+        _fail(AssistantError(
+            f"未配置 API 密钥时只能在本机地址上提供服务（收到 --host {host}）。"
+            "请设置 ASSISTANT_API_KEYS 或 ASSISTANT_API_KEYS_FILE。",
+            f"Without API keys the server listens on loopback only (got --host {host}); "
+            "set ASSISTANT_API_KEYS or ASSISTANT_API_KEYS_FILE."))
+    uvicorn.run("assistant.api:app_factory", factory=True, host=host, port=port,
+                workers=workers, log_level=settings.log_level.lower())
+
+
 @app.command("eval")
 def evaluate(
     questions: Annotated[Path | None, typer.Option(help="Question set (JSONL).")] = None,
@@ -325,6 +359,43 @@ def evaluate(
     typer.echo(format_report(report))
     if answer_report is not None:
         typer.echo("\n" + format_answer_report(answer_report))
+
+
+def parse_since(text: str, now: datetime | None = None) -> datetime:
+    """"7d", "24h" or an ISO date/time as a UTC datetime."""
+    now = now or datetime.now(UTC)
+    m = re.fullmatch(r"(\d+)\s*([dh])", text.strip())
+    if m:
+        amount = int(m.group(1))
+        return now - (timedelta(days=amount) if m.group(2) == "d" else timedelta(hours=amount))
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise AssistantError(f"无法识别的时间 {text!r}（例如 7d、24h 或 2026-11-01）。",
+                             f"unrecognized time {text!r} (e.g. 7d, 24h or 2026-11-01).") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@app.command()
+def logs(
+    since: Annotated[str | None, typer.Option(help="7d, 24h or an ISO date.")] = None,
+    only: Annotated[str, typer.Option(help="all, unanswered or negative (👎).")] = "all",
+    fmt: Annotated[str, typer.Option("--format", help="json or csv.")] = "json",
+) -> None:
+    """Export the recorded exchanges and feedback (personal data already removed)."""
+    from .records import RecordStore, to_csv
+
+    if only not in ("all", "unanswered", "negative") or fmt not in ("json", "csv"):
+        _fail(AssistantError("--only 可选 all、unanswered、negative；--format 可选 json、csv。",
+                             "--only takes all, unanswered or negative; --format json or csv."))
+    try:
+        start = parse_since(since) if since else None
+        rows = RecordStore(get_settings().records_url).export(start, only)  # type: ignore[arg-type]
+    except AssistantError as exc:
+        _fail(exc)
+        return
+    typer.echo(to_csv(rows) if fmt == "csv" else json.dumps(rows, ensure_ascii=False, indent=1),
+               nl=fmt != "csv")
 
 
 if __name__ == "__main__":

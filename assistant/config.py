@@ -55,6 +55,24 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(0.0, ge=0, le=2)
     history_turns: int = Field(6, ge=0, le=50)  # earlier turns read when resolving a question
 
+    # The HTTP API. Keys are "name:key" pairs (or bare keys) separated by commas, or one per
+    # line in a file; with none configured the server only listens on loopback.
+    api_keys: str | None = None
+    api_keys_file: Path | None = None
+    admin_key: str | None = None
+    rate_limit_per_minute: int = Field(60, ge=1, le=100_000)
+    max_body_kb: int = Field(64, ge=1, le=10_240)
+    max_question_chars: int = Field(500, ge=10, le=20_000)
+    max_history_turns: int = Field(20, ge=0, le=200)
+    session_turns: int = Field(10, ge=1, le=200)
+    session_ttl_minutes: float = Field(30, gt=0)
+    cors_origins: str = ""  # comma-separated origins allowed to call the API from a browser
+    database_url: str | None = None  # where exchanges and feedback go; SQLite under index/
+
+    @property
+    def records_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.index_dir / 'records.sqlite3'}"
+
     log_level: str = "INFO"
 
     @field_validator("st_model_path")

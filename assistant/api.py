@@ -1,0 +1,432 @@
+"""The HTTP API: search, chat (plain and streamed), OpenAI-compatible completions, feedback.
+
+Services are built once when the app starts (lifespan) and shared by every request. Every
+error is a JSON body `{"error": {"code", "zh", "en"}}` with a 4xx/5xx status — never a stack
+trace. Streams are server-sent events, one JSON object per `data:` line, so a WeChat
+mini-program reading with `wx.request({enableChunked: true})` can split on blank lines.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .access import Keys, RateLimiter, Sessions, bounded, load_keys
+from .config import Settings, get_settings
+from .errors import AssistantError, IndexNotBuiltError
+from .models import Answer, Citation, Message
+from .service import Services, limit_threads
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "policy-assistant"
+
+
+class ApiError(Exception):
+    """An error answered as JSON with a status, a code, and a message in Chinese and English."""
+
+    def __init__(self, status: int, code: str, zh: str, en: str,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(en)
+        self.status, self.code, self.zh, self.en = status, code, zh, en
+        self.headers = headers or {}
+
+
+def error_body(code: str, zh: str, en: str) -> dict[str, Any]:
+    return {"error": {"code": code, "zh": zh, "en": en}}
+
+
+# -- requests --------------------------------------------------------------------------------
+
+class ChatMessage(BaseModel):
+    role: Literal["system", "user", "assistant"]
+    content: str = Field(max_length=20_000)
+
+
+class ChatRequest(BaseModel):
+    """A conversation; its last user message is the question."""
+
+    model_config = ConfigDict(extra="ignore")
+    messages: list[ChatMessage] = Field(min_length=1, max_length=401)
+    session_id: str | None = Field(None, min_length=1, max_length=64,
+                                   pattern=r"^[A-Za-z0-9_.-]+$")
+
+
+class CompletionRequest(ChatRequest):
+    """The OpenAI chat-completions request; sampling options are accepted and ignored."""
+
+    model: str = Field(MODEL_NAME, max_length=200)
+    stream: bool = False
+
+
+class SearchRequest(BaseModel):
+    query: str = Field(min_length=1, max_length=2_000)
+    k: int = Field(5, ge=1, le=20)
+
+
+class FeedbackRequest(BaseModel):
+    message_id: str = Field(min_length=1, max_length=64)
+    rating: Literal["up", "down"]
+    comment: str | None = Field(None, max_length=2_000)
+
+
+# -- the app ---------------------------------------------------------------------------------
+
+@dataclass
+class Runtime:
+    """Everything the requests share, built once at start-up."""
+
+    settings: Settings
+    services: Services
+    keys: Keys
+    limiter: RateLimiter
+    sessions: Sessions
+    records: Any  # assistant.records.RecordStore
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The application; its services are built when it starts serving."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from .records import RecordStore
+
+        limit_threads()
+        services = Services(settings)
+        started = time.perf_counter()
+        try:
+            services.assistant.ask("高新技术企业")  # load the model, open the index, warm up
+        except IndexNotBuiltError:
+            log.warning("no index yet: run `policy-assistant ingest`; answering 503 until then")
+        app.state.runtime = Runtime(
+            settings, services, load_keys(settings.api_keys, settings.api_keys_file,
+                                          settings.admin_key),
+            RateLimiter(settings.rate_limit_per_minute),
+            Sessions(settings.session_turns, settings.session_ttl_minutes * 60),
+            RecordStore(settings.records_url))
+        log.info("ready in %.1f s", time.perf_counter() - started)
+        yield
+
+    app = FastAPI(title="policy-assistant", version="0.1.0", lifespan=lifespan,
+                  description="Cited answers from Chinese policy documents. Errors are "
+                              "`{\"error\": {\"code\", \"zh\", \"en\"}}`.")
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type"])
+    _install_error_handlers(app)
+    _install_body_limit(app, settings.max_body_kb * 1024)
+    _install_routes(app)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """For `uvicorn --factory assistant.api:app_factory` and `policy-assistant serve`."""
+    return create_app()
+
+
+def _install_body_limit(app: FastAPI, limit: int) -> None:
+    @app.middleware("http")
+    async def body_limit(request: Request, call_next: Any) -> Any:
+        if request.method in ("POST", "PUT", "PATCH"):
+            declared = request.headers.get("content-length")
+            too_big = declared is not None and declared.isdigit() and int(declared) > limit
+            if not too_big and declared is None:
+                too_big = len(await request.body()) > limit
+            if too_big:
+                return JSONResponse(error_body(
+                    "body_too_large", f"请求体过大（上限 {limit // 1024} KB）。",
+                    f"The request body is too large (limit {limit // 1024} KB)."), status_code=413)
+        return await call_next(request)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.zh, exc.en), status_code=exc.status,
+                            headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: {e.get('msg')}"
+            for e in exc.errors()[:5])
+        return JSONResponse(error_body("invalid_request", f"请求格式不正确：{problems}",
+                                       f"The request is malformed: {problems}"), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        zh = {404: "没有这个地址。", 405: "此地址不支持该请求方法。"}.get(exc.status_code, "请求无法处理。")
+        return JSONResponse(error_body(f"http_{exc.status_code}", zh, str(exc.detail)),
+                            status_code=exc.status_code)
+
+    @app.exception_handler(AssistantError)
+    async def assistant_error(_: Request, exc: AssistantError) -> JSONResponse:
+        status = 503 if isinstance(exc, IndexNotBuiltError) else 400
+        return JSONResponse(error_body(type(exc).__name__, exc.zh, exc.en), status_code=status)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return JSONResponse(error_body("internal", "服务内部错误，请稍后再试。",
+                                       "Internal error; please try again later."),
+                            status_code=500)
+
+
+# -- access ----------------------------------------------------------------------------------
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def client(request: Request) -> str:
+    """The caller's key name (or "anonymous" when the server has no keys), rate-limited."""
+    runtime = _runtime(request)
+    name = "anonymous"
+    if runtime.keys.required:
+        found = runtime.keys.client(_bearer(request))
+        if found is None:
+            raise ApiError(401, "unauthorized", "缺少或无效的 API 密钥（Authorization: Bearer …）。",
+                           "Missing or invalid API key (Authorization: Bearer …).",
+                           {"WWW-Authenticate": "Bearer"})
+        name = found
+    wait = runtime.limiter.take(name)
+    if wait > 0:
+        seconds = max(1, math.ceil(wait))
+        raise ApiError(429, "rate_limited", f"请求过于频繁，请 {seconds} 秒后再试。",
+                       f"Too many requests; retry in {seconds} s.", {"Retry-After": str(seconds)})
+    return name
+
+
+def admin(request: Request) -> None:
+    runtime = _runtime(request)
+    if runtime.keys.admin is None:
+        raise ApiError(403, "admin_disabled", "未配置管理员密钥（ASSISTANT_ADMIN_KEY）。",
+                       "No admin key is configured (ASSISTANT_ADMIN_KEY).")
+    if not runtime.keys.is_admin(_bearer(request)):
+        raise ApiError(401, "unauthorized", "需要管理员密钥。", "The admin key is required.",
+                       {"WWW-Authenticate": "Bearer"})
+
+
+Client = Annotated[str, Depends(client)]
+
+
+# -- conversations ---------------------------------------------------------------------------
+
+@dataclass
+class Turn:
+    question: str
+    history: list[Message]
+    session_id: str | None
+
+
+def read_turn(runtime: Runtime, request: ChatRequest) -> Turn:
+    """The question, its history (sent, or kept by the server), within the configured limits."""
+    s = runtime.settings
+    messages = [Message(m.role, m.content) for m in request.messages if m.role != "system"]
+    last = max((i for i, m in enumerate(messages) if m.role == "user"), default=None)
+    if last is None or not messages[last].content.strip():
+        raise ApiError(422, "no_question", "请求中没有用户提问（messages 里最后一条 user 消息）。",
+                       "The request holds no question (a last message with role 'user').")
+    question = messages[last].content.strip()
+    if len(question) > s.max_question_chars:
+        raise ApiError(422, "question_too_long", f"问题过长（上限 {s.max_question_chars} 字）。",
+                       f"The question is too long (limit {s.max_question_chars} characters).")
+    history = messages[:last]
+    if sum(m.role == "user" for m in history) > s.max_history_turns:
+        raise ApiError(422, "history_too_long", f"对话历史过长（上限 {s.max_history_turns} 轮）。",
+                       f"The history is too long (limit {s.max_history_turns} turns).")
+    if request.session_id and not history:
+        history = runtime.sessions.history(request.session_id)
+    return Turn(question, bounded(history, s.history_turns), request.session_id)
+
+
+def finish(runtime: Runtime, turn: Turn, answer: Answer, who: str, started: float) -> str:
+    """Keep the session, write the record; the new message id."""
+    message_id = uuid.uuid4().hex
+    if turn.session_id:
+        runtime.sessions.add(turn.session_id, turn.question, answer.answer)
+    latency = (time.perf_counter() - started) * 1000
+    try:
+        runtime.records.add_exchange(message_id, turn.question, answer, who, turn.session_id,
+                                     latency)
+    except AssistantError as exc:  # a record lost must not lose the answer
+        log.error("could not record exchange %s: %s", message_id, exc.en)
+    return message_id
+
+
+def result_json(answer: Answer, message_id: str, session_id: str | None) -> dict[str, Any]:
+    return {**answer.to_json(), "message_id": message_id, "session_id": session_id}
+
+
+def footnotes(answer: Answer) -> str:
+    """Citations as a text block, for clients that show only the message text."""
+    def line(c: Citation) -> str:
+        where = " ".join(p for p in (f"《{c.chunk.title}》", c.chunk.doc_number, c.chunk.section) if p)
+        return f"[{c.n}] {where}：“{c.quote}”"
+
+    blocks = []
+    if answer.citations:
+        blocks.append("引用：\n" + "\n".join(line(c) for c in answer.citations))
+    if answer.related:
+        blocks.append("相关条文：\n" + "\n".join(line(c).replace(f"[{c.n}]", "-", 1)
+                                            for c in answer.related))
+    return ("\n\n" + "\n\n".join(blocks)) if blocks else ""
+
+
+def sse(data: dict[str, Any], event: str | None = None) -> str:
+    head = f"event: {event}\n" if event else ""
+    return f"{head}data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+# -- routes ----------------------------------------------------------------------------------
+
+def _install_routes(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["service"])
+    def healthz(request: Request) -> dict[str, Any]:
+        """Status, documents, chunks and the index version being served."""
+        runtime = _runtime(request)
+        index = runtime.services.index
+        return {"status": "ok", "documents": len(index.manifest.documents),
+                "chunks": len(index.chunks), "index_version": index.manifest.version,
+                "answerer": runtime.settings.answerer}
+
+    @app.post("/v1/search", tags=["answers"])
+    def search(body: SearchRequest, request: Request, who: Client) -> dict[str, Any]:
+        """The passages that best answer a query, with their citations."""
+        hits = _runtime(request).services.retriever.search(body.query, k=body.k)
+        return {"query": body.query, "results": [h.to_json() for h in hits]}
+
+    @app.post("/v1/chat", tags=["answers"])
+    def chat(body: ChatRequest, request: Request, who: Client) -> dict[str, Any]:
+        """A cited answer to the last user message, in the light of the conversation."""
+        runtime = _runtime(request)
+        turn = read_turn(runtime, body)
+        started = time.perf_counter()
+        answer = runtime.services.assistant.ask(turn.question, turn.history)
+        return result_json(answer, finish(runtime, turn, answer, who, started), turn.session_id)
+
+    @app.post("/v1/chat/stream", tags=["answers"], response_class=StreamingResponse,
+              responses={200: {"content": {"text/event-stream": {}},
+                               "description": "delta…, [replace], result, done events"}})
+    def chat_stream(body: ChatRequest, request: Request, who: Client) -> StreamingResponse:
+        """The same answer as server-sent events: `delta` texts as they come, `replace` if a
+        model's answer was replaced, then `result` (the whole JSON result) and `done`."""
+        runtime = _runtime(request)
+        turn = read_turn(runtime, body)
+        started = time.perf_counter()
+
+        def events() -> Iterator[str]:
+            for event in runtime.services.assistant.stream(turn.question, turn.history):
+                if event.kind in ("delta", "replace"):
+                    yield sse({"type": event.kind, "text": event.text}, event.kind)
+                elif event.answer is not None:
+                    message_id = finish(runtime, turn, event.answer, who, started)
+                    yield sse({"type": "result",
+                               **result_json(event.answer, message_id, turn.session_id)},
+                              "result")
+            yield sse({"type": "done"}, "done")
+
+        return StreamingResponse(events(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache"})
+
+    @app.post("/v1/chat/completions", tags=["openai"])
+    def completions(body: CompletionRequest, request: Request, who: Client) -> Any:
+        """OpenAI-compatible chat completions (plain and streamed). The citations come both as
+        a footnote block in the message text and as the extra field `citations`."""
+        runtime = _runtime(request)
+        turn = read_turn(runtime, body)
+        started = time.perf_counter()
+        completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+        created = int(datetime.now(UTC).timestamp())
+        if not body.stream:
+            answer = runtime.services.assistant.ask(turn.question, turn.history)
+            message_id = finish(runtime, turn, answer, who, started)
+            text = answer.answer + footnotes(answer)
+            return {"id": completion_id, "object": "chat.completion", "created": created,
+                    "model": body.model,
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": text}}],
+                    "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                    "citations": [c.to_json() for c in answer.citations],
+                    "related": [c.to_json() for c in answer.related],
+                    "abstained": answer.abstained, "mode": answer.mode,
+                    "message_id": message_id}
+
+        def chunk(delta: dict[str, Any], finish_reason: str | None = None,
+                  **extra: Any) -> str:
+            data = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
+                    "model": body.model,
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+                    **extra}
+            return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+        def stream() -> Iterator[str]:
+            yield chunk({"role": "assistant", "content": ""})
+            for event in runtime.services.assistant.stream(turn.question, turn.history):
+                if event.kind == "delta":
+                    yield chunk({"content": event.text})
+                elif event.kind == "replace":
+                    yield chunk({"content": "\n\n（以上内容未通过引用核验，以下为依据文件原文的回答）\n"
+                                            + event.text})
+                elif event.answer is not None:
+                    answer = event.answer
+                    message_id = finish(runtime, turn, answer, who, started)
+                    yield chunk({"content": footnotes(answer)})
+                    yield chunk({}, "stop", citations=[c.to_json() for c in answer.citations],
+                                related=[c.to_json() for c in answer.related],
+                                abstained=answer.abstained, mode=answer.mode,
+                                message_id=message_id)
+            yield "data: [DONE]\n\n"
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache"})
+
+    @app.post("/v1/feedback", tags=["records"])
+    def feedback(body: FeedbackRequest, request: Request, who: Client) -> dict[str, Any]:
+        """👍 / 👎 on an answer (by its message_id), with an optional comment."""
+        from .records import UnknownMessageError
+
+        runtime = _runtime(request)
+        try:
+            runtime.records.add_feedback(body.message_id, 1 if body.rating == "up" else -1,
+                                         body.comment)
+        except UnknownMessageError as exc:
+            raise ApiError(404, "unknown_message", exc.zh, exc.en) from None
+        return {"ok": True}
+
+    @app.get("/v1/admin/records", tags=["staff"], dependencies=[Depends(admin)])
+    def records(request: Request,
+                since: Annotated[datetime | None, Query(description="ISO date or time")] = None,
+                only: Annotated[Literal["all", "unanswered", "negative"], Query()] = "all",
+                format: Annotated[Literal["json", "csv"], Query()] = "json") -> Any:
+        """Exchanges and feedback for staff; above all the unanswered and the thumbs-down."""
+        from .records import to_csv
+
+        rows = _runtime(request).records.export(since, only)
+        if format == "csv":
+            return PlainTextResponse(to_csv(rows), media_type="text/csv; charset=utf-8")
+        return {"records": rows}
