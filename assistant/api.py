@@ -337,10 +337,11 @@ def _install_routes(app: FastAPI) -> None:
         model's answer was replaced, then `result` (the whole JSON result) and `done`."""
         runtime = _runtime(request)
         turn = read_turn(runtime, body)
+        assistant = runtime.services.assistant  # fails here, as JSON, when there is no index
         started = time.perf_counter()
 
         def events() -> Iterator[str]:
-            for event in runtime.services.assistant.stream(turn.question, turn.history):
+            for event in assistant.stream(turn.question, turn.history):
                 if event.kind in ("delta", "replace"):
                     yield sse({"type": event.kind, "text": event.text}, event.kind)
                 elif event.answer is not None:
@@ -359,11 +360,12 @@ def _install_routes(app: FastAPI) -> None:
         a footnote block in the message text and as the extra field `citations`."""
         runtime = _runtime(request)
         turn = read_turn(runtime, body)
+        assistant = runtime.services.assistant  # fails here, as JSON, when there is no index
         started = time.perf_counter()
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(datetime.now(UTC).timestamp())
         if not body.stream:
-            answer = runtime.services.assistant.ask(turn.question, turn.history)
+            answer = assistant.ask(turn.question, turn.history)
             message_id = finish(runtime, turn, answer, who, started)
             text = answer.answer + footnotes(answer)
             return {"id": completion_id, "object": "chat.completion", "created": created,
@@ -386,7 +388,7 @@ def _install_routes(app: FastAPI) -> None:
 
         def stream() -> Iterator[str]:
             yield chunk({"role": "assistant", "content": ""})
-            for event in runtime.services.assistant.stream(turn.question, turn.history):
+            for event in assistant.stream(turn.question, turn.history):
                 if event.kind == "delta":
                     yield chunk({"content": event.text})
                 elif event.kind == "replace":

@@ -170,3 +170,13 @@ def test_without_keys_the_api_is_open_on_loopback(indexed: Settings) -> None:
     with TestClient(create_app(settings)) as client:
         response = client.post("/v1/search", json={"query": "孵化器"})
     assert response.status_code == 200
+
+
+def test_before_any_ingest_every_answer_endpoint_says_so_as_json(settings: Settings) -> None:
+    with TestClient(create_app(make_settings(settings.corpus_dir, settings.index_dir))) as client:
+        body = {"messages": [{"role": "user", "content": "高企"}]}
+        for path in ("/v1/chat", "/v1/chat/stream", "/v1/chat/completions"):
+            response = client.post(path, headers=AUTH, json={**body, "stream": True})
+            assert response.status_code == 503, (path, response.text)
+            assert "policy-assistant ingest" in response.json()["error"]["zh"]
+        assert client.get("/healthz").status_code == 503
