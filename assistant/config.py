@@ -71,6 +71,7 @@ class Settings(BaseSettings):
 
     @property
     def records_url(self) -> str:
+        """Where records go: ASSISTANT_DATABASE_URL, else SQLite in the index folder."""
         return self.database_url or f"sqlite:///{self.index_dir / 'records.sqlite3'}"
 
     log_level: str = "INFO"

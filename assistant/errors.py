@@ -8,7 +8,9 @@
     ├── IndexNotBuiltError          search asked before any ingest
     ├── IngestError                 an ingest could not complete; the served index is untouched
     ├── EmbeddingError              the embedding model cannot be loaded or used
-    └── LLMError                    the chat model failed, timed out or replied with nothing
+    ├── LLMError                    the chat model failed, timed out or replied with nothing
+    └── RecordError                 an exchange or feedback record could not be written or read
+        └── UnknownMessageError     feedback names a message_id that was never recorded
 
 Edges (CLI, HTTP) turn these into user messages; nothing else reaches a user as a traceback.
 Messages carry both Chinese and English because both kinds of reader meet them.
@@ -66,3 +68,16 @@ class EmbeddingError(AssistantError):
 
 class LLMError(AssistantError):
     """The chat model could not be reached, timed out, failed or gave an empty reply."""
+
+
+class RecordError(AssistantError):
+    """An exchange or feedback record could not be written or read."""
+
+
+class UnknownMessageError(RecordError):
+    """Feedback was given on a message_id the records do not hold."""
+
+    def __init__(self, message_id: str) -> None:
+        super().__init__(f"找不到编号为 {message_id!r} 的回答，反馈未记录。",
+                         f"No answer with message_id {message_id!r}; the feedback was not recorded.")
+        self.message_id = message_id

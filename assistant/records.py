@@ -1,8 +1,14 @@
 """Exchanges and feedback kept for staff, in any SQL database SQLAlchemy reaches (SQLite by
-default). Text is redacted before it is written: no phone, ID-card or e-mail ever lands here.
+default, `ASSISTANT_DATABASE_URL` otherwise). Text is redacted before it is written: no phone,
+ID-card or e-mail address ever lands here.
 
-Staff read them to see what the documents are missing: the questions the assistant could
-not answer, and the answers users marked 👎.
+Staff read them to see what the documents are missing: the questions the assistant could not
+answer, and the answers users marked 👎 (`policy-assistant logs`, `GET /v1/admin/records`).
+
+    store = RecordStore("sqlite:///index/records.sqlite3")
+    store.add_exchange(message_id, question, answer, client="app", session_id=None, latency_ms=840)
+    store.add_feedback(message_id, -1, "没说申报时间")
+    rows = store.export(since=None, only="negative")
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import csv
 import io
 import json
 import logging
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -19,9 +26,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from .errors import AssistantError, ConfigError
+from .errors import ConfigError, RecordError, UnknownMessageError
 from .models import Answer
 from .redaction import redact
+
+__all__ = ["CSV_FIELDS", "Only", "RecordError", "RecordStore", "UnknownMessageError", "to_csv"]
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +40,12 @@ _meta = sa.MetaData()
 exchanges = sa.Table(
     "exchanges", _meta,
     sa.Column("message_id", sa.String(64), primary_key=True),
-    sa.Column("created", sa.String(32), nullable=False, index=True),
-    sa.Column("client", sa.String(100), nullable=False),
+    sa.Column("created", sa.String(32), nullable=False, index=True),  # UTC ISO, sorts as text
+    sa.Column("client", sa.String(100), nullable=False),  # API key name or "anonymous"
     sa.Column("session_id", sa.String(64)),
     sa.Column("question", sa.Text, nullable=False),
     sa.Column("answer", sa.Text, nullable=False),
-    sa.Column("citations", sa.Text, nullable=False),
+    sa.Column("citations", sa.Text, nullable=False),  # JSON list of Citation.to_json()
     sa.Column("abstained", sa.Boolean, nullable=False),
     sa.Column("mode", sa.String(20), nullable=False),
     sa.Column("intent", sa.String(40), nullable=False),
@@ -46,101 +55,130 @@ feedback = sa.Table(
     "feedback", _meta,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("message_id", sa.String(64), nullable=False, index=True),
-    sa.Column("rating", sa.Integer, nullable=False),
+    sa.Column("rating", sa.Integer, nullable=False),  # +1 or -1
     sa.Column("comment", sa.Text),
     sa.Column("created", sa.String(32), nullable=False),
 )
 
 
-class RecordError(AssistantError):
-    """A record could not be written or read."""
-
-
-class UnknownMessageError(RecordError):
-    def __init__(self, message_id: str) -> None:
-        super().__init__(f"找不到编号为 {message_id!r} 的回答，无法记录反馈。",
-                         f"No answer with message_id {message_id!r}; feedback not recorded.")
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+def _stamp(moment: datetime) -> str:
+    """A UTC ISO timestamp in one fixed format, so that text order is time order."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def _engine(url: str) -> Engine:
+    """An engine for the URL; a SQLite file's folder is created, its connections shared."""
     try:
         parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            return sa.create_engine(parsed, connect_args={"check_same_thread": False})
-        return sa.create_engine(parsed, pool_pre_ping=True)
+        if parsed.get_backend_name() != "sqlite":
+            return sa.create_engine(parsed, pool_pre_ping=True)
+        args = {"check_same_thread": False, "timeout": 30}  # the API writes from many threads
+        if parsed.database in (None, "", ":memory:"):  # one in-memory database for every thread
+            return sa.create_engine(parsed, connect_args=args, poolclass=sa.StaticPool)
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        return sa.create_engine(parsed, connect_args=args)
     except (ArgumentError, ValueError, ImportError, OSError) as exc:
-        raise ConfigError(f"ASSISTANT_DATABASE_URL 无效：{exc}",
-                          f"ASSISTANT_DATABASE_URL is invalid: {exc}") from None
+        raise ConfigError(f"配置项 ASSISTANT_DATABASE_URL 无效：{exc}",
+                          f"Setting ASSISTANT_DATABASE_URL is invalid: {exc}") from None
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
 
 
 class RecordStore:
-    """Writes exchanges and feedback; exports them for staff. Safe to share between threads."""
+    """Writes exchanges and feedback and exports them for staff; safe to share between threads."""
 
     def __init__(self, database_url: str) -> None:
         self.engine = _engine(database_url)
         try:
             _meta.create_all(self.engine)
         except SQLAlchemyError as exc:
-            raise ConfigError(f"无法打开记录数据库（ASSISTANT_DATABASE_URL）：{exc.__class__.__name__}",
-                              f"Cannot open the records database (ASSISTANT_DATABASE_URL): "
-                              f"{exc.__class__.__name__}") from None
+            where = self.engine.url.render_as_string(hide_password=True)
+            raise ConfigError(
+                f"无法打开记录数据库 {where}（ASSISTANT_DATABASE_URL）：{_first_line(exc)}",
+                f"Cannot open the records database {where} (ASSISTANT_DATABASE_URL): "
+                f"{_first_line(exc)}") from None
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
 
     def add_exchange(self, message_id: str, question: str, answer: Answer, client: str,
                      session_id: str | None, latency_ms: float) -> None:
-        citations = [{k: v for k, v in c.to_json().items() if k != "quote"} for c in answer.citations]
+        """Record one question and its answer, with personal data removed from both."""
         self._write(exchanges.insert().values(
-            message_id=message_id, created=_now(), client=client, session_id=session_id,
-            question=redact(question), answer=redact(answer.answer),
-            citations=json.dumps(citations, ensure_ascii=False), abstained=answer.abstained,
-            mode=answer.mode, intent=answer.intent, latency_ms=round(latency_ms, 1)))
+            message_id=message_id, created=_stamp(datetime.now(UTC)), client=client,
+            session_id=session_id, question=redact(question), answer=redact(answer.answer),
+            citations=json.dumps([c.to_json() for c in answer.citations], ensure_ascii=False),
+            abstained=answer.abstained, mode=answer.mode, intent=answer.intent,
+            latency_ms=round(latency_ms, 1)))
 
     def exchange_exists(self, message_id: str) -> bool:
+        """Whether an exchange with this message_id was recorded."""
+        query = sa.select(exchanges.c.message_id).where(exchanges.c.message_id == message_id)
         with self.engine.connect() as conn:
-            found = conn.execute(sa.select(exchanges.c.message_id)
-                                 .where(exchanges.c.message_id == message_id)).first()
-        return found is not None
+            return conn.execute(query).first() is not None
 
     def add_feedback(self, message_id: str, rating: int, comment: str | None) -> None:
+        """Record 👍 (+1) or 👎 (-1) on a recorded answer; the comment is redacted."""
+        if rating not in (1, -1):
+            raise RecordError(f"评分只能是 1 或 -1（收到 {rating!r}）。",
+                              f"A rating is 1 or -1 (got {rating!r}).")
         if not self.exchange_exists(message_id):
             raise UnknownMessageError(message_id)
         self._write(feedback.insert().values(
-            message_id=message_id, rating=1 if rating > 0 else -1,
-            comment=redact(comment) if comment else None, created=_now()))
+            message_id=message_id, rating=rating,
+            comment=redact(comment.strip()) if comment and comment.strip() else None,
+            created=_stamp(datetime.now(UTC))))
 
-    def _write(self, statement: Any) -> None:
+    def _write(self, statement: sa.Insert) -> None:
+        started = time.perf_counter()
         try:
             with self.engine.begin() as conn:
                 conn.execute(statement)
         except SQLAlchemyError as exc:
-            log.error("record not written: %s", exc)
-            raise RecordError("记录写入失败。", f"The record was not written ({exc.__class__.__name__}).") from None
+            log.error("record not written to %s: %s", statement.table, _first_line(exc))
+            raise RecordError("记录写入失败。",
+                              f"The record was not written ({exc.__class__.__name__}).") from None
+        log.debug("%s: 1 row written in %.1f ms", statement.table,
+                  (time.perf_counter() - started) * 1000)
 
     def export(self, since: datetime | None = None, only: Only = "all") -> list[dict[str, Any]]:
-        """Exchanges (newest first) with their feedback: all, unanswered, or with a 👎."""
-        rating = sa.func.min(feedback.c.rating).label("rating")
-        comments = sa.func.group_concat(feedback.c.comment).label("comments") \
-            if self.engine.dialect.name == "sqlite" else sa.func.string_agg(feedback.c.comment, "; ").label("comments")
-        query = (sa.select(exchanges, rating, comments)
-                 .select_from(exchanges.outerjoin(feedback,
-                                                  feedback.c.message_id == exchanges.c.message_id))
-                 .group_by(*exchanges.c).order_by(exchanges.c.created.desc()))
+        """Exchanges, newest first, each with its feedback: all, the unanswered, or those with a 👎.
+
+        Each row holds the exchange's columns (citations as a list), `rating` (the lowest
+        given: -1 when anyone disliked it, None without feedback) and `comments` (a list).
+        """
+        started = time.perf_counter()
+        query = sa.select(exchanges)
         if since is not None:
-            stamp = since if since.tzinfo else since.replace(tzinfo=UTC)
-            query = query.where(exchanges.c.created >= stamp.astimezone(UTC).isoformat(timespec="seconds"))
+            query = query.where(exchanges.c.created >= _stamp(since))
         if only == "unanswered":
             query = query.where(exchanges.c.abstained.is_(True))
         elif only == "negative":
-            query = query.having(sa.func.min(feedback.c.rating) < 0)
+            disliked = sa.select(feedback.c.message_id).where(feedback.c.rating < 0)
+            query = query.where(exchanges.c.message_id.in_(disliked))
+        ids = query.with_only_columns(exchanges.c.message_id)
         with self.engine.connect() as conn:
-            rows = [dict(r._mapping) for r in conn.execute(query)]
+            rows = [dict(r._mapping) for r in conn.execute(
+                query.order_by(exchanges.c.created.desc(), exchanges.c.message_id))]
+            notes = conn.execute(sa.select(feedback.c.message_id, feedback.c.rating,
+                                           feedback.c.comment)
+                                 .where(feedback.c.message_id.in_(ids))
+                                 .order_by(feedback.c.id)).all()
+        by_id = {r["message_id"]: r for r in rows}
         for r in rows:
             r["citations"] = json.loads(r["citations"])
-            r["abstained"] = bool(r["abstained"])
+            r["rating"], r["comments"] = None, []
+        for message_id, rating, comment in notes:
+            r = by_id[message_id]
+            r["rating"] = rating if r["rating"] is None else min(r["rating"], rating)
+            if comment:
+                r["comments"].append(comment)
+        log.debug("exported %d records (%s) in %.1f ms", len(rows), only,
+                  (time.perf_counter() - started) * 1000)
         return rows
 
 
@@ -148,13 +186,22 @@ CSV_FIELDS = ("created", "message_id", "client", "session_id", "question", "answ
               "abstained", "mode", "intent", "latency_ms", "rating", "comments", "citations")
 
 
+def _cell(value: Any) -> Any:
+    """A text cell a spreadsheet will not run as a formula (questions come from the public)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def to_csv(rows: list[dict[str, Any]]) -> str:
-    """Rows as CSV with a header; citations as their document numbers and sections."""
+    """Exported rows as CSV with a header; citations as their documents and sections."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
     writer.writeheader()
     for r in rows:
-        cited = "; ".join(" ".join(p for p in (c.get("doc_number"), c.get("section")) if p)
+        cited = "; ".join(" ".join(p for p in (f"《{c.get('title', '')}》",
+                                                 c.get("doc_number"), c.get("section")) if p)
                           for c in r.get("citations", []))
-        writer.writerow({**r, "citations": cited})
+        flat = {**r, "comments": " | ".join(r.get("comments", [])), "citations": cited}
+        writer.writerow({k: _cell(flat.get(k)) for k in CSV_FIELDS})
     return out.getvalue()
