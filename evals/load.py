@@ -1,0 +1,326 @@
+"""Load run: how many chat answers a second the HTTP server gives, beside the pipeline's own pace.
+
+Run it from the project folder (after `make setup`):
+
+    .venv/bin/python evals/load.py                       # 50 clients for 30 s
+    .venv/bin/python evals/load.py --clients 20 --seconds 10
+    .venv/bin/python evals/load.py --json                # one JSON object instead of the table
+
+What it does, on loopback only (figures only, nothing is asserted):
+
+1. Builds a temporary index of the shipped corpus (`corpus/`), as `evals/bench.py` does; the
+   project's own `index/` is never touched.
+2. In-process ceiling: `services.assistant.ask` over the questions of `evals/questions.jsonl`
+   (with their conversation history) for `--ask-seconds`, first on 1 thread, then on 2. The
+   server runs each request on a worker thread, but on a 2-CPU machine at most two run at once,
+   so 2 threads is the ceiling it can reach: answers/s, p50 and p95.
+3. The server as a separate process (`python -m uvicorn --factory assistant.api:app_factory`)
+   on a free loopback port, configured by `ASSISTANT_*` variables for the temporary index and
+   records database, without API keys and with a rate limit it never reaches. Once `/healthz`
+   answers, `--clients` concurrent httpx clients post to `/v1/chat` for `--seconds`, each
+   cycling through the question set from its own offset, so concurrent requests differ:
+   requests/s, p50, p95 and max latency, errors (non-200 or exceptions), and served req/s over
+   the in-process answers/s on 2 threads. The server is terminated at the end.
+
+The load generator runs on the same CPUs as the server and takes part of them: the served
+figures are a lower bound for a server with the machine to itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from assistant.config import PROJECT_DIR, load_settings
+from assistant.evaluation import DEFAULT_QUESTIONS, load_questions
+from assistant.models import Message
+from assistant.service import Services, limit_threads
+
+# The Settings bound (`rate_limit_per_minute` le=100_000): a bucket this deep is never emptied
+# by one load run, so every request reaches the handler.
+RATE_LIMIT = 100_000
+STARTUP_TIMEOUT_S = 180.0
+REQUEST_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """One question of the set with the earlier user turns it follows."""
+
+    question: str
+    history: tuple[str, ...] = ()
+
+    def messages(self) -> list[dict[str, str]]:
+        """The `/v1/chat` request messages: earlier user turns, then the question."""
+        return [{"role": "user", "content": text} for text in (*self.history, self.question)]
+
+
+@dataclass
+class Tally:
+    """Latencies of the calls that succeeded, and how many failed."""
+
+    seconds: list[float] = field(default_factory=list)
+    errors: int = 0
+    error_kinds: dict[str, int] = field(default_factory=dict)
+
+    def fail(self, kind: str) -> None:
+        """Count one failed request under its kind (an exception name or an HTTP status)."""
+        self.errors += 1
+        self.error_kinds[kind] = self.error_kinds.get(kind, 0) + 1
+
+
+def latency_stats(seconds: Sequence[float]) -> dict[str, float]:
+    """p50, p95 and max of a list of durations, in milliseconds."""
+    ms = sorted(s * 1000 for s in seconds)
+    if not ms:
+        return {"p50_ms": float("nan"), "p95_ms": float("nan"), "max_ms": float("nan"), "n": 0}
+    p95 = statistics.quantiles(ms, n=20, method="inclusive")[18] if len(ms) > 1 else ms[0]
+    return {"p50_ms": statistics.median(ms), "p95_ms": p95, "max_ms": ms[-1], "n": len(ms)}
+
+
+def free_port() -> int:
+    """A TCP port on loopback nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# -- in process ------------------------------------------------------------------------------
+
+def ask_throughput(services: Services, conversations: Sequence[Conversation], threads: int,
+                   seconds: float) -> dict[str, Any]:
+    """`assistant.ask` on `threads` threads for `seconds`, each thread from its own offset."""
+    assistant = services.assistant
+    deadline = time.perf_counter() + seconds
+    offsets = [i * len(conversations) // threads for i in range(threads)]
+
+    def work(offset: int) -> list[float]:
+        durations: list[float] = []
+        n = offset
+        while time.perf_counter() < deadline:
+            c = conversations[n % len(conversations)]
+            started = time.perf_counter()
+            assistant.ask(c.question, [Message("user", h) for h in c.history])
+            durations.append(time.perf_counter() - started)
+            n += 1
+        return durations
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        runs = list(pool.map(work, offsets))
+    elapsed = time.perf_counter() - started  # includes the calls still running at the deadline
+    durations = [d for run in runs for d in run]
+    return {"threads": threads, "seconds": elapsed, "answers": len(durations),
+            "answers_per_s": len(durations) / elapsed, **latency_stats(durations)}
+
+
+# -- over HTTP -------------------------------------------------------------------------------
+
+def start_server(tmp: Path, port: int) -> tuple[subprocess.Popen[bytes], Path]:
+    """uvicorn in its own process, serving the temporary index; its output goes to a file."""
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("ASSISTANT_")}
+    env.update({
+        "ASSISTANT_CORPUS_DIR": str(PROJECT_DIR / "corpus"),
+        "ASSISTANT_INDEX_DIR": str(tmp / "index"),
+        "ASSISTANT_DATABASE_URL": f"sqlite:///{tmp / 'records.sqlite3'}",
+        "ASSISTANT_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT),
+    })
+    log_path = tmp / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "assistant.api:app_factory",
+             "--host", "127.0.0.1", "--port", str(port)],
+            cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return process, log_path
+
+
+def wait_healthy(process: subprocess.Popen[bytes], base_url: str, log_path: Path) -> float:
+    """Seconds until `/healthz` answered 200; fails with the server's output if it never does."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < STARTUP_TIMEOUT_S:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}:\n"
+                               + log_path.read_text(encoding="utf-8", errors="replace")[-3000:])
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
+                return time.perf_counter() - started
+        except httpx.TransportError:
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"the server did not answer /healthz within {STARTUP_TIMEOUT_S:.0f} s")
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    """Terminate the server (SIGTERM lets uvicorn shut down cleanly), then kill if it lingers."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+async def drive(base_url: str, conversations: Sequence[Conversation], clients: int,
+                seconds: float) -> dict[str, Any]:
+    """`clients` concurrent clients posting to /v1/chat until `seconds` have passed."""
+    tally = Tally()
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base_url, limits=limits,
+                                 timeout=REQUEST_TIMEOUT_S) as http:
+        started = time.perf_counter()
+        deadline = started + seconds
+
+        async def one_client(offset: int) -> None:
+            n = offset
+            while time.perf_counter() < deadline:
+                c = conversations[n % len(conversations)]
+                n += 1
+                sent = time.perf_counter()
+                try:
+                    response = await http.post("/v1/chat", json={"messages": c.messages()})
+                except httpx.HTTPError as exc:
+                    tally.fail(type(exc).__name__)
+                    continue
+                if response.status_code == 200:
+                    tally.seconds.append(time.perf_counter() - sent)
+                else:
+                    tally.fail(f"HTTP {response.status_code}")
+
+        offsets = [i * len(conversations) // clients for i in range(clients)]
+        await asyncio.gather(*(one_client(o) for o in offsets))
+        elapsed = time.perf_counter() - started  # the last requests finish after the deadline
+    served = len(tally.seconds)
+    return {"clients": clients, "seconds": elapsed, "served": served,
+            "requests_per_s": served / elapsed, "errors": tally.errors,
+            "error_kinds": tally.error_kinds, **latency_stats(tally.seconds)}
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+def run(clients: int, seconds: float, ask_seconds: float, questions_path: Path) -> dict[str, Any]:
+    """Every measurement, in order; the figures."""
+    limit_threads()
+    conversations = [Conversation(q.question, q.history) for q in load_questions(questions_path)]
+    result: dict[str, Any] = {
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                    "platform": platform.platform(), "load_average_start": _load_average()},
+        "questions": len(conversations),
+    }
+    with tempfile.TemporaryDirectory(prefix="load-index-") as name:
+        tmp = Path(name)
+        settings = load_settings(corpus_dir=PROJECT_DIR / "corpus", index_dir=tmp / "index",
+                                 database_url=f"sqlite:///{tmp / 'records.sqlite3'}",
+                                 rate_limit_per_minute=RATE_LIMIT, api_keys=None)
+        services = Services(settings)
+        started = time.perf_counter()
+        ingest = services.store.ingest()
+        result["ingest"] = {"seconds": time.perf_counter() - started,
+                            "documents": ingest.documents, "chunks": ingest.chunks}
+
+        for c in conversations[:20]:  # open the index, load the model, warm the caches
+            services.assistant.ask(c.question, [Message("user", h) for h in c.history])
+        result["in_process"] = [ask_throughput(services, conversations, threads, ask_seconds)
+                                for threads in (1, 2)]
+        del services
+
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        process, log_path = start_server(tmp, port)
+        try:
+            result["server_startup_s"] = wait_healthy(process, base_url, log_path)
+            result["http"] = asyncio.run(drive(base_url, conversations, clients, seconds))
+        finally:
+            stop_server(process)
+    two = result["in_process"][1]["answers_per_s"]
+    result["http"]["over_in_process_2_threads"] = (result["http"]["requests_per_s"] / two
+                                                   if two else float("nan"))
+    result["machine"]["load_average_end"] = _load_average()
+    return result
+
+
+def _load_average() -> float | None:
+    """The 1-minute load average, to spot a run disturbed by other work (None if unknown)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
+def format_table(r: dict[str, Any]) -> str:
+    """The figures as a readable text report."""
+    m, h = r["machine"], r["http"]
+    lines = [
+        f"policy-assistant load run — {m['cpus']} CPUs, Python {m['python']}; "
+        f"{r['questions']} questions, extractive answers",
+        f"the load generator shares the {m['cpus']} CPUs with the server, so served figures "
+        "are a lower bound",
+        "",
+        f"temporary index of corpus/: {r['ingest']['documents']} documents, "
+        f"{r['ingest']['chunks']} chunks in {r['ingest']['seconds']:.1f} s",
+        "",
+        "in process: services.assistant.ask (resolve, search, assess, answer)",
+        f"  {'threads':<10} {'answers':>8} {'answers/s':>10} {'p50 ms':>9} {'p95 ms':>9}",
+    ]
+    lines += [f"  {p['threads']:<10} {p['answers']:>8} {p['answers_per_s']:>10.1f} "
+              f"{p['p50_ms']:>9.1f} {p['p95_ms']:>9.1f}" for p in r["in_process"]]
+    kinds = ", ".join(f"{k}: {n}" for k, n in sorted(h["error_kinds"].items()))
+    lines += [
+        "",
+        f"over HTTP: POST /v1/chat, uvicorn in its own process (up in "
+        f"{r['server_startup_s']:.1f} s), {h['clients']} concurrent clients for "
+        f"{h['seconds']:.1f} s",
+        f"  served        {h['served']:>8}   {h['requests_per_s']:.1f} requests/s "
+        f"({h['over_in_process_2_threads']:.2f}x in-process answers/s on 2 threads)",
+        f"  latency       p50 {h['p50_ms']:.0f} ms   p95 {h['p95_ms']:.0f} ms   "
+        f"max {h['max_ms']:.0f} ms",
+        f"  errors        {h['errors']:>8}" + (f"   ({kinds})" if kinds else ""),
+    ]
+    start, cpus = m["load_average_start"], m["cpus"] or 1
+    if start is not None and start > cpus:
+        lines += ["", f"note: load average {start} at start on {cpus} CPUs: other work "
+                  "competed with this run; read the figures, p95 above all, with care."]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--clients", type=int, default=50, help="concurrent HTTP clients")
+    parser.add_argument("--seconds", type=float, default=30.0, help="duration of the HTTP load")
+    parser.add_argument("--ask-seconds", type=float, default=15.0,
+                        help="duration of each in-process measurement (1 and 2 threads)")
+    parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS,
+                        help="question set (JSONL)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    if args.clients < 1:
+        parser.error("--clients must be at least 1")
+    if args.seconds <= 0 or args.ask_seconds <= 0:
+        parser.error("--seconds and --ask-seconds must be positive")
+    result = run(args.clients, args.seconds, args.ask_seconds, args.questions)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+    else:
+        print(format_table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
