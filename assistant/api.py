@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -97,6 +99,10 @@ class Runtime:
     limiter: RateLimiter
     sessions: Sessions
     records: Any  # assistant.records.RecordStore
+    # Answers are CPU-bound: more of them at once than there are cores only makes each slower
+    # and the waiting unfair. The rest wait their turn here.
+    slots: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(os.cpu_count() or 2))
 
 
 def _runtime(request: Request) -> Runtime:
@@ -326,7 +332,8 @@ def _install_routes(app: FastAPI) -> None:
         runtime = _runtime(request)
         turn = read_turn(runtime, body)
         started = time.perf_counter()
-        answer = runtime.services.assistant.ask(turn.question, turn.history)
+        with runtime.slots:
+            answer = runtime.services.assistant.ask(turn.question, turn.history)
         return result_json(answer, finish(runtime, turn, answer, who, started), turn.session_id)
 
     @app.post("/v1/chat/stream", tags=["answers"], response_class=StreamingResponse,
@@ -365,7 +372,8 @@ def _install_routes(app: FastAPI) -> None:
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(datetime.now(UTC).timestamp())
         if not body.stream:
-            answer = assistant.ask(turn.question, turn.history)
+            with runtime.slots:
+                answer = assistant.ask(turn.question, turn.history)
             message_id = finish(runtime, turn, answer, who, started)
             text = answer.answer + footnotes(answer)
             return {"id": completion_id, "object": "chat.completion", "created": created,
