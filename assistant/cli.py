@@ -25,6 +25,8 @@ from typing import Annotated
 
 import typer
 
+from .access import bounded
+from .chain import Assistant
 from .config import Settings, get_settings
 from .errors import AssistantError
 from .models import Answer, Citation, Hit, Message
@@ -197,20 +199,25 @@ def _print_answer(result: Answer, with_text: bool = True) -> None:
 
 
 def _read_conversation(line: str) -> tuple[str, list[Message]]:
-    """The last user message of a JSON line `{"messages": [...]}`, and the turns before it."""
+    """The last user message of a JSON line `{"messages": [...]}`, and the turns before it.
+
+    System messages are left out: the assistant's own prompts decide how it answers.
+    """
     try:
         data = json.loads(line)
         messages = [Message(str(m["role"]), str(m["content"])) for m in data["messages"]]
     except (ValueError, KeyError, TypeError) as exc:
         raise AssistantError(
-            f"输入行不是有效的 JSON 对话（需要 {{\"messages\": [{{\"role\": \"user\", \"content\": \"…\"}}]}}）：{exc}",
+            "输入行不是有效的 JSON 对话（需要 "
+            f"{{\"messages\": [{{\"role\": \"user\", \"content\": \"…\"}}]}}）：{exc}",
             f"the line is not a JSON conversation ({{\"messages\": [{{\"role\": \"user\", "
             f"\"content\": \"…\"}}]}} expected): {exc}") from None
+    messages = [m for m in messages if m.role != "system"]
     last = max((i for i, m in enumerate(messages) if m.role == "user" and m.content.strip()),
                default=None)
     if last is None:
         raise AssistantError("对话中没有用户提问。", "the conversation holds no user question.")
-    return messages[last].content, messages[:last]
+    return messages[last].content.strip(), messages[:last]
 
 
 @app.command()
@@ -218,7 +225,19 @@ def ask(
     question: Annotated[str | None, typer.Argument(help="The question; omit to read stdin.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Answer a question with numbered citations (or say what the documents do not state)."""
+    """Answer a question with numbered citations (or say what the documents do not state).
+
+    Without a question, reads one conversation per line from stdin
+    (`{"messages": [{"role": "user", "content": "…"}, …]}`) and writes one JSON result per line.
+    """
+    if question is None and sys.stdin.isatty():
+        _fail(AssistantError(
+            "请给出问题（policy-assistant ask \"问题\"），或从标准输入逐行传入 JSON 对话；"
+            "连续对话请用 policy-assistant chat。",
+            "give a question (policy-assistant ask \"…\") or pipe JSON conversations, one per "
+            "line; for a conversation in the terminal use policy-assistant chat."))
+    if question is not None and not question.strip():
+        _fail(AssistantError("问题不能为空。", "the question is empty."))
     services = _services()
     try:
         assistant = services.assistant
@@ -226,33 +245,37 @@ def ask(
         _fail(exc)
         return
     if question is not None:
-        if not question.strip():
-            _fail(AssistantError("问题不能为空。", "the question is empty."))
-        result = assistant.ask(question)
+        try:
+            result = assistant.ask(question.strip())
+        except AssistantError as exc:
+            _fail(exc)
+            return
         if as_json:
             typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
         else:
             _print_answer(result)
         return
+    turns = services.settings.history_turns
     failed = 0
     for n, line in enumerate(sys.stdin, 1):
         if not line.strip():
             continue
         try:
             q, history = _read_conversation(line)
+            result = assistant.ask(q, bounded(history, turns))
         except AssistantError as exc:
             failed += 1
             typer.echo(json.dumps({"line": n, "error": {"zh": exc.zh, "en": exc.en}},
                                   ensure_ascii=False))
             continue
-        typer.echo(json.dumps(assistant.ask(q, history).to_json(), ensure_ascii=False))
+        typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
     if failed:
-        typer.echo(f"错误 / error: {failed} 行无法读取 / line(s) could not be read", err=True)
+        typer.echo(f"错误 / error: {failed} 行无法处理 / line(s) could not be answered", err=True)
         raise typer.Exit(EXIT_ERROR)
 
 
-EXAMPLES = ("我们刚拿到高企证书，区里有补贴吗？", "高企的企业所得税税率是多少？",
-            "去年全区有效高企有多少家？ → 那今年的目标呢？")
+EXAMPLES = ("我们刚拿到高企证书，区里有补贴吗？", "高企的企业所得税税率是多少？")
+NEW_CONVERSATION = ("/new", "新对话")
 
 
 @app.command()
@@ -265,9 +288,9 @@ def chat() -> None:
     except AssistantError as exc:
         _fail(exc)
         return
-    keep = 2 * services.settings.history_turns
+    turns = services.settings.history_turns
     typer.echo(f"政策问答 · {len(manifest.documents)} 份文件，{manifest.chunk_count} 个段落。"
-               "输入问题后回车；/new 开始新对话；空行或 Ctrl-D 退出。\n例如："
+               "输入问题后回车；/new 或“新对话”开始新对话；空行或 Ctrl-D 退出。\n例如："
                + " / ".join(EXAMPLES))
     history: list[Message] = []
     while True:
@@ -278,23 +301,34 @@ def chat() -> None:
             return
         if not q:
             return
-        if q in ("/new", "新对话"):
+        if q in NEW_CONVERSATION:
             history = []
             typer.echo("已开始新对话。 / New conversation.")
             continue
-        result: Answer | None = None
-        for event in assistant.stream(q, history[-keep:] if keep else []):
-            if event.kind == "delta":
-                typer.echo(event.text, nl=False)
-            elif event.kind == "replace":
-                typer.echo("\n\n（模型回答已替换为核验过的回答 / replaced by the verified answer）\n"
-                           + event.text, nl=False)
-            elif event.kind == "result":
-                result = event.answer
-        typer.echo("")
+        try:
+            result = _stream_answer(assistant, q, bounded(history, turns))
+        except AssistantError as exc:
+            typer.echo(f"\n错误 / error: {exc.zh}\n  {exc.en}", err=True)
+            continue
         if result is not None:
             _print_answer(result, with_text=False)  # its text was streamed already
             history += [Message("user", q), Message("assistant", result.answer)]
+
+
+def _stream_answer(assistant: Assistant, question: str, history: list[Message]
+                   ) -> Answer | None:
+    """Print an answer as it is written; the final result, once complete."""
+    result: Answer | None = None
+    for event in assistant.stream(question, history):
+        if event.kind == "delta":
+            typer.echo(event.text, nl=False)
+        elif event.kind == "replace":
+            typer.echo("\n\n（模型回答未通过核验或未能完成，已替换为以下回答 / the model's answer "
+                       "was replaced by this one）\n" + event.text, nl=False)
+        elif event.kind == "result":
+            result = event.answer
+    typer.echo("")
+    return result
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")

@@ -10,13 +10,19 @@ from pathlib import Path
 
 import pytest
 
+from assistant.documents import load_document
+from assistant.service import Services
+
+from .openai_stub import OpenAIStub
+
 CLI = [sys.executable, "-m", "assistant.cli"]
 
 
-def run(args: list[str], env_dirs: tuple[Path, Path], stdin: str | None = None
-        ) -> subprocess.CompletedProcess[str]:
+def run(args: list[str], env_dirs: tuple[Path, Path], stdin: str | None = None,
+        **extra_env: str) -> subprocess.CompletedProcess[str]:
     corpus, index = env_dirs
-    env = {**os.environ, "ASSISTANT_CORPUS_DIR": str(corpus), "ASSISTANT_INDEX_DIR": str(index)}
+    env = {**os.environ, "ASSISTANT_CORPUS_DIR": str(corpus), "ASSISTANT_INDEX_DIR": str(index),
+           **extra_env}
     return subprocess.run(CLI + args, input=stdin, capture_output=True, text=True,
                           encoding="utf-8", env=env, timeout=300)
 
@@ -141,3 +147,120 @@ def test_chat_keeps_the_conversation_and_starts_anew_on_request(
     assert "30万元" in turns[2]
     assert "新对话" in turns[3]
     assert "没有前文" in turns[4]
+
+
+def test_ask_reports_a_conversation_without_a_question_and_goes_on(
+        ingested: tuple[Path, Path]) -> None:
+    lines = [json.dumps({"messages": [{"role": "assistant", "content": "您好"}]}),
+             json.dumps({"question": "首次认定的高新技术企业奖励多少？"}, ensure_ascii=False),
+             json.dumps({"messages": [{"role": "user", "content": "首次认定的高新技术企业奖励多少？"}]},
+                        ensure_ascii=False)]
+    result = run(["ask"], ingested, stdin="\n".join(lines) + "\n")
+    assert result.returncode == 1
+    first, second, third = (json.loads(line) for line in result.stdout.splitlines())
+    assert first["line"] == 1 and "no user question" in first["error"]["en"]
+    assert second["line"] == 2 and "messages" in second["error"]["en"]
+    assert "88万元" in third["answer"] and not third["abstained"]
+    assert "Traceback" not in result.stderr
+
+
+def test_chat_says_when_the_model_answer_was_replaced(
+        ingested: tuple[Path, Path], openai_stub: OpenAIStub) -> None:
+    openai_stub.script("首次认定的高新技术企业奖励99万元[1]。")  # 99万元 is in no passage
+    result = run(["chat"], ingested, stdin="首次认定的高新技术企业奖励多少？\n\n",
+                 ASSISTANT_ANSWERER="llm", ASSISTANT_LLM_BASE_URL=openai_stub.base_url)
+    assert result.returncode == 0, result.stderr
+    answer = result.stdout.split("问题> ")[1]
+    streamed, replaced = answer.split("已替换")
+    assert "99万元" in streamed and "88万元" in replaced and "引用" in replaced
+    assert "未通过引用核验" in replaced  # the note
+    assert openai_stub.requests and openai_stub.requests[-1].get("stream")
+
+
+# -- the shipped corpus ------------------------------------------------------------------
+
+
+@pytest.fixture
+def shipped(shipped_services: Services) -> tuple[Path, Path]:
+    """The shipped corpus and its session-wide index (built once), for the command line."""
+    return shipped_services.settings.corpus_dir, shipped_services.settings.index_dir
+
+
+def assert_quotes_the_source(services: Services, citations: list[dict[str, object]]) -> None:
+    """Each quote in the JSON is the document's own text at [start, end)."""
+    documents = services.index.manifest.documents
+    for c in citations:
+        body = load_document(Path(documents[str(c["doc_id"])].source_path)).text
+        start, end = int(str(c["start"])), int(str(c["end"]))
+        assert c["quote"] and body[start:end] == c["quote"]
+
+
+@pytest.mark.slow
+def test_ask_json_on_the_shipped_corpus_cites_the_source_exactly(
+        shipped: tuple[Path, Path], shipped_services: Services) -> None:
+    result = run(["ask", "去年全区有效高企有多少家？", "--json"], shipped)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert not answer["abstained"] and answer["mode"] == "extractive"
+    assert "1164家" in answer["answer"] and "[1]" in answer["answer"]
+    assert answer["citations"] and answer["citations"][0]["doc_number"] == "青科委〔2025〕1号"
+    assert [c["n"] for c in answer["citations"]] == list(range(1, len(answer["citations"]) + 1))
+    assert_quotes_the_source(shipped_services, answer["citations"])
+
+
+@pytest.mark.slow
+def test_ask_abstains_on_a_per_enterprise_amount_and_shows_related_clauses(
+        shipped: tuple[Path, Path], shipped_services: Services) -> None:
+    result = run(["ask", "高企补贴每家企业能拿多少钱？", "--json"], shipped)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["abstained"] and "现有文件未载明" in answer["answer"]
+    assert answer["related"] and not answer["citations"]
+    assert_quotes_the_source(shipped_services, answer["related"])
+    text = run(["ask", "高企补贴每家企业能拿多少钱？"], shipped)
+    assert text.returncode == 0, text.stderr
+    assert "相关条文" in text.stdout and "《" in text.stdout
+
+
+@pytest.mark.slow
+def test_ask_on_stdin_resolves_a_follow_up_against_its_history(
+        shipped: tuple[Path, Path]) -> None:
+    conversation = {"messages": [
+        {"role": "system", "content": "请简短回答。"},
+        {"role": "user", "content": "去年全区有效高企有多少家？"},
+        {"role": "assistant", "content": "截至2024年底,有效高企数达1164家[1]。"},
+        {"role": "user", "content": "那今年的目标呢？"}]}
+    standalone = {"messages": [{"role": "user", "content": "高企的企业所得税税率是多少？"}]}
+    stdin = "\n".join(json.dumps(c, ensure_ascii=False) for c in (conversation, standalone))
+    result = run(["ask"], shipped, stdin=stdin + "\n")
+    assert result.returncode == 0, result.stderr
+    follow_up, tax = (json.loads(line) for line in result.stdout.splitlines())
+    assert "1210家" in follow_up["answer"] and not follow_up["abstained"]
+    assert "高企" in follow_up["question"] or "高新技术企业" in follow_up["question"]
+    assert "15" in tax["answer"] and not tax["abstained"]
+
+
+def test_eval_reports_retrieval_and_answers_and_can_skip_the_answers(
+        ingested: tuple[Path, Path], tmp_path: Path) -> None:
+    questions = tmp_path / "questions.jsonl"
+    rows = [{"id": "d001", "question": "首次认定的高新技术企业奖励多少？", "scope": "district",
+             "kind": "figure", "answerable": True, "evidence": [["一次性奖励88万元"]],
+             "answer": ["88万元"]},
+            {"id": "n001", "question": "孵化器奖励的申报截止日期是哪天？", "scope": "district",
+             "kind": "process", "answerable": False, "evidence": [], "answer": []}]
+    questions.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n",
+                         encoding="utf-8")
+    both = run(["eval", "--questions", str(questions), "--no-baseline", "--json"], ingested)
+    assert both.returncode == 0, both.stderr
+    report = json.loads(both.stdout)
+    assert set(report) == {"retrieval", "answers"}
+    assert report["answers"]["questions"] == 2
+    assert report["answers"]["lead"]["all"]["share"] == 1.0
+    assert report["answers"]["abstention_recall"] == 1.0
+    text = run(["eval", "--questions", str(questions), "--no-baseline"], ingested)
+    assert text.returncode == 0, text.stderr
+    assert "answers to 2 questions" in text.stdout
+    skipped = run(["eval", "--questions", str(questions), "--no-baseline", "--no-answers",
+                   "--json"], ingested)
+    assert skipped.returncode == 0, skipped.stderr
+    assert json.loads(skipped.stdout)["answers"] is None
