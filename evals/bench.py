@@ -101,7 +101,7 @@ def timed_embedding(embeddings: PolicyEmbeddings) -> Iterator[list[float]]:
 def bench(rounds: int, questions_path: Path) -> dict[str, Any]:
     """Run every measurement and return the figures."""
     limit_threads()
-    load_before = _load_average()
+    load_before = load_average()
     loaded = load_questions(questions_path)
     questions = [q.question for q in loaded]
     # Keyed by question and history, since one follow-up may follow different conversations.
@@ -184,11 +184,11 @@ def bench(rounds: int, questions_path: Path) -> dict[str, Any]:
             "hybrid_over_baseline_median": (search["hybrid"]["median_ms"]
                                             / baseline_search["median_ms"]),
         }
-    result["machine"]["load_average"] = {"start": load_before, "end": _load_average()}
+    result["machine"]["load_average"] = {"start": load_before, "end": load_average()}
     return result
 
 
-def _load_average() -> float | None:
+def load_average() -> float | None:
     """The 1-minute load average, to spot a run disturbed by other work (None if unknown)."""
     try:
         return round(os.getloadavg()[0], 2)

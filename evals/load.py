@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from bench import load_average  # evals/ is on the path when run as a script
 
 from assistant.config import PROJECT_DIR, load_settings
 from assistant.evaluation import DEFAULT_QUESTIONS, load_questions
@@ -221,7 +222,7 @@ def run(clients: int, seconds: float, ask_seconds: float, questions_path: Path) 
     conversations = [Conversation(q.question, q.history) for q in load_questions(questions_path)]
     result: dict[str, Any] = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                    "platform": platform.platform(), "load_average_start": _load_average()},
+                    "platform": platform.platform(), "load_average_start": load_average()},
         "questions": len(conversations),
     }
     with tempfile.TemporaryDirectory(prefix="load-index-") as name:
@@ -252,16 +253,8 @@ def run(clients: int, seconds: float, ask_seconds: float, questions_path: Path) 
     two = result["in_process"][1]["answers_per_s"]
     result["http"]["over_in_process_2_threads"] = (result["http"]["requests_per_s"] / two
                                                    if two else float("nan"))
-    result["machine"]["load_average_end"] = _load_average()
+    result["machine"]["load_average_end"] = load_average()
     return result
-
-
-def _load_average() -> float | None:
-    """The 1-minute load average, to spot a run disturbed by other work (None if unknown)."""
-    try:
-        return round(os.getloadavg()[0], 2)
-    except (AttributeError, OSError):
-        return None
 
 
 def format_table(r: dict[str, Any]) -> str:
