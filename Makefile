@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PA     := $(BIN)/policy-assistant
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: setup setup-st run ingest test lint bench laws clean
+.PHONY: setup setup-st run ingest test browser lint bench laws clean
 
 setup: $(VENV)/.installed            ## the package (editable) and its dev tools
 
@@ -26,11 +26,16 @@ $(VENV)/.installed-st: $(VENV)/.installed
 ingest: setup                        ## build or update index/ from corpus/
 	$(PA) ingest || test $$? -eq 3   # 3: some files were skipped, the rest is indexed
 
-run: ingest                          ## set up, index the corpus, then chat in the terminal
-	$(PA) chat
+run: ingest                          ## set up, index the corpus, then serve the page and the API
+	$(PA) serve                      # http://127.0.0.1:8000/ (the page), /docs (the API)
 
-test: setup-st                       ## the whole suite, slow tests included
+test: setup-st browser               ## the whole suite, slow tests included
 	$(BIN)/pytest
+
+# The page's end-to-end tests drive Debian's chromium (Playwright's own browser download is
+# not reachable from here); the CJK fonts make its screenshots legible.
+browser:
+	command -v chromium || (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk)
 
 lint: setup
 	$(BIN)/ruff check assistant tests evals

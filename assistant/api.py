@@ -144,6 +144,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_handlers(app)
     _install_body_limit(app, settings.max_body_kb * 1024)
     _install_routes(app)
+    from .web import mount_web
+
+    mount_web(app, settings)  # the web page at "/", beside the API's routes
     return app
 
 

@@ -1,0 +1,866 @@
+"""The web page: a chat with cited answers, the documents to read, and staff tools.
+
+Gradio Blocks mounted at "/" inside the API's own FastAPI app, so one process serves both:
+
+    policy-assistant serve        # the page at http://127.0.0.1:8000/, the API under /v1
+
+Every handler uses the services the API's lifespan built (`app.state.runtime`), so the page and
+the API answer from the same index and write to the same records. The page loads nothing from
+elsewhere: system fonts, no analytics, no CDN. Handlers never raise to the page: they show what
+went wrong, in Chinese, where it happened.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote as urlquote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import gradio as gr
+from fastapi import FastAPI
+from starlette.routing import Match, Mount
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .access import bounded
+from .config import Settings
+from .documents import load_document, supported_suffixes
+from .errors import AssistantError, DocumentError, IndexNotBuiltError
+from .extractive import NOTE
+from .index import DocumentEntry, ServedIndex
+from .models import Answer, Chunk, Citation, Message
+
+if TYPE_CHECKING:
+    from .api import Runtime
+
+log = logging.getLogger(__name__)
+
+TITLE = "青浦区科技政策问答"
+SUBTITLE = "上海市青浦区科学技术委员会 · 依据政策文件原文作答，每条回答注明出处"
+EXAMPLES = ("我们刚拿到高企证书，区里有补贴吗？", "高企的企业所得税税率是多少？",
+            "微贷通最高能贷多少？", "去年全区有效高企有多少家？")
+FONTS = ("PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif")
+MONO_FONTS = ("ui-monospace", "Menlo", "Consolas", "monospace")
+CSS_PATH = Path(__file__).with_name("web.css")
+UPLOAD_FOLDER = "uploads"  # under the corpus folder: staff uploads stay where ingest finds them
+RECENT_RECORDS = 20
+# The metadata a reader is shown, in this order; other keys (checksums…) are for the index.
+META_LABELS = {"index_number": "索引号", "issuer": "发文机关", "kind": "类别",
+               "department": "法律部门", "date": "成文日期", "publish_date": "发布日期",
+               "effective_date": "施行日期", "version_date": "版本日期", "status": "效力状态",
+               "source": "来源", "source_url": "原文链接", "note": "说明"}
+
+GENERIC_ERROR = "服务暂时出现问题，请稍后再试。如多次出现，请联系区科委。"
+NO_INDEX = "暂未收录政策文件，暂时无法回答。请工作人员在“工作人员”页上传文件后再试。"
+NO_DOCUMENTS = "暂未收录政策文件。工作人员可在“工作人员”页上传文件。"
+CHOOSE_DOCUMENT = "请选择一份文件，即可逐节阅读。"
+NO_ADMIN = "本服务未配置管理员密钥（ASSISTANT_ADMIN_KEY），工作人员功能未开启。"
+
+
+# -- rendering (pure: plain data in, HTML out; every text from a document or a user escaped) ---
+
+def esc(text: str) -> str:
+    """Text as HTML, line breaks kept."""
+    return html.escape(text).replace("\n", "<br>")
+
+
+def _highlighted(text: str, span: tuple[int, int] | None) -> str:
+    """`text` as HTML with `text[span]` marked."""
+    if span is None:
+        return esc(text)
+    a, b = span
+    return f"{esc(text[:a])}<mark>{esc(text[a:b])}</mark>{esc(text[b:])}"
+
+
+def quote_span(chunk: Chunk, start: int, end: int, quote: str) -> tuple[int, int] | None:
+    """Where a quote lies inside a chunk's text, by its offsets or else by searching."""
+    a = start - chunk.start
+    if quote and 0 <= a and chunk.text[a:a + len(quote)] == quote:
+        return a, a + len(quote)
+    found = chunk.text.find(quote) if quote else -1
+    return (found, found + len(quote)) if found >= 0 else None
+
+
+def section_chunks(index: ServedIndex, doc_id: str, section: str) -> list[Chunk]:
+    """The chunks of one section of a document, in reading order."""
+    return sorted((c for c in index.chunks if c.doc_id == doc_id and c.section == section),
+                  key=lambda c: c.start)
+
+
+def document_sections(index: ServedIndex, doc_id: str) -> list[str]:
+    """A document's section paths in reading order."""
+    chunks = sorted((c for c in index.chunks if c.doc_id == doc_id), key=lambda c: c.start)
+    return list(dict.fromkeys(c.section for c in chunks))
+
+
+def section_label(section: str) -> str:
+    return section.replace(" > ", " › ") if section else "标题与开头"
+
+
+def reader_link(doc_id: str, section: str, start: int | None = None,
+                end: int | None = None) -> str:
+    """The page address that opens a document at a section (the Documents tab)."""
+    link = f"?doc={urlquote(doc_id, safe='')}&section={urlquote(section, safe='')}"
+    return link + (f"&from={start}&to={end}" if start is not None and end is not None else "")
+
+
+def section_text_html(chunks: Sequence[Chunk], start: int | None = None,
+                      end: int | None = None) -> str:
+    """The whole section as paragraphs, the part at [start, end) of the document marked."""
+    parts = []
+    for c in chunks:
+        span = None
+        if start is not None and end is not None and c.start <= start < c.end:
+            a = start - c.start
+            span = (a, min(len(c.text), end - c.start))
+        lead = f'<span class="pa-lead">{esc(c.lead)}</span>' if c.lead else ""
+        parts.append(f"<p>{lead}{_highlighted(c.text, span)}</p>")
+    return "".join(parts)
+
+
+def citation_card(c: Citation, section: Sequence[Chunk], label: str = "") -> str:
+    """One source under an answer: document, 文号, section, the quote marked, the whole section."""
+    chunk = c.chunk
+    marker = f'<span class="pa-card-n">{label or f"[{c.n}]"}</span>'
+    number = f'<span class="pa-docno">{esc(chunk.doc_number)}</span>' if chunk.doc_number else ""
+    where = (f'<div class="pa-card-sec">{esc(section_label(chunk.section))}</div>'
+             if chunk.section else "")
+    full = section_text_html(section or [chunk], c.start, c.end)
+    link = html.escape(reader_link(chunk.doc_id, chunk.section, c.start, c.end))
+    return (f'<div class="pa-card">'
+            f'<div class="pa-card-head">{marker}<span class="pa-card-title">'
+            f'《{esc(chunk.title)}》</span>{number}</div>{where}'
+            f'<blockquote class="pa-quote"><mark>{esc(c.quote)}</mark></blockquote>'
+            f'<details class="pa-more"><summary>展开本节全文</summary>'
+            f'<div class="pa-section-text">{full}</div></details>'
+            f'<a class="pa-open" href="{link}" target="_blank" rel="noopener">在文件中查看 ↗</a>'
+            f"</div>")
+
+
+def _answer_text(text: str) -> str:
+    """The answer text with its markers set apart and the closing note in small print."""
+    lines = text.strip().split("\n")
+    note = ""
+    if lines and lines[-1].strip() == NOTE:
+        note = f'<div class="pa-fineprint">{esc(lines.pop().strip())}</div>'
+    body = esc("\n".join(lines))
+    for n in range(1, 21):
+        body = body.replace(f"[{n}]", f'<sup class="pa-ref">[{n}]</sup>')
+    return f'<div class="pa-answer-text">{body}</div>{note}'
+
+
+def answer_html(answer: Answer, sections: Callable[[Chunk], Sequence[Chunk]]) -> str:
+    """A finished answer: its text, its citations as cards, or the notice that the documents
+    do not say, with the related clauses."""
+    out = ['<div class="pa-answer">']
+    if answer.abstained:
+        badge = "需要补充信息" if answer.intent == "clarify" else "文件未载明"
+        out.append(f'<div class="pa-notice"><div class="pa-notice-head">'
+                   f'<span class="pa-badge">!</span>{badge}</div>'
+                   f"{_answer_text(answer.answer)}</div>")
+    else:
+        out.append(_answer_text(answer.answer))
+    out.extend(f'<div class="pa-note">{esc(note)}</div>' for note in answer.notes)
+    if answer.citations:
+        out.append('<div class="pa-cards-head">依据条文</div>')
+        out.extend(citation_card(c, sections(c.chunk)) for c in answer.citations)
+    if answer.related:
+        out.append('<div class="pa-cards-head">相关条文（供参考，未直接回答所问）</div>')
+        out.extend(citation_card(c, sections(c.chunk), "参考") for c in answer.related)
+    out.append("</div>")
+    return "".join(out)
+
+
+def pending_html(text: str) -> str:
+    """An answer still being written."""
+    if not text:
+        return '<div class="pa-answer pa-pending">正在查找相关文件…</div>'
+    return f'<div class="pa-answer pa-pending">{esc(text)}</div>'
+
+
+def error_html(message: str) -> str:
+    return f'<div class="pa-answer"><div class="pa-error">{esc(message)}</div></div>'
+
+
+def document_header_html(entry: DocumentEntry) -> str:
+    """A document's title and metadata, as a definition list."""
+    rows = [("文号", entry.doc_number)] if entry.doc_number else []
+    rows += [(label, str(entry.metadata[key])) for key, label in META_LABELS.items()
+             if entry.metadata.get(key)]
+    rows.append(("段落数", str(entry.chunks)))
+    items = []
+    for label, value in rows:
+        shown = esc(value)
+        if value.startswith(("http://", "https://")):
+            shown = (f'<a href="{html.escape(value)}" target="_blank" rel="noopener noreferrer">'
+                     f"{esc(value)}</a>")
+        items.append(f"<dt>{esc(label)}</dt><dd>{shown}</dd>")
+    return (f'<div class="pa-doc-head"><h3>《{esc(entry.title)}》</h3>'
+            f'<dl class="pa-meta">{"".join(items)}</dl></div>')
+
+
+def section_html(section: str, chunks: Sequence[Chunk], position: tuple[int, int],
+                 start: int | None = None, end: int | None = None) -> str:
+    n, total = position
+    return (f'<div class="pa-reader"><div class="pa-reader-pos">第 {n} / {total} 节</div>'
+            f'<h4>{esc(section_label(section))}</h4>'
+            f'<div class="pa-section-text">{section_text_html(chunks, start, end)}</div></div>')
+
+
+def empty_html(message: str) -> str:
+    return f'<div class="pa-empty">{esc(message)}</div>'
+
+
+def _beijing_time(stamp: str) -> str:
+    """A stored UTC timestamp as Beijing time, to the minute."""
+    try:
+        moment = datetime.fromisoformat(stamp).astimezone(ZoneInfo("Asia/Shanghai"))
+    except (ValueError, ZoneInfoNotFoundError):
+        return stamp[:16].replace("T", " ") + " UTC"
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def records_html(rows: Sequence[dict[str, Any]], empty: str) -> str:
+    """Recorded exchanges for staff: when, the question, the answer folded, any comments."""
+    if not rows:
+        return empty_html(empty)
+    items = []
+    for r in rows[:RECENT_RECORDS]:
+        when = _beijing_time(str(r.get("created", "")))
+        rating = {1: '<span class="pa-rating-up">有用</span>',
+                  -1: '<span class="pa-rating-down">没有帮助</span>'}.get(r.get("rating") or 0, "")
+        comments = "".join(f'<div class="pa-comment">“{esc(c)}”</div>'
+                           for c in r.get("comments", []))
+        items.append(f'<li class="pa-record"><div class="pa-record-when">{esc(when)} {rating}'
+                     f"</div><div class=\"pa-record-q\">{esc(r.get('question', ''))}</div>"
+                     f"{comments}<details><summary>查看回答</summary>"
+                     f"<div class=\"pa-record-a\">{esc(r.get('answer', ''))}</div></details></li>")
+    more = f"（仅显示最近 {RECENT_RECORDS} 条）" if len(rows) > RECENT_RECORDS else ""
+    return f'<ul class="pa-records">{"".join(items)}</ul><div class="pa-fineprint">{more}</div>'
+
+
+# -- what happens on the page --------------------------------------------------------------
+
+@dataclass
+class Turn:
+    """One question and answer of a conversation on the page."""
+
+    question: str
+    answer: str  # the answer text (not its HTML), read as history by the next question
+    message_id: str | None  # None when nothing was answered (an error)
+
+
+class Page:
+    """The page's handlers, over the runtime the API's lifespan builds."""
+
+    def __init__(self, app: FastAPI, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self._ingesting = threading.Lock()
+
+    @property
+    def runtime(self) -> Runtime:
+        runtime: Runtime = self.app.state.runtime
+        return runtime
+
+    # -- chat ----------------------------------------------------------------------------
+
+    def _limited(self, request: gr.Request | None) -> str | None:
+        """A message when this browser asks too often (the API's per-minute limit), else None."""
+        host = request.client.host if request is not None and request.client else "unknown"
+        wait = self.runtime.limiter.take(f"web:{host}")
+        if wait > 0:
+            return f"提问过于频繁，请 {max(1, round(wait))} 秒后再试。"
+        return None
+
+    @staticmethod
+    def _sections(index: ServedIndex) -> Callable[[Chunk], Sequence[Chunk]]:
+        return lambda chunk: section_chunks(index, chunk.doc_id, chunk.section)
+
+    def _record(self, question: str, answer: Answer, session_id: str | None,
+                client: str, started: float) -> str:
+        """Store the exchange as the API does; the new message id."""
+        message_id = uuid.uuid4().hex
+        latency = (time.perf_counter() - started) * 1000
+        try:
+            self.runtime.records.add_exchange(message_id, question, answer, client,
+                                              session_id, latency)
+        except AssistantError as exc:  # a record lost must not lose the answer
+            log.error("could not record exchange %s: %s", message_id, exc.en)
+        return message_id
+
+    def respond(self, question: str, chat: list[dict[str, Any]], turns: list[Turn],
+                conversation: str, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+        """Answer the question in the light of the conversation, streaming the text, then
+        showing the result with its citation cards.
+
+        Yields the chat, the emptied question box, the turns, the conversation id (made on the
+        first question) and the hidden feedback row.
+        """
+        conversation = conversation or uuid.uuid4().hex
+        hide = gr.update(visible=False)
+        question = (question or "").strip()
+        if not question:
+            yield chat, "", turns, conversation, gr.update()
+            return
+        chat = [*chat, {"role": "user", "content": esc(question)},
+                {"role": "assistant", "content": pending_html("")}]
+        yield chat, "", turns, conversation, hide
+
+        def fail(message: str) -> tuple[Any, ...]:
+            chat[-1] = {"role": "assistant", "content": error_html(message)}
+            return chat, "", [*turns, Turn(question, "", None)], conversation, hide
+
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            yield fail(f"问题过长（上限 {limit} 字），请精简后再问。")
+            return
+        if (message := self._limited(request)) is not None:
+            yield fail(message)
+            return
+        started = time.perf_counter()
+        history = [m for t in turns if t.message_id
+                   for m in (Message("user", t.question), Message("assistant", t.answer))]
+        try:
+            assistant = self.runtime.services.assistant
+            text = ""
+            for event in assistant.stream(question,
+                                          bounded(history, self.settings.history_turns)):
+                if event.kind == "delta":
+                    text += event.text
+                elif event.kind == "replace":
+                    text = event.text
+                if event.answer is None:
+                    chat[-1] = {"role": "assistant", "content": pending_html(text)}
+                    yield chat, "", turns, conversation, hide
+                    continue
+                answer = event.answer
+                message_id = self._record(question, answer, conversation, "web", started)
+                chat[-1] = {"role": "assistant",
+                            "content": answer_html(answer, self._sections(assistant.index))}
+                yield (chat, "", [*turns, Turn(question, answer.answer, message_id)],
+                       conversation, hide)
+        except IndexNotBuiltError:
+            yield fail(NO_INDEX)
+        except AssistantError as exc:
+            yield fail(exc.zh)
+        except Exception:
+            log.exception("the page could not answer %r", question)
+            yield fail(GENERIC_ERROR)
+
+    def chat_api(self, question: str, request: gr.Request) -> dict[str, Any]:
+        """The answer JSON for one question (as `POST /v1/chat` gives) and its message_id."""
+        question = (question or "").strip()
+        if not question:
+            raise gr.Error("请输入问题。")
+        if len(question) > self.settings.max_question_chars:
+            raise gr.Error(f"问题过长（上限 {self.settings.max_question_chars} 字）。")
+        if (message := self._limited(request)) is not None:
+            raise gr.Error(message)
+        started = time.perf_counter()
+        try:
+            answer = self.runtime.services.assistant.ask(question)
+        except AssistantError as exc:
+            raise gr.Error(exc.zh) from None
+        message_id = self._record(question, answer, None, "web-api", started)
+        return {**answer.to_json(), "message_id": message_id}
+
+    @staticmethod
+    def new_conversation() -> tuple[Any, ...]:
+        return [], "", [], "", gr.update(visible=False), None
+
+    def like(self, turns: list[Turn], data: gr.LikeData) -> tuple[Any, ...]:
+        """👍 / 👎 on an answer: stored at once; then a comment may follow."""
+        index = data.index if isinstance(data.index, int) else -1
+        turn = turns[index // 2] if 0 <= index // 2 < len(turns) else None
+        if turn is None or turn.message_id is None or not isinstance(data.liked, bool):
+            return gr.update(visible=False), None, gr.update()  # withdrawn, or not an answer
+        rating = 1 if data.liked else -1
+        try:
+            self.runtime.records.add_feedback(turn.message_id, rating, None)
+        except AssistantError as exc:
+            log.error("feedback not stored: %s", exc.en)
+            gr.Warning("评价未能保存，请稍后再试。")
+            return gr.update(visible=False), None, gr.update()
+        thanks = ("感谢您的肯定！" if rating > 0 else "抱歉没能帮上忙。") + "如愿意，可以补充说明（选填）："
+        return gr.update(visible=True), (turn.message_id, rating), gr.update(value=thanks)
+
+    def comment(self, pending: tuple[str, int] | None, text: str) -> tuple[Any, ...]:
+        """The optional comment after a 👍 / 👎, stored beside it."""
+        if pending and (text or "").strip():
+            try:
+                self.runtime.records.add_feedback(pending[0], pending[1], text.strip()[:2000])
+                gr.Info("已收到您的补充说明，谢谢！")
+            except AssistantError as exc:
+                log.error("comment not stored: %s", exc.en)
+                gr.Warning("说明未能保存，请稍后再试。")
+        return gr.update(visible=False), None, ""
+
+    # -- documents -----------------------------------------------------------------------
+
+    def _index(self) -> ServedIndex | None:
+        try:
+            return self.runtime.services.index
+        except IndexNotBuiltError:
+            return None
+
+    @staticmethod
+    def _choices(index: ServedIndex) -> list[tuple[str, str]]:
+        def label(d: DocumentEntry) -> str:
+            return f"《{d.title}》" + (f"　{d.doc_number}" if d.doc_number else "")
+
+        return [(label(d), d.doc_id) for d in index.manifest.documents.values()]
+
+    def document_list(self, current: str | None = None) -> tuple[Any, ...]:
+        """The documents to choose from, keeping the one open if it is still there."""
+        index = self._index()
+        if index is None or not index.manifest.documents:
+            return gr.update(choices=[], value=None, visible=False), empty_html(NO_DOCUMENTS)
+        choices = self._choices(index)
+        keep = current if current in index.manifest.documents else None
+        count = f"共收录 {len(choices)} 份政策文件，选择一份即可逐节阅读。"
+        return (gr.update(choices=choices, value=keep, visible=True),
+                f'<div class="pa-summary">{count}</div>')
+
+    def open_document(self, doc_id: str | None, section: str | None = None,
+                      start: int | None = None, end: int | None = None) -> tuple[Any, ...]:
+        """A document's header, the section navigation shown, its sections and the section."""
+        index = self._index()
+        if index is None or not doc_id or doc_id not in index.manifest.documents:
+            message = NO_DOCUMENTS if index is None else CHOOSE_DOCUMENT
+            return ("", gr.update(visible=False), gr.update(choices=[], value=None),
+                    empty_html(message))
+        sections = document_sections(index, doc_id)
+        chosen = section if section in sections else sections[0] if sections else ""
+        choices = [(f"{i}. {section_label(s)}", s) for i, s in enumerate(sections, 1)]
+        return (document_header_html(index.manifest.documents[doc_id]),
+                gr.update(visible=True), gr.update(choices=choices, value=chosen),
+                self.show_section(doc_id, chosen, start, end))
+
+    def show_section(self, doc_id: str | None, section: str | None,
+                     start: int | None = None, end: int | None = None) -> str:
+        """One section of a document, the part at [start, end) marked."""
+        index = self._index()
+        if index is None or not doc_id or doc_id not in index.manifest.documents:
+            return empty_html(CHOOSE_DOCUMENT)
+        sections = document_sections(index, doc_id)
+        if section not in sections:
+            return empty_html("请选择章节。")
+        position = (sections.index(section or "") + 1, len(sections))
+        return section_html(section or "", section_chunks(index, doc_id, section or ""),
+                            position, start, end)
+
+    def step_section(self, doc_id: str | None, section: str | None,
+                     step: int) -> tuple[Any, ...]:
+        """The previous or next section."""
+        index = self._index()
+        if index is None or not doc_id or doc_id not in index.manifest.documents:
+            return gr.update(), empty_html(CHOOSE_DOCUMENT)
+        sections = document_sections(index, doc_id)
+        at = sections.index(section) if section in sections else 0
+        target = sections[max(0, min(len(sections) - 1, at + step))] if sections else ""
+        return gr.update(value=target), self.show_section(doc_id, target)
+
+    def on_load(self, request: gr.Request) -> tuple[Any, ...]:
+        """The document list; a page opened from a citation card (`?doc=…&section=…`)
+        starts in the reader at that section."""
+        params = dict(request.query_params) if request is not None else {}
+        doc_id = params.get("doc")
+        if not doc_id:
+            return (gr.update(), *self.document_list(), *([gr.update()] * 4))
+
+        def number(name: str) -> int | None:
+            value = params.get(name, "")
+            return int(value) if value.isdigit() else None
+
+        return (gr.Tabs(selected="docs"), *self.document_list(doc_id),
+                *self.open_document(doc_id, params.get("section"), number("from"),
+                                    number("to")))
+
+    # -- staff ---------------------------------------------------------------------------
+
+    def _admin(self, key: str | None) -> str | None:
+        """A message when the key is not the admin key, else None. Checked on every action:
+        the page's events can be called without the page."""
+        keys = self.runtime.keys
+        if keys.admin is None:
+            return NO_ADMIN
+        if not keys.is_admin((key or "").strip() or None):
+            return "管理员密钥不正确。"
+        return None
+
+    def sign_in(self, key: str) -> tuple[Any, ...]:
+        problem = self._admin(key)
+        if problem is not None:
+            return gr.update(visible=False), f'<div class="pa-error">{esc(problem)}</div>'
+        return gr.update(visible=True), '<div class="pa-ok">已验证管理员身份。</div>'
+
+    def ingest(self, key: str, files: list[str] | None,
+               progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008 — Gradio's way
+        """Copy uploaded policy files into the corpus, ingest them, serve the new index."""
+        problem = self._admin(key)
+        if problem is not None:
+            return f'<div class="pa-error">{esc(problem)}</div>'
+        if not files:
+            return '<div class="pa-error">请先选择要上传的文件。</div>'
+        if not self._ingesting.acquire(blocking=False):
+            return '<div class="pa-error">另一次收录正在进行，请稍后再试。</div>'
+        try:
+            return self._ingest(files, progress)
+        finally:
+            self._ingesting.release()
+
+    def _ingest(self, files: list[str], progress: gr.Progress) -> str:
+        folder = Path(self.settings.corpus_dir) / UPLOAD_FOLDER
+        max_bytes = int(self.settings.max_file_mb * 1024 * 1024)
+        rows: list[tuple[str, str, bool]] = []  # file name, outcome, ok
+        accepted: dict[Path, tuple[Path, bytes | None]] = {}  # target → upload, bytes replaced
+        progress(0, desc="正在检查文件…")
+        for upload in files:
+            source = Path(upload)
+            name = source.name
+            try:
+                load_document(source, None, max_bytes)  # refuse what would not load
+            except DocumentError as exc:
+                rows.append((name, exc.zh.removeprefix(f"{exc.path}："), False))
+                continue
+            target = folder / name
+            if target in accepted:
+                rows.append((name, "与本次上传的另一文件同名，未收录", False))
+                continue
+            accepted[target] = (source, target.read_bytes() if target.is_file() else None)
+        if not accepted:
+            return self._ingest_report(rows, None)
+        folder.mkdir(parents=True, exist_ok=True)
+        for target, (source, _) in accepted.items():
+            shutil.copyfile(source, target)
+
+        def step(done: int, total: int) -> None:
+            progress(done / max(total, 1), desc=f"正在建立索引（{done}/{total} 段）…")
+
+        try:
+            report = self.runtime.services.store.ingest(sorted(accepted), progress=step)
+        except AssistantError as exc:
+            for target, (_, previous) in accepted.items():  # the corpus back as it was
+                if previous is None:
+                    target.unlink(missing_ok=True)
+                else:
+                    target.write_bytes(previous)
+            log.warning("ingest from the page failed: %s", exc.en)
+            rows.extend((t.name, exc.zh, False) for t in accepted)
+            return self._ingest_report(rows, None)
+        self.runtime.services.reload()
+        failed = {Path(e.path).name: e.zh.removeprefix(f"{e.path}：") for e in report.errors}
+        for target in accepted:
+            doc_id = f"{UPLOAD_FOLDER}/{target.stem}"
+            if target.name in failed:
+                rows.append((target.name, failed[target.name], False))
+            elif doc_id in report.replaced:
+                rows.append((target.name, "已替换为新版本", True))
+            elif doc_id in report.unchanged:
+                rows.append((target.name, "内容未变，无需更新", True))
+            else:
+                rows.append((target.name, "已收录", True))
+        try:
+            _ = self.runtime.services.assistant  # open the new index now, not at a question
+        except AssistantError as exc:
+            log.error("the new index did not open: %s", exc.en)
+        return self._ingest_report(rows, (report.documents, report.chunks))
+
+    @staticmethod
+    def _ingest_report(rows: Sequence[tuple[str, str, bool]],
+                       totals: tuple[int, int] | None) -> str:
+        items = "".join(
+            f'<li class="{"pa-ok" if ok else "pa-error"}"><b>{esc(name)}</b>：{esc(outcome)}</li>'
+            for name, outcome, ok in rows)
+        summary = (f'<div class="pa-ok">索引已更新：现共 {totals[0]} 份文件、{totals[1]} 个段落，'
+                   "新的提问即按更新后的文件作答。</div>" if totals else "")
+        return f'{summary}<ul class="pa-results">{items}</ul>'
+
+    def removable(self, key: str) -> Any:
+        """The uploaded documents staff may remove."""
+        if self._admin(key) is not None:
+            return gr.update(choices=[], value=None)
+        index = self._index()
+        folder = (Path(self.settings.corpus_dir) / UPLOAD_FOLDER).resolve()
+        choices = [] if index is None else [
+            (f"《{d.title}》", d.doc_id) for d in index.manifest.documents.values()
+            if Path(d.source_path).resolve().parent == folder]
+        return gr.update(choices=choices, value=None)
+
+    def remove(self, key: str, doc_id: str | None) -> tuple[Any, ...]:
+        """Delete an uploaded document's file and ingest its folder again."""
+        problem = self._admin(key)
+        if problem is not None:
+            return f'<div class="pa-error">{esc(problem)}</div>', gr.update()
+        index = self._index()
+        entry = index.manifest.documents.get(doc_id or "") if index else None
+        folder = Path(self.settings.corpus_dir) / UPLOAD_FOLDER
+        if entry is None or Path(entry.source_path).resolve().parent != folder.resolve():
+            return '<div class="pa-error">请选择一份由工作人员上传的文件。</div>', gr.update()
+        if index is None or len(index.manifest.documents) <= 1:
+            return '<div class="pa-error">这是唯一的文件，不能移除。</div>', gr.update()
+        if not self._ingesting.acquire(blocking=False):
+            return '<div class="pa-error">另一次收录正在进行，请稍后再试。</div>', gr.update()
+        try:
+            source = Path(entry.source_path)
+            kept = source.read_bytes()
+            source.unlink()
+            try:
+                self.runtime.services.store.ingest([folder])
+            except AssistantError as exc:
+                source.write_bytes(kept)
+                return f'<div class="pa-error">移除失败：{esc(exc.zh)}</div>', gr.update()
+            self.runtime.services.reload()
+        finally:
+            self._ingesting.release()
+        return (f'<div class="pa-ok">已移除《{esc(entry.title)}》，索引已更新。</div>',
+                self.removable(key))
+
+    def recent(self, key: str) -> tuple[str, str]:
+        """Recent unanswered questions and thumbs-down, for staff."""
+        problem = self._admin(key)
+        if problem is not None:
+            return f'<div class="pa-error">{esc(problem)}</div>', ""
+        try:
+            unanswered = self.runtime.records.export(None, "unanswered")
+            negative = self.runtime.records.export(None, "negative")
+        except AssistantError as exc:
+            return f'<div class="pa-error">{esc(exc.zh)}</div>', ""
+        return (records_html(unanswered, "暂无未能回答的问题。"),
+                records_html(negative, "暂无差评。"))
+
+
+# -- the page --------------------------------------------------------------------------------
+
+HEADER = f"""<header class="pa-header"><div class="pa-emblem" aria-hidden="true">青</div>
+<div><h1>{TITLE}</h1><p>{SUBTITLE}</p></div></header>"""
+WELCOME = ('<div class="pa-welcome"><b>您好！</b>请输入您想了解的科技政策问题，'
+           "我会依据已收录的政策文件原文作答，并列出所依据的条文；"
+           "文件没有写明的，会如实告知。</div>")
+FOOTER = ('<footer class="pa-footer">回答依据已收录的政策文件原文整理，仅供参考，'
+          "具体以文件原文和主管部门的解释为准。请勿在提问中填写个人身份证号、手机号等信息。</footer>")
+# The page's one script: Chinese as the page language (for CJK glyphs), and each new question
+# shown at the top of the chat with its answer below it, so a long answer is read from its
+# start (Gradio's autoscroll would leave the view at its end).
+PAGE_JS = """() => {
+  document.documentElement.lang = 'zh-CN';
+  let seen = 0, writing = false;
+  new MutationObserver(() => {
+    const rows = document.querySelectorAll('#pa-chat .message-row.user-row');
+    const box = document.querySelector('#pa-chat .bubble-wrap');
+    if (box && rows.length && (rows.length > seen || writing)) {  // until the answer is done
+      const last = rows[rows.length - 1];
+      box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
+    }
+    seen = rows.length;
+    writing = document.querySelector('#pa-chat .pa-pending') !== null;
+  }).observe(document.body, {childList: true, subtree: true});
+}"""
+PRIVATE: dict[str, Any] = {"api_visibility": "private"}  # the page's own events: no API
+
+
+def _example_text(selected: gr.SelectData) -> str:
+    """The text of the example question clicked in the empty chat."""
+    return str(selected.value.get("text", "")) if isinstance(selected.value, dict) else ""
+
+
+def build_page(page: Page) -> gr.Blocks:
+    """The Blocks: 政策问答, 政策文件, 资格自测, 工作人员."""
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as blocks:
+        gr.HTML(HEADER, padding=False)
+        with gr.Tabs(elem_id="pa-tabs") as tabs:
+            with gr.Tab("政策问答", id="chat"):
+                _chat_tab(page)
+            with gr.Tab("政策文件", id="docs") as docs_tab:
+                reader = _documents_tab(page, docs_tab)
+            with gr.Tab("资格自测", id="eligibility"):
+                gr.HTML('<div class="pa-soon"><h3>资格自测，即将上线</h3>'
+                        "<p>填写企业基本情况，即可逐条对照政策条件，看看哪些已经满足、哪些还差一点。"
+                        "该功能正在建设中，敬请期待。现在可先在“政策问答”中询问具体条件。</p></div>")
+            with gr.Tab("工作人员", id="staff"):
+                _staff_tab(page)
+        gr.HTML(FOOTER, padding=False)
+        blocks.load(page.on_load, None, [tabs, *reader], **PRIVATE)
+        gr.api(page.chat_api, api_name="chat", concurrency_limit=4)
+    return blocks
+
+
+def _chat_tab(page: Page) -> None:
+    chatbot = gr.Chatbot(
+        show_label=False, elem_id="pa-chat", height="62vh", min_height=360,
+        autoscroll=False,  # PAGE_JS shows each new question at the top instead
+        placeholder=WELCOME, buttons=[], latex_delimiters=[], layout="bubble",
+        examples=[{"text": q} for q in EXAMPLES], feedback_options=("Like", "Dislike"))
+    with gr.Row(elem_id="pa-feedback", visible=False) as feedback_row:
+        feedback_text = gr.Markdown()
+        comment = gr.Textbox(show_label=False, placeholder="例如：没有说明申报时间",
+                             max_lines=3, scale=4, min_width=200)
+        comment_send = gr.Button("提交说明", size="sm", scale=1, min_width=90)
+    with gr.Row(elem_id="pa-ask"):
+        question = gr.Textbox(show_label=False, scale=6, min_width=200, max_lines=4,
+                              placeholder="请输入问题，例如：高企的企业所得税税率是多少？",
+                              elem_id="pa-question", max_length=page.settings.max_question_chars)
+        send = gr.Button("发送", variant="primary", scale=1, min_width=72, elem_id="pa-send")
+    with gr.Row(elem_id="pa-examples", visible=False) as examples_row:
+        gr.HTML('<span class="pa-examples-label">试试这样问：</span>', padding=False)
+        example_buttons = [gr.Button(q, size="sm", elem_classes=["pa-example"])
+                           for q in EXAMPLES]
+    new_chat = gr.Button("开始新对话", size="sm", elem_id="pa-new")
+
+    turns = gr.State([])
+    conversation = gr.State("")  # an id made on the first question, for the records
+    pending = gr.State(None)  # the answer just rated, awaiting an optional comment
+    ask = {"fn": page.respond, "inputs": [question, chatbot, turns, conversation],
+           "outputs": [chatbot, question, turns, conversation, feedback_row],
+           "concurrency_limit": 4, **PRIVATE}
+    send.click(**ask)
+    question.submit(**ask)
+    chatbot.example_select(_example_text, None, question, **PRIVATE).then(**ask)
+    for button, text in zip(example_buttons, EXAMPLES, strict=True):
+        button.click(lambda t=text: t, None, question, **PRIVATE).then(**ask)
+    # The examples show inside the empty chat; once it has begun, they wait below it.
+    gr.on([send.click, question.submit, chatbot.example_select],
+          lambda: gr.update(visible=True), None, examples_row, queue=False, **PRIVATE)
+    for trigger in (new_chat.click, chatbot.clear):
+        trigger(page.new_conversation, None,
+                [chatbot, question, turns, conversation, feedback_row, pending], **PRIVATE)
+        trigger(lambda: gr.update(visible=False), None, examples_row, queue=False, **PRIVATE)
+    chatbot.like(page.like, [turns], [feedback_row, pending, feedback_text], **PRIVATE)
+    for event in (comment_send.click, comment.submit):
+        event(page.comment, [pending, comment], [feedback_row, pending, comment], **PRIVATE)
+
+
+def _documents_tab(page: Page, tab: gr.Tab) -> list[Any]:
+    """The document list and reader; returns what a page load fills (see Page.on_load)."""
+    summary = gr.HTML()
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=260):
+            documents = gr.Radio(label="已收录文件", choices=[], elem_classes=["pa-doclist"])
+        with gr.Column(scale=3, min_width=280):
+            doc_header = gr.HTML()
+            with gr.Column(visible=False) as navigation:
+                sections = gr.Dropdown(label="章节", choices=[], filterable=True)
+                with gr.Row():
+                    previous = gr.Button("‹ 上一节", size="sm", min_width=80)
+                    following = gr.Button("下一节 ›", size="sm", min_width=80)
+            section_body = gr.HTML(empty_html(CHOOSE_DOCUMENT))
+    tab.select(page.document_list, [documents], [documents, summary], **PRIVATE)
+    documents.input(page.open_document, [documents],
+                    [doc_header, navigation, sections, section_body], **PRIVATE)
+    sections.input(page.show_section, [documents, sections], [section_body], **PRIVATE)
+    previous.click(lambda d, s: page.step_section(d, s, -1), [documents, sections],
+                   [sections, section_body], **PRIVATE)
+    following.click(lambda d, s: page.step_section(d, s, 1), [documents, sections],
+                    [sections, section_body], **PRIVATE)
+    return [documents, summary, doc_header, navigation, sections, section_body]
+
+
+def _staff_tab(page: Page) -> None:
+    gr.HTML('<div class="pa-fineprint">供区科委工作人员使用：上传政策文件、'
+            "查看未能回答的问题和用户认为没有帮助的回答。</div>")
+    if not page.settings.admin_key:
+        gr.HTML(empty_html(NO_ADMIN))
+        return
+    with gr.Row():
+        admin_key = gr.Textbox(label="管理员密钥", type="password", scale=4, min_width=200)
+        sign_in = gr.Button("验证", scale=1, min_width=80)
+    signed = gr.HTML()
+    with gr.Column(visible=False) as staff:
+        gr.Markdown("#### 上传政策文件")
+        suffixes = supported_suffixes()
+        gr.HTML(f'<div class="pa-fineprint">支持 {"、".join(suffixes)}（UTF-8 或 GBK）；'
+                "可在文件开头用 front matter 写明 title、doc_number、issuer、date 等。"
+                "同名文件会替换旧版本。</div>")
+        uploads = gr.File(label="选择文件", file_count="multiple", file_types=list(suffixes),
+                          type="filepath")
+        ingest = gr.Button("收录并更新索引", variant="primary")
+        ingest_result = gr.HTML()
+        gr.Markdown("#### 移除上传的文件")
+        with gr.Row():
+            removable = gr.Dropdown(label="工作人员上传的文件", choices=[], scale=4,
+                                    min_width=200)
+            remove = gr.Button("移除", variant="stop", scale=1, min_width=80)
+        remove_result = gr.HTML()
+        with gr.Row():
+            gr.Markdown("#### 最近的未答问题与差评")
+            refresh = gr.Button("刷新", size="sm", scale=0, min_width=80)
+        with gr.Row(equal_height=False):
+            with gr.Column(min_width=280):
+                gr.Markdown("**未能回答的问题**")
+                unanswered = gr.HTML()
+            with gr.Column(min_width=280):
+                gr.Markdown("**用户认为没有帮助的回答**")
+                negative = gr.HTML()
+    for event in (sign_in.click, admin_key.submit):
+        ready = event(page.sign_in, [admin_key], [staff, signed], **PRIVATE)
+        ready.then(page.recent, [admin_key], [unanswered, negative], **PRIVATE)
+        ready.then(page.removable, [admin_key], [removable], **PRIVATE)
+    ingest.click(page.ingest, [admin_key, uploads], [ingest_result], **PRIVATE).then(
+        page.removable, [admin_key], [removable], **PRIVATE)
+    remove.click(page.remove, [admin_key, removable], [remove_result, removable], **PRIVATE)
+    refresh.click(page.recent, [admin_key], [unanswered, negative], **PRIVATE)
+
+
+# -- mounting --------------------------------------------------------------------------------
+
+class _PageMount(Mount):
+    """The page at "/", except under the API's own first path segments (/v1, /healthz, /docs…):
+    there the API keeps answering, so an unknown /v1/… path still gets its JSON 404."""
+
+    def __init__(self, app: ASGIApp, api_roots: set[str]) -> None:
+        super().__init__("/", app=app, name="page")
+        self.api_roots = api_roots
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http" and _root(scope.get("path", "")) in self.api_roots:
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+def _root(path: str) -> str:
+    return path.lstrip("/").split("/", 1)[0]
+
+
+class _UploadsToPage:
+    """Hands the page's file uploads straight to it, past the API's JSON body limit
+    (ASSISTANT_MAX_BODY_KB); the page bounds uploads itself (ASSISTANT_MAX_FILE_MB)."""
+
+    def __init__(self, app: ASGIApp, page: ASGIApp) -> None:
+        self.app = app
+        self.page = page
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path", "") == "/gradio_api/upload":
+            await self.page(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def mount_web(app: FastAPI, settings: Settings) -> None:
+    """Serve the page at "/" of the API app, beside the API's own routes."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from Gradio
+    api_roots = {_root(getattr(r, "path", "")) for r in app.router.routes} - {""}
+    blocks = build_page(Page(app, settings))
+    theme = gr.themes.Default(primary_hue=gr.themes.colors.blue,
+                              neutral_hue=gr.themes.colors.slate,
+                              font=list(FONTS), font_mono=list(MONO_FONTS))
+    gr.mount_gradio_app(
+        app, blocks, path="/", footer_links=[], run_history=False, ssr_mode=False, pwa=False,
+        mcp_server=False, enable_monitoring=False, show_error=True, theme=theme,
+        css_paths=[CSS_PATH], max_file_size=f"{max(1, int(settings.max_file_mb))}mb",
+        js=PAGE_JS)
+    mounted = app.router.routes.pop()
+    assert isinstance(mounted, Mount), "gradio.mount_gradio_app adds one Mount last"
+    app.router.routes.append(_PageMount(mounted.app, api_roots))
+    app.add_middleware(_UploadsToPage, page=mounted.app)

@@ -1,0 +1,369 @@
+"""The web page: its HTML pieces and its chat handler as plain functions, then the real page
+end to end.
+
+End to end, the real app runs under uvicorn on a loopback port over a private copy of the
+fictional policies, and Debian's chromium (driven by Playwright, launched by path: Playwright's
+own browser download is not used) opens it at desktop and phone sizes. Every page must load
+nothing from any other origin and log no console error. Screenshots go to tests/artifacts/.
+`make test` installs chromium (`apt-get install chromium fonts-noto-cjk`) when it is missing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.models import Answer, Chunk, Citation
+from assistant.web import answer_html, quote_span, reader_link
+
+from .conftest import FICTIONAL
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+ADMIN = "web-admin-key-1"
+CHROMIUM = shutil.which("chromium")
+BROWSER_ARGS = ["--headless=new", "--no-sandbox", "--disable-background-networking"]
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+QUOTE = "对首次认定的高新技术企业给予一次性奖励88万元。"
+
+
+# -- the HTML pieces and the chat handler ----------------------------------------------------
+
+def chunk(text: str, start: int = 100, section: str = "一、总则 > (一)奖励") -> Chunk:
+    return Chunk("d#1", "d", "示例<文件>", "示〔2099〕1号", section, text, start,
+                 start + len(text))
+
+
+def test_a_citation_card_escapes_the_document_and_marks_the_quote() -> None:
+    c = chunk("前文<script>x</script>。给予奖励10万元。后文。")
+    quote = "给予奖励10万元。"
+    start = 100 + c.text.index(quote)
+    answer = Answer("给予奖励10万元[1]。", (Citation(1, c, quote, start, start + len(quote)),))
+    page = answer_html(answer, lambda _: [c])
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert f"<mark>{quote}</mark>" in page and "《示例&lt;文件&gt;》" in page
+    assert "示〔2099〕1号" in page and "一、总则 › (一)奖励" in page
+    assert '<sup class="pa-ref">[1]</sup>' in page
+
+
+def test_an_abstention_says_the_documents_do_not_state_it_and_lists_related_clauses() -> None:
+    c = chunk("企业申请创新券的，应当符合下列条件。")
+    related = Citation(1, c, c.text, c.start, c.end)
+    answer = Answer("现有文件未载明申报截止日期。", (), related=(related,), abstained=True)
+    page = answer_html(answer, lambda _: [c])
+    assert "文件未载明" in page and "相关条文" in page and c.text in page
+
+
+def test_a_quote_is_found_by_its_offsets_or_else_by_its_text() -> None:
+    c = chunk("甲。乙。丙。", start=10)
+    assert quote_span(c, 12, 14, "乙。") == (2, 4)
+    assert quote_span(c, 0, 2, "丙。") == (4, 6)  # offsets off: found by text
+    assert quote_span(c, 0, 2, "丁。") is None
+
+
+def test_a_reader_link_encodes_the_document_and_section() -> None:
+    link = reader_link("uploads/通知 1", "一、总则 > (一)奖励", 3, 9)
+    assert link.startswith("?doc=uploads%2F%E9%80%9A") and "&from=3&to=9" in link
+    assert " " not in link and ">" not in link
+
+
+def test_the_chat_streams_the_text_then_shows_the_checked_answer_and_records_it() -> None:
+    from types import SimpleNamespace
+
+    from fastapi import FastAPI
+
+    from assistant.access import RateLimiter
+    from assistant.chain import Event
+    from assistant.config import load_settings
+    from assistant.records import RecordStore
+    from assistant.web import Page
+
+    c = chunk("对首次认定的高新技术企业给予一次性奖励88万元。")
+    final = Answer("奖励88万元[1]。", (Citation(1, c, c.text, c.start, c.end),), mode="llm")
+
+    class Streaming:
+        index = SimpleNamespace(chunks=[c])
+
+        def stream(self, question: str, history: object) -> Iterator[Event]:
+            yield Event("delta", "奖励")
+            yield Event("delta", "99万元")
+            yield Event("replace", "奖励88万元[1]。")
+            yield Event("result", answer=final)
+
+    app = FastAPI()
+    records = RecordStore("sqlite://")
+    app.state.runtime = SimpleNamespace(limiter=RateLimiter(60), records=records,
+                                        services=SimpleNamespace(assistant=Streaming()))
+    page = Page(app, load_settings())
+    shown = [out[0][-1]["content"] for out in page.respond("奖励多少？", [], [], "", None)]
+    assert "奖励99万元" in shown[-3] and "pa-pending" in shown[-3]  # as it is written
+    assert "99万元" not in shown[-1] and "<mark>" in shown[-1]  # replaced by the checked one
+    assert [r["question"] for r in records.export()] == ["奖励多少？"]
+
+
+# -- the page in a browser -------------------------------------------------------------------
+
+@dataclass
+class Site:
+    url: str
+    app: Any
+    corpus: Path
+
+    def records(self, only: str = "all") -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self.app.state.runtime.records.export(None, only)
+        return rows
+
+
+@dataclass
+class Watch:
+    """What a page did that it must not: requests elsewhere, console errors."""
+
+    origin: str
+    foreign: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def attach(self, page: Any) -> None:
+        page.on("request", lambda r: None if r.url.startswith((self.origin + "/", "data:",
+                                                                "blob:"))
+                else self.foreign.append(r.url))
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def check(self) -> None:
+        assert not self.foreign, f"the page requested other origins: {self.foreign}"
+        assert not self.errors, f"the page logged errors: {self.errors}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    import uvicorn
+
+    from assistant.api import create_app
+    from assistant.config import load_settings
+    from assistant.service import Services
+
+    root = tmp_path_factory.mktemp("web")
+    corpus = root / "corpus"
+    shutil.copytree(FICTIONAL, corpus)  # staff uploads land in it
+    settings = load_settings(corpus_dir=corpus, index_dir=root / "index", admin_key=ADMIN,
+                             database_url=f"sqlite:///{root / 'records.sqlite3'}")
+    Services(settings).store.ingest()
+    app = create_app(settings)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.1)
+    yield Site(f"http://127.0.0.1:{port}", app, corpus)
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if CHROMIUM is None:
+        pytest.fail("chromium is not installed: `make test` installs it "
+                    "(apt-get install chromium fonts-noto-cjk)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def open_page(browser: Any, site: Site) -> Iterator[Callable[..., Any]]:
+    """Opens the page at a size; after the test, checks it stayed on its own origin, error-free."""
+    contexts: list[Any] = []
+    watches: list[Watch] = []
+
+    def opener(viewport: dict[str, int], path: str = "/") -> Any:
+        context = browser.new_context(viewport=viewport, locale="zh-CN")
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        watch = Watch(site.url)
+        watch.attach(page)
+        watches.append(watch)
+        page.goto(site.url + path)
+        page.wait_for_selector("#pa-question textarea", state="attached")  # the page is up
+        return page
+
+    yield opener
+    for context in contexts:
+        context.close()
+    for watch in watches:
+        watch.check()
+
+
+def ask(page: Any, question: str) -> Any:
+    """Type a question, send it, and wait for the finished answer (the last one)."""
+    before = page.locator(".pa-answer:not(.pa-pending)").count()
+    page.fill("#pa-question textarea", question)
+    page.click("#pa-send")
+    page.wait_for_function(
+        "n => document.querySelectorAll('.pa-answer:not(.pa-pending)').length > n", arg=before)
+    return page.locator(".pa-answer:not(.pa-pending)").last
+
+
+def no_sideways_scroll(page: Any) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], f"the page is {width} px wide"
+
+
+def screenshot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.wait_for_timeout(300)  # let the chat settle its scroll position
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+@pytest.mark.slow
+def test_a_question_gets_a_cited_answer_and_a_thumbs_up_is_stored(
+        open_page: Callable[..., Any], site: Site) -> None:
+    page = open_page(DESKTOP)
+    assert "青浦区科技政策问答" in page.locator(".pa-header h1").inner_text()
+    screenshot(page, "web-desktop-empty.png")
+    answer = ask(page, "首次认定的高新技术企业奖励多少？")
+    assert "88万元" in answer.locator(".pa-answer-text").inner_text()
+    card = answer.locator(".pa-card").first
+    assert card.locator(".pa-quote mark").inner_text() == QUOTE
+    assert "示科〔2099〕7号" in card.inner_text() and "(一)高企奖励" in card.inner_text()
+    card.locator("summary").click()  # the whole section unfolds under the quote
+    assert "重新认定的高新技术企业给予奖励30万元" in card.locator(".pa-section-text").inner_text()
+
+    page.locator("#pa-chat button[aria-label='赞']").last.click()
+    page.wait_for_selector("#pa-feedback", state="visible")
+    deadline = time.monotonic() + 20
+    while not [r for r in site.records() if r["question"] == "首次认定的高新技术企业奖励多少？"
+               and r["rating"] == 1]:
+        assert time.monotonic() < deadline, "the 👍 was not stored"
+        time.sleep(0.2)
+    page.fill("#pa-feedback textarea", "很清楚")
+    page.locator("#pa-feedback button").click()
+    page.wait_for_selector("#pa-feedback", state="hidden")
+    deadline = time.monotonic() + 20
+    while not [r for r in site.records() if "很清楚" in r["comments"]]:
+        assert time.monotonic() < deadline, "the comment was not stored"
+        time.sleep(0.2)
+    screenshot(page, "web-desktop.png")
+
+
+@pytest.mark.slow
+def test_on_a_phone_an_unanswerable_question_says_the_documents_do_not_state_it(
+        open_page: Callable[..., Any]) -> None:
+    page = open_page(PHONE)
+    no_sideways_scroll(page)
+    screenshot(page, "web-phone-empty.png")
+    answer = ask(page, "孵化器的申报截止时间是什么时候？")
+    assert "文件未载明" in answer.locator(".pa-notice").inner_text()
+    assert answer.locator(".pa-card").count() >= 1  # the related clauses
+    cited = ask(page, "首次认定的高新技术企业奖励多少？")
+    assert cited.locator(".pa-quote mark").first.inner_text() == QUOTE
+    no_sideways_scroll(page)
+    screenshot(page, "web-phone.png")
+
+
+@pytest.mark.slow
+def test_a_citation_opens_its_section_in_the_document_reader(
+        open_page: Callable[..., Any]) -> None:
+    page = open_page(DESKTOP)
+    answer = ask(page, "首次认定的高新技术企业奖励多少？")
+    link = answer.locator("a.pa-open").first
+    assert link.get_attribute("target") == "_blank"
+    reader = open_page(PHONE, "/" + (link.get_attribute("href") or ""))
+    reader.wait_for_selector(".pa-reader mark")
+    assert reader.locator(".pa-reader mark").inner_text() == QUOTE
+    assert "示科〔2099〕7号" in reader.locator(".pa-doc-head").inner_text()
+    reader.get_by_role("button", name="下一节 ›").click()
+    reader.wait_for_function(
+        "() => document.querySelector('.pa-reader h4').innerText.includes('小巨人培育')")
+    no_sideways_scroll(reader)
+    screenshot(reader, "web-phone-reader.png")
+
+
+@pytest.mark.slow
+def test_staff_upload_a_policy_and_the_chat_answers_from_it(
+        open_page: Callable[..., Any], site: Site, tmp_path: Path) -> None:
+    page = open_page(DESKTOP)
+    page.get_by_role("tab", name="工作人员").click()
+    page.get_by_label("管理员密钥").fill("wrong-key-000")
+    page.get_by_role("button", name="验证").click()
+    page.wait_for_selector("text=管理员密钥不正确")
+    page.get_by_label("管理员密钥").fill(ADMIN)
+    page.get_by_role("button", name="验证").click()
+    page.wait_for_selector("text=已验证管理员身份")
+
+    good = tmp_path / "示例人才公寓通知.txt"
+    good.write_text("---\ntitle: 示例区人才公寓补贴办法（虚构示例）\ndoc_number: 示人〔2099〕3号\n"
+                    "---\n示例区人才公寓补贴办法\n一、补贴标准\n(一)租房补贴。对入选的青年科技人才"
+                    "每月给予租房补贴1234元。\n", encoding="utf-8")
+    empty = tmp_path / "空文件.txt"
+    empty.write_text("   \n", encoding="utf-8")
+    page.locator("input[type=file]").set_input_files([str(good), str(empty)])
+    page.get_by_role("button", name="收录并更新索引").click()
+    page.wait_for_selector("text=索引已更新")
+    result = page.locator(".pa-results").inner_text()
+    assert "示例人才公寓通知.txt：已收录" in result and "空文件.txt：文件没有正文内容" in result
+    assert (site.corpus / "uploads" / good.name).is_file()
+    assert not (site.corpus / "uploads" / empty.name).exists()
+    screenshot(page, "web-desktop-staff.png")
+
+    page.get_by_role("tab", name="政策问答").click()
+    answer = ask(page, "青年科技人才的租房补贴每月多少？")
+    assert "1234元" in answer.inner_text()
+    assert "示人〔2099〕3号" in answer.locator(".pa-card").first.inner_text()
+
+    page.get_by_role("tab", name="工作人员").click()
+    page.get_by_label("工作人员上传的文件").click()
+    page.get_by_role("option", name="《示例区人才公寓补贴办法（虚构示例）》").click()
+    page.get_by_role("button", name="移除").click()
+    page.wait_for_selector("text=已移除《示例区人才公寓补贴办法（虚构示例）》")
+    assert not (site.corpus / "uploads" / good.name).exists()
+    assert "uploads/示例人才公寓通知" not in site.app.state.runtime.services.index.manifest.documents
+
+
+@pytest.mark.slow
+def test_a_large_file_reaches_the_page_upload_past_the_json_body_limit(site: Site) -> None:
+    import httpx
+
+    big = ("第一条　" + "示例条文内容。" * 40 + "\n").encode() * 200  # about 200 KB
+    upload = httpx.post(f"{site.url}/gradio_api/upload", params={"upload_id": "t1"},
+                        files={"files": ("大文件.txt", big, "text/plain")}, timeout=30)
+    assert upload.status_code == 200, upload.text
+    chat = httpx.post(f"{site.url}/v1/chat", timeout=30, content=b"{" + b" " * 70_000 + b"}",
+                      headers={"Content-Type": "application/json"})
+    assert chat.status_code == 413  # the API's own limit still holds
+
+
+@pytest.mark.slow
+def test_the_documents_and_the_coming_eligibility_check_are_shown(
+        open_page: Callable[..., Any]) -> None:
+    page = open_page(PHONE)
+    page.get_by_role("tab", name="资格自测").click()
+    page.wait_for_selector("text=资格自测，即将上线")
+    page.get_by_role("tab", name="政策文件").click()
+    page.get_by_text("示例市科技创新促进条例（虚构示例，仅供测试）").first.click()
+    page.wait_for_selector(".pa-doc-head")
+    assert "示例市人大常委会公告第99号" in page.locator(".pa-doc-head").inner_text()
+    assert "现行有效" in page.locator(".pa-doc-head").inner_text()
+    no_sideways_scroll(page)
+    screenshot(page, "web-phone-documents.png")
