@@ -44,8 +44,25 @@ class UnsupportedFormatError(DocumentError):
     """No loader handles this file type."""
 
 
+class FileTooLargeError(DocumentError):
+    """The file is larger than the configured limit."""
+
+
+class CorruptFileError(DocumentError):
+    """The file is not what its name says, or is damaged: it cannot be parsed."""
+
+
+class EncryptedFileError(DocumentError):
+    """The file is protected by a password that the assistant does not have."""
+
+
 class EmptyDocumentError(DocumentError):
     """The file holds no text after decoding."""
+
+
+class NoTextLayerError(EmptyDocumentError):
+    """A PDF whose pages carry no text that can be read (a scanned image, or fonts without
+    a character mapping): it needs OCR or a text version."""
 
 
 class IndexNotBuiltError(AssistantError):

@@ -11,7 +11,8 @@ class Document:
     """A loaded policy text: its original body and its metadata.
 
     `text` is the body exactly as the file holds it (after decoding, front matter removed),
-    so character offsets into it let any citation quote the source verbatim.
+    so character offsets into it let any citation quote the source verbatim. `pages` holds
+    the offset in `text` where each page begins (page 1 first), for files that have pages.
     """
 
     doc_id: str
@@ -21,6 +22,7 @@ class Document:
     source_path: str = ""
     content_hash: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
+    pages: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,14 @@ class Chunk:
     start: int
     end: int
     lead: str = ""  # the opening clause of a long article, for its later pieces
+    page: int | None = None  # the page the chunk starts on, for files that have pages
+    page_breaks: tuple[int, ...] = ()  # offsets inside the chunk where a later page begins
+
+    def page_at(self, offset: int) -> int | None:
+        """The page that holds a document offset inside this chunk (None without pages)."""
+        if self.page is None:
+            return None
+        return self.page + sum(1 for b in self.page_breaks if b <= offset)
 
     def to_record(self) -> dict[str, Any]:
         """The chunk as a JSON-ready dict."""
@@ -43,8 +53,8 @@ class Chunk:
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Chunk:
-        """Rebuild a chunk written by `to_record`."""
-        return cls(**record)
+        """Rebuild a chunk written by `to_record` (records from before pages lack them)."""
+        return cls(**{**record, "page_breaks": tuple(record.get("page_breaks", ()))})
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,7 @@ class Hit:
             "section": c.section,
             "text": c.text,
             "score": round(self.score, 6),
+            **({"page": c.page} if c.page is not None else {}),
         }
 
 
@@ -79,11 +90,23 @@ class Citation:
     start: int
     end: int
 
+    @property
+    def page(self) -> int | None:
+        """The page the quote starts on, for files that have pages (PDF); else None."""
+        return self.chunk.page_at(self.start)
+
+    @property
+    def page_label(self) -> str:
+        """"第N页" for a quote from a paged file, "" otherwise: the tail of a cited label."""
+        return f"第{self.page}页" if self.page is not None else ""
+
     def to_json(self) -> dict[str, Any]:
         c = self.chunk
+        # "page" only appears for paged files, so existing clients see the same keys as before.
         return {"n": self.n, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "title": c.title,
                 "doc_number": c.doc_number, "section": c.section, "quote": self.quote,
-                "start": self.start, "end": self.end}
+                "start": self.start, "end": self.end,
+                **({"page": self.page} if self.page is not None else {})}
 
 
 @dataclass(frozen=True)

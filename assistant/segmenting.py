@@ -10,12 +10,14 @@ the rest is body. Inside an article, lines such as "（一）国债利息收入�
 
 Chunks are runs of whole sentences that never cross a section boundary; an article of a law is
 one chunk unless it is long. Each chunk keeps its section path and character offsets into the
-original text, so `text[start:end]` is exactly what a citation quotes.
+original text, so `text[start:end]` is exactly what a citation quotes; a chunk of a paged file
+(PDF) also keeps the page it starts on.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -240,6 +242,17 @@ def section_chunks(text: str, section: Section, opts: SegmentOptions) -> list[tu
     return pack(sentences, opts.max_chars, opts.min_chars)
 
 
+def page_span(pages: tuple[int, ...], start: int, end: int) -> tuple[int | None, tuple[int, ...]]:
+    """The page a span starts on and the offsets inside it where later pages begin.
+
+    `pages` holds the offset where each page begins; a page without text begins where the
+    next one does, so it is counted and never named.
+    """
+    if not pages:
+        return None, ()
+    return max(1, bisect_right(pages, start)), tuple(p for p in pages if start < p < end)
+
+
 def segment(doc: Document, opts: SegmentOptions | None = None) -> list[Chunk]:
     """Cut a document into citable chunks that carry their section path and offsets."""
     opts = opts or SegmentOptions()
@@ -255,6 +268,7 @@ def segment(doc: Document, opts: SegmentOptions | None = None) -> list[Chunk]:
         lead = ""
         for n, (start, end) in enumerate(section_chunks(text, section, opts)):
             # A continued article keeps its opening clause as context ("企业的下列收入为免税收入：").
+            page, page_breaks = page_span(doc.pages, start, end)
             chunks.append(Chunk(
                 chunk_id=f"{doc.doc_id}#{len(chunks):04d}",
                 doc_id=doc.doc_id,
@@ -265,6 +279,8 @@ def segment(doc: Document, opts: SegmentOptions | None = None) -> list[Chunk]:
                 start=start,
                 end=end,
                 lead=lead,
+                page=page,
+                page_breaks=page_breaks,
             ))
             if n == 0 and section.is_article:
                 lead = text[start:section.spans[0][1]][:80]

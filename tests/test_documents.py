@@ -6,8 +6,21 @@ from pathlib import Path
 
 import pytest
 
-from assistant.documents import decode, find_files, load_document, split_front_matter
-from assistant.errors import DocumentError, EmptyDocumentError, UnsupportedFormatError
+from assistant import documents
+from assistant.documents import (
+    LoadedText,
+    decode,
+    find_files,
+    load_document,
+    split_front_matter,
+    title_line,
+)
+from assistant.errors import (
+    CorruptFileError,
+    EmptyDocumentError,
+    FileTooLargeError,
+    UnsupportedFormatError,
+)
 from assistant.index import keyword_terms
 from assistant.segmenting import segment
 from assistant.tokenizing import vocabulary
@@ -77,15 +90,35 @@ def test_an_unsupported_file_type_is_rejected_with_the_supported_ones(tmp_path: 
 def test_binary_garbage_named_txt_is_rejected_not_indexed(tmp_path: Path) -> None:
     path = tmp_path / "broken.txt"
     path.write_bytes(bytes(range(256)) * 8)
-    with pytest.raises(DocumentError) as err:
+    with pytest.raises(CorruptFileError) as err:
         load_document(path, tmp_path)
     assert "broken.txt" in str(err.value)
+
+
+def test_a_loader_that_fails_on_a_damaged_file_skips_only_that_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def fragile(path: Path, data: bytes) -> LoadedText:
+        raise KeyError("word/document.xml")
+
+    monkeypatch.setitem(documents._LOADERS, ".fragile", fragile)
+    path = tmp_path / "damaged.fragile"
+    path.write_bytes(b"\x00")
+    with pytest.raises(CorruptFileError) as err:
+        load_document(path, tmp_path)
+    assert "damaged.fragile" in err.value.zh and "KeyError" in err.value.en
+
+
+def test_the_title_is_the_first_line_after_a_red_header_and_a_doc_number() -> None:
+    assert title_line("示例区科学技术委员会文件\n示科〔2099〕1号\n关于示例的通知（虚构）\n正文") == (
+        "关于示例的通知（虚构）")
+    assert title_line("# 示例办法（虚构）\n正文") == "示例办法（虚构）"
+    assert title_line("关于废止部分规范性文件的决定\n正文") == "关于废止部分规范性文件的决定"
 
 
 def test_a_file_over_the_size_limit_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "big.txt"
     path.write_text("内容。" * 1000, encoding="utf-8")
-    with pytest.raises(DocumentError, match="too large"):
+    with pytest.raises(FileTooLargeError, match="too large"):
         load_document(path, tmp_path, max_bytes=1000)
 
 
