@@ -294,7 +294,8 @@ def result_json(answer: Answer, message_id: str, session_id: str | None) -> dict
 def footnotes(answer: Answer) -> str:
     """Citations as a text block, for clients that show only the message text."""
     def line(c: Citation) -> str:
-        where = " ".join(p for p in (f"《{c.chunk.title}》", c.chunk.doc_number, c.chunk.section) if p)
+        where = " ".join(p for p in (f"《{c.chunk.title}》", c.chunk.doc_number, c.chunk.section,
+                                     c.page_label) if p)
         return f"[{c.n}] {where}：“{c.quote}”"
 
     blocks = []

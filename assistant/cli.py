@@ -180,7 +180,8 @@ def _interactive(run, services: Services) -> None:  # type: ignore[no-untyped-de
 
 
 def _where(c: Citation) -> str:
-    return " · ".join(p for p in (f"《{c.chunk.title}》", c.chunk.doc_number, c.chunk.section) if p)
+    return " · ".join(p for p in (f"《{c.chunk.title}》", c.chunk.doc_number, c.chunk.section,
+                                  c.page_label) if p)
 
 
 def _print_answer(result: Answer, with_text: bool = True) -> None:

@@ -133,8 +133,9 @@ def citation_card(c: Citation, section: Sequence[Chunk], label: str = "") -> str
     chunk = c.chunk
     marker = f'<span class="pa-card-n">{label or f"[{c.n}]"}</span>'
     number = f'<span class="pa-docno">{esc(chunk.doc_number)}</span>' if chunk.doc_number else ""
-    where = (f'<div class="pa-card-sec">{esc(section_label(chunk.section))}</div>'
-             if chunk.section else "")
+    place = " · ".join(p for p in (section_label(chunk.section) if chunk.section else "",
+                                   c.page_label) if p)
+    where = f'<div class="pa-card-sec">{esc(place)}</div>' if place else ""
     full = section_text_html(section or [chunk], c.start, c.end)
     link = html.escape(reader_link(chunk.doc_id, chunk.section, c.start, c.end))
     return (f'<div class="pa-card">'
