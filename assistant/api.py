@@ -32,6 +32,7 @@ from .access import Keys, RateLimiter, Sessions, bounded, load_keys
 from .config import Settings, get_settings
 from .errors import AssistantError, IndexNotBuiltError
 from .models import Answer, Citation, Message
+from .profile import ProfileInput
 from .service import Services, limit_threads
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,12 @@ class CompletionRequest(ChatRequest):
 class SearchRequest(BaseModel):
     query: str = Field(min_length=1, max_length=2_000)
     k: int = Field(5, ge=1, le=20)
+
+
+class EligibilityRequest(BaseModel):
+    """An enterprise's profile; facts left out are unknown (and asked for)."""
+
+    profile: ProfileInput
 
 
 class FeedbackRequest(BaseModel):
@@ -418,6 +425,15 @@ def _install_routes(app: FastAPI) -> None:
 
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache"})
+
+    @app.post("/v1/eligibility", tags=["answers"])
+    def eligibility(body: EligibilityRequest, request: Request, who: Client) -> dict[str, Any]:
+        """Every rule checked against the profile: verdicts, conditions cited, what to ask."""
+        from . import eligibility as engine
+
+        profile = body.profile.to_profile()
+        book = _runtime(request).services.rulebook
+        return engine.report(profile, engine.evaluate(profile, book.rules), book.citation)
 
     @app.post("/v1/feedback", tags=["records"])
     def feedback(body: FeedbackRequest, request: Request, who: Client) -> dict[str, Any]:

@@ -17,18 +17,20 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from . import extractive
+from . import eligibility, extractive
 from .conversation import Resolved, condense, leans_back, resolve_history
 from .errors import AssistantError
 from .grounding import NOT_SUBJECTS, Assessment, Need, assess, read_need
 from .index import ServedIndex
 from .models import Answer, Citation, Hit, Message
+from .profile import Profile
 from .retrieval import Retriever
 from .tokenizing import Vocabulary, normalize
 from .verification import MARKER, verify
 
 if TYPE_CHECKING:
     from .llm import LLMAnswerer
+    from .rules import RuleBook
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +58,10 @@ class Assistant:
     """Answers questions over one served index; safe to reuse for many questions."""
 
     def __init__(self, index: ServedIndex, retriever: Retriever, vocab: Vocabulary,
-                 top_k: int = 5, llm: LLMAnswerer | None = None) -> None:
+                 top_k: int = 5, llm: LLMAnswerer | None = None,
+                 rules: RuleBook | None = None) -> None:
         self.index = index
+        self.rules = rules
         self.retriever = retriever
         self.vocab = vocab
         self.top_k = top_k
@@ -129,9 +133,35 @@ class Assistant:
         hits = self.retriever.search(inputs["resolved"], k=self.top_k)
         return {**inputs, "hits": hits}
 
+    def reading(self, question: str, history: Sequence[Message]) -> eligibility.Reading:
+        """The enterprise's facts so far, and whether this turn asks what it qualifies for.
+
+        A model, when configured, reads the facts (its reading is validated against the
+        profile's schema); the vocabulary reads them otherwise, or when the model fails.
+        """
+        reading = eligibility.conversation_profile(question, history)
+        if reading.asks and self.llm is not None:
+            try:
+                return replace(reading, profile=self.llm.extract_profile(question, history))
+            except AssistantError as exc:
+                log.warning("reading the profile with the model failed, using rules: %s", exc.en)
+        return reading
+
+    def check(self, profile: Profile, question: str = "", topic: str = "") -> Answer:
+        """The verdicts of the rules a question is about, as a cited chat answer."""
+        assert self.rules is not None
+        rules = eligibility.about(self.rules.rules, topic or question)
+        verdicts = eligibility.evaluate(profile, rules)
+        return eligibility.chat_answer(profile, verdicts, self.rules.citation, question,
+                                       topical=len(rules) < len(self.rules.rules))
+
     def draft(self, inputs: dict[str, Any]) -> tuple[Answer, bool]:
         """The extractive answer, and whether the documents hold an answer a model may word."""
         question, hits = inputs["resolved"], inputs["hits"]
+        if self.rules is not None and self.rules.rules:
+            reading = self.reading(inputs["question"], inputs.get("history", ()))
+            if reading.asks:
+                return self.check(reading.profile, inputs["question"], reading.topic), False
         if not inputs.get("history") and leans_back(question) and not self.subject_words(question):
             return Answer(CLARIFY, (), abstained=True, intent="clarify", question=question), False
         if hits and extractive.asks_document_facts(normalize(question)):

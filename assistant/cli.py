@@ -8,6 +8,8 @@
     policy-assistant chat                      a conversation in the terminal
     policy-assistant serve [--host --port]     the HTTP API (docs at /docs)
     policy-assistant logs --since 7d --only unanswered --format csv   records for staff
+    policy-assistant eligibility --profile profile.json   what the enterprise qualifies for
+    policy-assistant rules check               rules against the corpus, and what is left to encode
     policy-assistant eval                      retrieval and answer quality on evals/questions.jsonl
 
 Errors go to stderr with a non-zero exit status; `--json` gives machine-readable output.
@@ -110,8 +112,20 @@ def ingest(
             f"{report.seconds:.1f} s (added {len(report.added)}, replaced {len(report.replaced)}, "
             f"removed {len(report.removed)}, unchanged {len(report.unchanged)}; "
             f"embedded {report.embedded_chunks} chunks; index {report.version})")
-    if report.errors:
+    rule_errors = _rule_errors(services)
+    if report.errors or rule_errors:
         raise typer.Exit(EXIT_PARTIAL)
+
+
+def _rule_errors(services: Services) -> list[AssistantError]:
+    """Rules refused against the index now serving, each reported by name."""
+    try:
+        book = services.rulebook
+    except AssistantError as exc:
+        return [exc]
+    for error in book.errors:
+        typer.echo(f"规则未采用 / rule refused: {error.zh}\n  {error.en}", err=True)
+    return list(book.errors)
 
 
 def _print_hits(question: str, hits: list[Hit]) -> None:
@@ -362,6 +376,81 @@ def serve(
                 workers=workers, log_level=settings.log_level.lower())
 
 
+@app.command()
+def eligibility(
+    profile: Annotated[Path, typer.Option("--profile", help="The enterprise, as JSON.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the verdicts as JSON.")] = False,
+) -> None:
+    """Check an enterprise's profile against every rule: verdicts, each condition cited."""
+    from . import eligibility as engine
+    from .errors import ProfileError
+    from .profile import parse_profile
+
+    try:
+        data = json.loads(profile.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ProfileError("企业情况文件应为一个 JSON 对象", "the profile must be one JSON object")
+        facts = parse_profile(data)
+        book = _services().rulebook
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(AssistantError(f"无法读取企业情况文件 {profile}（{exc}）",
+                             f"cannot read the profile file {str(profile)!r} ({exc})"))
+        return
+    except json.JSONDecodeError as exc:
+        _fail(AssistantError(f"企业情况文件不是有效的 JSON：第 {exc.lineno} 行 {exc.msg}",
+                             f"the profile is not valid JSON: line {exc.lineno}: {exc.msg}"))
+        return
+    except AssistantError as exc:
+        _fail(exc)
+        return
+    if not book.rules:
+        _fail(AssistantError("没有可用的资格规则（corpus/rules/ 为空或全部未通过校验）。",
+                             "No eligibility rules are usable (corpus/rules/ is empty or refused)."))
+    result = engine.report(facts, engine.evaluate(facts, book.rules), book.citation)
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        typer.echo(engine.format_report(result))
+
+
+rules_app = typer.Typer(no_args_is_help=True, help="Eligibility rules.")
+app.add_typer(rules_app, name="rules")
+
+
+@rules_app.command("check")
+def rules_check(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
+) -> None:
+    """Validate every rule against the corpus, and list rule-like sentences no rule covers."""
+    from .rules import uncovered
+
+    services = _services()
+    try:
+        book = services.rulebook
+        chunks = services.index.chunks
+    except AssistantError as exc:
+        _fail(exc)
+        return
+    left = uncovered(chunks, book.rules)
+    if as_json:
+        typer.echo(json.dumps({
+            "rules": [r.id for r in book.rules],
+            "refused": [{"rule": e.rule if hasattr(e, "rule") else "", "zh": e.zh, "en": e.en}
+                        for e in book.errors],
+            "uncovered": [{"doc_id": d, "section": s, "sentence": t} for d, s, t in left],
+        }, ensure_ascii=False, indent=2))
+    else:
+        typer.echo(f"可用规则 / usable rules: {len(book.rules)}")
+        for error in book.errors:
+            typer.echo(f"未采用 / refused: {error.zh}\n  {error.en}")
+        typer.echo(f"\n尚无规则覆盖、读来像条件或待遇的句子 / rule-like sentences no rule covers: "
+                   f"{len(left)}")
+        for doc_id, section, sentence in left:
+            typer.echo(f"- {doc_id} · {section}\n    {sentence}")
+    if book.errors:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
 @app.command("eval")
 def evaluate(
     questions: Annotated[Path | None, typer.Option(help="Question set (JSONL).")] = None,
@@ -373,9 +462,11 @@ def evaluate(
     from .evaluation import (
         DEFAULT_QUESTIONS,
         format_answer_report,
+        format_eligibility_report,
         format_report,
         load_questions,
         run_answer_evaluation,
+        run_eligibility_evaluation,
         run_evaluation,
     )
 
@@ -384,16 +475,22 @@ def evaluate(
         qs = load_questions(questions or DEFAULT_QUESTIONS)
         report = run_evaluation(services, qs, with_baseline=baseline)
         answer_report = run_answer_evaluation(services, qs) if answers else None
+        eligibility_report = (run_eligibility_evaluation(services)
+                              if answers and services.rulebook.rules else None)
     except AssistantError as exc:
         _fail(exc)
         return
     if as_json:
-        typer.echo(json.dumps({"retrieval": report, "answers": answer_report},
-                              ensure_ascii=False, indent=1))
+        out = {"retrieval": report, "answers": answer_report}
+        if eligibility_report is not None:
+            out["eligibility"] = eligibility_report
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=1))
         return
     typer.echo(format_report(report))
     if answer_report is not None:
         typer.echo("\n" + format_answer_report(answer_report))
+    if eligibility_report is not None:
+        typer.echo("\n" + format_eligibility_report(eligibility_report))
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:

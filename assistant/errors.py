@@ -87,6 +87,18 @@ class LLMError(AssistantError):
     """The chat model could not be reached, timed out, failed or gave an empty reply."""
 
 
+class ProfileError(AssistantError):
+    """An enterprise profile names an unknown field or gives a value outside its vocabulary."""
+
+
+class RuleError(AssistantError):
+    """An eligibility rule is malformed, or quotes text the corpus does not hold."""
+
+    def __init__(self, rule: str, zh: str, en: str) -> None:
+        super().__init__(f"规则 {rule}：{zh}", f"rule {rule}: {en}")
+        self.rule = rule
+
+
 class RecordError(AssistantError):
     """An exchange or feedback record could not be written or read."""
 

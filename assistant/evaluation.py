@@ -110,14 +110,15 @@ class NaiveBaseline:
         from langchain_chroma import Chroma
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-        from .documents import find_files, load_document
+        from .documents import load_document
+        from .index import policy_files
 
         self._tmp = tempfile.TemporaryDirectory(prefix="baseline-")
         client = chromadb.PersistentClient(self._tmp.name,
                                            settings=ChromaSettings(anonymized_telemetry=False))
         splitter = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50)
         texts: list[str] = []
-        for path in find_files([services.settings.corpus_dir]):
+        for path in policy_files(services.settings, [services.settings.corpus_dir]):
             doc = load_document(path, services.settings.corpus_dir)
             texts.extend(splitter.split_text(doc.text))
         started = time.perf_counter()
@@ -324,4 +325,64 @@ def format_answer_report(report: dict[str, Any]) -> str:
         lines += ["", "misses:"]
         lines += [f"  {m['id']} {'(abstained) ' if m['abstained'] else ''}{m['question']}"
                   for m in report["misses"]]
+    return "\n".join(lines)
+
+
+# -- eligibility ----------------------------------------------------------------------------
+
+ELIGIBILITY_CASES = PROJECT_DIR / "evals" / "eligibility.jsonl"
+
+
+def run_eligibility_evaluation(services: Services, path: Path = ELIGIBILITY_CASES
+                               ) -> dict[str, Any]:
+    """Verdicts for profiles given as JSON and described in chat, against the expected ones.
+
+    A JSON case checks the engine; a chat case goes through the assistant turn by turn and
+    counts only if the last answer is an eligibility answer that lists every rule expected
+    to apply under 【符合】.
+    """
+    from . import eligibility as engine
+    from .profile import parse_profile
+
+    book = services.rulebook
+    names = {r.id: r.name for r in book.rules}
+    scores: dict[str, list[bool]] = {"json": [], "chat": []}
+    misses: list[str] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        case = json.loads(line)
+        shown = ""
+        if "profile" in case:
+            kind, profile, routed = "json", parse_profile(case["profile"]), True
+        else:
+            kind, history = "chat", list[Message]()
+            for turn in case["turns"]:
+                answer = services.assistant.ask(turn, history)
+                history += [Message("user", turn), Message("assistant", answer.answer)]
+            reading = services.assistant.reading(case["turns"][-1], history[:-2])
+            profile, routed = reading.profile, answer.intent == engine.INTENT
+            shown = answer.answer.split("【符合】")[1].split("【")[0] if "【符合】" in answer.answer else ""
+        got = {v.rule.id: v.outcome for v in engine.evaluate(profile, book.rules)}
+        for rule_id, expected in case["expect"].items():
+            ok = routed and got.get(rule_id) == expected
+            if ok and kind == "chat" and expected == "eligible":
+                ok = names.get(rule_id, "\0") in shown
+            scores[kind].append(ok)
+            if not ok:
+                misses.append(f"{case['id']} {rule_id}: expected {expected}, got "
+                              f"{got.get(rule_id) if routed else 'no eligibility answer'}")
+    every = scores["json"] + scores["chat"]
+    return {"checks": len(every), "accuracy": sum(every) / max(len(every), 1),
+            "json": sum(scores["json"]) / max(len(scores["json"]), 1),
+            "chat": sum(scores["chat"]) / max(len(scores["chat"]), 1), "misses": misses}
+
+
+def format_eligibility_report(report: dict[str, Any]) -> str:
+    lines = ["eligibility verdicts",
+             f"  profiles as JSON     {report['json']:6.1%}",
+             f"  profiles in chat     {report['chat']:6.1%}",
+             f"  all ({report['checks']} checks)   {report['accuracy']:6.1%}"]
+    if report["misses"]:
+        lines += ["", "misses:", *(f"  {m}" for m in report["misses"])]
     return "\n".join(lines)

@@ -266,7 +266,7 @@ class IndexStore:
         report = IngestReport(version="", documents=0, chunks=0)
         loaded: dict[str, Document] = {}
         max_bytes = int(self.settings.max_file_mb * 1024 * 1024)
-        for path in find_files(roots):
+        for path in policy_files(self.settings, roots):
             try:
                 doc = load_document(path, self.settings.corpus_dir, max_bytes)
             except DocumentError as exc:
@@ -451,6 +451,14 @@ def _entry(doc: Document, chunks: int) -> DocumentEntry:
     return DocumentEntry(doc_id=doc.doc_id, title=doc.title, doc_number=doc.doc_number,
                          source_path=str(Path(doc.source_path).resolve()),
                          content_hash=doc.content_hash, chunks=chunks, metadata=doc.metadata)
+
+
+def policy_files(settings: Settings, roots: Sequence[Path]) -> Iterator[Path]:
+    """The files under `roots` to ingest as documents: all but the eligibility rules."""
+    rules = settings.rules_folder.resolve()
+    for path in find_files(roots):
+        if not _is_under(path.resolve(), rules):  # checked against the index once built
+            yield path
 
 
 def _is_under(path: Path, root: Path) -> bool:

@@ -1,7 +1,7 @@
 """Answers written by an OpenAI-compatible chat model from numbered passages.
 
-The prompts live in `prompts/` at the project root (system.md, answer.md, condense.md) and are
-read once when an `LLMAnswerer` is built. The model's raw text keeps its [n] markers; checking
+The prompts live in `prompts/` at the project root (system.md, answer.md, condense.md,
+profile.md) and are read once when an `LLMAnswerer` is built. The model's raw text keeps its [n] markers; checking
 them against the passages is the caller's job. Every failure of the model, whether the
 connection, a timeout, an HTTP error or an empty reply, surfaces as `LLMError`.
 """
@@ -9,6 +9,7 @@ connection, a timeout, an HTTP error or an empty reply, surfaces as `LLMError`.
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -26,8 +27,9 @@ from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
 from .config import PROJECT_DIR, Settings
-from .errors import ConfigError, LLMError
+from .errors import ConfigError, LLMError, ProfileError
 from .models import Chunk, Message
+from .profile import Profile, parse_profile, profile_schema_text
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,8 @@ class LLMAnswerer:
         self._condense: Runnable[dict[str, object], str] = (
             condense_prompt | chat | StrOutputParser()
         )
+        profile_prompt = ChatPromptTemplate.from_messages([("human", load_prompt("profile"))])
+        self._profile: Runnable[dict[str, object], str] = profile_prompt | chat | StrOutputParser()
 
     @staticmethod
     def format_passages(chunks: Sequence[Chunk]) -> str:
@@ -156,6 +160,34 @@ class LLMAnswerer:
         log.info("llm condense: %s, %d history messages, %r -> %r in %.2f s", self.model,
                  len(history), question, text, time.perf_counter() - started)
         return text
+
+    def extract_profile(self, question: str, history: Sequence[Message]) -> Profile:
+        """The enterprise's facts stated in the conversation, read by the model.
+
+        The reply must be one JSON object valid against the profile's schema (unknown keys
+        and values outside the vocabulary are refused); anything else is an LLMError, and
+        the caller reads the facts with the vocabulary instead.
+        """
+        started = time.perf_counter()
+        transcript = "\n".join(
+            f"{'助手' if m.role == 'assistant' else '用户'}：{m.content}" for m in history
+        ) or "（无）"
+        with self._model_errors():
+            text = self._profile.invoke({"fields": profile_schema_text(), "history": transcript,
+                                         "question": question})
+        raw = self._nonempty(text).removeprefix("```json").removeprefix("```").removesuffix("```")
+        try:
+            data = json.loads(raw)
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+            profile = parse_profile({k: v for k, v in data.items() if v is not None})
+        except (ValueError, ProfileError) as exc:
+            detail = exc.en if isinstance(exc, ProfileError) else str(exc)
+            raise LLMError(f"大模型给出的企业情况不符合格式：{detail}",
+                           f"The model's reading of the profile is invalid: {detail}") from None
+        log.info("llm profile: %s, %r -> %s in %.2f s", self.model, question, profile.known(),
+                 time.perf_counter() - started)
+        return profile
 
     @classmethod
     def _answer_inputs(cls, question: str, chunks: Sequence[Chunk],

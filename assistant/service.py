@@ -11,6 +11,7 @@ from .config import Settings
 from .embeddings import PolicyEmbeddings, make_embeddings
 from .index import IndexStore, ServedIndex
 from .retrieval import Retriever
+from .rules import RuleBook, read_rule_files
 from .tokenizing import vocabulary
 
 log = logging.getLogger(__name__)
@@ -50,15 +51,22 @@ class Services:
         return Retriever(self.index, self.embeddings, vocabulary(), self.settings.candidates)
 
     @cached_property
+    def rulebook(self) -> RuleBook:
+        """The eligibility rules whose quotes the served index holds (the rest are logged)."""
+        rules, errors = read_rule_files(self.settings.rules_folder)
+        return RuleBook.build(rules, errors, self.index.chunks)
+
+    @cached_property
     def assistant(self) -> Assistant:
         llm = None
         if self.settings.answerer == "llm":
             from .llm import LLMAnswerer
 
             llm = LLMAnswerer(self.settings)
-        return Assistant(self.index, self.retriever, vocabulary(), self.settings.top_k, llm)
+        return Assistant(self.index, self.retriever, vocabulary(), self.settings.top_k, llm,
+                         self.rulebook)
 
     def reload(self) -> None:
         """Forget the opened index, so the next use opens the version now serving."""
-        for name in ("index", "retriever", "assistant"):
+        for name in ("index", "retriever", "rulebook", "assistant"):
             self.__dict__.pop(name, None)

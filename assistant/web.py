@@ -182,6 +182,57 @@ def answer_html(answer: Answer, sections: Callable[[Chunk], Sequence[Chunk]]) ->
     return "".join(out)
 
 
+UNSURE = "不确定"
+YES_NO = [UNSURE, "是", "否"]
+ELIGIBILITY_INTRO = ("填写企业情况后点击“开始自测”，即可逐条对照已收录政策的条件：哪些已经满足、"
+                     "哪些不满足、哪些还需要补充信息。每个条件都注明所依据的原文。")
+OUTCOME_CLASSES = {"eligible": "ok", "needs_info": "ask", "not_stated": "ask", "not_eligible": "no"}
+MARK_CLASSES = {"met": "ok", "unmet": "no", "unknown": "ask"}
+
+
+def verdicts_html(result: dict[str, Any], citations: Sequence[Citation],
+                  sections: Callable[[Chunk], Sequence[Chunk]]) -> str:
+    """Eligibility verdicts as cards, the conditions marked, then the cited clauses."""
+    from .eligibility import STATUS_MARKS
+
+    if not result["verdicts"]:
+        return empty_html("暂无可用的资格规则。工作人员可在 corpus/rules/ 中添加规则。")
+    out = ['<div class="pa-verdicts">']
+    counts = {k: sum(v["outcome"] == k for v in result["verdicts"])
+              for k in ("eligible", "needs_info", "not_eligible")}
+    out.append(f'<div class="pa-verdict-summary">符合 {counts["eligible"]} 项 · '
+               f'需补充信息 {counts["needs_info"]} 项 · 不符合 {counts["not_eligible"]} 项</div>')
+    if result["questions"]:
+        out.append('<div class="pa-note">补充以下信息可得出更多结论：'
+                   + "".join(esc(q) for q in result["questions"]) + "</div>")
+    for v in result["verdicts"]:
+        kind = OUTCOME_CLASSES[v["outcome"]]
+        conds = "".join(
+            f'<li class="pa-cond-{MARK_CLASSES[c["status"]]}">'
+            f'<span class="pa-mark">{STATUS_MARKS[c["status"]]}</span>{esc(c["label"])}'
+            f'<sup class="pa-ref">[{c["citation"]}]</sup></li>' for c in v["conditions"])
+        if not v["conditions"]:
+            conds = '<li class="pa-cond-ask"><span class="pa-mark">？</span>所收录文件未载明申请条件</li>'
+        missing = "".join(f'<div class="pa-missing">待补充：{esc(m["question"])}</div>'
+                          for m in v["missing"])
+        details = ""
+        if "details" in v:
+            d = v["details"]
+            details = (f'<div class="pa-details">具体以{esc(d["document"])}为准'
+                       f'<sup class="pa-ref">[{d["citation"]}]</sup>：{esc(d["note"])}</div>')
+        out.append(
+            f'<div class="pa-verdict pa-verdict-{kind}">'
+            f'<div class="pa-verdict-head"><span class="pa-outcome">{esc(v["outcome_label"])}</span>'
+            f'<span class="pa-verdict-name">{esc(v["name"])}</span></div>'
+            f'<div class="pa-benefit">{esc(v["benefit"]["text"])}'
+            f'<sup class="pa-ref">[{v["benefit"]["citation"]}]</sup></div>'
+            f'<ul class="pa-conds">{conds}</ul>{missing}{details}</div>')
+    out.append('<div class="pa-cards-head">依据条文</div>')
+    out.extend(citation_card(c, sections(c.chunk)) for c in citations)
+    out.append(f'<div class="pa-fineprint">{esc(result["note"])}</div></div>')
+    return "".join(out)
+
+
 def pending_html(text: str) -> str:
     """An answer still being written."""
     if not text:
@@ -408,6 +459,37 @@ class Page:
         return gr.update(visible=False), None, ""
 
     # -- documents -----------------------------------------------------------------------
+
+    # -- eligibility ---------------------------------------------------------------------
+
+    def eligibility(self, qualifications: list[str], stage: str, size: str, recognition: str,
+                    registered: str, park: str, industry: str, facts: list[str]) -> str:
+        """Verdicts for the form's profile: unticked statuses are not held, the rest unknown."""
+        from . import eligibility as engine
+        from .profile import FACTS, parse_profile
+
+        labels = {spec.label: name for name, spec in FACTS.items()}
+        data: dict[str, Any] = {"qualifications": list(qualifications or [])}
+        for name, value in (("stage", stage), ("size", size),
+                            ("high_tech_recognition", recognition), ("industry", industry)):
+            if value and value != UNSURE:
+                data[name] = value
+        for name, value in (("registered_in_district", registered), ("in_zhangjiang_park", park)):
+            if value in ("是", "否"):
+                data[name] = value == "是"
+        for label in facts or []:
+            data[labels[label]] = True
+        try:
+            index = self.runtime.services.index
+            book = self.runtime.services.rulebook
+            profile = parse_profile(data)
+        except IndexNotBuiltError:
+            return empty_html(NO_INDEX)
+        except AssistantError as exc:
+            return error_html(exc.zh)
+        result, citations = engine.cited_report(profile, engine.evaluate(profile, book.rules),
+                                                book.citation)
+        return verdicts_html(result, citations, self._sections(index))
 
     def _index(self) -> ServedIndex | None:
         try:
@@ -686,9 +768,7 @@ def build_page(page: Page) -> gr.Blocks:
             with gr.Tab("政策文件", id="docs") as docs_tab:
                 reader = _documents_tab(page, docs_tab)
             with gr.Tab("资格自测", id="eligibility"):
-                gr.HTML('<div class="pa-soon"><h3>资格自测，即将上线</h3>'
-                        "<p>填写企业基本情况，即可逐条对照政策条件，看看哪些已经满足、哪些还差一点。"
-                        "该功能正在建设中，敬请期待。现在可先在“政策问答”中询问具体条件。</p></div>")
+                _eligibility_tab(page)
             with gr.Tab("工作人员", id="staff"):
                 _staff_tab(page)
         gr.HTML(FOOTER, padding=False)
@@ -740,6 +820,42 @@ def _chat_tab(page: Page) -> None:
     chatbot.like(page.like, [turns], [feedback_row, pending, feedback_text], **PRIVATE)
     for event in (comment_send.click, comment.submit):
         event(page.comment, [pending, comment], [feedback_row, pending, comment], **PRIVATE)
+
+
+def _eligibility_tab(page: Page) -> None:
+    from .profile import FACTS, QUALIFICATIONS
+
+    statuses = [name for name in QUALIFICATIONS]
+    other = ["tech_based", "rd_expenses", "tech_services", "tech_transfer_income",
+             "high_tech_products", "employs_disabled", "special_equipment", "resource_recycling",
+             "founded_by_priority_group"]
+    stage_choices = [UNSURE, "初创期", "成长期", "成熟期"]
+    size_choices = [UNSURE, "微型", "小型", "中型", "大型"]
+    industries = [UNSURE, "软件和信息服务业", "科技服务业", "生物医药", "集成电路", "北斗导航",
+                  "人工智能", "智能制造", "绿色新材料", "农林牧渔", "其他"]
+    with gr.Row(elem_id="pa-eligibility"):
+        with gr.Column(scale=2, min_width=300, elem_id="pa-profile"):
+            quals = gr.CheckboxGroup(statuses, label="已具备的资质（未勾选视为不具备）",
+                                     elem_id="pa-quals")
+            with gr.Row():
+                stage = gr.Radio(stage_choices, value=UNSURE, label="发展阶段", elem_id="pa-stage")
+                size = gr.Radio(size_choices, value=UNSURE, label="企业规模", elem_id="pa-size")
+            recognition = gr.Radio([UNSURE, "首次认定", "重新认定"], value=UNSURE,
+                                   label="高企认定类型（如是高新技术企业）", elem_id="pa-recognition")
+            with gr.Row():
+                registered = gr.Radio(YES_NO, value=UNSURE, label="在青浦区注册",
+                                      elem_id="pa-registered")
+                park = gr.Radio(YES_NO, value=UNSURE, label="位于张江高新区青浦园",
+                                elem_id="pa-park")
+            industry = gr.Dropdown(industries, value=UNSURE, label="所属行业", elem_id="pa-industry")
+            facts = gr.CheckboxGroup([FACTS[f].label for f in other],
+                                     label="其他情况（勾选符合的，未勾选视为不确定）",
+                                     elem_id="pa-facts")
+            run = gr.Button("开始自测", variant="primary", elem_id="pa-check")
+        with gr.Column(scale=3, min_width=300):
+            verdicts = gr.HTML(empty_html(ELIGIBILITY_INTRO), elem_id="pa-verdicts")
+    run.click(page.eligibility, [quals, stage, size, recognition, registered, park, industry,
+                                 facts], verdicts, **PRIVATE)
 
 
 def _documents_tab(page: Page, tab: gr.Tab) -> list[Any]:

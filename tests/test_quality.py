@@ -10,21 +10,24 @@ from collections import Counter
 
 import pytest
 
-from assistant.config import PROJECT_DIR
-from assistant.documents import find_files, load_document
+from assistant.config import PROJECT_DIR, load_settings
+from assistant.documents import load_document
 from assistant.evaluation import (
     DEFAULT_QUESTIONS,
     load_questions,
     run_answer_evaluation,
+    run_eligibility_evaluation,
     run_evaluation,
 )
+from assistant.index import policy_files
 from assistant.service import Services
 
 
 def test_question_set_is_broad_and_its_evidence_is_in_the_corpus() -> None:
     questions = load_questions(DEFAULT_QUESTIONS)
     corpus_dir = PROJECT_DIR / "corpus"
-    bodies = [load_document(p, corpus_dir).text for p in find_files([corpus_dir])]
+    files = policy_files(load_settings(corpus_dir=corpus_dir), [corpus_dir])
+    bodies = [load_document(p, corpus_dir).text for p in files]
     assert len(questions) >= 50
     assert len({q.id for q in questions}) == len(questions)
     scopes = Counter(q.scope for q in questions if q.answerable)
@@ -70,3 +73,12 @@ def test_answers_lead_with_the_gold_answer_and_abstain_when_the_documents_are_si
     # Never negotiable: quotes are the source text, and no figure lacks a citation.
     assert report["quotes_exact"] == 1.0
     assert report["figures_grounded"] == 1.0
+
+
+@pytest.mark.slow
+def test_eligibility_verdicts_match_the_expected_ones_for_json_and_chat_profiles(
+        shipped_services: Services) -> None:
+    report = run_eligibility_evaluation(shipped_services)
+    assert report["checks"] >= 50
+    assert report["json"] >= 0.95, report["misses"]
+    assert report["chat"] >= 0.85, report["misses"]

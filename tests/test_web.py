@@ -160,6 +160,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     corpus = root / "corpus"
     shutil.copytree(FICTIONAL, corpus)  # staff uploads land in it
     settings = load_settings(corpus_dir=corpus, index_dir=root / "index", admin_key=ADMIN,
+                             rules_dir=FICTIONAL.parent / "rules",
                              database_url=f"sqlite:///{root / 'records.sqlite3'}")
     Services(settings).store.ingest()
     app = create_app(settings)
@@ -283,6 +284,27 @@ def test_on_a_phone_an_unanswerable_question_says_the_documents_do_not_state_it(
 
 
 @pytest.mark.slow
+def test_the_eligibility_form_gives_verdicts_with_their_conditions_cited(
+        open_page: Callable[..., Any]) -> None:
+    for size, name in ((DESKTOP, "web-desktop-eligibility.png"),
+                       (PHONE, "web-phone-eligibility.png")):
+        page = open_page(size)
+        page.get_by_role("tab", name="资格自测").click()
+        assert "开始自测" in page.locator("#pa-verdicts").inner_text()  # the empty state
+        page.locator("#pa-quals").get_by_label("高新技术企业").check()
+        page.locator("#pa-recognition").get_by_label("首次认定").check()
+        page.locator("#pa-check").click()
+        page.wait_for_selector("#pa-verdicts .pa-verdict")
+        eligible = page.locator(".pa-verdict-ok")
+        assert "示例区高企奖励（虚构）" in eligible.first.inner_text()
+        assert "一次性奖励88万元" in eligible.first.inner_text()
+        assert "示例区小巨人支持（虚构）" in page.locator(".pa-verdict-no").first.inner_text()
+        assert page.locator("#pa-verdicts .pa-quote mark").first.inner_text() == QUOTE
+        no_sideways_scroll(page)
+        screenshot(page, name)
+
+
+@pytest.mark.slow
 def test_a_citation_opens_its_section_in_the_document_reader(
         open_page: Callable[..., Any]) -> None:
     page = open_page(DESKTOP)
@@ -355,11 +377,9 @@ def test_a_large_file_reaches_the_page_upload_past_the_json_body_limit(site: Sit
 
 
 @pytest.mark.slow
-def test_the_documents_and_the_coming_eligibility_check_are_shown(
+def test_the_documents_tab_lists_each_document_with_its_metadata(
         open_page: Callable[..., Any]) -> None:
     page = open_page(PHONE)
-    page.get_by_role("tab", name="资格自测").click()
-    page.wait_for_selector("text=资格自测，即将上线")
     page.get_by_role("tab", name="政策文件").click()
     page.get_by_text("示例市科技创新促进条例（虚构示例，仅供测试）").first.click()
     page.wait_for_selector(".pa-doc-head")
