@@ -12,16 +12,19 @@ import json
 import logging
 import math
 import os
+import shutil
+import tempfile
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
@@ -31,6 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .access import Keys, RateLimiter, Sessions, bounded, load_keys
 from .config import Settings, get_settings
 from .errors import AssistantError, IndexNotBuiltError
+from .jobs import Jobs
 from .models import Answer, Citation, Message
 from .profile import ProfileInput
 from .service import Services, limit_threads
@@ -110,10 +114,45 @@ class Runtime:
     # and the waiting unfair. The rest wait their turn here.
     slots: threading.BoundedSemaphore = field(
         default_factory=lambda: threading.BoundedSemaphore(os.cpu_count() or 2))
+    jobs: Jobs = field(default_factory=Jobs)
+    _checked: float = 0.0
+    _swapping: threading.Lock = field(default_factory=threading.Lock)
+
+    def swap(self) -> None:
+        """Open the version now serving beside the current one, then answer from it."""
+        with self._swapping:
+            fresh = self.services.successor()
+            try:
+                _ = fresh.assistant  # the index, its keyword index and rules, opened now
+            except AssistantError as exc:
+                log.error("the new index did not open; still serving %s: %s",
+                          self.services.served_version(), exc.en)
+                return
+            previous, self.services = self.services.served_version(), fresh
+            log.info("now serving index %s (was %s)", fresh.served_version(), previous)
+
+    def watch(self, every: float = 2.0) -> None:
+        """Notice an ingest by another process (another worker, the CLI) and switch to it.
+
+        At most every `every` seconds one request reads CURRENT; if it moved, the switch
+        happens on a background thread while this and other requests use the old index.
+        """
+        now = time.monotonic()
+        if now - self._checked < every:
+            return
+        self._checked = now
+        try:
+            current = self.services.store.current_version()
+        except (AssistantError, OSError):
+            return
+        served = self.services.served_version()
+        if current and served and current != served and not self._swapping.locked():
+            threading.Thread(target=self.swap, name="swap", daemon=True).start()
 
 
 def _runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
+    runtime.watch()
     return runtime
 
 
@@ -140,6 +179,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             RecordStore(settings.records_url))
         log.info("ready in %.1f s", time.perf_counter() - started)
         yield
+        app.state.runtime.jobs.shutdown()
 
     app = FastAPI(title="policy-assistant", version="0.1.0", lifespan=lifespan,
                   description="Cited answers from Chinese policy documents. Errors are "
@@ -149,7 +189,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type"])
     _install_error_handlers(app)
-    _install_body_limit(app, settings.max_body_kb * 1024)
+    _install_body_limit(app, settings.max_body_kb * 1024,
+                        int(settings.max_file_mb * 1024 * 1024) * UPLOAD_FILES + 65536)
     _install_routes(app)
     from .web import mount_web
 
@@ -162,18 +203,25 @@ def app_factory() -> FastAPI:
     return create_app()
 
 
-def _install_body_limit(app: FastAPI, limit: int) -> None:
+UPLOAD_PATH = "/v1/admin/documents"
+UPLOAD_FILES = 20  # files per upload request
+
+
+def _install_body_limit(app: FastAPI, limit: int, upload_limit: int) -> None:
     @app.middleware("http")
     async def body_limit(request: Request, call_next: Any) -> Any:
         if request.method in ("POST", "PUT", "PATCH"):
+            limit_here = upload_limit if request.url.path == UPLOAD_PATH else limit
             declared = request.headers.get("content-length")
-            too_big = declared is not None and declared.isdigit() and int(declared) > limit
+            too_big = (declared is not None and declared.isdigit()
+                       and int(declared) > limit_here)
             if not too_big and declared is None:
-                too_big = len(await request.body()) > limit
+                too_big = len(await request.body()) > limit_here
             if too_big:
                 return JSONResponse(error_body(
-                    "body_too_large", f"请求体过大（上限 {limit // 1024} KB）。",
-                    f"The request body is too large (limit {limit // 1024} KB)."), status_code=413)
+                    "body_too_large", f"请求体过大（上限 {limit_here // 1024} KB）。",
+                    f"The request body is too large (limit {limit_here // 1024} KB)."),
+                    status_code=413)
         return await call_next(request)
 
 
@@ -447,6 +495,88 @@ def _install_routes(app: FastAPI) -> None:
         except UnknownMessageError as exc:
             raise ApiError(404, "unknown_message", exc.zh, exc.en) from None
         return {"ok": True}
+
+    @app.get("/v1/admin/documents", tags=["staff"], dependencies=[Depends(admin)])
+    def documents(request: Request) -> dict[str, Any]:
+        """The indexed documents with their metadata, and which of them staff uploaded."""
+        from .library import removable
+
+        runtime = _runtime(request)
+        index = runtime.services.index
+        uploaded = dict(removable(runtime.settings, index))
+        return {"index_version": index.manifest.version, "documents": [
+            {"doc_id": d.doc_id, "title": d.title, "doc_number": d.doc_number,
+             "chunks": d.chunks, "metadata": d.metadata, "uploaded": d.doc_id in uploaded}
+            for d in index.manifest.documents.values()]}
+
+    @app.post(UPLOAD_PATH, tags=["staff"], status_code=202, dependencies=[Depends(admin)])
+    def upload(request: Request, files: Annotated[list[UploadFile], File()]) -> dict[str, Any]:
+        """Add or replace policy files. The ingest runs in the background (poll the job);
+        answers come from the old index until the new one is complete."""
+        from .library import add_files
+
+        runtime = _runtime(request)
+        if not files or len(files) > UPLOAD_FILES:
+            raise ApiError(400, "bad_upload", f"请上传 1 至 {UPLOAD_FILES} 个文件。",
+                           f"Upload between 1 and {UPLOAD_FILES} files.")
+        staging = Path(tempfile.mkdtemp(prefix="upload-"))
+        paths = []
+        for f in files:
+            name = Path(f.filename or "").name
+            if not name or name.startswith("."):
+                shutil.rmtree(staging, ignore_errors=True)
+                raise ApiError(400, "bad_upload", "上传的文件缺少文件名。",
+                               "An uploaded file has no file name.")
+            target = staging / name
+            with target.open("wb") as out:
+                shutil.copyfileobj(f.file, out)
+            paths.append(target)
+
+        def work(progress: Callable[[int, int], None]) -> Any:
+            try:
+                return add_files(runtime.settings, runtime.services.store, paths, progress)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+
+        job = runtime.jobs.submit("add", work, then=runtime.swap)
+        return {**job.to_json(), "status_url": f"/v1/admin/jobs/{job.id}"}
+
+    @app.delete("/v1/admin/documents/{doc_id:path}", tags=["staff"], status_code=202,
+                dependencies=[Depends(admin)])
+    def remove(doc_id: str, request: Request) -> dict[str, Any]:
+        """Remove a document staff uploaded; in the background, like an upload."""
+        from .errors import LibraryError
+        from .library import removable, remove_document
+
+        runtime = _runtime(request)
+        index = runtime.services.index
+        if doc_id not in dict(removable(runtime.settings, index)):
+            entry = index.manifest.documents.get(doc_id)
+            raise ApiError(404 if entry is None else 409, "not_removable",
+                           f"没有可移除的上传文档 {doc_id}。" if entry is None else
+                           f"《{entry.title}》不是工作人员上传的文件，不能在此移除。",
+                           f"No uploaded document {doc_id!r}." if entry is None else
+                           f"{doc_id!r} was not uploaded by staff; it cannot be removed here.")
+
+        def work(progress: Callable[[int, int], None]) -> Any:
+            current = runtime.services.index
+            if doc_id not in current.manifest.documents:
+                raise LibraryError(f"文档 {doc_id} 已不在索引中。",
+                                   f"Document {doc_id!r} is no longer indexed.")
+            return remove_document(runtime.settings, runtime.services.store, current, doc_id,
+                                   progress)
+
+        job = runtime.jobs.submit("remove", work, then=runtime.swap)
+        return {**job.to_json(), "status_url": f"/v1/admin/jobs/{job.id}"}
+
+    @app.get("/v1/admin/jobs/{job_id}", tags=["staff"], dependencies=[Depends(admin)])
+    def job_status(job_id: str, request: Request) -> dict[str, Any]:
+        """A background ingest: queued, running (chunks embedded of the total), done or failed."""
+        job = _runtime(request).jobs.get(job_id)
+        if job is None:
+            raise ApiError(404, "unknown_job", f"没有编号为 {job_id} 的任务。",
+                           f"No job {job_id!r}.")
+        return job.to_json()
 
     @app.get("/v1/admin/records", tags=["staff"], dependencies=[Depends(admin)])
     def records(request: Request,

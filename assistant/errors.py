@@ -9,6 +9,9 @@
     ├── IngestError                 an ingest could not complete; the served index is untouched
     ├── EmbeddingError              the embedding model cannot be loaded or used
     ├── LLMError                    the chat model failed, timed out or replied with nothing
+    ├── ProfileError                an enterprise profile has an unknown field or a bad value
+    ├── RuleError                   an eligibility rule is malformed or cites text not in the corpus
+    ├── LibraryError                staff asked to add or remove a document in a way that cannot be done
     └── RecordError                 an exchange or feedback record could not be written or read
         └── UnknownMessageError     feedback names a message_id that was never recorded
 
@@ -97,6 +100,10 @@ class RuleError(AssistantError):
     def __init__(self, rule: str, zh: str, en: str) -> None:
         super().__init__(f"规则 {rule}：{zh}", f"rule {rule}: {en}")
         self.rule = rule
+
+
+class LibraryError(AssistantError):
+    """Staff asked to change the documents in a way that cannot be done; nothing changed."""
 
 
 class RecordError(AssistantError):

@@ -66,6 +66,21 @@ class Services:
         return Assistant(self.index, self.retriever, vocabulary(), self.settings.top_k, llm,
                          self.rulebook)
 
+    def successor(self) -> Services:
+        """Services over the index version now serving, sharing this one's loaded embedder.
+
+        Built beside the current services and swapped in when ready, so no question waits
+        for an index to open and none is answered from a half-switched state.
+        """
+        fresh = Services(self.settings)
+        fresh.__dict__["embeddings"] = self.embeddings
+        return fresh
+
+    def served_version(self) -> str | None:
+        """The version these services opened, or None before they opened one."""
+        index = self.__dict__.get("index")
+        return index.manifest.version if index is not None else None
+
     def reload(self) -> None:
         """Forget the opened index, so the next use opens the version now serving."""
         for name in ("index", "retriever", "rulebook", "assistant"):

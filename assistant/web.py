@@ -15,8 +15,6 @@ from __future__ import annotations
 import html
 import logging
 import os
-import shutil
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -34,14 +32,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .access import bounded
 from .config import Settings
-from .documents import load_document, supported_suffixes
-from .errors import AssistantError, DocumentError, IndexNotBuiltError
+from .documents import supported_suffixes
+from .errors import AssistantError, IndexNotBuiltError
 from .extractive import NOTE
 from .index import DocumentEntry, ServedIndex
 from .models import Answer, Chunk, Citation, Message
 
 if TYPE_CHECKING:
     from .api import Runtime
+    from .jobs import Job
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,6 @@ EXAMPLES = ("我们刚拿到高企证书，区里有补贴吗？", "高企的企
 FONTS = ("PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif")
 MONO_FONTS = ("ui-monospace", "Menlo", "Consolas", "monospace")
 CSS_PATH = Path(__file__).with_name("web.css")
-UPLOAD_FOLDER = "uploads"  # under the corpus folder: staff uploads stay where ingest finds them
 RECENT_RECORDS = 20
 # The metadata a reader is shown, in this order; other keys (checksums…) are for the index.
 META_LABELS = {"index_number": "索引号", "issuer": "发文机关", "kind": "类别",
@@ -318,11 +316,11 @@ class Page:
     def __init__(self, app: FastAPI, settings: Settings) -> None:
         self.app = app
         self.settings = settings
-        self._ingesting = threading.Lock()
 
     @property
     def runtime(self) -> Runtime:
         runtime: Runtime = self.app.state.runtime
+        runtime.watch()
         return runtime
 
     # -- chat ----------------------------------------------------------------------------
@@ -590,75 +588,39 @@ class Page:
 
     def ingest(self, key: str, files: list[str] | None,
                progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008 — Gradio's way
-        """Copy uploaded policy files into the corpus, ingest them, serve the new index."""
+        """Copy uploaded policy files into the corpus, ingest them, serve the new index.
+
+        The ingest runs as a background job, like one started through the API; the page
+        follows its progress while every other visitor is answered from the old index.
+        """
+        from .library import add_files
+
         problem = self._admin(key)
         if problem is not None:
             return f'<div class="pa-error">{esc(problem)}</div>'
         if not files:
             return '<div class="pa-error">请先选择要上传的文件。</div>'
-        if not self._ingesting.acquire(blocking=False):
+        runtime = self.runtime
+        if runtime.jobs.busy():
             return '<div class="pa-error">另一次收录正在进行，请稍后再试。</div>'
-        try:
-            return self._ingest(files, progress)
-        finally:
-            self._ingesting.release()
-
-    def _ingest(self, files: list[str], progress: gr.Progress) -> str:
-        folder = Path(self.settings.corpus_dir) / UPLOAD_FOLDER
-        max_bytes = int(self.settings.max_file_mb * 1024 * 1024)
-        rows: list[tuple[str, str, bool]] = []  # file name, outcome, ok
-        accepted: dict[Path, tuple[Path, bytes | None]] = {}  # target → upload, bytes replaced
         progress(0, desc="正在检查文件…")
-        for upload in files:
-            source = Path(upload)
-            name = source.name
-            try:
-                load_document(source, None, max_bytes)  # refuse what would not load
-            except DocumentError as exc:
-                rows.append((name, exc.zh.removeprefix(f"{exc.path}："), False))
-                continue
-            target = folder / name
-            if target in accepted:
-                rows.append((name, "与本次上传的另一文件同名，未收录", False))
-                continue
-            accepted[target] = (source, target.read_bytes() if target.is_file() else None)
-        if not accepted:
-            return self._ingest_report(rows, None)
-        folder.mkdir(parents=True, exist_ok=True)
-        for target, (source, _) in accepted.items():
-            shutil.copyfile(source, target)
+        job = runtime.jobs.submit(
+            "add", lambda step: add_files(self.settings, runtime.services.store,
+                                          [Path(f) for f in files], step), then=runtime.swap)
+        return self._follow(job, progress)
 
-        def step(done: int, total: int) -> None:
-            progress(done / max(total, 1), desc=f"正在建立索引（{done}/{total} 段）…")
-
-        try:
-            report = self.runtime.services.store.ingest(sorted(accepted), progress=step)
-        except AssistantError as exc:
-            for target, (_, previous) in accepted.items():  # the corpus back as it was
-                if previous is None:
-                    target.unlink(missing_ok=True)
-                else:
-                    target.write_bytes(previous)
-            log.warning("ingest from the page failed: %s", exc.en)
-            rows.extend((t.name, exc.zh, False) for t in accepted)
-            return self._ingest_report(rows, None)
-        self.runtime.services.reload()
-        failed = {Path(e.path).name: e.zh.removeprefix(f"{e.path}：") for e in report.errors}
-        for target in accepted:
-            doc_id = f"{UPLOAD_FOLDER}/{target.stem}"
-            if target.name in failed:
-                rows.append((target.name, failed[target.name], False))
-            elif doc_id in report.replaced:
-                rows.append((target.name, "已替换为新版本", True))
-            elif doc_id in report.unchanged:
-                rows.append((target.name, "内容未变，无需更新", True))
-            else:
-                rows.append((target.name, "已收录", True))
-        try:
-            _ = self.runtime.services.assistant  # open the new index now, not at a question
-        except AssistantError as exc:
-            log.error("the new index did not open: %s", exc.en)
-        return self._ingest_report(rows, (report.documents, report.chunks))
+    def _follow(self, job: Job, progress: gr.Progress) -> str:
+        """Wait for a job, showing its progress; its outcome as HTML."""
+        while job.state in ("queued", "running"):
+            if job.total:
+                progress(job.done / job.total, desc=f"正在建立索引（{job.done}/{job.total} 段）…")
+            time.sleep(0.2)
+        if job.state == "failed" or job.result is None:
+            error = job.error or {"zh": GENERIC_ERROR}
+            return f'<div class="pa-error">未能更新索引，原索引继续使用：{esc(error["zh"])}</div>'
+        rows = [(f["file"], f["zh"], bool(f["ok"])) for f in job.result["files"]]
+        index = job.result["index"]
+        return self._ingest_report(rows, (index["documents"], index["chunks"]) if index else None)
 
     @staticmethod
     def _ingest_report(rows: Sequence[tuple[str, str, bool]],
@@ -672,42 +634,36 @@ class Page:
 
     def removable(self, key: str) -> Any:
         """The uploaded documents staff may remove."""
+        from .library import removable
+
         if self._admin(key) is not None:
             return gr.update(choices=[], value=None)
-        index = self._index()
-        folder = (Path(self.settings.corpus_dir) / UPLOAD_FOLDER).resolve()
-        choices = [] if index is None else [
-            (f"《{d.title}》", d.doc_id) for d in index.manifest.documents.values()
-            if Path(d.source_path).resolve().parent == folder]
+        choices = [(f"《{title}》", doc_id)
+                   for doc_id, title in removable(self.settings, self._index())]
         return gr.update(choices=choices, value=None)
 
-    def remove(self, key: str, doc_id: str | None) -> tuple[Any, ...]:
+    def remove(self, key: str, doc_id: str | None,
+               progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
         """Delete an uploaded document's file and ingest its folder again."""
+        from .library import removable, remove_document
+
         problem = self._admin(key)
         if problem is not None:
             return f'<div class="pa-error">{esc(problem)}</div>', gr.update()
         index = self._index()
-        entry = index.manifest.documents.get(doc_id or "") if index else None
-        folder = Path(self.settings.corpus_dir) / UPLOAD_FOLDER
-        if entry is None or Path(entry.source_path).resolve().parent != folder.resolve():
+        if index is None or doc_id not in dict(removable(self.settings, index)):
             return '<div class="pa-error">请选择一份由工作人员上传的文件。</div>', gr.update()
-        if index is None or len(index.manifest.documents) <= 1:
-            return '<div class="pa-error">这是唯一的文件，不能移除。</div>', gr.update()
-        if not self._ingesting.acquire(blocking=False):
+        runtime = self.runtime
+        if runtime.jobs.busy():
             return '<div class="pa-error">另一次收录正在进行，请稍后再试。</div>', gr.update()
-        try:
-            source = Path(entry.source_path)
-            kept = source.read_bytes()
-            source.unlink()
-            try:
-                self.runtime.services.store.ingest([folder])
-            except AssistantError as exc:
-                source.write_bytes(kept)
-                return f'<div class="pa-error">移除失败：{esc(exc.zh)}</div>', gr.update()
-            self.runtime.services.reload()
-        finally:
-            self._ingesting.release()
-        return (f'<div class="pa-ok">已移除《{esc(entry.title)}》，索引已更新。</div>',
+        job = runtime.jobs.submit(
+            "remove", lambda step: remove_document(self.settings, runtime.services.store,
+                                                   index, str(doc_id), step), then=runtime.swap)
+        outcome = self._follow(job, progress)
+        if job.state == "failed":
+            return outcome, gr.update()
+        title = index.manifest.documents[str(doc_id)].title
+        return (f'<div class="pa-ok">已移除《{esc(title)}》，索引已更新。</div>',
                 self.removable(key))
 
     def recent(self, key: str) -> tuple[str, str]:
