@@ -34,6 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .access import Keys, RateLimiter, Sessions, bounded, load_keys
 from .config import Settings, get_settings
 from .errors import AssistantError, IndexNotBuiltError
+from .index import ServedIndex
 from .jobs import Jobs
 from .models import Answer, Citation, Message
 from .profile import ProfileInput
@@ -130,6 +131,13 @@ class Runtime:
                 return
             previous, self.services = self.services.served_version(), fresh
             log.info("now serving index %s (was %s)", fresh.served_version(), previous)
+
+    def served_index(self) -> ServedIndex | None:
+        """The index being served, or None before the first ingest."""
+        try:
+            return self.services.index
+        except AssistantError:
+            return None
 
     def watch(self, every: float = 2.0) -> None:
         """Notice an ingest by another process (another worker, the CLI) and switch to it.
@@ -534,7 +542,8 @@ def _install_routes(app: FastAPI) -> None:
 
         def work(progress: Callable[[int, int], None]) -> Any:
             try:
-                return add_files(runtime.settings, runtime.services.store, paths, progress)
+                return add_files(runtime.settings, runtime.services.store, paths, progress,
+                                 runtime.served_index())
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from . import eligibility, extractive
+from . import eligibility, extractive, lifecycle
 from .conversation import Resolved, condense, leans_back, resolve_history
 from .errors import AssistantError
 from .grounding import NOT_SUBJECTS, Assessment, Need, assess, read_need
@@ -75,6 +75,8 @@ class Assistant:
         self.doc_years = {d.doc_id: int(d.metadata["date"][:4]) for d in entries
                           if str(d.metadata.get("date", ""))[:4].isdigit()}
         self._corpus = "\n".join(normalize(c.text) for c in index.chunks)
+        self.standing = lifecycle.standings(index.manifest.documents)
+        self._titles = {d.doc_id: d.title for d in entries}
         self.chain: Runnable[dict[str, Any], Answer] = (
             RunnableLambda(self._resolve) | RunnableLambda(self._retrieve)
             | RunnableLambda(self._answer))
@@ -174,7 +176,16 @@ class Assistant:
         need, assessment = self.assess(question, hits, inputs["focus"])
         return extractive.answer(need, assessment, self.issuers), assessment.verdict == "answer"
 
+    def noted(self, answer: Answer) -> Answer:
+        """The answer with a note for each cited document that is not in force."""
+        extra = lifecycle.notes([c.chunk.doc_id for c in answer.citations], self.standing,
+                                self._titles)
+        return replace(answer, notes=(*answer.notes, *extra)) if extra else answer
+
     def _answer(self, inputs: dict[str, Any]) -> Answer:
+        return self.noted(self._written(inputs))
+
+    def _written(self, inputs: dict[str, Any]) -> Answer:
         draft, answerable = self.draft(inputs)
         if self.llm is None or not answerable:
             return draft
@@ -223,7 +234,7 @@ class Assistant:
         draft, answerable = self.draft(inputs)
         if self.llm is None or not answerable:
             yield Event("delta", draft.answer)
-            yield Event("result", answer=draft)
+            yield Event("result", answer=self.noted(draft))
             return
         pieces: list[str] = []
         try:
@@ -235,7 +246,7 @@ class Assistant:
             log.warning("model failed mid-stream, answering extractively: %s", exc.en)
             result = replace(draft, notes=(FAILURE_NOTE,))
             yield Event("replace", result.answer)
-            yield Event("result", answer=result)
+            yield Event("result", answer=self.noted(result))
             return
         streamed = "".join(pieces)
         result = self.checked(streamed, inputs["hits"], draft)
@@ -244,4 +255,4 @@ class Assistant:
             yield Event("replace", result.answer)
         elif extractive.NOTE not in "".join(pieces):
             yield Event("delta", "\n" + extractive.NOTE)
-        yield Event("result", answer=result)
+        yield Event("result", answer=self.noted(result))

@@ -18,6 +18,7 @@ from .config import Settings
 from .documents import load_document
 from .errors import AssistantError, DocumentError, LibraryError
 from .index import IndexStore, IngestReport, ServedIndex
+from .lifecycle import number_key
 
 log = logging.getLogger(__name__)
 
@@ -58,20 +59,26 @@ def upload_folder(settings: Settings) -> Path:
 
 
 def add_files(settings: Settings, store: IndexStore, uploads: Sequence[Path],
-              progress: Progress | None = None) -> Result:
+              progress: Progress | None = None, index: ServedIndex | None = None) -> Result:
     """Check, place and ingest uploaded files (each lying under its own file name).
 
-    A file that would not load is reported and left out; a file named like one uploaded
-    before replaces it. If the ingest fails, the corpus is put back as it was.
+    A file that would not load is reported and left out. A file named like one uploaded
+    before replaces it, and so does a file with the 文号 of an uploaded document (a new
+    version under another file name): the old file goes. If the ingest fails, the corpus is
+    put back as it was.
     """
     folder = upload_folder(settings)
     max_bytes = int(settings.max_file_mb * 1024 * 1024)
     result = Result()
     accepted: dict[Path, tuple[Path, bytes | None]] = {}  # target → upload, bytes replaced
+    replaced: dict[Path, bytes] = {}  # older uploads with the same 文号 → their bytes
+    by_number = {number_key(d.doc_number): Path(d.source_path)
+                 for d in (index.manifest.documents.values() if index else ())
+                 if d.doc_number and Path(d.source_path).resolve().parent == folder.resolve()}
     for source in uploads:
         name = source.name
         try:
-            load_document(source, None, max_bytes)  # refuse what would not load
+            doc = load_document(source, None, max_bytes)  # refuse what would not load
         except DocumentError as exc:
             reason_zh = exc.zh.split("：", 1)[-1]
             reason_en = exc.en.split(": ", 1)[-1]
@@ -83,15 +90,26 @@ def add_files(settings: Settings, store: IndexStore, uploads: Sequence[Path],
                                             "same name as another file of this upload; skipped"))
             continue
         accepted[target] = (source, target.read_bytes() if target.is_file() else None)
+        older = by_number.get(number_key(doc.doc_number)) if doc.doc_number else None
+        if older is not None and older.name != name and older.is_file():
+            replaced[older] = older.read_bytes()
+            result.files.append(FileOutcome(
+                older.name, True, f"文号 {doc.doc_number} 相同，已由 {name} 替换",
+                f"same 文号 {doc.doc_number}; replaced by {name}"))
     if not accepted:
         return result
     folder.mkdir(parents=True, exist_ok=True)
     for target, (source, _) in accepted.items():
         shutil.copyfile(source, target)
+    for older in replaced:
+        older.unlink()
     try:
-        report = store.ingest(sorted(accepted), progress=progress)
+        # The whole folder, so that a file replaced under another name leaves the index too.
+        report = store.ingest([folder] if replaced else sorted(accepted), progress=progress)
     except AssistantError:
         _put_back(accepted)
+        for older, data in replaced.items():
+            older.write_bytes(data)
         raise
     result.report = report
     failed = {Path(e.path).name: e for e in report.errors}

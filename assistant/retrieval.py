@@ -11,6 +11,7 @@ from typing import Literal
 from .embeddings import PolicyEmbeddings
 from .index import ServedIndex
 from .intent import read_intent
+from .lifecycle import NOT_CURRENT_WEIGHT, standings
 from .models import Hit
 from .tokenizing import Vocabulary, has_chinese, normalize
 
@@ -96,6 +97,10 @@ class Retriever:
         self.candidates = candidates
         self.weights = weights or FusionWeights()
         self._texts = [normalize(c.text) for c in index.chunks]
+        standing = standings(index.manifest.documents)
+        # Documents not in force still answer when nothing current does, but rank lower.
+        self._doc_weight = {d: 1.0 if s.current else NOT_CURRENT_WEIGHT
+                            for d, s in standing.items()}
 
     def keyword_query(self, query: str) -> dict[str, float]:
         """Weighted BM25 terms: the query's own tokens, then its synonyms at a lower weight."""
@@ -140,6 +145,7 @@ class Retriever:
         if mode in ("dense", "hybrid"):
             scored["dense"] = self.dense_ranking(query, n)
         fused = self.prefer_answer_kind(query, self.fuse(scored, english=not has_chinese(query)))
+        fused = self.prefer_current(fused)
         order = collapse_duplicates([i for i, _ in fused], self._texts,
                                     self.weights.duplicate_overlap)[:k]
         score = dict(fused)
@@ -149,6 +155,14 @@ class Retriever:
         log.debug("search %r (%s): %d hits in %.1f ms", query, mode, len(hits),
                   (time.perf_counter() - started) * 1000)
         return hits
+
+    def prefer_current(self, fused: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """Scores of passages from documents not in force scaled down, then re-ranked."""
+        if all(w == 1.0 for w in self._doc_weight.values()):
+            return fused
+        chunks = self.index.chunks
+        weighted = [(i, s * self._doc_weight.get(chunks[i].doc_id, 1.0)) for i, s in fused]
+        return sorted(weighted, key=lambda p: -p[1])
 
     def prefer_answer_kind(self, query: str,
                            fused: list[tuple[int, float]]) -> list[tuple[int, float]]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from .models import Chunk, Document
 
-SEGMENTER_VERSION = "3"
+SEGMENTER_VERSION = "4"
 
 _CN_NUM = "零〇一二三四五六七八九十百千"
 _HEADING_PATTERNS: list[tuple[int, re.Pattern[str]]] = [
@@ -139,6 +139,10 @@ def build_sections(text: str) -> list[Section]:
                 title, body_start = line[:cut].rstrip("。:："), start + cut
             else:
                 title = _MARKDOWN_HEADING.sub("", line).strip()
+                if line.rstrip()[-1:] in _SENTENCE_END and not _MARKDOWN_HEADING.match(line):
+                    # "（一）每家企业每年最高20万元。" is a whole provision under its marker:
+                    # it heads the section and is its text too, so it can be found and quoted.
+                    body_start = start
         section = Section(title, rank, (*(s.title for s in stack), title))
         stack.append(section)
         sections.append(section)

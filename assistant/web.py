@@ -606,7 +606,8 @@ class Page:
         progress(0, desc="正在检查文件…")
         job = runtime.jobs.submit(
             "add", lambda step: add_files(self.settings, runtime.services.store,
-                                          [Path(f) for f in files], step), then=runtime.swap)
+                                          [Path(f) for f in files], step,
+                                          runtime.served_index()), then=runtime.swap)
         return self._follow(job, progress)
 
     def _follow(self, job: Job, progress: gr.Progress) -> str:

@@ -146,3 +146,12 @@ def test_a_text_without_structure_still_chunks_by_sentence(tmp_path: Path) -> No
     chunks = segment(doc(text))
     assert len(chunks) > 1 and all(c.section == "" for c in chunks)
     assert "".join(c.text for c in chunks) == text
+
+
+def test_a_numbered_line_that_is_a_whole_provision_stays_quotable() -> None:
+    text = "示例办法（虚构）\n一、额度\n（一）每家企业每年申领算力券最高20万元。\n"
+    doc = Document("d", text, "示例办法（虚构）")
+    chunks = segment(doc)
+    holder = next(c for c in chunks if "最高20万元" in c.text)
+    assert holder.section.endswith("（一）每家企业每年申领算力券最高20万元。")
+    assert text[holder.start:holder.end] == holder.text
