@@ -341,3 +341,9 @@ def test_the_eligibility_endpoint_gives_cited_verdicts_and_readable_errors(
         extra = api.post("/v1/eligibility", headers=AUTH, json={"profile": {"revenue": 1}})
         assert extra.status_code == 422 and "Traceback" not in extra.text
         assert api.post("/v1/eligibility", json={"profile": {}}).status_code == 401
+
+
+def test_a_registration_elsewhere_is_read_but_shanghai_itself_is_not_elsewhere() -> None:
+    assert read_facts("本企业在闵行注册").known() == {"registered_in_district": False}
+    assert read_facts("我们公司在上海市注册").known() == {}
+    assert read_facts("我们注册在青浦区").known() == {"registered_in_district": True}
