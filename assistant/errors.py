@@ -4,8 +4,14 @@
     ├── ConfigError                 a setting is missing or has a bad value
     ├── DocumentError               one file cannot be loaded (names the file and why)
     │   ├── UnsupportedFormatError  no loader for this kind of file
+    │   ├── FileTooLargeError       the file is over ASSISTANT_MAX_FILE_MB
+    │   ├── CorruptFileError        not a valid file of its type (damaged, truncated, misnamed)
+    │   ├── EncryptedFileError      the file needs a password to open
     │   └── EmptyDocumentError      the file holds no text
-    ├── IndexNotBuiltError          search asked before any ingest
+    │       └── NoTextLayerError    a PDF without readable text (a scan, or undecodable fonts)
+    ├── IndexNotBuiltError          search asked before any ingest (HTTP 503)
+    │   └── StoreUnavailableError   the Chroma server cannot be reached, or lacks the index's
+    │                               collection: nothing to serve until it is back
     ├── IngestError                 an ingest could not complete; the served index is untouched
     ├── EmbeddingError              the embedding model cannot be loaded or used
     ├── LLMError                    the chat model failed, timed out or replied with nothing
@@ -76,6 +82,15 @@ class IndexNotBuiltError(AssistantError):
             f"索引尚未建立（{index_dir}）。请先运行 `policy-assistant ingest`。",
             f"No index at {index_dir!r} yet. Run `policy-assistant ingest` first.",
         )
+
+
+class StoreUnavailableError(IndexNotBuiltError):
+    """The vector store cannot serve the index: its server is unreachable, or the collection
+    of the version being served is not in it. Like a missing index, it passes once fixed:
+    a server answers 503 meanwhile rather than failing to start."""
+
+    def __init__(self, zh: str, en: str) -> None:
+        AssistantError.__init__(self, zh, en)
 
 
 class IngestError(AssistantError):

@@ -197,7 +197,7 @@ def related_spans(need: Need, supports: Sequence[Support], limit: int = 3) -> li
     # Clauses naming the question's rarest word found anywhere come alone, if there are any.
     weights = {t.word: t.weight for t in need.terms}
     found = {w for s in supports for w in s.terms}
-    telling = max(found, key=lambda w: weights.get(w, 0.0), default=None)
+    telling = max(sorted(found), key=lambda w: weights.get(w, 0.0), default=None)
     on_subject = [s for s in supports if telling in s.terms]
     ranked = sorted(on_subject or supports, key=lambda s: (-s.coverage, s.span.rank))
     floor = RELATED_SHARE * ranked[0].coverage if ranked else 0.0

@@ -1,24 +1,41 @@
 """The index on disk: a Chroma collection, a keyword index and a manifest, swapped atomically.
 
     index/CURRENT                       the version that serves (written last, atomically)
-    index/chroma/                       the embedded Chroma store (or a Chroma server by URL)
+    index/STORE_ID                      this folder's name among a Chroma server's collections
+    index/.ingest.lock                  held while an ingest runs: one at a time per folder
+    index/chroma/                       the embedded Chroma store (unused with a Chroma server)
     index/versions/<v>/manifest.json    documents, their content hashes, embedder, segmenter
     index/versions/<v>/chunks.jsonl     every chunk with its tokens: the keyword index
 
 An ingest builds a complete new version beside the serving one (a new collection and a new
 version folder), reusing the vectors of unchanged documents, and only then replaces CURRENT.
-A failure or an interrupt before that leaves the previous version serving untouched.
+A failure or an interrupt before that leaves the previous version serving untouched. The
+version that served before stays for one more ingest, so processes that opened it (the other
+workers of a server) keep answering until they open the new one; older ones are removed.
+
+With a Chroma server (`ASSISTANT_CHROMA_URL`) only the vectors move to the server: CURRENT,
+the manifests and the keyword index stay in this folder, and every process that serves or
+ingests reads them here. Workers on one machine share the folder as it is. Workers on other
+machines need the same folder: a shared volume (NFS, a mounted network disk) mounted as
+`ASSISTANT_INDEX_DIR` on each, or a copy of it taken after every ingest (`versions/` first,
+`CURRENT` last); a separate folder per machine would point at collections that another
+machine's ingest removes. Ingest from one machine at a time: the lock is a file lock, which a
+network file system may not honour. Collections are named `<prefix>-<store id>-<version>`, so
+several index folders (staging and production, say) can share one server: an ingest only
+removes collections its own folder made.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +46,14 @@ from .bm25 import BM25
 from .config import Settings
 from .documents import find_files, load_document
 from .embeddings import ChromaEmbeddingFunction, PolicyEmbeddings
-from .errors import AssistantError, DocumentError, IndexNotBuiltError, IngestError
+from .errors import (
+    AssistantError,
+    ConfigError,
+    DocumentError,
+    IndexNotBuiltError,
+    IngestError,
+    StoreUnavailableError,
+)
 from .models import Chunk, Document
 from .segmenting import SEGMENTER_VERSION, SegmentOptions, segment
 from .tokenizing import Vocabulary, vocabulary
@@ -37,6 +61,12 @@ from .tokenizing import Vocabulary, vocabulary
 log = logging.getLogger(__name__)
 
 _ADD_BATCH = 256
+# Reused vectors come back as JSON from a server: a few thousand per request keeps each reply
+# a few megabytes instead of one reply the size of the whole index.
+_GET_BATCH = 2048
+# A server that does not answer its heartbeat within this many seconds counts as unreachable
+# (Chroma's own client would wait for the operating system's connect timeout, minutes).
+_HEARTBEAT_TIMEOUT_S = 5.0
 # Bumped whenever what is stored per chunk changes; an older index is then rebuilt in full.
 INDEX_FORMAT = "2"
 
@@ -98,6 +128,35 @@ class IngestReport:
     swapped: bool = False
 
 
+class VectorCollection:
+    """A Chroma collection whose lost server or vanished collection surfaces as
+    StoreUnavailableError, which the edges show as a message (503 over HTTP)."""
+
+    def __init__(self, collection: Any, where: str) -> None:
+        self._collection = collection
+        self._where = where
+
+    @property
+    def name(self) -> str:
+        return str(self._collection.name)
+
+    def query(self, **kwargs: Any) -> Any:
+        with store_errors(self._where, self.name):
+            return self._collection.query(**kwargs)
+
+    def get(self, **kwargs: Any) -> Any:
+        with store_errors(self._where, self.name):
+            return self._collection.get(**kwargs)
+
+    def add(self, **kwargs: Any) -> None:
+        with store_errors(self._where, self.name):
+            self._collection.add(**kwargs)
+
+    def count(self) -> int:
+        with store_errors(self._where, self.name):
+            return int(self._collection.count())
+
+
 @dataclass
 class ServedIndex:
     """One loaded index version: everything a search needs, built once."""
@@ -105,7 +164,7 @@ class ServedIndex:
     manifest: Manifest
     chunks: list[Chunk]
     keyword: BM25
-    collection: Any
+    collection: VectorCollection
     by_id: dict[str, int]
 
 
@@ -182,6 +241,19 @@ class IndexStore:
             return None
         return version if (self.version_dir(version) / "manifest.json").is_file() else None
 
+    @property
+    def where(self) -> str:
+        """The vector store, as a person would name it in a message."""
+        return self.settings.chroma_url or str(self.root / "chroma")
+
+    def store_id(self) -> str:
+        """This folder's mark on the collections it makes, written at its first ingest."""
+        path = self.root / "STORE_ID"
+        if not path.is_file():
+            self.root.mkdir(parents=True, exist_ok=True)
+            _write_atomic(path, uuid.uuid4().hex[:8])
+        return path.read_text(encoding="utf-8").strip()
+
     def client(self) -> Any:
         """The Chroma client: a server when `chroma_url` is set, else the embedded store."""
         if self._client is None:
@@ -190,26 +262,60 @@ class IndexStore:
 
             chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
             if self.settings.chroma_url:
-                from urllib.parse import urlparse
-
-                url = urlparse(self.settings.chroma_url)
-                self._client = chromadb.HttpClient(
-                    host=url.hostname or "localhost", port=url.port or 8000,
-                    ssl=url.scheme == "https", settings=chroma_settings)
+                host, port, ssl = server_address(self.settings.chroma_url)
+                self.check_server()
+                try:
+                    self._client = chromadb.HttpClient(host=host, port=port, ssl=ssl,
+                                                       settings=chroma_settings)
+                except Exception as exc:  # the client checks the server's tenant on creation
+                    raise unreachable(self.settings.chroma_url, exc) from exc
             else:
                 (self.root / "chroma").mkdir(parents=True, exist_ok=True)
                 self._client = chromadb.PersistentClient(path=str(self.root / "chroma"),
                                                          settings=chroma_settings)
         return self._client
 
-    def _collection(self, name: str, create: bool = False) -> Any:
+    def check_server(self) -> None:
+        """With a Chroma server configured, raise StoreUnavailableError unless it answers now."""
+        url = self.settings.chroma_url
+        if not url:
+            return
+        import httpx
+
+        host, port, ssl = server_address(url)  # a malformed URL is a ConfigError
+        host = f"[{host}]" if ":" in host else host  # an IPv6 address
+        heartbeat = f"{'https' if ssl else 'http'}://{host}:{port}/api/v2/heartbeat"
+        started = time.perf_counter()
+        try:
+            response = httpx.get(heartbeat, timeout=_HEARTBEAT_TIMEOUT_S)
+            response.raise_for_status()
+            response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            log.warning("Chroma server %s did not answer its heartbeat: %s", url, exc)
+            raise unreachable(url, exc) from exc
+        log.debug("Chroma server %s answered in %.0f ms", url,
+                  (time.perf_counter() - started) * 1000)
+
+    def _collection(self, name: str, create: bool = False) -> VectorCollection:
         ef = ChromaEmbeddingFunction(self.embeddings)
-        if create:
-            return self.client().create_collection(
-                name, embedding_function=ef,  # type: ignore[arg-type]
-                configuration={"hnsw": {"space": "cosine"}},
-                metadata={"embedder": self.embeddings.name})
-        return self.client().get_collection(name, embedding_function=ef)  # type: ignore[arg-type]
+        client = self.client()
+        with store_errors(self.where, name):
+            if create:
+                found = client.create_collection(
+                    name, embedding_function=ef,  # type: ignore[arg-type]
+                    configuration={"hnsw": {"space": "cosine"}},
+                    metadata={"embedder": self.embeddings.name})
+            else:
+                found = client.get_collection(name, embedding_function=ef)  # type: ignore[arg-type]
+        return VectorCollection(found, self.where)
+
+    def _has_collection(self, name: str) -> bool:
+        try:
+            self._collection(name)
+        except StoreUnavailableError:
+            self.check_server()  # an unreachable server is an error, not a missing collection
+            return False
+        return True
 
     # -- reading -------------------------------------------------------------------------
 
@@ -254,14 +360,38 @@ class IndexStore:
 
         Documents whose files lie under `paths` are added, replaced or removed to match them;
         documents ingested from elsewhere stay while their files exist. `progress(done, total)`
-        is called as chunks are embedded.
+        is called as chunks are embedded. A second ingest of the same folder waits for the first.
         """
+        with self._ingest_lock():
+            return self._ingest(paths, progress)
+
+    @contextmanager
+    def _ingest_lock(self) -> Iterator[None]:
+        """Hold the folder's ingest lock: two ingests at once would each remove the other's
+        half-built version as garbage."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".ingest.lock", "ab") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                log.info("waiting for another ingest of %s to finish", self.root)
+                fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _ingest(self, paths: Sequence[Path] | None,
+                progress: Callable[[int, int], None] | None) -> IngestReport:
         started = time.perf_counter()
+        self.check_server()  # before minutes of embedding, not after
         roots = [Path(p) for p in (paths or [self.settings.corpus_dir])]
         old_version = self.current_version()
         old = self.read_manifest(old_version) if old_version else None
         compatible = bool(old and old.embedder == self.embeddings.name
-                          and old.segmenter == _segment_signature(self.options))
+                          and old.segmenter == _segment_signature(self.options)
+                          # a reset or different Chroma server: nothing to reuse, all rebuilt
+                          and self._has_collection(old.collection))
 
         report = IngestReport(version="", documents=0, chunks=0)
         loaded: dict[str, Document] = {}
@@ -330,7 +460,7 @@ class IndexStore:
 
         version = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         report.version = version
-        collection_name = f"{self.settings.collection_prefix}-{version}"
+        collection_name = f"{self.settings.collection_prefix}-{self.store_id()}-{version}"
         tmp_dir = self.root / "versions" / f".{version}.tmp"
         try:
             self._build(version, collection_name, tmp_dir, old, old_version, loaded,
@@ -344,7 +474,7 @@ class IndexStore:
                                   f"Ingest failed; the previous index still serves: {exc}") from exc
             raise
         _write_atomic(self.current_file, version)
-        self._collect_garbage(keep={version})
+        self._collect_garbage(keep={version, old_version} if old_version else {version})
         report.swapped = True
         report.seconds = time.perf_counter() - started
         log.info("ingest %s: %d documents, %d chunks, %d embedded, %.2fs", version,
@@ -365,9 +495,12 @@ class IndexStore:
             old_chunks, old_tokens = self.read_chunks(old_version)
             reused = [(c, t) for c, t in zip(old_chunks, old_tokens, strict=True) if c.doc_id in reuse_ids]
             if reused:
-                got = self._collection(old.collection).get(
-                    ids=[c.chunk_id for c, _ in reused], include=["embeddings"])
-                by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
+                previous = self._collection(old.collection)
+                by_id: dict[str, Any] = {}
+                for i in range(0, len(reused), _GET_BATCH):
+                    got = previous.get(ids=[c.chunk_id for c, _ in reused[i:i + _GET_BATCH]],
+                                       include=["embeddings"])
+                    by_id.update(zip(got["ids"], got["embeddings"], strict=True))
                 for c, t in reused:
                     chunks.append(c)
                     tokens.append(t)
@@ -407,8 +540,7 @@ class IndexStore:
                 ids=[c.chunk_id for c in part],
                 embeddings=np.stack(vectors[i:i + _ADD_BATCH]),
                 documents=[c.text for c in part],
-                metadatas=[{"doc_id": c.doc_id, "title": c.title, "doc_number": c.doc_number,
-                            "section": c.section, "start": c.start, "end": c.end} for c in part],
+                metadatas=[_chroma_metadata(c) for c in part],
             )
 
         manifest = Manifest(version=version, created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -433,18 +565,46 @@ class IndexStore:
             pass
 
     def _collect_garbage(self, keep: set[str]) -> None:
-        """Remove versions and collections that no longer serve."""
+        """Remove the versions not in `keep`, and the collections this folder made for them."""
+        wanted: set[str] = set()
+        dropped: set[str] = set()  # named by a removed manifest, whatever their name's form
         versions = self.root / "versions"
-        for path in versions.iterdir() if versions.is_dir() else []:
+        for path in sorted(versions.iterdir()) if versions.is_dir() else []:
             name = path.name.lstrip(".").removesuffix(".tmp")
+            try:
+                manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+                (wanted if name in keep else dropped).add(str(manifest["collection"]))
+            except (OSError, ValueError, KeyError):
+                pass  # a half-built version: its collection carries this folder's mark
             if name not in keep:
                 shutil.rmtree(path, ignore_errors=True)
-        wanted = {f"{self.settings.collection_prefix}-{v}" for v in keep}
         prefix = f"{self.settings.collection_prefix}-"
-        for col in self.client().list_collections():
-            name = col if isinstance(col, str) else col.name
-            if name.startswith(prefix) and name not in wanted:
-                self.client().delete_collection(name)
+        own = f"{prefix}{self.store_id()}-"
+        # The embedded store belongs to this folder alone, collections from before marks too.
+        embedded = not self.settings.chroma_url
+        try:
+            client = self.client()
+            with store_errors(self.where, "*"):
+                names = [c if isinstance(c, str) else c.name for c in client.list_collections()]
+                for name in names:
+                    mine = (name in dropped or name.startswith(own)
+                            or (embedded and name.startswith(prefix)))
+                    if mine and name not in wanted:
+                        client.delete_collection(name)
+        except StoreUnavailableError as exc:
+            # The new version serves already; the next ingest removes what is left.
+            log.warning("old collections were not removed: %s", exc.en)
+
+
+def _chroma_metadata(c: Chunk) -> dict[str, str | int]:
+    """What the vector store keeps beside a vector; Chroma takes no None, so a page only
+    appears for files that have pages."""
+    meta: dict[str, str | int] = {"doc_id": c.doc_id, "title": c.title,
+                                  "doc_number": c.doc_number, "section": c.section,
+                                  "start": c.start, "end": c.end}
+    if c.page is not None:
+        meta["page"] = c.page
+    return meta
 
 
 def _entry(doc: Document, chunks: int) -> DocumentEntry:
@@ -464,6 +624,56 @@ def policy_files(settings: Settings, roots: Sequence[Path]) -> Iterator[Path]:
 def _is_under(path: Path, root: Path) -> bool:
     root = root.resolve()
     return path == root or root in path.parents
+
+
+def server_address(url: str) -> tuple[str, int, bool]:
+    """Host, port and TLS of a Chroma server URL, or ConfigError naming the setting."""
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    try:
+        port = parsed.port
+    except ValueError:
+        port = -1
+    # Chroma's client takes a host and a port: a path (a proxy's prefix) would be dropped.
+    if (parsed.scheme not in ("http", "https") or not parsed.hostname or port == -1
+            or parsed.path not in ("", "/") or parsed.query):
+        raise ConfigError(
+            f"ASSISTANT_CHROMA_URL 的值 {url!r} 不是有效地址，应形如 http://10.0.0.5:8000（不带路径）。",
+            f"ASSISTANT_CHROMA_URL {url!r} is not a valid address; expected e.g. "
+            "http://10.0.0.5:8000 (without a path).")
+    return parsed.hostname, port or (443 if parsed.scheme == "https" else 8000), \
+        parsed.scheme == "https"
+
+
+def unreachable(url: str, exc: BaseException) -> StoreUnavailableError:
+    """The error for a Chroma server that does not answer."""
+    reason = str(exc) or type(exc).__name__
+    return StoreUnavailableError(
+        f"无法连接 Chroma 服务器 {url}（ASSISTANT_CHROMA_URL）：{reason}。"
+        "请确认服务器已启动（chroma run --path … --host … --port …）且地址、端口正确。",
+        f"Cannot reach the Chroma server at {url} (ASSISTANT_CHROMA_URL): {reason}. "
+        "Check that it is running (chroma run --path … --host … --port …) and that the "
+        "address and port are right.")
+
+
+@contextmanager
+def store_errors(where: str, collection: str) -> Iterator[None]:
+    """Turn a lost server or a missing collection into StoreUnavailableError."""
+    import httpx
+    from chromadb.errors import NotFoundError
+
+    try:
+        yield
+    except httpx.TransportError as exc:
+        raise unreachable(where, exc) from exc
+    except NotFoundError as exc:
+        raise StoreUnavailableError(
+            f"向量库 {where} 中没有集合 {collection}：它已被更新的收录替换，或向量库已被清空或更换。"
+            "请重启服务以读取当前版本；如仍出现，请重新运行 `policy-assistant ingest`。",
+            f"The vector store at {where} has no collection {collection!r}: a newer ingest "
+            "replaced it, or the store was emptied or changed. Restart the server to read the "
+            "current version; if this persists, run `policy-assistant ingest` again.") from exc
 
 
 def _write_atomic(path: Path, text: str) -> None:
