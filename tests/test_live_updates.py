@@ -19,6 +19,7 @@ from assistant.api import create_app
 from assistant.config import Settings
 from assistant.service import Services
 
+from .conftest import served
 from .test_api import ADMIN, AUTH, make_settings
 
 STAFF = {"Authorization": f"Bearer {ADMIN}"}
@@ -118,19 +119,8 @@ def test_an_ingest_by_another_process_is_served_without_a_restart(
 @pytest.mark.slow
 def test_replacing_a_document_while_the_server_answers_loses_no_request(
         settings: Settings) -> None:
-    import uvicorn
-
-    from .test_web import free_port
-
     Services(settings).store.ingest()
     app = create_app(make_settings(settings.corpus_dir, settings.index_dir))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
     statuses: list[int] = []
     stop = threading.Event()
 
@@ -142,8 +132,8 @@ def test_replacing_a_document_while_the_server_answers_loses_no_request(
                 statuses.append(r.status_code)
 
     askers = [threading.Thread(target=keep_asking) for _ in range(3)]
-    try:
-        with httpx.Client(base_url=base, timeout=30) as staff:
+    with served(app) as base, httpx.Client(base_url=base, timeout=30) as staff:
+        try:
             for t in askers:
                 t.start()
             for amount in (30, 55):  # add, then replace by a file of the same name
@@ -157,7 +147,5 @@ def test_replacing_a_document_while_the_server_answers_loses_no_request(
             assert statuses and set(statuses) == {200}, statuses
             answer = ask(staff, "创新券每家企业每年最高多少？")["answer"]
             assert "55万元" in answer and "30万元" not in answer
-    finally:
-        stop.set()
-        server.should_exit = True
-        thread.join(timeout=10)
+        finally:
+            stop.set()

@@ -11,8 +11,6 @@ nothing from any other origin and log no console error. Screenshots go to tests/
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,7 +22,7 @@ import pytest
 from assistant.models import Answer, Chunk, Citation
 from assistant.web import answer_html, quote_span, reader_link
 
-from .conftest import FICTIONAL
+from .conftest import FICTIONAL, served
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 ADMIN = "web-admin-key-1"
@@ -142,16 +140,8 @@ class Watch:
         assert not self.errors, f"the page logged errors: {self.errors}"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    import uvicorn
-
     from assistant.api import create_app
     from assistant.config import load_settings
     from assistant.service import Services
@@ -164,18 +154,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                              database_url=f"sqlite:///{root / 'records.sqlite3'}")
     Services(settings).store.ingest()
     app = create_app(settings)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.1)
-    yield Site(f"http://127.0.0.1:{port}", app, corpus)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(app) as url:
+        yield Site(url, app, corpus)
 
 
 @pytest.fixture(scope="module")

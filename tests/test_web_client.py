@@ -3,16 +3,13 @@ real app under uvicorn on a loopback port, over the fictional policies."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from .conftest import FICTIONAL
+from .conftest import FICTIONAL, served
 
 pytestmark = pytest.mark.slow
 
@@ -25,16 +22,8 @@ class Site:
     app: Any
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    import uvicorn
-
     from assistant.api import create_app
     from assistant.config import load_settings
     from assistant.service import Services
@@ -44,18 +33,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                              database_url=f"sqlite:///{root / 'records.sqlite3'}")
     Services(settings).store.ingest()
     app = create_app(settings)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.1)
-    yield Site(f"http://127.0.0.1:{port}", app)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(app) as url:
+        yield Site(url, app)
 
 
 @pytest.fixture(scope="module")
