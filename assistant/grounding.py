@@ -208,14 +208,15 @@ def read_need(question: str, vocab: Vocabulary, weight_of: Callable[[str], float
     """
     q = normalize(question)
     english = not has_chinese(q)
+    matches = vocab.synonym_matches(q)
     synonyms: dict[str, tuple[str, ...]] = {}
-    for used, others in vocab.synonym_matches(q):
+    for used, others in matches:
         for u in used:
             synonyms[u] = tuple(dict.fromkeys((*synonyms.get(u, ()), *others)))
     terms: dict[str, Term] = {}
     if english:
         # English reaches the documents only through the glossary: one term per group touched.
-        for used, others in vocab.synonym_matches(q):
+        for used, others in matches:
             forms = tuple(f for f in (*used, *others) if has_chinese(f))
             if forms:
                 w = max((weight_of(f) for f in forms), default=0.0) or unknown_weight
@@ -234,7 +235,7 @@ def read_need(question: str, vocab: Vocabulary, weight_of: Callable[[str], float
                 w *= FOCUS_BOOST
             terms[word] = Term(word, forms, w, bool(known))
         # A synonym phrase spanning several jieba words ("刚拿到") still names its group.
-        for used, others in vocab.synonym_matches(q):
+        for used, others in matches:
             for u in used:
                 if u not in terms and has_chinese(u) and not any(u in t for t in terms):
                     forms = (u, *others)

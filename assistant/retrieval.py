@@ -69,15 +69,20 @@ def shingles(text: str, n: int = 2) -> set[str]:
     return {text[i:i + n] for i in range(max(1, len(text) - n + 1))}
 
 
-def collapse_duplicates(ranked: list[int], texts: Sequence[str], threshold: float) -> list[int]:
-    """Drop items whose text nearly repeats a better-ranked one.
+def collapse_duplicates(ranked: list[int], texts: Sequence[str], threshold: float,
+                        limit: int | None = None) -> list[int]:
+    """Drop items whose text nearly repeats a better-ranked one; at most `limit` kept.
 
     Similarity is the overlap coefficient of character bigrams, so a passage that is
     contained in another (a repeated sentence, a re-issued clause) counts as a duplicate.
+    Whether an item is kept depends only on the items before it, so stopping at `limit`
+    gives the first `limit` of the whole result without comparing the rest of the pool.
     """
     kept: list[int] = []
     seen: list[set[str]] = []
     for item in ranked:
+        if limit is not None and len(kept) >= limit:
+            break
         grams = shingles(texts[item])
         if any(len(grams & g) / max(1, min(len(grams), len(g))) >= threshold for g in seen):
             continue
@@ -147,7 +152,7 @@ class Retriever:
         fused = self.prefer_answer_kind(query, self.fuse(scored, english=not has_chinese(query)))
         fused = self.prefer_current(fused)
         order = collapse_duplicates([i for i, _ in fused], self._texts,
-                                    self.weights.duplicate_overlap)[:k]
+                                    self.weights.duplicate_overlap, limit=k)
         score = dict(fused)
         positions = {m: {item: pos + 1 for pos, item in enumerate(r)} for m, r in scored.items()}
         hits = [Hit(self.index.chunks[i], float(score[i]),

@@ -62,6 +62,12 @@ class Vocabulary:
     tokenizer: jieba.Tokenizer
     signature: str = ""  # changes whenever the data files change: tokens must be rebuilt
 
+    def __post_init__(self) -> None:
+        # An English term's content words, worked out once: every question checks all groups.
+        english = {t: _english_words(t, self.stopwords)
+                   for group in self.synonyms for t in group if _ENGLISH_TERM.match(t)}
+        object.__setattr__(self, "_english_terms", english)
+
     def tokens(self, text: str) -> list[str]:
         """Search tokens of a text: jieba's fine-grained words, without stop words.
 
@@ -109,10 +115,10 @@ class Vocabulary:
         return out
 
     def _mentions(self, query: str, words: frozenset[str], term: str) -> bool:
-        if _ENGLISH_TERM.match(term):
+        needed: frozenset[str] | None = self._english_terms.get(term)  # type: ignore[attr-defined]
+        if needed is not None:
             # English questions word their terms freely ("academician expert workstations"
             # for "academician workstation"): every content word present is enough.
-            needed = _english_words(term, self.stopwords)
             return bool(needed) and needed <= words
         return term in query
 
