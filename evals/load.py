@@ -20,7 +20,9 @@ What it does, on loopback only (figures only, nothing is asserted):
    answers, `--clients` concurrent httpx clients post to `/v1/chat` for `--seconds`, each
    cycling through the question set from its own offset, so concurrent requests differ:
    requests/s, p50, p95 and max latency, errors (non-200 or exceptions), and served req/s over
-   the in-process answers/s on 2 threads. The server is terminated at the end.
+   the in-process answers/s on 2 threads. Before the load, the CPU the idle server uses (its
+   background loops) over 5 s; during it, the cores the server and the load generator each
+   used (Linux only). The server is terminated at the end.
 
 The load generator runs on the same CPUs as the server and takes part of them: the served
 figures are a lower bound for a server with the machine to itself.
@@ -57,6 +59,7 @@ from assistant.service import Services, limit_threads
 # by one load run, so every request reaches the handler.
 RATE_LIMIT = 100_000
 STARTUP_TIMEOUT_S = 180.0
+IDLE_SETTLE_S, IDLE_SECONDS = 2.0, 5.0  # the server's CPU use with no request, after start-up
 REQUEST_TIMEOUT_S = 120.0
 
 
@@ -93,6 +96,21 @@ def latency_stats(seconds: Sequence[float]) -> dict[str, float]:
         return {"p50_ms": float("nan"), "p95_ms": float("nan"), "max_ms": float("nan"), "n": 0}
     p95 = statistics.quantiles(ms, n=20, method="inclusive")[18] if len(ms) > 1 else ms[0]
     return {"p50_ms": statistics.median(ms), "p95_ms": p95, "max_ms": ms[-1], "n": len(ms)}
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time of a process so far (Linux /proc), or None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_share(pid: int, started: float | None, seconds: float) -> float | None:
+    """CPU a process used since `started` (its CPU seconds then), in cores over `seconds`."""
+    now = process_cpu_seconds(pid)
+    return None if now is None or started is None else (now - started) / seconds
 
 
 def free_port() -> int:
@@ -247,7 +265,15 @@ def run(clients: int, seconds: float, ask_seconds: float, questions_path: Path) 
         process, log_path = start_server(tmp, port)
         try:
             result["server_startup_s"] = wait_healthy(process, base_url, log_path)
+            time.sleep(IDLE_SETTLE_S)  # start-up work (warm-up, page build) done
+            idle_from = process_cpu_seconds(process.pid)
+            time.sleep(IDLE_SECONDS)
+            result["server_idle_cores"] = cpu_share(process.pid, idle_from, IDLE_SECONDS)
+            server_from, own_from = process_cpu_seconds(process.pid), time.process_time()
             result["http"] = asyncio.run(drive(base_url, conversations, clients, seconds))
+            elapsed = result["http"]["seconds"]
+            result["http"]["server_cores"] = cpu_share(process.pid, server_from, elapsed)
+            result["http"]["load_generator_cores"] = (time.process_time() - own_from) / elapsed
         finally:
             stop_server(process)
     two = result["in_process"][1]["answers_per_s"]
@@ -286,6 +312,10 @@ def format_table(r: dict[str, Any]) -> str:
         f"max {h['max_ms']:.0f} ms",
         f"  errors        {h['errors']:>8}" + (f"   ({kinds})" if kinds else ""),
     ]
+    if h.get("server_cores") is not None:
+        lines += [f"  CPU           server {h['server_cores']:.2f} cores, load generator "
+                  f"{h['load_generator_cores']:.2f} cores; the idle server used "
+                  f"{r['server_idle_cores']:.3f} cores"]
     start, cpus = m["load_average_start"], m["cpus"] or 1
     if start is not None and start > cpus:
         lines += ["", f"note: load average {start} at start on {cpus} CPUs: other work "

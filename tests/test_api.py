@@ -133,6 +133,23 @@ def test_bad_requests_get_readable_4xx_errors(api: TestClient) -> None:
         assert error["zh"] and error["en"] and "Traceback" not in response.text
 
 
+def test_a_body_sent_in_chunks_is_refused_once_it_passes_the_limit(api: TestClient) -> None:
+    body = json.dumps({"messages": [{"role": "user", "content": "x" * 19_000}] * 5}).encode()
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the size shows only while reading
+        for i in range(0, len(body), 8192):
+            yield body[i:i + 8192]
+
+    response = api.post("/v1/chat", headers={**AUTH, "Content-Type": "application/json"},
+                        content=chunks())
+    assert response.status_code == 413 and response.json()["error"]["code"] == "body_too_large"
+
+    small = json.dumps({"messages": [{"role": "user", "content": "孵化器有哪些支持？"}]}).encode()
+    response = api.post("/v1/chat", headers={**AUTH, "Content-Type": "application/json"},
+                        content=iter([small[:10], small[10:]]))
+    assert response.status_code == 200 and response.json()["citations"]
+
+
 def test_too_many_requests_get_429_with_retry_after(indexed: Settings) -> None:
     settings = make_settings(indexed.corpus_dir, indexed.index_dir, rate_limit_per_minute=2)
     with TestClient(create_app(settings)) as client:
