@@ -354,22 +354,25 @@ class Page:
         """Answer the question in the light of the conversation, streaming the text, then
         showing the result with its citation cards.
 
-        Yields the chat, the emptied question box, the turns, the conversation id (made on the
-        first question) and the hidden feedback row.
+        Yields the chat twice (for the chat box, and for the copy the server keeps), the
+        emptied question box, the turns, the conversation id (made on the first question) and
+        the hidden feedback row. The chat comes in from the server's copy, not from the
+        browser: sent back with every question, a long conversation's cards would outgrow
+        the request size limit.
         """
         conversation = conversation or uuid.uuid4().hex
         hide = gr.update(visible=False)
         question = (question or "").strip()
         if not question:
-            yield chat, "", turns, conversation, gr.update()
+            yield chat, chat, "", turns, conversation, gr.update()
             return
         chat = [*chat, {"role": "user", "content": esc(question)},
                 {"role": "assistant", "content": pending_html("")}]
-        yield chat, "", turns, conversation, hide
+        yield chat, chat, "", turns, conversation, hide
 
         def fail(message: str) -> tuple[Any, ...]:
             chat[-1] = {"role": "assistant", "content": error_html(message)}
-            return chat, "", [*turns, Turn(question, "", None)], conversation, hide
+            return chat, chat, "", [*turns, Turn(question, "", None)], conversation, hide
 
         limit = self.settings.max_question_chars
         if len(question) > limit:
@@ -392,13 +395,13 @@ class Page:
                     text = event.text
                 if event.answer is None:
                     chat[-1] = {"role": "assistant", "content": pending_html(text)}
-                    yield chat, "", turns, conversation, hide
+                    yield chat, chat, "", turns, conversation, hide
                     continue
                 answer = event.answer
                 message_id = self._record(question, answer, conversation, "web", started)
                 chat[-1] = {"role": "assistant",
                             "content": answer_html(answer, self._sections(assistant.index))}
-                yield (chat, "", [*turns, Turn(question, answer.answer, message_id)],
+                yield (chat, chat, "", [*turns, Turn(question, answer.answer, message_id)],
                        conversation, hide)
         except IndexNotBuiltError:
             yield fail(NO_INDEX)
@@ -427,7 +430,7 @@ class Page:
 
     @staticmethod
     def new_conversation() -> tuple[Any, ...]:
-        return [], "", [], "", gr.update(visible=False), None
+        return [], [], "", [], "", gr.update(visible=False), None
 
     def like(self, turns: list[Turn], data: gr.LikeData) -> tuple[Any, ...]:
         """👍 / 👎 on an answer: stored at once; then a comment may follow."""
@@ -759,8 +762,9 @@ def _chat_tab(page: Page) -> None:
     turns = gr.State([])
     conversation = gr.State("")  # an id made on the first question, for the records
     pending = gr.State(None)  # the answer just rated, awaiting an optional comment
-    ask = {"fn": page.respond, "inputs": [question, chatbot, turns, conversation],
-           "outputs": [chatbot, question, turns, conversation, feedback_row],
+    shown = gr.State([])  # the chat box's messages, kept on the server (see Page.respond)
+    ask = {"fn": page.respond, "inputs": [question, shown, turns, conversation],
+           "outputs": [chatbot, shown, question, turns, conversation, feedback_row],
            "concurrency_limit": 4, **PRIVATE}
     send.click(**ask)
     question.submit(**ask)
@@ -772,7 +776,8 @@ def _chat_tab(page: Page) -> None:
           lambda: gr.update(visible=True), None, examples_row, queue=False, **PRIVATE)
     for trigger in (new_chat.click, chatbot.clear):
         trigger(page.new_conversation, None,
-                [chatbot, question, turns, conversation, feedback_row, pending], **PRIVATE)
+                [chatbot, shown, question, turns, conversation, feedback_row, pending],
+                **PRIVATE)
         trigger(lambda: gr.update(visible=False), None, examples_row, queue=False, **PRIVATE)
     chatbot.like(page.like, [turns], [feedback_row, pending, feedback_text], **PRIVATE)
     for event in (comment_send.click, comment.submit):

@@ -264,6 +264,22 @@ def test_on_a_phone_an_unanswerable_question_says_the_documents_do_not_state_it(
 
 
 @pytest.mark.slow
+def test_a_long_conversation_sends_only_the_new_question_not_the_whole_chat(
+        open_page: Callable[..., Any]) -> None:
+    # The chat box's cards (quotes, whole sections) once went back with every question, and
+    # past the JSON body limit (ASSISTANT_MAX_BODY_KB) the page stopped answering.
+    page = open_page(DESKTOP)
+    sizes: list[int] = []
+    page.on("request", lambda r: sizes.append(len(r.post_data_buffer or b""))
+            if "/gradio_api/queue/join" in r.url else None)
+    for question in ("首次认定的高新技术企业奖励多少？", "重新认定的呢？", "孵化器有什么支持？"):
+        assert ask(page, question).locator(".pa-card").count() >= 1
+    chat = len(page.locator("#pa-chat").inner_html().encode())
+    assert len(sizes) == 3 and chat > 10_000
+    assert max(sizes) < 2_000 and max(sizes) - min(sizes) < 200, sizes
+
+
+@pytest.mark.slow
 def test_the_eligibility_form_gives_verdicts_with_their_conditions_cited(
         open_page: Callable[..., Any]) -> None:
     for size, name in ((DESKTOP, "web-desktop-eligibility.png"),
