@@ -484,15 +484,16 @@ def _install_routes(app: FastAPI) -> None:
                 answer = assistant.ask(turn.question, turn.history)
             message_id = finish(runtime, turn, answer, who, started)
             text = answer.answer + footnotes(answer)
-            return {"id": completion_id, "object": "chat.completion", "created": created,
-                    "model": body.model,
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": text}}],
-                    "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-                    "citations": [c.to_json() for c in answer.citations],
-                    "related": [c.to_json() for c in answer.related],
-                    "abstained": answer.abstained, "mode": answer.mode,
-                    "message_id": message_id}
+            return JSONResponse({  # rendered here, as /v1/chat is
+                "id": completion_id, "object": "chat.completion", "created": created,
+                "model": body.model,
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": text}}],
+                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                "citations": [c.to_json() for c in answer.citations],
+                "related": [c.to_json() for c in answer.related],
+                "abstained": answer.abstained, "mode": answer.mode,
+                "message_id": message_id})
 
         def chunk(delta: dict[str, Any], finish_reason: str | None = None,
                   **extra: Any) -> str:
