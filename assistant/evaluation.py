@@ -370,8 +370,13 @@ def run_eligibility_evaluation(services: Services, path: Path = ELIGIBILITY_CASE
                 ok = names.get(rule_id, "\0") in shown
             scores[kind].append(ok)
             if not ok:
-                misses.append(f"{case['id']} {rule_id}: expected {expected}, got "
-                              f"{got.get(rule_id) if routed else 'no eligibility answer'}")
+                if not routed:
+                    found = "no eligibility answer"
+                elif got.get(rule_id) == expected:  # the verdict is right, the answer omits it
+                    found = f"{expected}, but the answer's 【符合】 list does not name it"
+                else:
+                    found = str(got.get(rule_id))
+                misses.append(f"{case['id']} {rule_id}: expected {expected}, got {found}")
     every = scores["json"] + scores["chat"]
     return {"checks": len(every), "accuracy": sum(every) / max(len(every), 1),
             "json": sum(scores["json"]) / max(len(scores["json"]), 1),
