@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     llm_api_key: str = "not-needed"
     llm_timeout: float = Field(20.0, gt=0)
     llm_temperature: float = Field(0.0, ge=0, le=2)
+    # Answers a server works on at once. Extractive answers are CPU-bound (one per core);
+    # a model's answer mostly waits on the model, so more of them overlap.
+    llm_concurrency: int = Field(16, ge=1, le=512)
     history_turns: int = Field(6, ge=0, le=50)  # earlier turns read when resolving a question
 
     # The HTTP API. Keys are "name:key" pairs (or bare keys) separated by commas, or one per

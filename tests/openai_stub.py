@@ -8,6 +8,7 @@ events), with replies a test scripts, and keeps every request body it received:
     stub.script(Reply(delay=2.0))               wait before answering, to provoke a timeout
     stub.script(Reply(status=500))              fail with HTTP 500
     stub.requests[-1]["messages"]               what the client sent
+    stub.most_at_once                           the most requests it held at the same time
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class OpenAIStub:
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.at_once = 0
+        self.most_at_once = 0
         self._script: list[Reply] = [Reply("（桩服务器的默认答复）[1]")]
         self._lock = threading.Lock()
         self._closing = threading.Event()
@@ -84,7 +87,15 @@ def _handler_for(stub: OpenAIStub) -> type[BaseHTTPRequestHandler]:
                 return
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
             reply = stub._next(body)
-            if reply.delay and stub._closing.wait(reply.delay):
+            with stub._lock:
+                stub.at_once += 1
+                stub.most_at_once = max(stub.most_at_once, stub.at_once)
+            try:
+                closing = reply.delay and stub._closing.wait(reply.delay)
+            finally:
+                with stub._lock:
+                    stub.at_once -= 1
+            if closing:
                 return
             try:
                 if reply.status != 200:

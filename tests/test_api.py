@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ from fastapi.testclient import TestClient
 from assistant.api import create_app
 from assistant.config import Settings, load_settings
 from assistant.service import Services
+
+from .openai_stub import OpenAIStub, Reply
 
 KEY = "test-client-key-1"
 ADMIN = "test-admin-key-1"
@@ -148,6 +151,21 @@ def test_a_body_sent_in_chunks_is_refused_once_it_passes_the_limit(api: TestClie
     response = api.post("/v1/chat", headers={**AUTH, "Content-Type": "application/json"},
                         content=iter([small[:10], small[10:]]))
     assert response.status_code == 200 and response.json()["citations"]
+
+
+def test_with_a_model_the_server_asks_it_for_several_answers_at_once(
+        indexed: Settings, openai_stub: OpenAIStub) -> None:
+    # Extractive answers run one per core; a model's answers mostly wait on the model, so a
+    # server bounded by its cores would keep all but two askers waiting on a slow model.
+    openai_stub.script(Reply("首次认定的高新技术企业可获奖励。[1]", delay=1.0))
+    settings = make_settings(indexed.corpus_dir, indexed.index_dir, answerer="llm",
+                             llm_base_url=openai_stub.base_url, llm_concurrency=4)
+    body = {"messages": [{"role": "user", "content": "首次认定的高新技术企业奖励多少？"}]}
+    with TestClient(create_app(settings)) as client, ThreadPoolExecutor(6) as pool:
+        statuses = list(pool.map(lambda _: client.post("/v1/chat", headers=AUTH, json=body)
+                                 .status_code, range(6)))
+    assert statuses == [200] * 6
+    assert openai_stub.most_at_once == 4
 
 
 def test_too_many_requests_get_429_with_retry_after(indexed: Settings) -> None:
