@@ -36,6 +36,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.types import Message as ASGIMessage
 
 from .access import Keys, RateLimiter, Sessions, bounded, load_keys
+from .chain import Event
 from .config import Settings, get_settings
 from .errors import AssistantError, IndexNotBuiltError
 from .index import ServedIndex
@@ -143,6 +144,15 @@ class Runtime:
     def _ask(self, turn: Turn) -> Answer:
         with self.slots:
             return self.services.assistant.ask(turn.question, turn.history)
+
+    def held(self, events: Iterator[Event]) -> Iterator[Event]:
+        """A streamed answer's events, produced while it holds an answer slot.
+
+        The slot is taken when the first event is asked for and given back when the stream
+        ends or its reader goes away (the generator is closed).
+        """
+        with self.slots:
+            yield from events
 
     def swap(self) -> None:
         """Open the version now serving beside the current one, then answer from it."""
@@ -474,7 +484,7 @@ def _install_routes(app: FastAPI) -> None:
         started = time.perf_counter()
 
         def events() -> Iterator[str]:
-            for event in assistant.stream(turn.question, turn.history):
+            for event in runtime.held(assistant.stream(turn.question, turn.history)):
                 if event.kind in ("delta", "replace"):
                     yield sse({"type": event.kind, "text": event.text}, event.kind)
                 elif event.answer is not None:
@@ -521,7 +531,7 @@ def _install_routes(app: FastAPI) -> None:
 
         def stream() -> Iterator[str]:
             yield chunk({"role": "assistant", "content": ""})
-            for event in assistant.stream(turn.question, turn.history):
+            for event in runtime.held(assistant.stream(turn.question, turn.history)):
                 if event.kind == "delta":
                     yield chunk({"content": event.text})
                 elif event.kind == "replace":

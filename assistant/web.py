@@ -387,8 +387,8 @@ class Page:
         try:
             assistant = self.runtime.services.assistant
             text = ""
-            for event in assistant.stream(question,
-                                          bounded(history, self.settings.history_turns)):
+            events = assistant.stream(question, bounded(history, self.settings.history_turns))
+            for event in self.runtime.held(events):
                 if event.kind == "delta":
                     text += event.text
                 elif event.kind == "replace":

@@ -168,6 +168,24 @@ def test_with_a_model_the_server_asks_it_for_several_answers_at_once(
     assert openai_stub.most_at_once == 4
 
 
+def test_streamed_answers_count_against_the_same_bound_as_plain_ones(
+        indexed: Settings, openai_stub: OpenAIStub) -> None:
+    openai_stub.script(Reply("首次认定的高新技术企业可获奖励。[1]", delay=0.5))
+    settings = make_settings(indexed.corpus_dir, indexed.index_dir, answerer="llm",
+                             llm_base_url=openai_stub.base_url, llm_concurrency=2)
+    body = {"messages": [{"role": "user", "content": "首次认定的高新技术企业奖励多少？"}]}
+
+    def streamed(path: str) -> str:
+        with client.stream("POST", path, headers=AUTH, json={**body, "stream": True}) as r:
+            return "".join(r.iter_text()) if r.status_code == 200 else f"HTTP {r.status_code}"
+
+    with TestClient(create_app(settings)) as client, ThreadPoolExecutor(6) as pool:
+        openai_stub.most_at_once = 0  # the start-up warm-up asked once on its own
+        texts = list(pool.map(streamed, ["/v1/chat/stream", "/v1/chat/completions"] * 3))
+    assert all("[DONE]" in t or "event: done" in t for t in texts), texts
+    assert openai_stub.most_at_once == 2
+
+
 def test_too_many_requests_get_429_with_retry_after(indexed: Settings) -> None:
     settings = make_settings(indexed.corpus_dir, indexed.index_dir, rate_limit_per_minute=2)
     with TestClient(create_app(settings)) as client:

@@ -99,6 +99,7 @@ def test_the_chat_streams_the_text_then_shows_the_checked_answer_and_records_it(
     app = FastAPI()
     records = RecordStore("sqlite://")
     app.state.runtime = SimpleNamespace(limiter=RateLimiter(60), records=records, watch=lambda: None,
+                                        held=lambda events: events,
                                         services=SimpleNamespace(assistant=Streaming()))
     page = Page(app, load_settings())
     shown = [out[0][-1]["content"] for out in page.respond("奖励多少？", [], [], "", None)]
