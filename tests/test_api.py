@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -153,35 +153,40 @@ def test_a_body_sent_in_chunks_is_refused_once_it_passes_the_limit(api: TestClie
     assert response.status_code == 200 and response.json()["citations"]
 
 
+SLOW_MODEL_QUESTION = {"messages": [{"role": "user", "content": "首次认定的高新技术企业奖励多少？"}]}
+
+
+def ask_slow_model_six_times(indexed: Settings, stub: OpenAIStub, concurrency: int,
+                             ask: Callable[[TestClient, int], str]) -> list[str]:
+    """Six concurrent askers of a server whose model takes 0.5 s; what each got."""
+    stub.script(Reply("首次认定的高新技术企业可获奖励。[1]", delay=0.5))
+    settings = make_settings(indexed.corpus_dir, indexed.index_dir, answerer="llm",
+                             llm_base_url=stub.base_url, llm_concurrency=concurrency)
+    with TestClient(create_app(settings)) as client, ThreadPoolExecutor(6) as pool:
+        stub.most_at_once = 0  # the start-up warm-up asked once on its own
+        return list(pool.map(lambda n: ask(client, n), range(6)))
+
+
 def test_with_a_model_the_server_asks_it_for_several_answers_at_once(
         indexed: Settings, openai_stub: OpenAIStub) -> None:
     # Extractive answers run one per core; a model's answers mostly wait on the model, so a
     # server bounded by its cores would keep all but two askers waiting on a slow model.
-    openai_stub.script(Reply("首次认定的高新技术企业可获奖励。[1]", delay=1.0))
-    settings = make_settings(indexed.corpus_dir, indexed.index_dir, answerer="llm",
-                             llm_base_url=openai_stub.base_url, llm_concurrency=4)
-    body = {"messages": [{"role": "user", "content": "首次认定的高新技术企业奖励多少？"}]}
-    with TestClient(create_app(settings)) as client, ThreadPoolExecutor(6) as pool:
-        statuses = list(pool.map(lambda _: client.post("/v1/chat", headers=AUTH, json=body)
-                                 .status_code, range(6)))
-    assert statuses == [200] * 6
+    def plain(client: TestClient, _: int) -> str:
+        return str(client.post("/v1/chat", headers=AUTH, json=SLOW_MODEL_QUESTION).status_code)
+
+    assert ask_slow_model_six_times(indexed, openai_stub, 4, plain) == ["200"] * 6
     assert openai_stub.most_at_once == 4
 
 
 def test_streamed_answers_count_against_the_same_bound_as_plain_ones(
         indexed: Settings, openai_stub: OpenAIStub) -> None:
-    openai_stub.script(Reply("首次认定的高新技术企业可获奖励。[1]", delay=0.5))
-    settings = make_settings(indexed.corpus_dir, indexed.index_dir, answerer="llm",
-                             llm_base_url=openai_stub.base_url, llm_concurrency=2)
-    body = {"messages": [{"role": "user", "content": "首次认定的高新技术企业奖励多少？"}]}
-
-    def streamed(path: str) -> str:
-        with client.stream("POST", path, headers=AUTH, json={**body, "stream": True}) as r:
+    def streamed(client: TestClient, n: int) -> str:
+        path = ("/v1/chat/stream", "/v1/chat/completions")[n % 2]
+        with client.stream("POST", path, headers=AUTH,
+                           json={**SLOW_MODEL_QUESTION, "stream": True}) as r:
             return "".join(r.iter_text()) if r.status_code == 200 else f"HTTP {r.status_code}"
 
-    with TestClient(create_app(settings)) as client, ThreadPoolExecutor(6) as pool:
-        openai_stub.most_at_once = 0  # the start-up warm-up asked once on its own
-        texts = list(pool.map(streamed, ["/v1/chat/stream", "/v1/chat/completions"] * 3))
+    texts = ask_slow_model_six_times(indexed, openai_stub, 2, streamed)
     assert all("[DONE]" in t or "event: done" in t for t in texts), texts
     assert openai_stub.most_at_once == 2
 

@@ -4,52 +4,32 @@ drive it — the official `openai` client (plain and streamed) and httpx reading
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from openai import OpenAI
 
 from assistant.api import create_app
 from assistant.config import load_settings
 from assistant.service import Services
 
+from .conftest import FICTIONAL, served
+
 pytestmark = pytest.mark.slow
 
 KEY = "server-client-key-1"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from tests.conftest import FICTIONAL
-
     root = tmp_path_factory.mktemp("server")
     settings = load_settings(corpus_dir=FICTIONAL, index_dir=root / "index",
                              api_keys=f"e2e:{KEY}", database_url=f"sqlite:///{root / 'r.db'}")
     Services(settings).store.ingest()
-    port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not srv.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with served(create_app(settings)) as url:
+        yield url
 
 
 def test_the_openai_client_gets_a_cited_answer(server: str) -> None:
