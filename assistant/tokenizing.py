@@ -10,7 +10,7 @@ import hashlib
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -61,6 +61,7 @@ class Vocabulary:
     stopwords: frozenset[str]
     tokenizer: jieba.Tokenizer
     signature: str = ""  # changes whenever the data files change: tokens must be rebuilt
+    _english_terms: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # An English term's content words, worked out once: every question checks all groups.
@@ -115,7 +116,7 @@ class Vocabulary:
         return out
 
     def _mentions(self, query: str, words: frozenset[str], term: str) -> bool:
-        needed: frozenset[str] | None = self._english_terms.get(term)  # type: ignore[attr-defined]
+        needed = self._english_terms.get(term)
         if needed is not None:
             # English questions word their terms freely ("academician expert workstations"
             # for "academician workstation"): every content word present is enough.
