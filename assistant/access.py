@@ -1,13 +1,19 @@
 """Who may call the API and how often, and the conversations it keeps (no I/O but a keys file).
 
-Keys are compared in constant time. Rate limits are token buckets per key: a client may burst
-up to its minute's allowance, then gets one request per (60 / limit) seconds. Sessions keep the
-last turns of a conversation for a while, so a mini-program may send only the new question.
+Keys are compared in constant time and must be long enough not to be guessed
+(MIN_KEY_LENGTH). Rate limits are token buckets per key: a client may burst up to its minute's
+allowance, then gets one request per (60 / limit) seconds. Failed key checks are limited per
+client address the same way, so keys cannot be tried at speed. Sessions keep the last turns of a
+conversation for a while, so a mini-program may send only the new question; a session belongs
+to the key, and the end user, that started it (session_key). Staff who signed in on the page
+carry a token signed with the admin key (StaffTokens), which the page's upload route asks for.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import secrets
 import threading
 import time
 import uuid
@@ -18,6 +24,17 @@ from pathlib import Path
 
 from .errors import ConfigError
 from .models import Message
+
+MIN_KEY_LENGTH = 16  # characters; a key is a password that faces the internet
+
+
+def _check_key(name: str, key: str, setting: str) -> None:
+    if len(key) < MIN_KEY_LENGTH:
+        raise ConfigError(
+            f"{setting} 中的密钥 {name!r} 太短（至少 {MIN_KEY_LENGTH} 个字符；"
+            "可用 `python -c \"import secrets; print(secrets.token_urlsafe(24))\"` 生成）。",
+            f"Key {name!r} in {setting} is too short ({MIN_KEY_LENGTH} characters at least; "
+            "`python -c \"import secrets; print(secrets.token_urlsafe(24))\"` makes one).")
 
 
 @dataclass(frozen=True)
@@ -54,9 +71,7 @@ def parse_keys(text: str) -> dict[str, str]:
         name, sep, key = entry.partition(":")
         if not sep:
             name, key = f"key-{n}", entry
-        if len(key.strip()) < 8:
-            raise ConfigError(f"API 密钥 {name.strip()!r} 太短（至少 8 个字符）。",
-                              f"API key {name.strip()!r} is too short (8 characters at least).")
+        _check_key(name.strip(), key.strip(), "ASSISTANT_API_KEYS")
         out[name.strip()] = key.strip()
     return out
 
@@ -70,7 +85,10 @@ def load_keys(api_keys: str | None, api_keys_file: Path | None, admin_key: str |
         except OSError as exc:
             raise ConfigError(f"无法读取密钥文件 ASSISTANT_API_KEYS_FILE（{exc.strerror}）。",
                               f"Cannot read ASSISTANT_API_KEYS_FILE: {exc.strerror}.") from None
-    return Keys(parse_keys(text), admin_key or None)
+    admin = (admin_key or "").strip() or None
+    if admin is not None:
+        _check_key("admin", admin, "ASSISTANT_ADMIN_KEY")
+    return Keys(parse_keys(text), admin)
 
 
 @dataclass
@@ -82,18 +100,103 @@ class RateLimiter:
     _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    limit: int = 100_000  # clients tracked at most; a flood of addresses cannot grow it
+
     def take(self, client: str) -> float:
         """0 when the request may go ahead; otherwise the seconds to wait before retrying."""
+        return self._spend(client, take=True)
+
+    def peek(self, client: str) -> float:
+        """What `take` would answer, without spending anything."""
+        return self._spend(client, take=False)
+
+    def _spend(self, client: str, take: bool) -> float:
         rate = self.per_minute / 60.0
         with self._lock:
             now = self.clock()
             tokens, last = self._buckets.get(client, (float(self.per_minute), now))
             tokens = min(float(self.per_minute), tokens + (now - last) * rate)
             if tokens >= 1.0:
-                self._buckets[client] = (tokens - 1.0, now)
+                if take:
+                    self._buckets[client] = (tokens - 1.0, now)
+                    self._bound()
                 return 0.0
             self._buckets[client] = (tokens, now)
             return (1.0 - tokens) / rate
+
+    def _bound(self) -> None:
+        # Full buckets are the same as no bucket: drop the oldest when there are too many.
+        while len(self._buckets) > self.limit:
+            del self._buckets[next(iter(self._buckets))]
+
+
+@dataclass
+class FailedAuth:
+    """Wrong keys per client address: `per_minute` tries a minute, then a wait.
+
+    A client whose allowance is spent is refused before its key is even compared, so guessing
+    a key costs a minute per `per_minute` tries, from each address.
+    """
+
+    per_minute: int = 10
+    clock: Callable[[], float] = time.monotonic
+    _buckets: RateLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._buckets = RateLimiter(self.per_minute, self.clock)
+
+    def blocked(self, address: str) -> float:
+        """The seconds this address must wait before trying a key again (0: it may try)."""
+        return self._buckets.peek(address)
+
+    def failed(self, address: str) -> None:
+        """Count one wrong key from this address."""
+        self._buckets.take(address)
+
+
+@dataclass(frozen=True)
+class StaffTokens:
+    """Tokens for staff signed in on the page, signed with the admin key: valid on any worker
+    that has the same key, for `ttl` seconds, and worthless once the admin key changes."""
+
+    admin: str | None
+    ttl: float = 8 * 3600
+    clock: Callable[[], float] = time.time
+
+    def issue(self) -> str:
+        expires = str(int(self.clock() + self.ttl))
+        nonce = secrets.token_urlsafe(12)
+        return f"{expires}.{nonce}.{self._sign(expires, nonce)}"
+
+    def valid(self, token: str | None) -> bool:
+        if self.admin is None or not token or token.count(".") != 2:
+            return False
+        expires, nonce, signature = token.split(".")
+        if not expires.isdigit() or int(expires) < self.clock():
+            return False
+        return hmac.compare_digest(signature, self._sign(expires, nonce))
+
+    def _sign(self, expires: str, nonce: str) -> str:
+        message = f"staff-page\0{expires}\0{nonce}".encode()
+        return hmac.new((self.admin or "").encode(), message, hashlib.sha256).hexdigest()
+
+
+STAFF_COOKIE = "pa_staff"
+
+
+def staff_token(cookie_header: str) -> str | None:
+    """The staff sign-in token from a Cookie header, if there is one."""
+    for part in cookie_header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == STAFF_COOKIE and value:
+            return value
+    return None
+
+
+def session_key(client: str, user: str | None, session_id: str) -> str:
+    """Where a server-kept session is filed: under the key, the end user and the id together,
+    so naming another key's or another user's session id starts a fresh conversation."""
+    return "\0".join((client, user or "", session_id))
 
 
 @dataclass

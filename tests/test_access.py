@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.access import Keys, RateLimiter, Sessions, bounded, parse_keys
+from assistant.access import (
+    FailedAuth,
+    Keys,
+    RateLimiter,
+    Sessions,
+    StaffTokens,
+    bounded,
+    load_keys,
+    parse_keys,
+    session_key,
+)
 from assistant.errors import ConfigError
 from assistant.models import Message
 
@@ -17,18 +27,28 @@ class Clock:
         return self.now
 
 
+APP = "abcdefgh12345678"
+
+
 def test_keys_are_read_by_name_or_numbered_and_short_ones_refused() -> None:
-    assert parse_keys("app:abcdefgh12, ijklmnop34\n# comment\nweb:qrstuvwx56") == {
-        "app": "abcdefgh12", "key-2": "ijklmnop34", "web": "qrstuvwx56"}
+    assert parse_keys(f"app:{APP}, ijklmnop34567890\n# comment\nweb:qrstuvwx56789012") == {
+        "app": APP, "key-2": "ijklmnop34567890", "web": "qrstuvwx56789012"}
     with pytest.raises(ConfigError):
-        parse_keys("short:abc")
+        parse_keys("short:abcdefgh12")  # 10 characters: guessable
+
+
+@pytest.mark.parametrize("admin", ["1", "admin", "short-admin-key"])
+def test_a_short_admin_key_is_refused_at_start_up(admin: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_keys(None, None, admin)
+    assert "ASSISTANT_ADMIN_KEY" in refused.value.en and "ASSISTANT_ADMIN_KEY" in refused.value.zh
 
 
 def test_a_presented_key_names_its_client_and_only_the_admin_key_is_admin() -> None:
-    keys = Keys({"app": "abcdefgh12"}, admin="admin-key-99")
-    assert keys.client("abcdefgh12") == "app"
-    assert keys.client("abcdefgh13") is None and keys.client(None) is None
-    assert keys.is_admin("admin-key-99") and not keys.is_admin("abcdefgh12")
+    keys = Keys({"app": APP}, admin="admin-key-99-long")
+    assert keys.client(APP) == "app"
+    assert keys.client(APP[:-1] + "9") is None and keys.client(None) is None
+    assert keys.is_admin("admin-key-99-long") and not keys.is_admin(APP)
     assert not Keys({}).required and not Keys({}).is_admin("anything")
 
 
@@ -58,3 +78,33 @@ def test_bounded_history_keeps_whole_turns() -> None:
                Message("user", "q2"), Message("assistant", "a2")]
     assert bounded(history, 1) == history[2:]
     assert bounded(history, 5) == history and bounded(history, 0) == []
+
+
+def test_wrong_keys_from_one_address_are_refused_after_the_allowance() -> None:
+    clock = Clock()
+    failures = FailedAuth(per_minute=3, clock=clock)
+    for _ in range(3):
+        assert failures.blocked("198.51.100.7") == 0.0
+        failures.failed("198.51.100.7")
+    assert failures.blocked("198.51.100.7") == pytest.approx(20.0)
+    assert failures.blocked("203.0.113.9") == 0.0  # another address is not held up
+    clock.now += 20.0
+    assert failures.blocked("198.51.100.7") == 0.0
+
+
+def test_a_session_is_filed_under_its_key_and_user() -> None:
+    assert session_key("app", "openid-1", "s") != session_key("other", "openid-1", "s")
+    assert session_key("app", "openid-1", "s") != session_key("app", "openid-2", "s")
+    assert session_key("app", None, "s") == session_key("app", None, "s")
+
+
+def test_staff_tokens_hold_only_for_their_admin_key_and_their_time() -> None:
+    clock = Clock()
+    tokens = StaffTokens("admin-key-99-long", ttl=60, clock=clock)
+    token = tokens.issue()
+    assert tokens.valid(token)
+    assert not StaffTokens("another-admin-key-long", clock=clock).valid(token)
+    assert not tokens.valid(token[:-1] + ("0" if token[-1] != "0" else "1"))
+    assert not tokens.valid(None) and not tokens.valid("1.2") and not StaffTokens(None).valid(token)
+    clock.now += 61
+    assert not tokens.valid(token)
