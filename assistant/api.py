@@ -13,12 +13,14 @@ import json
 import logging
 import math
 import os
+import secrets
 import shutil
+import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,26 +30,50 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
-from starlette.types import Message as ASGIMessage
+from starlette.types import Scope
 
-from .access import Keys, RateLimiter, Sessions, bounded, load_keys
+from .access import (
+    STAFF_COOKIE,
+    FailedAuth,
+    Keys,
+    RateLimiter,
+    Sessions,
+    StaffTokens,
+    bounded,
+    load_keys,
+    session_key,
+    staff_token,
+)
 from .chain import Event
 from .config import Settings, get_settings
-from .errors import AssistantError, IndexNotBuiltError
+from .errors import AssistantError, ConfigError, IndexNotBuiltError
 from .index import ServedIndex
 from .jobs import Jobs
+from .logs import protect as protect_logs
+from .middleware import (
+    Admission,
+    BodyLimit,
+    ClientAddress,
+    client_host,
+    error_body,
+    error_response,
+    is_loopback,
+    parse_networks,
+)
 from .models import Answer, Citation, Message
 from .profile import ProfileInput
+from .redaction import pseudonym
 from .service import Services, limit_threads
 
 log = logging.getLogger(__name__)
 
 MODEL_NAME = "policy-assistant"
+_END = object()  # the end of a streamed answer's events
 
 
 class ApiError(Exception):
@@ -58,10 +84,6 @@ class ApiError(Exception):
         super().__init__(en)
         self.status, self.code, self.zh, self.en = status, code, zh, en
         self.headers = headers or {}
-
-
-def error_body(code: str, zh: str, en: str) -> dict[str, Any]:
-    return {"error": {"code": code, "zh": zh, "en": en}}
 
 
 # -- requests --------------------------------------------------------------------------------
@@ -78,6 +100,9 @@ class ChatRequest(BaseModel):
     messages: list[ChatMessage] = Field(min_length=1, max_length=401)
     session_id: str | None = Field(None, min_length=1, max_length=64,
                                    pattern=r"^[A-Za-z0-9_.-]+$")
+    # The end user behind an app key (a mini-program sends the user's openid): a session
+    # belongs to the key and this user, so another user or key naming it starts afresh.
+    user: str | None = Field(None, min_length=1, max_length=128)
 
 
 class CompletionRequest(ChatRequest):
@@ -124,7 +149,10 @@ class Runtime:
     # cores: the slowest answer 2.4 s -> 1.1-1.3 s, served answers/s +8-15%.
     slots: threading.BoundedSemaphore = field(init=False)
     queue: asyncio.Semaphore = field(init=False)
+    failures: FailedAuth = field(default_factory=FailedAuth)
+    secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     jobs: Jobs = field(default_factory=Jobs)
+    _producers: set[asyncio.Future[None]] = field(default_factory=set)
     _checked: float = 0.0
     _swapping: threading.Lock = field(default_factory=threading.Lock)
 
@@ -145,14 +173,63 @@ class Runtime:
         with self.slots:
             return self.services.assistant.ask(turn.question, turn.history)
 
-    def held(self, events: Iterator[Event]) -> Iterator[Event]:
-        """A streamed answer's events, produced while it holds an answer slot.
+    async def stream(self, turn: Turn, who: str) -> AsyncIterator[tuple[Event, str | None]]:
+        """A streamed answer's events, each with the message id it was recorded under (set on
+        the result event only).
 
-        The slot is taken when the first event is asked for and given back when the stream
-        ends or its reader goes away (the generator is closed).
+        The answer is written by a producer task that holds an answer slot only while it
+        works, and runs to its end (or stops early once the reader has gone) whatever the
+        reader does. The slot is never held while waiting on a client: a reader that hangs
+        up, stalls, or whose generator is never closed cannot keep it.
         """
-        with self.slots:
-            yield from events
+        loop = asyncio.get_running_loop()
+        channel: asyncio.Queue[Any] = asyncio.Queue()
+        gone = threading.Event()
+        assistant = self.services.assistant  # fails here, before the stream, with no index
+        started = time.perf_counter()
+
+        def put(item: Any) -> None:
+            try:
+                loop.call_soon_threadsafe(channel.put_nowait, item)
+            except RuntimeError:  # the loop has closed: the server is shutting down
+                gone.set()
+
+        def produce() -> None:
+            try:
+                if gone.is_set():
+                    return
+                with self.slots:
+                    for event in assistant.stream(turn.question, turn.history):
+                        message_id = None
+                        if event.answer is not None:  # recorded even if the reader has left
+                            message_id = finish(self, turn, event.answer, who, started)
+                        put((event, message_id))
+                        if gone.is_set():
+                            return
+            except Exception as exc:
+                put(exc)
+            finally:
+                put(_END)
+
+        async def run() -> None:
+            async with self.queue:
+                await run_in_threadpool(produce)
+
+        producer = asyncio.ensure_future(run())
+        self._producers.add(producer)  # a reference, so the task is not collected mid-way
+        producer.add_done_callback(self._producers.discard)
+        try:
+            while (item := await channel.get()) is not _END:
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+        finally:
+            gone.set()
+
+    def pseudonym(self, value: str | None) -> str | None:
+        """What records keep instead of a session or user id: a keyed hash, so staff can group
+        a conversation's questions without holding the id (a phone number, an openid)."""
+        return pseudonym(value, self.secret) if value else None
 
     def swap(self) -> None:
         """Open the version now serving beside the current one, then answer from it."""
@@ -200,13 +277,23 @@ def _runtime(request: Request) -> Runtime:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The application; its services are built when it starts serving."""
+    """The application; its services are built when it starts serving.
+
+    Raises ConfigError at once for settings that must not serve (a short key, a bad proxy
+    address), before anything listens.
+    """
+    from .records import RecordStore
+
     settings = settings or get_settings()
+    protect_logs()
+    keys = load_keys(settings.api_keys, settings.api_keys_file, settings.admin_key)
+    trusted = parse_networks(settings.trusted_proxies)
+    failures = FailedAuth(settings.auth_failures_per_minute)
+    secret = records_secret(settings)  # the index folder must be writable
+    records = RecordStore(settings.records_url)  # a corrupt database stops us here, clearly
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from .records import RecordStore
-
         limit_threads()
         services = Services(settings)
         started = time.perf_counter()
@@ -214,12 +301,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             services.assistant.ask("高新技术企业")  # load the model, open the index, warm up
         except IndexNotBuiltError:
             log.warning("no index yet: run `policy-assistant ingest`; answering 503 until then")
+        except AssistantError as exc:
+            log.error("the index did not open (%s); answering 503 until it does", exc.en)
         app.state.runtime = Runtime(
-            settings, services, load_keys(settings.api_keys, settings.api_keys_file,
-                                          settings.admin_key),
-            RateLimiter(settings.rate_limit_per_minute),
+            settings, services, keys, RateLimiter(settings.rate_limit_per_minute),
             Sessions(settings.session_turns, settings.session_ttl_minutes * 60),
-            RecordStore(settings.records_url))
+            records, failures=failures, secret=secret)
         log.info("ready in %.1f s", time.perf_counter() - started)
         yield
         app.state.runtime.jobs.shutdown()
@@ -227,79 +314,114 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="policy-assistant", version="0.1.0", lifespan=lifespan,
                   description="Cited answers from Chinese policy documents. Errors are "
                               "`{\"error\": {\"code\", \"zh\", \"en\"}}`.")
-    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
-    if origins:
-        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
-                           allow_headers=["Authorization", "Content-Type"])
+    app.state.keys = keys
+    app.state.failures = failures
+    app.state.staff_tokens = StaffTokens(keys.admin)
     _install_error_handlers(app)
-    app.add_middleware(BodyLimit, limit=settings.max_body_kb * 1024,
-                       upload_limit=int(settings.max_file_mb * 1024 * 1024) * UPLOAD_FILES + 65536)
     _install_routes(app)
-    from .web import mount_web
+    from .web import PAGE_UPLOAD_PATH, mount_web
 
     mount_web(app, settings)  # the web page at "/", beside the API's routes
+    # Added innermost first. A CORS middleware is always present, even with no origin
+    # allowed: the page's framework then leaves CORS to it instead of answering any origin.
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
+                       allow_headers=["Authorization", "Content-Type"])
+    upload_limit = int(settings.max_upload_mb * 1024 * 1024)
+    app.add_middleware(BodyLimit, limit=settings.max_body_kb * 1024,
+                       limits={UPLOAD_PATH: upload_limit, PAGE_UPLOAD_PATH: upload_limit},
+                       timeout=settings.body_timeout_s)
+    app.add_middleware(Admission, check=_admission(app, PAGE_UPLOAD_PATH))
+    app.add_middleware(ClientAddress, trusted=trusted)
     return app
 
 
 def app_factory() -> FastAPI:
     """For `uvicorn --factory assistant.api:app_factory` and `policy-assistant serve`."""
-    return create_app()
+    try:
+        return create_app()
+    except AssistantError as exc:  # a clear message, not a traceback, from bare uvicorn too
+        print(f"错误：{exc.zh}\nerror: {exc.en}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 UPLOAD_PATH = "/v1/admin/documents"
 UPLOAD_FILES = 20  # files per upload request
 
 
-class BodyLimit:
-    """413 for a POST, PUT or PATCH body over its limit, declared or sent in chunks.
+def records_secret(settings: Settings) -> bytes:
+    """The key of the hashes records keep instead of session and user ids: the setting, else
+    one made once and kept beside the index (readable by its owner only)."""
+    if settings.records_secret:
+        return settings.records_secret.encode()
+    path = settings.index_dir / ".records-secret"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise ConfigError(f"无法读取 {path}（{exc.strerror}）。",
+                          f"Cannot read {str(path)!r}: {exc.strerror}.") from None
+    secret = secrets.token_hex(32).encode()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(secret)
+    except FileExistsError:  # another worker made it first
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"索引目录 {path.parent} 不可写（{exc.strerror}）。",
+                          f"The index folder {str(path.parent)!r} is not writable: "
+                          f"{exc.strerror}.") from None
+    return secret
 
-    Plain ASGI rather than an `@app.middleware("http")` function: that wrapper runs every
-    request through an extra task and stream, which showed in profiles of the server under load.
-    """
 
-    def __init__(self, app: ASGIApp, limit: int, upload_limit: int) -> None:
-        self.app = app
-        self.limit = limit
-        self.upload_limit = upload_limit
+def _admission(app: FastAPI, page_upload: str) -> Callable[[Scope], Awaitable[Response | None]]:
+    """The checks made before a request's body is read."""
+    keys: Keys = app.state.keys
+    failures: FailedAuth = app.state.failures
+    tokens: StaffTokens = app.state.staff_tokens
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
-            await self.app(scope, receive, send)
-            return
-        limit = self.upload_limit if scope["path"] == UPLOAD_PATH else self.limit
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None:
-            # The HTTP server never hands on more than the declared length.
-            if declared.isdigit() and int(declared) > limit:
-                await self.too_large(limit)(scope, receive, send)
-            else:
-                await self.app(scope, receive, send)
-            return
-        # Sent in chunks, the size is known only once read: read up to the limit, then replay.
-        held: list[ASGIMessage] = []
-        size = 0
-        while True:
-            message = await receive()
-            held.append(message)
-            if message["type"] != "http.request":
-                break
-            size += len(message.get("body", b""))
-            if size > limit:
-                await self.too_large(limit)(scope, receive, send)
-                return
-            if not message.get("more_body", False):
-                break
+    async def check(scope: Scope) -> Response | None:
+        host = client_host(scope)
+        if not keys.required and not is_loopback(host):
+            return error_response(
+                403, "loopback_only", "本服务未配置 API 密钥，只接受本机访问。",
+                "This server has no API keys configured and serves loopback clients only.")
+        if scope["method"] != "POST" or scope["path"] not in (UPLOAD_PATH, page_upload):
+            return None
+        wait = failures.blocked(host)
+        if wait > 0:
+            refused = _too_many_failures(wait)
+            return error_response(refused.status, refused.code, refused.zh, refused.en,
+                                  refused.headers)
+        headers = Headers(scope=scope)
+        if scope["path"] == UPLOAD_PATH:
+            if keys.admin is None:
+                return error_response(403, "admin_disabled", *ADMIN_DISABLED)
+            scheme, _, token = headers.get("authorization", "").partition(" ")
+            allowed = scheme.lower() == "bearer" and keys.is_admin(token.strip() or None)
+        else:
+            allowed = tokens.valid(staff_token(headers.get("cookie", "")))
+        if allowed:
+            return None
+        failures.failed(host)
+        return error_response(401, "unauthorized", "上传文件需要工作人员身份（管理员密钥）。",
+                              "Uploading needs a staff sign-in (the admin key).",
+                              {"WWW-Authenticate": "Bearer"})
 
-        async def replay() -> ASGIMessage:
-            return held.pop(0) if held else await receive()
+    return check
 
-        await self.app(scope, replay, send)
 
-    @staticmethod
-    def too_large(limit: int) -> JSONResponse:
-        return JSONResponse(error_body(
-            "body_too_large", f"请求体过大（上限 {limit // 1024} KB）。",
-            f"The request body is too large (limit {limit // 1024} KB)."), status_code=413)
+ADMIN_DISABLED = ("未配置管理员密钥（ASSISTANT_ADMIN_KEY）。",
+                  "No admin key is configured (ASSISTANT_ADMIN_KEY).")
+
+
+def _too_many_failures(wait: float) -> ApiError:
+    seconds = max(1, math.ceil(wait))
+    return ApiError(429, "too_many_failures", f"密钥错误次数过多，请 {seconds} 秒后再试。",
+                    f"Too many wrong keys; retry in {seconds} s.", {"Retry-After": str(seconds)})
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -350,8 +472,12 @@ async def client(request: Request) -> str:
     runtime = _runtime(request)
     name = "anonymous"
     if runtime.keys.required:
+        host = client_host(request.scope)
+        if (wait := runtime.failures.blocked(host)) > 0:
+            raise _too_many_failures(wait)
         found = runtime.keys.client(_bearer(request))
         if found is None:
+            runtime.failures.failed(host)
             raise ApiError(401, "unauthorized", "缺少或无效的 API 密钥（Authorization: Bearer …）。",
                            "Missing or invalid API key (Authorization: Bearer …).",
                            {"WWW-Authenticate": "Bearer"})
@@ -367,9 +493,12 @@ async def client(request: Request) -> str:
 async def admin(request: Request) -> None:
     runtime = _runtime(request)
     if runtime.keys.admin is None:
-        raise ApiError(403, "admin_disabled", "未配置管理员密钥（ASSISTANT_ADMIN_KEY）。",
-                       "No admin key is configured (ASSISTANT_ADMIN_KEY).")
+        raise ApiError(403, "admin_disabled", *ADMIN_DISABLED)
+    host = client_host(request.scope)
+    if (wait := runtime.failures.blocked(host)) > 0:
+        raise _too_many_failures(wait)
     if not runtime.keys.is_admin(_bearer(request)):
+        runtime.failures.failed(host)
         raise ApiError(401, "unauthorized", "需要管理员密钥。", "The admin key is required.",
                        {"WWW-Authenticate": "Bearer"})
 
@@ -381,12 +510,15 @@ Client = Annotated[str, Depends(client)]
 
 @dataclass
 class Turn:
+    """A question to answer, its history, and whose conversation it continues."""
+
     question: str
     history: list[Message]
-    session_id: str | None
+    session_id: str | None  # as the client named it, echoed back
+    owner: str | None = None  # the server-kept session it belongs to (see session_key)
 
 
-def read_turn(runtime: Runtime, request: ChatRequest) -> Turn:
+def read_turn(runtime: Runtime, request: ChatRequest, who: str) -> Turn:
     """The question, its history (sent, or kept by the server), within the configured limits."""
     s = runtime.settings
     messages = [Message(m.role, m.content) for m in request.messages if m.role != "system"]
@@ -402,23 +534,42 @@ def read_turn(runtime: Runtime, request: ChatRequest) -> Turn:
     if sum(m.role == "user" for m in history) > s.max_history_turns:
         raise ApiError(422, "history_too_long", f"对话历史过长（上限 {s.max_history_turns} 轮）。",
                        f"The history is too long (limit {s.max_history_turns} turns).")
-    if request.session_id and not history:
-        history = runtime.sessions.history(request.session_id)
-    return Turn(question, bounded(history, s.history_turns), request.session_id)
+    owner = (session_key(who, request.user, request.session_id)
+             if request.session_id else None)
+    if owner and not history:
+        history = runtime.sessions.history(owner)
+    return Turn(question, bounded(history, s.history_turns), request.session_id, owner)
 
 
 def finish(runtime: Runtime, turn: Turn, answer: Answer, who: str, started: float) -> str:
     """Keep the session, write the record; the new message id."""
     message_id = uuid.uuid4().hex
-    if turn.session_id:
-        runtime.sessions.add(turn.session_id, turn.question, answer.answer)
+    if turn.owner:
+        runtime.sessions.add(turn.owner, turn.question, answer.answer)
     latency = (time.perf_counter() - started) * 1000
     try:
-        runtime.records.add_exchange(message_id, turn.question, answer, who, turn.session_id,
-                                     latency)
+        runtime.records.add_exchange(message_id, turn.question, answer, who,
+                                     runtime.pseudonym(turn.owner or turn.session_id), latency)
     except AssistantError as exc:  # a record lost must not lose the answer
         log.error("could not record exchange %s: %s", message_id, exc.en)
     return message_id
+
+
+MAX_NAME_BYTES = 200  # a file name, in UTF-8; file systems stop at 255
+
+
+def upload_name(filename: str | None) -> str:
+    """An uploaded file's name as it will be kept, or ApiError (400) saying what is wrong."""
+    name = Path((filename or "").replace("\\", "/")).name
+    if not name or name.startswith("."):
+        raise ApiError(400, "bad_upload", "上传的文件缺少文件名。", "An uploaded file has no file name.")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise ApiError(400, "bad_upload", "文件名中含有控制字符，请改名后再上传。",
+                       "A file name holds control characters; rename the file and upload it again.")
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise ApiError(400, "bad_upload", f"文件名过长（上限 {MAX_NAME_BYTES} 字节），请改名后再上传。",
+                       f"A file name is too long (limit {MAX_NAME_BYTES} bytes); rename the file.")
+    return name
 
 
 def result_json(answer: Answer, message_id: str, session_id: str | None) -> dict[str, Any]:
@@ -468,29 +619,27 @@ def _install_routes(app: FastAPI) -> None:
     async def chat(body: ChatRequest, request: Request, who: Client) -> JSONResponse:
         """A cited answer to the last user message, in the light of the conversation."""
         runtime = _runtime(request)
-        turn = read_turn(runtime, body)
+        turn = read_turn(runtime, body, who)
         answer, message_id = await runtime.answer(turn, who)
         return JSONResponse(result_json(answer, message_id, turn.session_id))
 
     @app.post("/v1/chat/stream", tags=["answers"], response_class=StreamingResponse,
               responses={200: {"content": {"text/event-stream": {}},
                                "description": "delta…, [replace], result, done events"}})
-    def chat_stream(body: ChatRequest, request: Request, who: Client) -> StreamingResponse:
+    async def chat_stream(body: ChatRequest, request: Request, who: Client) -> StreamingResponse:
         """The same answer as server-sent events: `delta` texts as they come, `replace` if a
         model's answer was replaced, then `result` (the whole JSON result) and `done`."""
         runtime = _runtime(request)
-        turn = read_turn(runtime, body)
-        assistant = runtime.services.assistant  # fails here, as JSON, when there is no index
-        started = time.perf_counter()
+        turn = read_turn(runtime, body, who)
+        _ = runtime.services.assistant  # fails here, as JSON, when there is no index
 
-        def events() -> Iterator[str]:
-            for event in runtime.held(assistant.stream(turn.question, turn.history)):
+        async def events() -> AsyncIterator[str]:
+            async for event, message_id in runtime.stream(turn, who):
                 if event.kind in ("delta", "replace"):
                     yield sse({"type": event.kind, "text": event.text}, event.kind)
                 elif event.answer is not None:
-                    message_id = finish(runtime, turn, event.answer, who, started)
                     yield sse({"type": "result",
-                               **result_json(event.answer, message_id, turn.session_id)},
+                               **result_json(event.answer, message_id or "", turn.session_id)},
                               "result")
             yield sse({"type": "done"}, "done")
 
@@ -502,9 +651,8 @@ def _install_routes(app: FastAPI) -> None:
         """OpenAI-compatible chat completions (plain and streamed). The citations come both as
         a footnote block in the message text and as the extra field `citations`."""
         runtime = _runtime(request)
-        turn = read_turn(runtime, body)
-        assistant = runtime.services.assistant  # fails here, as JSON, when there is no index
-        started = time.perf_counter()
+        turn = read_turn(runtime, body, who)
+        _ = runtime.services.assistant  # fails here, as JSON, when there is no index
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(datetime.now(UTC).timestamp())
         if not body.stream:
@@ -529,9 +677,9 @@ def _install_routes(app: FastAPI) -> None:
                     **extra}
             return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
-        def stream() -> Iterator[str]:
+        async def stream() -> AsyncIterator[str]:
             yield chunk({"role": "assistant", "content": ""})
-            for event in runtime.held(assistant.stream(turn.question, turn.history)):
+            async for event, message_id in runtime.stream(turn, who):
                 if event.kind == "delta":
                     yield chunk({"content": event.text})
                 elif event.kind == "replace":
@@ -539,7 +687,6 @@ def _install_routes(app: FastAPI) -> None:
                                             + event.text})
                 elif event.answer is not None:
                     answer = event.answer
-                    message_id = finish(runtime, turn, answer, who, started)
                     yield chunk({"content": footnotes(answer)})
                     yield chunk({}, "stop", citations=[c.to_json() for c in answer.citations],
                                 related=[c.to_json() for c in answer.related],
@@ -595,18 +742,18 @@ def _install_routes(app: FastAPI) -> None:
         if not files or len(files) > UPLOAD_FILES:
             raise ApiError(400, "bad_upload", f"请上传 1 至 {UPLOAD_FILES} 个文件。",
                            f"Upload between 1 and {UPLOAD_FILES} files.")
+        names = [upload_name(f.filename) for f in files]  # all checked before anything is kept
         staging = Path(tempfile.mkdtemp(prefix="upload-"))
         paths = []
-        for f in files:
-            name = Path(f.filename or "").name
-            if not name or name.startswith("."):
-                shutil.rmtree(staging, ignore_errors=True)
-                raise ApiError(400, "bad_upload", "上传的文件缺少文件名。",
-                               "An uploaded file has no file name.")
-            target = staging / name
-            with target.open("wb") as out:
-                shutil.copyfileobj(f.file, out)
-            paths.append(target)
+        try:
+            for f, name in zip(files, names, strict=True):
+                target = staging / name
+                with target.open("wb") as out:
+                    shutil.copyfileobj(f.file, out)
+                paths.append(target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
 
         def work(progress: Callable[[int, int], None]) -> Any:
             try:
@@ -615,8 +762,23 @@ def _install_routes(app: FastAPI) -> None:
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
 
-        job = runtime.jobs.submit("add", work, then=runtime.swap)
+        try:
+            job = runtime.jobs.submit("add", work, then=runtime.swap)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         return {**job.to_json(), "status_url": f"/v1/admin/jobs/{job.id}"}
+
+    @app.post("/v1/admin/page-session", tags=["staff"], dependencies=[Depends(admin)])
+    def page_session(request: Request) -> JSONResponse:
+        """Sign staff in on the page: a cookie, signed with the admin key, that the page's
+        upload route asks for (the page's own upload cannot carry the key)."""
+        tokens: StaffTokens = request.app.state.staff_tokens
+        response = JSONResponse({"ok": True, "expires_in": int(tokens.ttl)})
+        response.set_cookie(STAFF_COOKIE, tokens.issue(), max_age=int(tokens.ttl), path="/",
+                            httponly=True, samesite="strict",
+                            secure=request.url.scheme == "https")
+        return response
 
     @app.delete("/v1/admin/documents/{doc_id:path}", tags=["staff"], status_code=202,
                 dependencies=[Depends(admin)])

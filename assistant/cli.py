@@ -31,6 +31,7 @@ from .access import bounded
 from .chain import Assistant
 from .config import Settings, get_settings
 from .errors import AssistantError
+from .logs import configure as configure_logging
 from .models import Answer, Citation, Hit, Message
 from .retrieval import MODES
 from .service import Services, limit_threads
@@ -63,10 +64,7 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log deta
         _fail(exc)
         return
     level = logging.DEBUG if verbose else getattr(logging, settings.log_level.upper(), 20)
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("chromadb", "httpx", "jieba", "urllib3"):
-        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    configure_logging(level)
 
 
 @app.command()
@@ -359,10 +357,16 @@ def serve(
     import uvicorn
 
     from .access import load_keys
+    from .api import records_secret
+    from .middleware import parse_networks
+    from .records import RecordStore
 
     settings = get_settings()
-    try:
+    try:  # what would stop the server, said before it starts
         keys = load_keys(settings.api_keys, settings.api_keys_file, settings.admin_key)
+        parse_networks(settings.trusted_proxies)
+        records_secret(settings)
+        RecordStore(settings.records_url).close()
     except AssistantError as exc:
         _fail(exc)
         return
@@ -372,8 +376,13 @@ def serve(
             "请设置 ASSISTANT_API_KEYS 或 ASSISTANT_API_KEYS_FILE。",
             f"Without API keys the server listens on loopback only (got --host {host}); "
             "set ASSISTANT_API_KEYS or ASSISTANT_API_KEYS_FILE."))
+    # The server logs through our redacting handler (log_config=None), with no access log:
+    # its lines would hold every client's address. X-Forwarded-For is read by the app itself,
+    # from ASSISTANT_TRUSTED_PROXIES only. A stopping server gives open requests 10 s.
     uvicorn.run("assistant.api:app_factory", factory=True, host=host, port=port,
-                workers=workers, log_level=settings.log_level.lower())
+                workers=workers, log_level=settings.log_level.lower(), log_config=None,
+                access_log=False, proxy_headers=False, timeout_graceful_shutdown=10,
+                timeout_keep_alive=5)
 
 
 @app.command()

@@ -76,6 +76,15 @@ class Settings(BaseSettings):
     session_turns: int = Field(10, ge=1, le=200)
     session_ttl_minutes: float = Field(30, gt=0)
     cors_origins: str = ""  # comma-separated origins allowed to call the API from a browser
+    # Addresses of the proxies in front (comma-separated IPs or networks). Only a request
+    # from one of them has its X-Forwarded-For read; everyone else is who the socket says.
+    trusted_proxies: str = ""
+    auth_failures_per_minute: int = Field(10, ge=1, le=10_000)  # wrong keys, per address
+    max_upload_mb: float = Field(50.0, gt=0)  # one upload request, all its files together
+    body_timeout_s: float = Field(30.0, gt=0)  # a request body that stalls this long is cut
+    # The key of the hashes that records keep instead of session ids and user ids; when
+    # unset, one is made and kept in the index folder.
+    records_secret: str | None = None
     database_url: str | None = None  # where exchanges and feedback go; SQLite under index/
 
     @property

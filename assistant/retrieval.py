@@ -157,7 +157,7 @@ class Retriever:
         positions = {m: {item: pos + 1 for pos, item in enumerate(r)} for m, r in scored.items()}
         hits = [Hit(self.index.chunks[i], float(score[i]),
                     {m: p[i] for m, p in positions.items() if i in p}) for i in order]
-        log.debug("search %r (%s): %d hits in %.1f ms", query, mode, len(hits),
+        log.debug("search of %d characters (%s): %d hits in %.1f ms", len(query), mode, len(hits),
                   (time.perf_counter() - started) * 1000)
         return hits
 

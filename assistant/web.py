@@ -13,11 +13,14 @@ went wrong, in Chinese, where it happened.
 from __future__ import annotations
 
 import html
+import json
 import logging
 import os
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,10 +30,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import gradio as gr
 from fastapi import FastAPI
+from starlette.datastructures import Headers
 from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Message as ASGIMessage
 
-from .access import bounded
+from .access import bounded, staff_token
 from .config import Settings
 from .documents import supported_suffixes
 from .errors import AssistantError, IndexNotBuiltError
@@ -310,12 +315,20 @@ class Turn:
     message_id: str | None  # None when nothing was answered (an error)
 
 
+def _host(request: gr.Request | None) -> str:
+    """The visitor's address, as the server's ClientAddress settled it."""
+    client = getattr(request, "client", None) if request is not None else None
+    return str(client.host) if client is not None and client.host else "unknown"
+
+
 class Page:
     """The page's handlers, over the runtime the API's lifespan builds."""
 
-    def __init__(self, app: FastAPI, settings: Settings) -> None:
+    def __init__(self, app: FastAPI, settings: Settings,
+                 uploads: StaffUploads | None = None) -> None:
         self.app = app
         self.settings = settings
+        self.uploads = uploads or StaffUploads()
 
     @property
     def runtime(self) -> Runtime:
@@ -327,8 +340,7 @@ class Page:
 
     def _limited(self, request: gr.Request | None) -> str | None:
         """A message when this browser asks too often (the API's per-minute limit), else None."""
-        host = request.client.host if request is not None and request.client else "unknown"
-        wait = self.runtime.limiter.take(f"web:{host}")
+        wait = self.runtime.limiter.take(f"web:{_host(request)}")
         if wait > 0:
             return f"提问过于频繁，请 {max(1, round(wait))} 秒后再试。"
         return None
@@ -349,8 +361,8 @@ class Page:
             log.error("could not record exchange %s: %s", message_id, exc.en)
         return message_id
 
-    def respond(self, question: str, chat: list[dict[str, Any]], turns: list[Turn],
-                conversation: str, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+    async def respond(self, question: str, chat: list[dict[str, Any]], turns: list[Turn],
+                      conversation: str, request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:
         """Answer the question in the light of the conversation, streaming the text, then
         showing the result with its citation cards.
 
@@ -358,8 +370,11 @@ class Page:
         emptied question box, the turns, the conversation id (made on the first question) and
         the hidden feedback row. The chat comes in from the server's copy, not from the
         browser: sent back with every question, a long conversation's cards would outgrow
-        the request size limit.
+        the request size limit. The answer is written as the API's streams are
+        (Runtime.stream), so a visitor who leaves mid-answer holds no answer slot.
         """
+        from .api import Turn as Question
+
         conversation = conversation or uuid.uuid4().hex
         hide = gr.update(visible=False)
         question = (question or "").strip()
@@ -381,14 +396,13 @@ class Page:
         if (message := self._limited(request)) is not None:
             yield fail(message)
             return
-        started = time.perf_counter()
         history = [m for t in turns if t.message_id
                    for m in (Message("user", t.question), Message("assistant", t.answer))]
+        asked = Question(question, bounded(history, self.settings.history_turns), conversation)
         try:
-            assistant = self.runtime.services.assistant
+            runtime = self.runtime
             text = ""
-            events = assistant.stream(question, bounded(history, self.settings.history_turns))
-            for event in self.runtime.held(events):
+            async for event, message_id in runtime.stream(asked, "web"):
                 if event.kind == "delta":
                     text += event.text
                 elif event.kind == "replace":
@@ -398,9 +412,8 @@ class Page:
                     yield chat, chat, "", turns, conversation, hide
                     continue
                 answer = event.answer
-                message_id = self._record(question, answer, conversation, "web", started)
-                chat[-1] = {"role": "assistant",
-                            "content": answer_html(answer, self._sections(assistant.index))}
+                chat[-1] = {"role": "assistant", "content": answer_html(
+                    answer, self._sections(runtime.services.index))}
                 yield (chat, chat, "", [*turns, Turn(question, answer.answer, message_id)],
                        conversation, hide)
         except IndexNotBuiltError:
@@ -408,7 +421,7 @@ class Page:
         except AssistantError as exc:
             yield fail(exc.zh)
         except Exception:
-            log.exception("the page could not answer %r", question)
+            log.exception("the page could not answer a question")
             yield fail(GENERIC_ERROR)
 
     def chat_api(self, question: str, request: gr.Request) -> dict[str, Any]:
@@ -573,36 +586,46 @@ class Page:
 
     # -- staff ---------------------------------------------------------------------------
 
-    def _admin(self, key: str | None) -> str | None:
+    def _admin(self, key: str | None, request: gr.Request | None = None) -> str | None:
         """A message when the key is not the admin key, else None. Checked on every action:
-        the page's events can be called without the page."""
-        keys = self.runtime.keys
-        if keys.admin is None:
+        the page's events can be called without the page. Wrong keys count against the
+        address's allowance, as they do on the API."""
+        runtime = self.runtime
+        if runtime.keys.admin is None:
             return NO_ADMIN
-        if not keys.is_admin((key or "").strip() or None):
+        host = _host(request)
+        if (wait := runtime.failures.blocked(host)) > 0:
+            return f"密钥错误次数过多，请 {max(1, round(wait))} 秒后再试。"
+        if not runtime.keys.is_admin((key or "").strip() or None):
+            runtime.failures.failed(host)
             return "管理员密钥不正确。"
         return None
 
-    def sign_in(self, key: str) -> tuple[Any, ...]:
-        problem = self._admin(key)
+    def sign_in(self, key: str, request: gr.Request) -> tuple[Any, ...]:
+        problem = self._admin(key, request)
         if problem is not None:
             return gr.update(visible=False), f'<div class="pa-error">{esc(problem)}</div>'
         return gr.update(visible=True), '<div class="pa-ok">已验证管理员身份。</div>'
 
-    def ingest(self, key: str, files: list[str] | None,
+    def ingest(self, key: str, files: list[str] | None, request: gr.Request,
                progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008 — Gradio's way
         """Copy uploaded policy files into the corpus, ingest them, serve the new index.
 
         The ingest runs as a background job, like one started through the API; the page
         follows its progress while every other visitor is answered from the old index.
+        Only files this staff member uploaded through the page are taken.
         """
         from .library import add_files
 
-        problem = self._admin(key)
+        problem = self._admin(key, request)
         if problem is not None:
             return f'<div class="pa-error">{esc(problem)}</div>'
         if not files:
             return '<div class="pa-error">请先选择要上传的文件。</div>'
+        token = staff_token(request.headers.get("cookie", "") if request else "")
+        if not self.uploads.owns(token, files):
+            return ('<div class="pa-error">只能收录您在本页上传的文件，请重新选择文件后再试。'
+                    "</div>")
         runtime = self.runtime
         if runtime.jobs.busy():
             return '<div class="pa-error">另一次收录正在进行，请稍后再试。</div>'
@@ -636,22 +659,22 @@ class Page:
                    "新的提问即按更新后的文件作答。</div>" if totals else "")
         return f'{summary}<ul class="pa-results">{items}</ul>'
 
-    def removable(self, key: str) -> Any:
+    def removable(self, key: str, request: gr.Request) -> Any:
         """The uploaded documents staff may remove."""
         from .library import removable
 
-        if self._admin(key) is not None:
+        if self._admin(key, request) is not None:
             return gr.update(choices=[], value=None)
         choices = [(f"《{title}》", doc_id)
                    for doc_id, title in removable(self.settings, self._index())]
         return gr.update(choices=choices, value=None)
 
-    def remove(self, key: str, doc_id: str | None,
+    def remove(self, key: str, doc_id: str | None, request: gr.Request,
                progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
         """Delete an uploaded document's file and ingest its folder again."""
         from .library import removable, remove_document
 
-        problem = self._admin(key)
+        problem = self._admin(key, request)
         if problem is not None:
             return f'<div class="pa-error">{esc(problem)}</div>', gr.update()
         index = self._index()
@@ -668,11 +691,11 @@ class Page:
             return outcome, gr.update()
         title = index.manifest.documents[str(doc_id)].title
         return (f'<div class="pa-ok">已移除《{esc(title)}》，索引已更新。</div>',
-                self.removable(key))
+                self.removable(key, request))
 
-    def recent(self, key: str) -> tuple[str, str]:
+    def recent(self, key: str, request: gr.Request) -> tuple[str, str]:
         """Recent unanswered questions and thumbs-down, for staff."""
-        problem = self._admin(key)
+        problem = self._admin(key, request)
         if problem is not None:
             return f'<div class="pa-error">{esc(problem)}</div>', ""
         try:
@@ -709,6 +732,15 @@ PAGE_JS = """() => {
     seen = rows.length;
     writing = document.querySelector('#pa-chat .pa-pending') !== null;
   }).observe(document.body, {childList: true, subtree: true});
+}"""
+# Staff sign-in also asks the API for the staff cookie that the page's upload route requires
+# (the browser's file upload cannot carry the key itself); the key then goes on to the handler.
+STAFF_SIGN_IN_JS = """async (key) => {
+  try {
+    await fetch(new URL('v1/admin/page-session', document.baseURI), {method: 'POST',
+      headers: {'Authorization': 'Bearer ' + (key || '').trim()}, credentials: 'same-origin'});
+  } catch (e) {}
+  return key;
 }"""
 PRIVATE: dict[str, Any] = {"api_visibility": "private"}  # the page's own events: no API
 
@@ -882,7 +914,8 @@ def _staff_tab(page: Page) -> None:
                 gr.Markdown("**用户认为没有帮助的回答**")
                 negative = gr.HTML()
     for event in (sign_in.click, admin_key.submit):
-        ready = event(page.sign_in, [admin_key], [staff, signed], **PRIVATE)
+        ready = event(page.sign_in, [admin_key], [staff, signed], js=STAFF_SIGN_IN_JS,
+                      **PRIVATE)
         ready.then(page.recent, [admin_key], [unanswered, negative], **PRIVATE)
         ready.then(page.removable, [admin_key], [removable], **PRIVATE)
     ingest.click(page.ingest, [admin_key, uploads], [ingest_result], **PRIVATE).then(
@@ -893,17 +926,43 @@ def _staff_tab(page: Page) -> None:
 
 # -- mounting --------------------------------------------------------------------------------
 
+PAGE_UPLOAD_PATH = "/gradio_api/upload"
+# The page's own routes that a browser (or gradio_client, for the one API the page offers)
+# needs; the framework has more (run history, monitoring, proxies, custom components, editing
+# tools…), and every other path under the page is a 404. A path is allowed when it equals an
+# entry or starts with an entry that ends in "/" or "=".
+PAGE_ROUTES = {
+    "GET": ("/", "/config", "/config/", "/theme.css", "/robots.txt", "/favicon.ico",
+            "/manifest.json", "/assets/", "/static/", "/svelte/", "/gradio_api/info",
+            "/gradio_api/info/", "/gradio_api/queue/data", "/gradio_api/heartbeat/",
+            "/gradio_api/startup-events", "/gradio_api/upload_progress", "/gradio_api/file=",
+            "/gradio_api/call/chat/"),
+    "HEAD": ("/",),
+    "POST": ("/gradio_api/queue/join", "/gradio_api/cancel", PAGE_UPLOAD_PATH,
+             "/gradio_api/call/chat", "/gradio_api/call/v2/chat"),
+}
+
+
+def page_route_allowed(method: str, path: str) -> bool:
+    """Whether the page answers this method and path at all."""
+    return any(path == entry or (entry[-1] in "/=" and entry != "/" and path.startswith(entry))
+               for entry in PAGE_ROUTES.get(method, ()))
+
+
 class _PageMount(Mount):
     """The page at "/", except under the API's own first path segments (/v1, /healthz, /docs…):
-    there the API keeps answering, so an unknown /v1/… path still gets its JSON 404."""
+    there the API keeps answering, so an unknown /v1/… path still gets its JSON 404. Of the
+    page's framework routes only those in PAGE_ROUTES are reachable."""
 
     def __init__(self, app: ASGIApp, api_roots: set[str]) -> None:
         super().__init__("/", app=app, name="page")
         self.api_roots = api_roots
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] == "http" and _root(scope.get("path", "")) in self.api_roots:
-            return Match.NONE, {}
+        if scope["type"] == "http":
+            path = scope.get("path", "")
+            if _root(path) in self.api_roots or not page_route_allowed(scope["method"], path):
+                return Match.NONE, {}
         return super().matches(scope)
 
 
@@ -911,26 +970,73 @@ def _root(path: str) -> str:
     return path.lstrip("/").split("/", 1)[0]
 
 
-class _UploadsToPage:
-    """Hands the page's file uploads straight to it, past the API's JSON body limit
-    (ASSISTANT_MAX_BODY_KB); the page bounds uploads itself (ASSISTANT_MAX_FILE_MB)."""
+class StaffUploads:
+    """The files each signed-in staff member uploaded through the page, by their sign-in token.
 
-    def __init__(self, app: ASGIApp, page: ASGIApp) -> None:
+    The page's upload route hands back the paths it stored; the staff upload handler accepts
+    only paths from this list for the same token. So a request naming any other file (another
+    visitor's upload, a file of the server) is refused before anything is read or copied.
+    """
+
+    def __init__(self, limit: int = 1000) -> None:
+        self.limit = limit
+        self._paths: OrderedDict[str, set[str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, token: str, paths: Sequence[str]) -> None:
+        with self._lock:
+            self._paths.setdefault(token, set()).update(str(Path(p).resolve()) for p in paths)
+            self._paths.move_to_end(token)
+            while len(self._paths) > self.limit:
+                self._paths.popitem(last=False)
+
+    def owns(self, token: str | None, paths: Sequence[str]) -> bool:
+        """Whether every path was uploaded with this token."""
+        with self._lock:
+            mine = self._paths.get(token or "", set())
+            return bool(paths) and all(str(Path(p).resolve()) in mine for p in paths)
+
+
+class _RecordUploads:
+    """Notes the paths the page's upload route stored, under the uploader's staff token (the
+    route is reached only with a valid one: see assistant.api's admission check)."""
+
+    def __init__(self, app: ASGIApp, uploads: StaffUploads) -> None:
         self.app = app
-        self.page = page
+        self.uploads = uploads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("path", "") == "/gradio_api/upload":
-            await self.page(scope, receive, send)
-        else:
+        if scope["type"] != "http" or scope.get("path") != PAGE_UPLOAD_PATH:
             await self.app(scope, receive, send)
+            return
+        body: list[bytes] = []
+        status = 0
+
+        async def sending(message: ASGIMessage) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and status == 200:
+                body.append(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, receive, sending)
+        token = staff_token(Headers(scope=scope).get("cookie", ""))
+        if status == 200 and token:
+            try:
+                paths = json.loads(b"".join(body))
+            except ValueError:
+                return
+            if isinstance(paths, list):
+                self.uploads.add(token, [p for p in paths if isinstance(p, str)])
 
 
 def mount_web(app: FastAPI, settings: Settings) -> None:
     """Serve the page at "/" of the API app, beside the API's own routes."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from Gradio
     api_roots = {_root(getattr(r, "path", "")) for r in app.router.routes} - {""}
-    blocks = build_page(Page(app, settings))
+    uploads = StaffUploads()
+    blocks = build_page(Page(app, settings, uploads))
     theme = gr.themes.Default(primary_hue=gr.themes.colors.blue,
                               neutral_hue=gr.themes.colors.slate,
                               font=list(FONTS), font_mono=list(MONO_FONTS))
@@ -938,11 +1044,16 @@ def mount_web(app: FastAPI, settings: Settings) -> None:
         app, blocks, path="/", footer_links=[], run_history=False, ssr_mode=False, pwa=False,
         mcp_server=False, enable_monitoring=False, show_error=True, theme=theme,
         css_paths=[CSS_PATH], max_file_size=f"{max(1, int(settings.max_file_mb))}mb",
-        js=PAGE_JS)
+        js=PAGE_JS, allowed_paths=[], blocked_paths=[str(settings.corpus_dir.resolve()),
+                                                     str(settings.index_dir.resolve())])
+    # Gradio checks the files named in an event's input (only its own upload folder may be
+    # named) once `launch()` has run; a mounted app never launches, so the check is off
+    # unless the flag says otherwise. With it, a request naming /etc/passwd is refused
+    # before Gradio copies anything.
+    blocks.has_launched = True
     mounted = app.router.routes.pop()
     assert isinstance(mounted, Mount), "gradio.mount_gradio_app adds one Mount last"
-    app.router.routes.append(_PageMount(mounted.app, api_roots))
-    app.add_middleware(_UploadsToPage, page=mounted.app)
+    app.router.routes.append(_PageMount(_RecordUploads(mounted.app, uploads), api_roots))
     _calm_queue(blocks)
 
 

@@ -223,11 +223,16 @@ def test_openai_completions_carry_citations_in_text_and_as_a_field(api: TestClie
     assert body["object"] == "chat.completion"
 
 
-def test_without_keys_the_api_is_open_on_loopback(indexed: Settings) -> None:
+def test_without_keys_the_api_is_open_on_loopback_only(indexed: Settings) -> None:
     settings = make_settings(indexed.corpus_dir, indexed.index_dir, api_keys=None)
-    with TestClient(create_app(settings)) as client:
-        response = client.post("/v1/search", json={"query": "孵化器"})
-    assert response.status_code == 200
+    app = create_app(settings)
+    with TestClient(app, client=("127.0.0.1", 50000)) as client:
+        assert client.post("/v1/search", json={"query": "孵化器"}).status_code == 200
+    with TestClient(app, client=("203.0.113.5", 50000)) as client:
+        for method, path in (("POST", "/v1/search"), ("GET", "/healthz"), ("GET", "/")):
+            response = client.request(method, path, json={"query": "孵化器"})
+            assert response.status_code == 403, path
+            assert response.json()["error"]["code"] == "loopback_only"
 
 
 def test_before_any_ingest_every_answer_endpoint_says_so_as_json(settings: Settings) -> None:

@@ -14,6 +14,7 @@ has (schemathesis 4.32.5).
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,14 +38,16 @@ ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN}"}
 
 
 def app_settings(root: Path) -> Settings:
-    """No client keys, a rate limit never reached, the admin key on; index and records in root."""
+    """One key that is both the client's and the admin's, a rate limit never reached; index
+    and records in root."""
     return load_settings(corpus_dir=FICTIONAL, index_dir=root / "index",
                          database_url=f"sqlite:///{root / 'records.sqlite3'}",
-                         api_keys=None, api_keys_file=None, admin_key=ADMIN,
-                         rate_limit_per_minute=100_000)
+                         api_keys=f"fuzzer:{ADMIN}", api_keys_file=None, admin_key=ADMIN,
+                         rate_limit_per_minute=100_000, auth_failures_per_minute=10_000)
 
 
-schema = schemathesis.openapi.from_dict(create_app(app_settings(Path("unused"))).openapi())
+schema = schemathesis.openapi.from_dict(
+    create_app(app_settings(Path(tempfile.mkdtemp(prefix="schema-")))).openapi())
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from assistant.web import answer_html, quote_span, reader_link
 from .conftest import FICTIONAL, served
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
-ADMIN = "web-admin-key-1"
+ADMIN = "web-admin-key-0001"
 CHROMIUM = shutil.which("chromium")
 BROWSER_ARGS = ["--headless=new", "--no-sandbox", "--disable-background-networking"]
 DESKTOP = {"width": 1280, "height": 800}
