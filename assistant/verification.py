@@ -1,14 +1,17 @@
 """Checks an answer against its citations before anyone sees it (pure logic).
 
-Two rules, for every answerer: each citation marker [n] points to a cited passage, and each
+The rules, for every answerer: each citation marker [n] points to a cited passage; each
 figure in the answer (amounts, counts, percentages, years, dates) occurs in a cited passage —
-or is the result of a shown calculation on cited figures ("1210 − 1164 = 46").
+or is the result of a shown calculation on cited figures ("1210 − 1164 = 46"); no HTML markup
+appears that the cited passages do not hold; and, when the index's titles are given, each
+document named in 《》 is one the index holds or names, so an asker's invented title is never
+presented as a document.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from .models import Chunk
@@ -25,13 +28,15 @@ _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _CN_NUMBER = re.compile(r"[零〇一二两三四五六七八九十百千]+")
 _CN_UNIT_AFTER = re.compile(r"[年月日天个家项倍人次条款名所批届周岁元万亿%]")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!][^<>]*>")
+_TITLE = re.compile(r"《([^《》\n]{1,80})》")
 
 
 @dataclass(frozen=True)
 class Problem:
     """One reason an answer cannot be shown as it is."""
 
-    kind: str  # "marker" | "figure" | "uncited"
+    kind: str  # "marker" | "figure" | "markup" | "title"
     detail: str
 
 
@@ -96,10 +101,13 @@ def _calculated(text: str, cited: set[str]) -> set[str]:
     return ok
 
 
-def verify(answer: str, cited: Sequence[Chunk], numbered: int) -> list[Problem]:
+def verify(answer: str, cited: Sequence[Chunk], numbered: int,
+           titles: Collection[str] | None = None) -> list[Problem]:
     """What is wrong with an answer citing these chunks ([1] is cited[0]); empty when sound.
 
     `numbered` is how many markers exist ([1]…[numbered]); a marker beyond it points nowhere.
+    `titles` are the titles the index holds or names in 《》; given, every title the answer
+    names in 《》 must be (part of) one of them or of the cited passages' titles.
     """
     problems: list[Problem] = []
     for m in MARKER.finditer(answer):
@@ -113,4 +121,15 @@ def verify(answer: str, cited: Sequence[Chunk], numbered: int) -> list[Problem]:
     allowed = sources | _calculated(body, sources)
     for figure in sorted(figures_in(body) - allowed):
         problems.append(Problem("figure", f"{figure} is in no cited passage"))
+    cited_text = "\n".join(f"{c.title} {c.lead} {c.text}" for c in cited)
+    for m in _MARKUP.finditer(body):
+        if m.group(0) not in cited_text:
+            problems.append(Problem("markup", f"{m.group(0)} is in no cited passage"))
+    if titles is not None:
+        named = [normalize(t) for t in (*titles, *(c.title for c in cited),
+                                        *(t for c in cited for t in _TITLE.findall(c.text)))]
+        for m in _TITLE.finditer(body):
+            title = normalize(m.group(1).strip())
+            if not any(title in n for n in named):
+                problems.append(Problem("title", f"《{m.group(1)}》 is named by no document"))
     return problems

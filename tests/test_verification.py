@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from assistant.models import Chunk
 from assistant.verification import Problem, chinese_to_int, figures_in, verify
 
@@ -100,3 +102,39 @@ def test_figures_in_title_doc_number_and_section_of_the_cited_chunk_count_as_cit
     # The same figures are not cited when the answer cites another chunk.
     problems = verify(answer.replace("[1]", "[2]"), [SUBSIDY, SUBSIDY], numbered=2)
     assert sorted(p.detail.split()[0] for p in problems) == ["2098", "2099", "28", "7"]
+
+
+MENTIONS = Chunk(chunk_id="demo#0002", doc_id="demo", title="示例区科技企业扶持措施（虚构）",
+                 doc_number="", section="二、支持载体建设",
+                 text="本措施中的《示例区科技创新规划（虚构）》提及的目标,以正式文件为准。",
+                 start=40, end=75)
+INDEXED_TITLES = ("示例区科技企业扶持措施（虚构）", "中华人民共和国专利法")
+
+
+def test_markup_the_cited_passages_do_not_hold_is_a_problem() -> None:
+    answer = "<script>alert('x')</script>对首次认定的高新技术企业给予一次性奖励88万元[1]。"
+    assert kinds(verify(answer, [SUBSIDY], numbered=1)) == ["markup", "markup"]
+    assert kinds(verify("奖励88万元<br/>[1]。", [SUBSIDY], numbered=1)) == ["markup"]
+
+
+def test_a_comparison_sign_is_no_markup() -> None:
+    assert verify("一次性奖励<=88万元，首次认定>重新认定[1]。", [SUBSIDY], numbered=1) == []
+
+
+def test_a_title_no_indexed_document_holds_or_names_is_a_problem() -> None:
+    answer = "根据《某某虚构办法》，首次认定的高新技术企业奖励88万元[1]。"
+    problems = verify(answer, [SUBSIDY], numbered=1, titles=INDEXED_TITLES)
+    assert kinds(problems) == ["title"]
+    # Without the index's titles, titles are not checked.
+    assert verify(answer, [SUBSIDY], numbered=1) == []
+
+
+@pytest.mark.parametrize("title", [
+    "示例区科技企业扶持措施（虚构）",  # a cited passage's document
+    "专利法",  # part of an indexed title
+    "中华人民共和国专利法",
+    "示例区科技创新规划（虚构）",  # named by the cited passage
+])
+def test_a_title_the_index_holds_or_names_is_sound(title: str) -> None:
+    answer = f"《{title}》规定首次认定的高新技术企业奖励88万元[1]。"
+    assert verify(answer, [SUBSIDY, MENTIONS], numbered=2, titles=INDEXED_TITLES) == []
