@@ -8,10 +8,14 @@ Three cases, after "去年全区有效高企有多少家？":
   becomes the focus, so the answer is about it and not about the old one.
 - A question with its own subject that does not lean back, or one that says it changes the
   topic ("换个问题"), starts fresh.
+
+Every turn is read as plain words first (`without_markup`): HTML pasted into a question is no
+part of what is asked, and must never come back in an answer.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +39,21 @@ _ASKING = re.compile(
     r"(?:19|20)\d{2}年(?:度|底|初)?|请问|想问|我们|我司|咱们|公司|"
     r"\b(?:how many|how much|what|which|did|does|do|is|are|was|were|have|has|at the end of|"
     r"in|this year|last year|next year)\b|(?:19|20)\d{2}")
+
+
+# Script and style blocks go with their content; other tags, comments and entities go alone.
+_BLOCK = re.compile(r"<\s*(script|style)\b[^>]*>.*?(?:<\s*/\s*\1\s*>|$)", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<!--.*?(?:-->|$)|<\s*/?\s*[A-Za-z!?][^<>]*>", re.DOTALL)
+# An angle bracket left over (a lone "<", or a tag split to re-form once its inside is gone)
+# must not reach a page; full-width and small forms fold to "<" when a question is normalized.
+_ANGLE = re.compile(r"[<>＜＞﹤﹥]")
+
+
+def without_markup(text: str) -> str:
+    """The text with HTML tags, script blocks, entities and angle brackets removed."""
+    text = html.unescape(text)
+    text = _TAG.sub(" ", _BLOCK.sub(" ", text))
+    return re.sub(r"[ \t]{2,}", " ", _ANGLE.sub(" ", text)).strip()
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.conversation import Resolved, carried_subject, condense, resolve_history
+from assistant.conversation import (
+    Resolved,
+    carried_subject,
+    condense,
+    resolve_history,
+    without_markup,
+)
 from assistant.models import Message
 
 # The subjects a fictional document set knows; the real Assistant reads them off the index.
@@ -94,3 +100,19 @@ def test_resolve_history_reads_only_user_turns() -> None:
 
     assert resolve_history(history, record) == [FIRST]
     assert seen == [(FIRST, [])]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("<script>alert(1)</script>高企奖励多少？", "高企奖励多少？"),
+    ("<b>高企</b>奖励多少？", "高企 奖励多少？"),
+    ("《某某<script>alert(1)</script>办法》", "《某某 办法》"),
+    ("&lt;img src=x onerror=alert(1)&gt;高企", "高企"),
+    ("<scr<script>ipt>alert(1)</script>高企", "scr 高企"),  # no tag can re-form
+    ("<!-- 注释 -->高企<style>p{}</style>", "高企"),
+    ("营收<5000万元，人数>100人", "营收 5000万元，人数 100人"),
+    ("营收＜5000万元", "营收 5000万元"),
+    ("R&D费用加计扣除比例？", "R&D费用加计扣除比例？"),
+    ("去年全区有效高企有多少家？", "去年全区有效高企有多少家？"),
+])
+def test_markup_is_read_out_of_a_turn(text: str, expected: str) -> None:
+    assert without_markup(text) == expected
