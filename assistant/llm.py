@@ -30,6 +30,7 @@ from .config import PROJECT_DIR, Settings
 from .errors import ConfigError, LLMError, ProfileError
 from .models import Chunk, Message
 from .profile import Profile, parse_profile, profile_schema_text
+from .redaction import described
 
 log = logging.getLogger(__name__)
 
@@ -157,8 +158,10 @@ class LLMAnswerer:
         with self._model_errors():
             text = self._condense.invoke({"history": transcript, "question": question})
         text = self._nonempty(text)
-        log.info("llm condense: %s, %d history messages, %r -> %r in %.2f s", self.model,
-                 len(history), question, text, time.perf_counter() - started)
+        # What the asker typed stays out of the logs: lengths and fingerprints only.
+        log.info("llm condense: %s, %d history messages, %s -> %s in %.2f s", self.model,
+                 len(history), described(question), described(text),
+                 time.perf_counter() - started)
         return text
 
     def extract_profile(self, question: str, history: Sequence[Message]) -> Profile:
@@ -181,12 +184,14 @@ class LLMAnswerer:
             if not isinstance(data, dict):
                 raise ValueError("not an object")
             profile = parse_profile({k: v for k, v in data.items() if v is not None})
-        except (ValueError, ProfileError) as exc:
-            detail = exc.en if isinstance(exc, ProfileError) else str(exc)
-            raise LLMError(f"大模型给出的企业情况不符合格式：{detail}",
-                           f"The model's reading of the profile is invalid: {detail}") from None
-        log.info("llm profile: %s, %r -> %s in %.2f s", self.model, question, profile.known(),
-                 time.perf_counter() - started)
+        except (ValueError, ProfileError):
+            # Not the details: they quote values the model read from the asker's words, and
+            # the caller logs this message.
+            raise LLMError("大模型给出的企业情况不符合格式（须为符合企业情况字段定义的 JSON 对象）。",
+                           "The model's reading of the profile is invalid (it must be a JSON "
+                           "object valid against the profile's fields).") from None
+        log.info("llm profile: %s, %s -> fields %s in %.2f s", self.model, described(question),
+                 ", ".join(profile.known()) or "none", time.perf_counter() - started)
         return profile
 
     @classmethod
@@ -215,7 +220,11 @@ class LLMAnswerer:
         try:
             yield
         except _MODEL_ERRORS as exc:
-            log.warning("llm call failed: %s at %s: %r", self.model, self.base_url, exc)
+            # An HTTP error's body may quote the request, and so the question: its status only.
+            shown = (f"HTTP {exc.status_code}" if isinstance(exc, openai.APIStatusError)
+                     else repr(exc))
+            log.warning("llm call failed: %s at %s: %s %s", self.model, self.base_url,
+                        type(exc).__name__, shown)
             raise self._failure(exc) from exc
 
     def _failure(self, exc: Exception) -> LLMError:

@@ -28,8 +28,9 @@ tells whether a text or identifier holds personal data; `pseudonym(value, secret
 hash (HMAC-SHA256, 20 hex characters) to store in its place, the same for the same value and
 secret, so one person's records still group together; `redact_identifier(value, secret)` does
 both: the identifier itself when it is harmless, else its pseudonym. `fingerprint(text)` is a
-short unkeyed hash for log lines, so the lines about one question can be matched up without
-writing the question down.
+short unkeyed hash for log lines, and `described(text)` ("[42 chars #1a2b3c4d]") how a log
+line names a user's text, so the lines about one question can be matched up without writing
+the question down.
 
     >>> redact_identifier("13812345678", b"k") == pseudonym("13812345678", b"k")
     True
@@ -241,3 +242,8 @@ def redact_identifier(value: str, secret: bytes) -> str:
 def fingerprint(text: str) -> str:
     """Eight hex characters of the text's SHA-256: matches log lines about one text."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+
+
+def described(text: str) -> str:
+    """A user's text as a log line names it: its length and fingerprint, never its words."""
+    return f"[{len(text)} chars #{fingerprint(text)}]"
