@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -18,15 +19,16 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from . import eligibility, extractive, lifecycle
-from .conversation import Resolved, condense, leans_back, resolve_history
+from .conversation import Resolved, condense, leans_back, resolve_history, without_markup
 from .errors import AssistantError
-from .grounding import NOT_SUBJECTS, Assessment, Need, assess, read_need
+from .grounding import NOT_SUBJECTS, Assessment, Need, assess, read_need, titles_mentioned
 from .index import ServedIndex
 from .models import Answer, Citation, Hit, Message
 from .profile import Profile
+from .redaction import described
 from .retrieval import Retriever
 from .tokenizing import Vocabulary, normalize
-from .verification import MARKER, verify
+from .verification import MARKER, Problem, verify
 
 if TYPE_CHECKING:
     from .llm import LLMAnswerer
@@ -43,6 +45,11 @@ CLARIFY = ("这个问题接着前面的话题，但当前对话里还没有前�
            "例如：“今年全区有效高企的目标是多少？”")
 FALLBACK_NOTE = "模型回答未通过引用核验，已改为直接摘录文件原文作答。"
 FAILURE_NOTE = "模型暂时不可用，已改为直接摘录文件原文作答。"
+
+
+def _tally(problems: Sequence[Problem]) -> str:
+    counts = Counter(p.kind for p in problems)
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,9 @@ class Assistant:
         self._corpus = "\n".join(normalize(c.text) for c in index.chunks)
         self.standing = lifecycle.standings(index.manifest.documents)
         self._titles = {d.doc_id: d.title for d in entries}
+        # The titles an answer may name: the indexed documents' and those their text names.
+        self.mentioned = titles_mentioned(c.text for c in index.chunks)
+        self.named = frozenset((*self.titles, *self.mentioned))
         self.chain: Runnable[dict[str, Any], Answer] = (
             RunnableLambda(self._resolve) | RunnableLambda(self._retrieve)
             | RunnableLambda(self._answer))
@@ -122,14 +132,20 @@ class Assistant:
     def assess(self, question: str, hits: Sequence[Hit],
                focus: Sequence[str] = ()) -> tuple[Need, Assessment]:
         need = self.need(question, focus)
-        return need, assess(need, hits, self.titles, self._corpus_has, self.doc_years)
+        return need, assess(need, hits, self.titles, self._corpus_has, self.doc_years,
+                            self.mentioned)
 
     def _corpus_has(self, word: str) -> bool:
         return normalize(word) in self._corpus
 
     def _resolve(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        resolved = self.resolve(inputs["question"], inputs.get("history", ()))
-        return {**inputs, "resolved": resolved.text, "focus": resolved.focus}
+        # Markup is read out before anything else, so no step can echo it into an answer.
+        question = without_markup(inputs["question"])
+        history = tuple(Message(m.role, without_markup(m.content))
+                        for m in inputs.get("history", ()))
+        resolved = self.resolve(question, history)
+        return {**inputs, "question": question, "history": history,
+                "resolved": resolved.text, "focus": resolved.focus}
 
     def _retrieve(self, inputs: dict[str, Any]) -> dict[str, Any]:
         hits = self.retriever.search(inputs["resolved"], k=self.top_k)
@@ -203,10 +219,10 @@ class Assistant:
         cited = [int(n) for n in dict.fromkeys(MARKER.findall(text))]
         chunks = [h.chunk for h in hits]
         problems = verify(text, [chunks[n - 1] for n in cited if 1 <= n <= len(chunks)],
-                          len(chunks))
+                          len(chunks), self.named)
         if problems or not cited:
-            log.warning("model answer rejected: %s",
-                        "; ".join(p.detail for p in problems) or "no citation")
+            # The kinds only: a figure the model wrote may be one the asker typed (a phone).
+            log.warning("model answer rejected: %s", _tally(problems) or "no citation")
             return replace(fallback, notes=(FALLBACK_NOTE,))
         # Renumber the markers in order of first use, so citations read [1], [2], …
         order = {n: i for i, n in enumerate(cited, 1)}
@@ -223,7 +239,8 @@ class Assistant:
         """Answer one question in the light of the conversation so far."""
         started = time.perf_counter()
         result = self.chain.invoke({"question": question, "history": tuple(history)})
-        log.info("ask %r → %s%s in %.0f ms", question, result.mode,
+        # The question may hold personal data: its length and fingerprint identify it in logs.
+        log.info("ask %s → %s%s in %.0f ms", described(question), result.mode,
                  " (abstained)" if result.abstained else "",
                  (time.perf_counter() - started) * 1000)
         return result
@@ -239,7 +256,7 @@ class Assistant:
         pieces: list[str] = []
         try:
             for piece in self.llm.stream(inputs["resolved"], [h.chunk for h in inputs["hits"]],
-                                         tuple(history)):
+                                         inputs["history"]):
                 pieces.append(piece)
                 yield Event("delta", piece)
         except AssistantError as exc:

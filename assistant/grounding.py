@@ -12,7 +12,7 @@ credit line of 履约贷 in the same sentence.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -603,8 +603,10 @@ def subject_phrase(need: Need, limit: int = 2) -> str:
         at = need.question.find(word)
         return any(s <= at < e for s, e in asked)
 
+    # Never a figure or a symbol of the asker's: an answer restates nothing the documents
+    # did not say ("补贴500万元吗" must not come back as "…未载明500").
     words = [t for t in need.terms if t.known and not in_asking(t.word)
-             and not any(t.word in f for f in need.figures)]
+             and not any(t.word in f for f in need.figures) and _PLAIN_WORD.fullmatch(t.word)]
     ranked = sorted(words, key=lambda t: -t.weight)[:limit]
     ordered = [t.word for t in words if t in ranked]
     return ("、" if need.english else "").join(ordered) or "所问事项"
@@ -612,11 +614,13 @@ def subject_phrase(need: Need, limit: int = 2) -> str:
 
 def assess(need: Need, hits: Sequence[Hit], known_titles: Sequence[str],
            corpus_has: Callable[[str], bool],
-           doc_years: Mapping[str, int] | None = None) -> Assessment:
+           doc_years: Mapping[str, int] | None = None,
+           mentioned_titles: Sequence[str] = ()) -> Assessment:
     """Decide whether the retrieved chunks answer the question.
 
-    `known_titles` are the titles of the indexed documents; `corpus_has(word)` tells whether
-    any indexed passage holds a word (to notice places and documents the corpus never covers);
+    `known_titles` are the titles of the indexed documents, `mentioned_titles` the titles the
+    indexed text names in 《》 (see `titles_mentioned`); `corpus_has(word)` tells whether any
+    indexed passage holds a word (to notice places and documents the corpus never covers);
     `doc_years` gives each document's year, against which 去年 and 今年 are read.
     """
     doc_years = doc_years or {}
@@ -640,10 +644,18 @@ def assess(need: Need, hits: Sequence[Hit], known_titles: Sequence[str],
     missing = [t for t in need.titles
                if not any(_same_title(t, k) for k in known_titles)]
     if missing:
-        names = "、".join(f"《{t}》" for t in missing)
+        # A title is named as the documents spell it, and only when they name it: the asker's
+        # 《…》 is their words, not the documents'.
+        named = list(dict.fromkeys(m for t in missing for m in _as_mentioned(t, mentioned_titles)))
+        if named:
+            names = "、".join(f"《{t}》" for t in named)
+            return Assessment("abstain", supports,
+                              f"{names}的正文未收录，现有文件只提到了它",
+                              f"the full text of {names} is not in the documents; "
+                              "they only mention it")
         return Assessment("abstain", supports,
-                          f"{names}的正文未收录，现有文件只提到了它",
-                          f"the full text of {names} is not in the documents; they only mention it")
+                          "现有文件中没有所问名称的文件，也没有文件提到它",
+                          "no indexed document has the name asked about, and none mentions it")
     answering = [s for s in supports if s.answers]
     if answering:
         return Assessment("answer", answering, candidates=supports)
@@ -651,9 +663,10 @@ def assess(need: Need, hits: Sequence[Hit], known_titles: Sequence[str],
     wanted_zh = "、".join(a.zh for a in need.attributes) or _kind_label(need)
     wanted_en = ", ".join(a.en for a in need.attributes) or _kind_label(need, en=True)
     if need.figures and not any(s.figures_ok for s in supports if s.coverage > 0):
+        # The asker's figure is not repeated: said back, it would read as the documents'.
         return Assessment("abstain", supports,
-                          f"现有文件未载明{subject}为{'、'.join(need.figures)}",
-                          f"the documents do not state {', '.join(need.figures)} for {subject}")
+                          f"现有文件未载明{subject}为所问的数额",
+                          f"the documents do not state the figure asked about for {subject}")
     return Assessment("abstain", supports,
                       f"现有文件未载明{subject}的{wanted_zh}",
                       f"the documents do not state the {wanted_en} asked for ({subject})")
@@ -662,6 +675,25 @@ def assess(need: Need, hits: Sequence[Hit], known_titles: Sequence[str],
 def _same_title(asked: str, title: str) -> bool:
     a, t = normalize(asked), normalize(title)
     return a in t or t in a
+
+
+_MENTIONED_TITLE = re.compile(r"《([^《》\n]{2,60})》")
+_PLAIN_WORD = re.compile(r"[^\W\d_]+")  # letters only: no digits, markup or punctuation
+_MAX_NAMED = 3
+
+
+def titles_mentioned(texts: Iterable[str]) -> list[str]:
+    """The document titles named in 《》 in some texts, as they spell them, each once."""
+    return list(dict.fromkeys(m.group(1).strip() for text in texts
+                              for m in _MENTIONED_TITLE.finditer(text)))
+
+
+def _as_mentioned(asked: str, mentioned: Sequence[str]) -> list[str]:
+    """The titles the documents name that the asker means: the same one, else those holding
+    all of it (never one merely inside it: 《X规划补充办法》 is not 《X规划》)."""
+    a = normalize(asked)
+    same = [m for m in mentioned if normalize(m) == a]
+    return same or [m for m in mentioned if a in normalize(m)][:_MAX_NAMED]
 
 
 _KIND_LABELS = {"money": ("金额", "amount"), "percent": ("比例", "percentage"),
