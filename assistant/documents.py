@@ -4,7 +4,11 @@ A loader turns the bytes of one file into a `Document` whose `text` is the body 
 published, so citations can quote it. Loaders register themselves for file suffixes:
 
     @register(".docx")
-    def load_docx(path: Path, data: bytes) -> LoadedText: ...
+    def load_docx(path: Path, data: bytes, limits: LoadLimits) -> LoadedText: ...
+
+A loader checks what it can cheaply before parsing (a PDF's page count, the size a Word file
+unpacks to, how deeply a web page nests) against `LoadLimits`, and refuses a file over them;
+time and memory are bounded by running the loaders in a worker process (`sandbox.py`).
 
 Metadata comes from front matter at the top of a text file, from what a loader finds in the file
 (a web page's info table), or from a sidecar `<file name>.meta.yaml`; the sidecar wins where
@@ -49,7 +53,39 @@ class LoadedText:
     pages: tuple[int, ...] = ()
 
 
-Loader = Callable[[Path, bytes], LoadedText]
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class LoadLimits:
+    """How much loading one file may cost; a file over any of these is refused by name.
+
+    The defaults fit a policy library: a 2,000-page PDF is a large yearbook, a Word file's XML
+    rarely reaches 10 MB, a web page nests a few dozen elements deep.
+    """
+
+    seconds: float = 60.0  # wall-clock time for one file, after which its worker is killed
+    memory_mb: int = 1536  # the worker process's address space
+    pdf_pages: int = 2000
+    docx_xml_mb: float = 50.0  # what a Word file's XML parts unpack to, together
+    html_depth: int = 256  # how deeply a web page's elements nest
+    html_elements: int = 200_000
+
+    @classmethod
+    def from_settings(cls, settings: object) -> LoadLimits:
+        """The limits the settings give (ASSISTANT_LOAD_TIMEOUT_S, …); defaults for the rest."""
+        defaults = cls()
+        return cls(**{name: getattr(settings, setting, getattr(defaults, name))
+                      for name, setting in _LIMIT_SETTINGS.items()})
+
+
+# Each limit and the name of the setting that overrides it.
+_LIMIT_SETTINGS = {"seconds": "load_timeout_s", "memory_mb": "load_memory_mb",
+                   "pdf_pages": "pdf_max_pages", "docx_xml_mb": "docx_max_xml_mb",
+                   "html_depth": "html_max_depth", "html_elements": "html_max_elements"}
+
+
+Loader = Callable[[Path, bytes, LoadLimits], LoadedText]
 _LOADERS: dict[str, Loader] = {}
 
 
@@ -132,7 +168,7 @@ def split_front_matter(text: str) -> tuple[dict[str, str], str]:
 
 
 @register(".txt", ".md", ".markdown")
-def load_plain_text(path: Path, data: bytes) -> LoadedText:
+def load_plain_text(path: Path, data: bytes, limits: LoadLimits) -> LoadedText:
     """Plain text and Markdown: decoded, front matter taken as metadata."""
     text = decode(data, str(path)).replace("\r\n", "\n").replace("\r", "\n")
     meta, body = split_front_matter(text)
@@ -148,15 +184,34 @@ def doc_id_for(path: Path, root: Path | None) -> str:
     return rel.with_suffix("").as_posix()
 
 
-def load_document(path: Path, root: Path | None = None, max_bytes: int | None = None) -> Document:
-    """Load one file into a Document, or raise a DocumentError naming the file and the reason."""
-    name = str(path)
-    loader = _LOADERS.get(path.suffix.lower())
+def sidecar_of(path: Path) -> Path:
+    """Where the metadata of the file at `path` may be given: `<file name>.meta.yaml`."""
+    return path.with_name(path.name + SIDECAR_SUFFIX)
+
+
+def content_hash(data: bytes, sidecar: Path) -> str:
+    """What tells one version of a document from another: its bytes and its sidecar's."""
+    extra = sidecar.read_bytes() if sidecar.is_file() else b""
+    return hashlib.sha256(data + extra).hexdigest()
+
+
+def load_document(path: Path, root: Path | None = None, max_bytes: int | None = None,
+                  limits: LoadLimits | None = None, as_path: Path | None = None) -> Document:
+    """Load one file into a Document, or raise a DocumentError naming the file and the reason.
+
+    `as_path` is where the file will lie when it differs from where it lies now (an upload
+    waiting in a staging folder): the document is named, identified and given metadata as if
+    it were there already.
+    """
+    place = as_path or path
+    name = str(place)
+    limits = limits or LoadLimits()
+    loader = _LOADERS.get(place.suffix.lower())
     if loader is None:
         raise UnsupportedFormatError(
             name,
-            f"不支持的文件类型 {path.suffix or '（无后缀）'}；支持：{'、'.join(supported_suffixes())}",
-            f"unsupported file type {path.suffix or '(none)'!r}; "
+            f"不支持的文件类型 {place.suffix or '（无后缀）'}；支持：{'、'.join(supported_suffixes())}",
+            f"unsupported file type {place.suffix or '(none)'!r}; "
             f"supported: {', '.join(supported_suffixes())}",
         )
     try:
@@ -171,9 +226,9 @@ def load_document(path: Path, root: Path | None = None, max_bytes: int | None = 
         raise DocumentError(name, f"无法读取文件（{exc.strerror}）",
                             f"cannot read the file ({exc.strerror})") from None
     try:
-        loaded = loader(path, data)
-    except DocumentError:
-        raise
+        loaded = loader(place, data, limits)
+    except (DocumentError, MemoryError):
+        raise  # running out of memory is not damage: the worker reports it as a limit
     except Exception as exc:
         # Parsers of binary formats fail in many ways on damaged files; one bad file must
         # only skip itself, never stop the batch it came in.
@@ -184,22 +239,21 @@ def load_document(path: Path, root: Path | None = None, max_bytes: int | None = 
     if not loaded.text.strip():
         raise EmptyDocumentError(name, "文件没有正文内容", "the file holds no text")
     meta = dict(loaded.metadata)
-    sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+    sidecar = sidecar_of(place)
     if sidecar.is_file():
         meta.update(parse_meta_lines(decode(sidecar.read_bytes(), str(sidecar))))
     body = loaded.text
     if not any(meta.get(key) for key in _STATED_FACTS):
         meta = {**metadata_from_text(body), **meta}
-    title = meta.pop("title", "") or title_line(body) or path.stem
+    title = meta.pop("title", "") or title_line(body) or place.stem
     doc_number = meta.pop("doc_number", "")
     return Document(
-        doc_id=doc_id_for(path, root),
+        doc_id=doc_id_for(place, root),
         text=body,
         title=title,
         doc_number=doc_number,
         source_path=name,
-        content_hash=hashlib.sha256(data + (sidecar.read_bytes() if sidecar.is_file() else b""))
-        .hexdigest(),
+        content_hash=content_hash(data, sidecar),
         metadata=meta,
         pages=loaded.pages,
     )
@@ -317,19 +371,31 @@ def title_line(text: str) -> str:
 _MARKDOWN_HASHES = re.compile(r"^#{1,6}\s+")
 
 
+def skipped_name(name: str) -> tuple[str, str] | None:
+    """Why ingest passes over a file of this name (zh, en), or None when it reads it."""
+    if name.startswith("."):
+        return "以“.”开头的文件是隐藏文件，收录时会被跳过", "hidden files (named “.…”) are skipped"
+    if name.endswith(SIDECAR_SUFFIX):
+        return ("以 .meta.yaml 结尾的文件是另一文件的元数据，收录时不作为文档",
+                "files named “….meta.yaml” hold another file's metadata, not a document")
+    if name.upper().startswith("README"):
+        return ("以 README 开头的文件被视为说明文件，收录时会被跳过",
+                "files named README… are taken as notes about a folder and skipped")
+    return None
+
+
 def find_files(paths: Iterable[Path]) -> Iterator[Path]:
     """Expand files and folders into the files to ingest, in a stable order.
 
-    Hidden files, sidecar metadata and README files are skipped; everything else is offered
-    to the loaders, so an unsupported file gets a message instead of being silently ignored.
+    Hidden files, sidecar metadata and README files are skipped (`skipped_name`); everything
+    else is offered to the loaders, so an unsupported file gets a message instead of being
+    silently ignored.
     """
     for root in paths:
         candidates = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
         for p in candidates:
             parts = p.relative_to(root).parts if root.is_dir() else (p.name,)
-            if any(part.startswith(".") for part in parts) or p.name.endswith(SIDECAR_SUFFIX):
-                continue
-            if p.name.upper().startswith("README"):
+            if any(part.startswith(".") for part in parts[:-1]) or skipped_name(p.name):
                 continue
             yield p
 

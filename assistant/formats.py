@@ -13,6 +13,11 @@ opening a line) and keeps tables inside their section, one row per line, cells j
   footer, scripts or share bars. The page's info table (索引号, 发文机关, 发文字号, 成文日期,
   发布日期) gives the metadata and stays at the top of the text, so those facts can be quoted.
 
+Before a parser builds anything, each loader checks what a crafted file would use to exhaust
+time or memory, against `LoadLimits`: a PDF's page count, the size a Word file's XML unpacks
+to (a few hundred kilobytes can expand to gigabytes), and how deeply and how many elements a
+web page nests (the article finder's cost grows with depth times size).
+
 The parsers are imported when a file of their type is loaded, not with the package.
 """
 
@@ -29,8 +34,8 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from .documents import LoadedText, decode, normalize_date, register
-from .errors import CorruptFileError, EncryptedFileError, NoTextLayerError
+from .documents import MB, LoadedText, LoadLimits, decode, normalize_date, register
+from .errors import CorruptFileError, EncryptedFileError, FileTooLargeError, NoTextLayerError
 from .segmenting import heading_rank
 
 CELL_SEPARATOR = " | "
@@ -282,8 +287,40 @@ def _docx_rows(table: Any) -> Iterator[str]:
             yield line
 
 
+_DOCX_MEMBERS = 10_000  # a Word file has a few dozen parts; each listed one costs memory
+_XML_PARTS = (".xml", ".rels", ".vml")
+
+
+def check_unpacked_size(name: str, data: bytes, limits: LoadLimits) -> None:
+    """Refuse a Word file whose parts unpack to more than the limit, before any is read.
+
+    The sizes are those the zip's directory declares; Python's zip reader never returns more
+    than that, so a part that lies about its size fails to read instead of growing. XML is
+    what the parser turns into a tree, so it has the limit; pictures do not compress, so the
+    other parts may add about the file's own size.
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        members = package.infolist()
+    if len(members) > _DOCX_MEMBERS:
+        raise FileTooLargeError(
+            name, f"Word 文件包含的部件过多（{len(members)} 个，上限 {_DOCX_MEMBERS} 个），"
+                  "可能是恶意构造的压缩包",
+            f"the Word file holds too many parts ({len(members)}, limit {_DOCX_MEMBERS}); "
+            "it may be a crafted archive")
+    xml = sum(m.file_size for m in members if m.filename.lower().endswith(_XML_PARTS))
+    total = sum(m.file_size for m in members)
+    cap = int(limits.docx_xml_mb * MB)
+    if xml > cap or total > cap + len(data):
+        size = max(xml, total)
+        raise FileTooLargeError(
+            name, f"Word 文件解压后过大（{size / MB:.0f} MB，正文 XML 上限 {limits.docx_xml_mb:g} MB），"
+                  "可能是压缩炸弹；请另存为较小的文件或拆分后上传",
+            f"the Word file unpacks to too much ({size / MB:.0f} MB; the XML limit is "
+            f"{limits.docx_xml_mb:g} MB): it may be a zip bomb; save it smaller or split it")
+
+
 @register(".docx")
-def load_docx(path: Path, data: bytes) -> LoadedText:
+def load_docx(path: Path, data: bytes, limits: LoadLimits) -> LoadedText:
     """Word (.docx): paragraphs with their numbering, headings and tables, in order."""
     name = str(path)
     if not zipfile.is_zipfile(io.BytesIO(data)):
@@ -294,6 +331,12 @@ def load_docx(path: Path, data: bytes) -> LoadedText:
                 "save it as an unencrypted .docx")
         raise CorruptFileError(name, "不是有效的 Word（.docx）文件，可能已损坏或后缀有误",
                                "not a valid Word (.docx) file: damaged or misnamed")
+    try:
+        check_unpacked_size(name, data, limits)
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise CorruptFileError(name, "不是有效的 Word（.docx）文件，可能已损坏或后缀有误",
+                               f"not a valid Word (.docx) file ({type(exc).__name__}: {exc})"
+                               ) from None
     import docx
 
     try:
@@ -451,8 +494,28 @@ def reflow(pages: list[_Page]) -> tuple[str, tuple[int, ...]]:
     return "".join(parts) + "\n", tuple(starts)
 
 
+def _page_count(pdf: Any, cap: int) -> int:
+    """How many pages the PDF has, counting no further than one past `cap`.
+
+    The count the page tree declares is read first, without walking the pages; the pages
+    are then walked up to the cap anyway, since a crafted tree may understate its count.
+    """
+    from itertools import islice
+
+    from pdfminer.pdfpage import PDFPage
+    from pdfminer.pdftypes import resolve1
+
+    try:
+        declared = resolve1(resolve1(pdf.doc.catalog.get("Pages")).get("Count"))
+    except Exception:  # a damaged tree: the walk below counts what there is
+        declared = None
+    if isinstance(declared, int) and declared > cap:
+        return declared
+    return sum(1 for _ in islice(PDFPage.create_pages(pdf.doc), cap + 1))
+
+
 @register(".pdf")
-def load_pdf(path: Path, data: bytes) -> LoadedText:
+def load_pdf(path: Path, data: bytes, limits: LoadLimits) -> LoadedText:
     """PDF with a text layer: paragraphs in reading order, page furniture removed, pages kept."""
     name = str(path)
     if b"%PDF-" not in data[:1024]:
@@ -463,8 +526,21 @@ def load_pdf(path: Path, data: bytes) -> LoadedText:
     from pdfminer.psexceptions import PSException
     from pdfplumber.utils.exceptions import PdfminerException
 
+    cap = limits.pdf_pages
     try:
-        with pdfplumber.open(io.BytesIO(data)) as pdf:
+        pdf = pdfplumber.open(io.BytesIO(data))
+        count = _page_count(pdf, cap)
+        if count > cap:
+            # Refused without closing: closing makes pdfplumber list every page, and the
+            # stream is ours to drop.
+            # A walk stops one page past the cap: then the count is "over the cap".
+            zh, en = ((f"{count} 页", f"{count}") if count > cap + 1 else
+                      (f"超过 {cap} 页", f"over {cap}"))
+            raise FileTooLargeError(
+                name, f"PDF 页数过多（{zh}，上限 {cap} 页）；请拆分后分别上传",
+                f"the PDF has too many pages ({en}, limit {cap}); split it and upload the "
+                "parts")
+        with pdf:
             pages = [_read_page(page) for page in pdf.pages]
     except (PdfminerException, PSException) as exc:
         cause = exc.args[0] if isinstance(exc, PdfminerException) and exc.args else exc
@@ -612,6 +688,20 @@ def _pairs(cells: list[str]) -> list[tuple[str, str, str]]:
     return found
 
 
+def _holding_no_block(soup: Any, names: tuple[str, ...]) -> list[Any]:
+    """The elements of these names with no block element inside them, in page order.
+
+    Found in one pass from the innermost elements outwards; asking each element for a block
+    inside it would search its whole subtree, which on a deeply nested page is quadratic.
+    """
+    elements = soup.find_all(True)
+    holding: set[int] = set()
+    for element in reversed(elements):  # an element's descendants come after it
+        if (element.name in _BLOCKS or id(element) in holding) and element.parent is not None:
+            holding.add(id(element.parent))
+    return [el for el in elements if el.name in names and id(el) not in holding]
+
+
 def info_table(soup: Any) -> _Info:
     """The page's info table: the table (or list) with the most known labels, if it has two."""
     best = _Info()
@@ -627,9 +717,7 @@ def info_table(soup: Any) -> _Info:
         # Some sites list the same facts as items ("<li><span>索引号：</span>QA…</li>"):
         # each is one block holding both label and value.
         items = _Info()
-        for el in soup.find_all(["li", "p", "dt", "dd", "div", "span"]):
-            if el.find(list(_BLOCKS)) is not None:
-                continue
+        for el in _holding_no_block(soup, ("li", "p", "dt", "dd", "div", "span")):
             m = _LABELLED.match(_squash(el.get_text(" ")).strip(" \u3000"))
             key = _label_key(m.group(1)) if m else None
             if m and key and m.group(2).strip():
@@ -676,9 +764,19 @@ def _noisy(element: Any) -> bool:
 def _remove_noise(root: Any) -> None:
     for tag in root.find_all(_NOISE_TAGS):
         tag.decompose()
+    # Elements come in document order, so an element's ancestors are judged before it; one
+    # inside an element already taken goes with it. (bs4's `decomposed` looks for a child tag
+    # of that name when the flag is unset: asking it of every element is quadratic.)
+    taken: list[Any] = []
+    inside: set[int] = set()
     for element in root.find_all(True):
-        if not element.decomposed and _noisy(element):
-            element.decompose()
+        if id(element.parent) in inside:
+            inside.add(id(element))
+        elif _noisy(element):
+            taken.append(element)
+            inside.add(id(element))
+    for element in taken:
+        element.decompose()
 
 
 def _article(soup: Any) -> Any:
@@ -698,12 +796,63 @@ def _article(soup: Any) -> Any:
     return best
 
 
+_SCAN_STEP = 1 << 16
+
+
+def check_html_shape(name: str, markup: str, limits: LoadLimits) -> None:
+    """Refuse a page that nests deeper, or holds more elements, than the limits.
+
+    lxml's event parser counts in one linear pass, in C, with the same HTML rules as the
+    parser that builds the page afterwards; elements are cleared as they close, so the count
+    costs little memory.
+    """
+    from lxml import etree
+
+    # huge_tree lifts libxml2's own depth cap (256), which would stop the count at the cap.
+    parser = etree.HTMLPullParser(events=("start", "end"), huge_tree=True, encoding="utf-8")
+    raw = markup.encode("utf-8", errors="replace")
+    depth = deepest = count = 0
+    for at in range(0, len(raw) + _SCAN_STEP, _SCAN_STEP):
+        stopped = False
+        try:
+            if at < len(raw):
+                parser.feed(raw[at:at + _SCAN_STEP])
+            else:
+                parser.close()
+        except etree.LxmlError:
+            # libxml2 gave up (even its raised depth cap is finite): the events up to there
+            # are judged; what cannot be parsed at all is for the page parser to report.
+            stopped = True
+        for event, element in parser.read_events():
+            if event == "start":
+                depth += 1
+                count += 1
+                deepest = max(deepest, depth)
+            else:
+                depth -= 1
+                element.clear()
+        if deepest > limits.html_depth:
+            raise FileTooLargeError(
+                name, f"网页元素嵌套过深（超过 {limits.html_depth} 层），可能是恶意构造的页面；"
+                      "请另存为纯文本或从原网站重新保存",
+                f"the page nests its elements too deeply (over {limits.html_depth} levels): it "
+                "may be crafted; save it as text or save it again from its site")
+        if count > limits.html_elements:
+            raise FileTooLargeError(
+                name, f"网页元素过多（超过 {limits.html_elements} 个）；请只保存正文部分或另存为纯文本",
+                f"the page holds too many elements (over {limits.html_elements}); save only "
+                "the article or save it as text")
+        if stopped:
+            return
+
+
 @register(".html", ".htm", ".shtml", ".xhtml")
-def load_html(path: Path, data: bytes) -> LoadedText:
+def load_html(path: Path, data: bytes, limits: LoadLimits) -> LoadedText:
     """A web page saved from a government site: its article, and its info table as metadata."""
     from bs4 import BeautifulSoup
 
     markup = decode(data, str(path))
+    check_html_shape(str(path), markup, limits)
     soup = BeautifulSoup(markup, "lxml")
     for tag in soup.find_all(["script", "style", "noscript", "template"]):
         tag.decompose()

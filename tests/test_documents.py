@@ -97,7 +97,7 @@ def test_binary_garbage_named_txt_is_rejected_not_indexed(tmp_path: Path) -> Non
 
 def test_a_loader_that_fails_on_a_damaged_file_skips_only_that_file(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def fragile(path: Path, data: bytes) -> LoadedText:
+    def fragile(path: Path, data: bytes, limits: object) -> LoadedText:
         raise KeyError("word/document.xml")
 
     monkeypatch.setitem(documents._LOADERS, ".fragile", fragile)
