@@ -12,6 +12,8 @@ version folder), reusing the vectors of unchanged documents, and only then repla
 A failure or an interrupt before that leaves the previous version serving untouched. The
 version that served before stays for one more ingest, so processes that opened it (the other
 workers of a server) keep answering until they open the new one; older ones are removed.
+Files are loaded in a worker process under `LoadLimits` (`sandbox.py`): a file that is too
+big, too slow or too hungry to load is reported like any file that does not load.
 
 With a Chroma server (`ASSISTANT_CHROMA_URL`) only the vectors move to the server: CURRENT,
 the manifests and the keyword index stay in this folder, and every process that serves or
@@ -34,7 +36,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -44,7 +46,7 @@ import numpy as np
 
 from .bm25 import BM25
 from .config import Settings
-from .documents import find_files, load_document
+from .documents import LoadLimits, find_files
 from .embeddings import ChromaEmbeddingFunction, PolicyEmbeddings
 from .errors import (
     AssistantError,
@@ -55,6 +57,7 @@ from .errors import (
     StoreUnavailableError,
 )
 from .models import Chunk, Document
+from .sandbox import Sandbox
 from .segmenting import SEGMENTER_VERSION, SegmentOptions, segment
 from .tokenizing import Vocabulary, vocabulary
 
@@ -217,10 +220,12 @@ class IndexStore:
     """Reads and writes index versions under `settings.index_dir`."""
 
     def __init__(self, settings: Settings, embeddings: PolicyEmbeddings,
-                 options: SegmentOptions | None = None) -> None:
+                 options: SegmentOptions | None = None, limits: LoadLimits | None = None
+                 ) -> None:
         self.settings = settings
         self.embeddings = embeddings
         self.options = options or SegmentOptions()
+        self.limits = limits or LoadLimits.from_settings(settings)  # what loading a file may cost
         self.root = Path(settings.index_dir)
         self._client: Any = None
 
@@ -355,15 +360,21 @@ class IndexStore:
     # -- writing -------------------------------------------------------------------------
 
     def ingest(self, paths: Sequence[Path] | None = None,
-               progress: Callable[[int, int], None] | None = None) -> IngestReport:
+               progress: Callable[[int, int], None] | None = None,
+               staged: Mapping[Path, Path | None] | None = None) -> IngestReport:
         """Bring the index in line with the documents under `paths` (default: the corpus).
 
         Documents whose files lie under `paths` are added, replaced or removed to match them;
         documents ingested from elsewhere stay while their files exist. `progress(done, total)`
         is called as chunks are embedded. A second ingest of the same folder waits for the first.
+
+        `staged` changes the files under `paths` for this ingest only: a path mapped to a
+        file is read from that file (an upload waiting to be put in place) but recorded under
+        the path; a path mapped to None counts as deleted. The caller moves the files once the
+        new version serves.
         """
         with self._ingest_lock():
-            return self._ingest(paths, progress)
+            return self._ingest(paths, progress, staged or {})
 
     @contextmanager
     def _ingest_lock(self) -> Iterator[None]:
@@ -382,7 +393,8 @@ class IndexStore:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
     def _ingest(self, paths: Sequence[Path] | None,
-                progress: Callable[[int, int], None] | None) -> IngestReport:
+                progress: Callable[[int, int], None] | None,
+                staged: Mapping[Path, Path | None]) -> IngestReport:
         started = time.perf_counter()
         self.check_server()  # before minutes of embedding, not after
         roots = [Path(p) for p in (paths or [self.settings.corpus_dir])]
@@ -396,19 +408,30 @@ class IndexStore:
         report = IngestReport(version="", documents=0, chunks=0)
         loaded: dict[str, Document] = {}
         max_bytes = int(self.settings.max_file_mb * 1024 * 1024)
-        for path in policy_files(self.settings, roots):
-            try:
-                doc = load_document(path, self.settings.corpus_dir, max_bytes)
-            except DocumentError as exc:
-                log.warning("skipped %s", exc)
-                report.errors.append(exc)
-                continue
-            if doc.doc_id in loaded:
-                report.errors.append(DocumentError(
-                    str(path), f"与 {loaded[doc.doc_id].source_path} 的文档标识相同（{doc.doc_id}），未收录",
-                    f"same document id {doc.doc_id!r} as {loaded[doc.doc_id].source_path}; skipped"))
-                continue
-            loaded[doc.doc_id] = doc
+        stand_ins = {Path(path).resolve(): source for path, source in staged.items()}
+        gone = {path for path, source in stand_ins.items() if source is None}
+        files = [p for p in policy_files(self.settings, roots) if p.resolve() not in gone]
+        found = {p.resolve() for p in files}
+        files += sorted(path for path, source in stand_ins.items()
+                        if source is not None and path not in found
+                        and any(_is_under(path, r) for r in roots))
+        with Sandbox(self.limits) as sandbox:
+            for path in files:
+                source = stand_ins.get(path.resolve())
+                try:
+                    doc = sandbox.load(source or path, self.settings.corpus_dir, max_bytes,
+                                       as_path=path if source else None)
+                except DocumentError as exc:
+                    log.warning("skipped %s", exc)
+                    report.errors.append(exc)
+                    continue
+                if doc.doc_id in loaded:
+                    report.errors.append(DocumentError(
+                        str(path), f"与 {loaded[doc.doc_id].source_path} 的文档标识相同（{doc.doc_id}），未收录",
+                        f"same document id {doc.doc_id!r} as {loaded[doc.doc_id].source_path}; "
+                        "skipped"))
+                    continue
+                loaded[doc.doc_id] = doc
 
         # Documents from elsewhere, or whose files failed to load this time, stay as they were.
         kept: dict[str, DocumentEntry] = {}
@@ -419,7 +442,7 @@ class IndexStore:
                     continue
                 source = Path(entry.source_path).resolve()
                 under = any(_is_under(source, r) for r in roots)
-                if source in failed or (not under and source.is_file()):
+                if source in failed or (not under and source.is_file() and source not in gone):
                     kept[doc_id] = entry
                 else:
                     report.removed.append(doc_id)
@@ -594,6 +617,7 @@ class IndexStore:
         except StoreUnavailableError as exc:
             # The new version serves already; the next ingest removes what is left.
             log.warning("old collections were not removed: %s", exc.en)
+            pass
 
 
 def _chroma_metadata(c: Chunk) -> dict[str, str | int]:
