@@ -11,7 +11,8 @@ An ingest builds a complete new version beside the serving one (a new collection
 version folder), reusing the vectors of unchanged documents, and only then replaces CURRENT.
 A failure or an interrupt before that leaves the previous version serving untouched. The
 version that served before stays for one more ingest, so processes that opened it (the other
-workers of a server) keep answering until they open the new one; older ones are removed.
+workers of a server) keep answering until they open the new one; older ones are removed,
+with their collections and, in the embedded store, the folders those kept their vectors in.
 Files are loaded in a worker process under `LoadLimits` (`sandbox.py`): a file that is too
 big, too slow or too hungry to load is reported like any file that does not load.
 
@@ -34,6 +35,8 @@ import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -585,7 +588,8 @@ class IndexStore:
         try:
             self.client().delete_collection(collection_name)
         except Exception:  # it may never have been created
-            pass
+            return
+        self._sweep_segments()
 
     def _collect_garbage(self, keep: set[str]) -> None:
         """Remove the versions not in `keep`, and the collections this folder made for them."""
@@ -617,7 +621,71 @@ class IndexStore:
         except StoreUnavailableError as exc:
             # The new version serves already; the next ingest removes what is left.
             log.warning("old collections were not removed: %s", exc.en)
-            pass
+            return
+        self._sweep_segments()
+
+    def _sweep_segments(self) -> None:
+        """Remove the embedded store's segment folders that no collection uses, and compact
+        its database when more than half of it is free space.
+
+        Deleting a collection drops its rows, but Chroma (up to at least 1.5) leaves the
+        folder holding its vector index on disk: one more folder per ingest, for ever. Freed
+        database pages are reused by the next ingest, so the file only needs compacting when
+        the index has shrunk. Runs under the ingest lock, so no collection is being made.
+        """
+        if self.settings.chroma_url:
+            return  # a server keeps its own files
+        folder = self.root / "chroma"
+        database = folder / "chroma.sqlite3"
+        if not database.is_file():
+            return
+        try:
+            # In a process of its own: Chroma links its own SQLite, and two copies in one
+            # process do not see each other's file locks (closing our connection would drop
+            # the locks Chroma holds on the same file).
+            done = subprocess.run([sys.executable, "-I", "-c", _STORE_UPKEEP, str(database)],
+                                  capture_output=True, text=True, timeout=300, check=True)
+            state = json.loads(done.stdout)
+        except (OSError, ValueError, subprocess.SubprocessError) as exc:
+            log.warning("the vector store's unused folders were not removed: %s", exc)
+            return
+        used = set(state["segments"])
+        removed = 0
+        for path in folder.iterdir():
+            if path.is_dir() and _is_uuid(path.name) and path.name not in used:
+                shutil.rmtree(path, ignore_errors=True)
+                removed += 1
+        log.info("vector store: %d unused segment folders removed; database %d of %d pages "
+                 "free%s", removed, state["free"], state["pages"],
+                 ", compacted" if state["compacted"] else "")
+
+
+# Reads the segments Chroma's database lists, and compacts the file when over half of it is
+# free pages; prints what it found as JSON. Waits up to 5 s for readers to finish.
+_STORE_UPKEEP = """
+import json, sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=5, isolation_level=None)
+segments = [row[0] for row in db.execute("SELECT id FROM segments")]
+free = db.execute("PRAGMA freelist_count").fetchone()[0]
+pages = db.execute("PRAGMA page_count").fetchone()[0]
+compacted = False
+if free * 2 > pages:
+    try:
+        db.execute("VACUUM")
+        compacted = True
+    except sqlite3.OperationalError:
+        pass
+db.close()
+print(json.dumps({"segments": segments, "free": free, "pages": pages, "compacted": compacted}))
+"""
+
+
+def _is_uuid(name: str) -> bool:
+    try:
+        uuid.UUID(name)
+    except ValueError:
+        return False
+    return True
 
 
 def _chroma_metadata(c: Chunk) -> dict[str, str | int]:

