@@ -360,8 +360,9 @@ def records_secret(settings: Settings) -> bytes:
     except FileNotFoundError:
         pass
     except OSError as exc:
-        raise ConfigError(f"无法读取 {path}（{exc.strerror}）。",
-                          f"Cannot read {str(path)!r}: {exc.strerror}.") from None
+        raise ConfigError(f"索引目录 {path.parent} 不可用：无法读取 {path.name}（{exc.strerror}）。",
+                          f"The index folder {str(path.parent)!r} is not usable: cannot read "
+                          f"{path.name} ({exc.strerror}).") from None
     secret = secrets.token_hex(32).encode()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

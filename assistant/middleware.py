@@ -119,8 +119,9 @@ class Admission:
         await self.app(scope, receive, send)
 
 
-class _Stalled(Exception):
-    """The client stopped sending its body."""
+class _Stalled(BaseException):
+    """The client stopped sending its body. A BaseException, so that no handler on the way
+    (FastAPI turns any error while reading a body into a 400) mistakes it for bad input."""
 
 
 class BodyLimit:

@@ -733,14 +733,16 @@ PAGE_JS = """() => {
     writing = document.querySelector('#pa-chat .pa-pending') !== null;
   }).observe(document.body, {childList: true, subtree: true});
 }"""
-# Staff sign-in also asks the API for the staff cookie that the page's upload route requires
-# (the browser's file upload cannot carry the key itself); the key then goes on to the handler.
+# Once the server has accepted the admin key, the browser asks the API for the staff cookie
+# that the page's upload route requires (a browser's file upload cannot carry the key).
 STAFF_SIGN_IN_JS = """async (key) => {
-  try {
-    await fetch(new URL('v1/admin/page-session', document.baseURI), {method: 'POST',
-      headers: {'Authorization': 'Bearer ' + (key || '').trim()}, credentials: 'same-origin'});
-  } catch (e) {}
-  return key;
+  if (document.querySelector('#pa-signed .pa-ok')) {
+    try {
+      await fetch(new URL('v1/admin/page-session', document.baseURI), {method: 'POST',
+        headers: {'Authorization': 'Bearer ' + (key || '').trim()}, credentials: 'same-origin'});
+    } catch (e) {}
+  }
+  return [];
 }"""
 PRIVATE: dict[str, Any] = {"api_visibility": "private"}  # the page's own events: no API
 
@@ -886,7 +888,7 @@ def _staff_tab(page: Page) -> None:
     with gr.Row():
         admin_key = gr.Textbox(label="管理员密钥", type="password", scale=4, min_width=200)
         sign_in = gr.Button("验证", scale=1, min_width=80)
-    signed = gr.HTML()
+    signed = gr.HTML(elem_id="pa-signed")
     with gr.Column(visible=False) as staff:
         gr.Markdown("#### 上传政策文件")
         suffixes = supported_suffixes()
@@ -914,8 +916,8 @@ def _staff_tab(page: Page) -> None:
                 gr.Markdown("**用户认为没有帮助的回答**")
                 negative = gr.HTML()
     for event in (sign_in.click, admin_key.submit):
-        ready = event(page.sign_in, [admin_key], [staff, signed], js=STAFF_SIGN_IN_JS,
-                      **PRIVATE)
+        ready = event(page.sign_in, [admin_key], [staff, signed], **PRIVATE)
+        ready.then(None, [admin_key], None, js=STAFF_SIGN_IN_JS, **PRIVATE)
         ready.then(page.recent, [admin_key], [unanswered, negative], **PRIVATE)
         ready.then(page.removable, [admin_key], [removable], **PRIVATE)
     ingest.click(page.ingest, [admin_key, uploads], [ingest_result], **PRIVATE).then(
@@ -938,7 +940,9 @@ PAGE_ROUTES = {
             "/gradio_api/startup-events", "/gradio_api/upload_progress", "/gradio_api/file=",
             "/gradio_api/call/chat/"),
     "HEAD": ("/",),
-    "POST": ("/gradio_api/queue/join", "/gradio_api/cancel", PAGE_UPLOAD_PATH,
+    # run/predict: the page's events that skip the queue (showing the example questions).
+    "POST": ("/gradio_api/queue/join", "/gradio_api/run/predict", "/gradio_api/cancel",
+             PAGE_UPLOAD_PATH,
              "/gradio_api/call/chat", "/gradio_api/call/v2/chat"),
 }
 

@@ -82,12 +82,13 @@ def free_port() -> int:
 
 @contextmanager
 def served(app: Any) -> Iterator[str]:
-    """The app under a real uvicorn server on a free loopback port; its base URL."""
+    """The app under a real uvicorn server on a free loopback port, run as `policy-assistant
+    serve` runs it (the app alone reads X-Forwarded-For); its base URL."""
     import uvicorn
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           proxy_headers=False, timeout_graceful_shutdown=10))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 120

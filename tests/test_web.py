@@ -73,22 +73,28 @@ def test_a_reader_link_encodes_the_document_and_section() -> None:
     assert " " not in link and ">" not in link
 
 
-def test_the_chat_streams_the_text_then_shows_the_checked_answer_and_records_it() -> None:
+def test_the_chat_streams_the_text_then_shows_the_checked_answer_and_records_it(
+        tmp_path: Path) -> None:
+    import asyncio
     from types import SimpleNamespace
 
     from fastapi import FastAPI
 
-    from assistant.access import RateLimiter
+    from assistant.access import Keys, RateLimiter, Sessions
+    from assistant.api import Runtime
     from assistant.chain import Event
     from assistant.config import load_settings
     from assistant.records import RecordStore
+    from assistant.service import Services
     from assistant.web import Page
 
     c = chunk("对首次认定的高新技术企业给予一次性奖励88万元。")
     final = Answer("奖励88万元[1]。", (Citation(1, c, c.text, c.start, c.end),), mode="llm")
 
-    class Streaming:
-        index = SimpleNamespace(chunks=[c])
+    class ModelLikeAssistant:
+        """An answer as a model writes one: a wrong draft, then the verified replacement."""
+
+        index = SimpleNamespace(chunks=[c], manifest=SimpleNamespace(version="v1"))
 
         def stream(self, question: str, history: object) -> Iterator[Event]:
             yield Event("delta", "奖励")
@@ -96,15 +102,22 @@ def test_the_chat_streams_the_text_then_shows_the_checked_answer_and_records_it(
             yield Event("replace", "奖励88万元[1]。")
             yield Event("result", answer=final)
 
-    app = FastAPI()
+    settings = load_settings(index_dir=tmp_path / "index")
+    services = Services(settings)
+    services.__dict__.update(assistant=ModelLikeAssistant(), index=ModelLikeAssistant.index)
     records = RecordStore("sqlite://")
-    app.state.runtime = SimpleNamespace(limiter=RateLimiter(60), records=records, watch=lambda: None,
-                                        held=lambda events: events,
-                                        services=SimpleNamespace(assistant=Streaming()))
-    page = Page(app, load_settings())
-    shown = [out[0][-1]["content"] for out in page.respond("奖励多少？", [], [], "", None)]
-    assert "奖励99万元" in shown[-3] and "pa-pending" in shown[-3]  # as it is written
-    assert "99万元" not in shown[-1] and "<mark>" in shown[-1]  # replaced by the checked one
+    app = FastAPI()
+    page = Page(app, settings)
+
+    async def shown() -> list[str]:
+        app.state.runtime = Runtime(settings, services, Keys({}), RateLimiter(60),
+                                    Sessions(10, 60), records)
+        return [out[0][-1]["content"]
+                async for out in page.respond("奖励多少？", [], [], "", None)]  # type: ignore[arg-type]
+
+    texts = asyncio.run(shown())
+    assert "奖励99万元" in texts[-3] and "pa-pending" in texts[-3]  # as it is written
+    assert "99万元" not in texts[-1] and "<mark>" in texts[-1]  # replaced by the checked one
     assert [r["question"] for r in records.export()] == ["奖励多少？"]
 
 
@@ -364,8 +377,11 @@ def test_staff_upload_a_policy_and_the_chat_answers_from_it(
 def test_a_large_file_reaches_the_page_upload_past_the_json_body_limit(site: Site) -> None:
     import httpx
 
+    signed_in = httpx.post(f"{site.url}/v1/admin/page-session", timeout=30,
+                           headers={"Authorization": f"Bearer {ADMIN}"})
     big = ("第一条　" + "示例条文内容。" * 40 + "\n").encode() * 200  # about 200 KB
     upload = httpx.post(f"{site.url}/gradio_api/upload", params={"upload_id": "t1"},
+                        cookies=signed_in.cookies,
                         files={"files": ("大文件.txt", big, "text/plain")}, timeout=30)
     assert upload.status_code == 200, upload.text
     chat = httpx.post(f"{site.url}/v1/chat", timeout=30, content=b"{" + b" " * 70_000 + b"}",
