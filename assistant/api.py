@@ -319,7 +319,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.staff_tokens = StaffTokens(keys.admin)
     _install_error_handlers(app)
     _install_routes(app)
-    from .web import PAGE_UPLOAD_PATH, mount_web
+    from .web import PAGE_UPLOAD_PATH, STAFF_PAGE_ROUTES, mount_web
 
     mount_web(app, settings)  # the web page at "/", beside the API's routes
     # Added innermost first. A CORS middleware is always present, even with no origin
@@ -331,7 +331,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.max_body_kb * 1024,
                        limits={UPLOAD_PATH: upload_limit, PAGE_UPLOAD_PATH: upload_limit},
                        timeout=settings.body_timeout_s)
-    app.add_middleware(Admission, check=_admission(app, PAGE_UPLOAD_PATH))
+    app.add_middleware(Admission, check=_admission(app, STAFF_PAGE_ROUTES))
     app.add_middleware(ClientAddress, trusted=trusted)
     return app
 
@@ -378,8 +378,10 @@ def records_secret(settings: Settings) -> bytes:
     return secret
 
 
-def _admission(app: FastAPI, page_upload: str) -> Callable[[Scope], Awaitable[Response | None]]:
-    """The checks made before a request's body is read."""
+def _admission(app: FastAPI, staff_page: tuple[str, ...]
+               ) -> Callable[[Scope], Awaitable[Response | None]]:
+    """The checks made before a request's body is read: the loopback rule, and the keys of
+    the upload routes (the API's admin key; the page's staff cookie for its staff routes)."""
     keys: Keys = app.state.keys
     failures: FailedAuth = app.state.failures
     tokens: StaffTokens = app.state.staff_tokens
@@ -390,7 +392,10 @@ def _admission(app: FastAPI, page_upload: str) -> Callable[[Scope], Awaitable[Re
             return error_response(
                 403, "loopback_only", "本服务未配置 API 密钥，只接受本机访问。",
                 "This server has no API keys configured and serves loopback clients only.")
-        if scope["method"] != "POST" or scope["path"] not in (UPLOAD_PATH, page_upload):
+        path = scope["path"]
+        api_upload = scope["method"] == "POST" and path == UPLOAD_PATH
+        if not api_upload and not any(path == p or (p.endswith("=") and path.startswith(p))
+                                      for p in staff_page):
             return None
         wait = failures.blocked(host)
         if wait > 0:
@@ -398,7 +403,7 @@ def _admission(app: FastAPI, page_upload: str) -> Callable[[Scope], Awaitable[Re
             return error_response(refused.status, refused.code, refused.zh, refused.en,
                                   refused.headers)
         headers = Headers(scope=scope)
-        if scope["path"] == UPLOAD_PATH:
+        if api_upload:
             if keys.admin is None:
                 return error_response(403, "admin_disabled", *ADMIN_DISABLED)
             scheme, _, token = headers.get("authorization", "").partition(" ")

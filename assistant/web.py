@@ -349,18 +349,6 @@ class Page:
     def _sections(index: ServedIndex) -> Callable[[Chunk], Sequence[Chunk]]:
         return lambda chunk: section_chunks(index, chunk.doc_id, chunk.section)
 
-    def _record(self, question: str, answer: Answer, session_id: str | None,
-                client: str, started: float) -> str:
-        """Store the exchange as the API does; the new message id."""
-        message_id = uuid.uuid4().hex
-        latency = (time.perf_counter() - started) * 1000
-        try:
-            self.runtime.records.add_exchange(message_id, question, answer, client,
-                                              session_id, latency)
-        except AssistantError as exc:  # a record lost must not lose the answer
-            log.error("could not record exchange %s: %s", message_id, exc.en)
-        return message_id
-
     async def respond(self, question: str, chat: list[dict[str, Any]], turns: list[Turn],
                       conversation: str, request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:
         """Answer the question in the light of the conversation, streaming the text, then
@@ -424,8 +412,10 @@ class Page:
             log.exception("the page could not answer a question")
             yield fail(GENERIC_ERROR)
 
-    def chat_api(self, question: str, request: gr.Request) -> dict[str, Any]:
+    async def chat_api(self, question: str, request: gr.Request) -> dict[str, Any]:
         """The answer JSON for one question (as `POST /v1/chat` gives) and its message_id."""
+        from .api import Turn as Question
+
         question = (question or "").strip()
         if not question:
             raise gr.Error("请输入问题。")
@@ -433,12 +423,11 @@ class Page:
             raise gr.Error(f"问题过长（上限 {self.settings.max_question_chars} 字）。")
         if (message := self._limited(request)) is not None:
             raise gr.Error(message)
-        started = time.perf_counter()
         try:
-            answer = self.runtime.services.assistant.ask(question)
+            answer, message_id = await self.runtime.answer(Question(question, [], None),
+                                                           "web-api")
         except AssistantError as exc:
             raise gr.Error(exc.zh) from None
-        message_id = self._record(question, answer, None, "web-api", started)
         return {**answer.to_json(), "message_id": message_id}
 
     @staticmethod
@@ -929,6 +918,8 @@ def _staff_tab(page: Page) -> None:
 # -- mounting --------------------------------------------------------------------------------
 
 PAGE_UPLOAD_PATH = "/gradio_api/upload"
+# Routes only signed-in staff reach: the upload, its progress, and the files it stored.
+STAFF_PAGE_ROUTES = (PAGE_UPLOAD_PATH, "/gradio_api/upload_progress", "/gradio_api/file=")
 # The page's own routes that a browser (or gradio_client, for the one API the page offers)
 # needs; the framework has more (run history, monitoring, proxies, custom components, editing
 # tools…), and every other path under the page is a 404. A path is allowed when it equals an

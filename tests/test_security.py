@@ -184,6 +184,18 @@ def test_an_anonymous_page_upload_is_refused_before_anything_is_written(server: 
     assert cached_files(server) == before
 
 
+def test_only_the_staff_who_uploaded_a_page_file_can_fetch_it(server: Server) -> None:
+    signed_in = server.post("/v1/admin/page-session", key=ADMIN)
+    assert signed_in.status_code == 200 and "httponly" in signed_in.headers["set-cookie"].lower()
+    stored = httpx.post(server.url + "/gradio_api/upload", cookies=signed_in.cookies,
+                        files={"files": ("staff.txt", "标题\n正文".encode())}, timeout=30)
+    assert stored.status_code == 200, stored.text
+    [path] = stored.json()
+    link = server.url + "/gradio_api/file=" + path
+    assert httpx.get(link, timeout=30).status_code == 401
+    assert httpx.get(link, cookies=signed_in.cookies, timeout=30).status_code == 200
+
+
 def test_a_declared_huge_upload_without_a_key_is_refused_before_its_body(server: Server) -> None:
     for path in ("/v1/admin/documents", "/gradio_api/upload"):
         headers = {"Content-Type": "multipart/form-data; boundary=x",
