@@ -341,6 +341,8 @@ def load_docx(path: Path, data: bytes, limits: LoadLimits) -> LoadedText:
 
     try:
         document = docx.Document(io.BytesIO(data))
+    except MemoryError:
+        raise
     except Exception as exc:  # python-docx raises KeyError, ValueError, … on a bad package
         raise CorruptFileError(name, "不是有效的 Word（.docx）文件，可能已损坏或后缀有误",
                                f"not a valid Word (.docx) file ({type(exc).__name__}: {exc})"

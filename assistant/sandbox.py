@@ -237,6 +237,18 @@ def _cap_cpu(seconds: float) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
+def _at_cap(memory_mb: int) -> bool:
+    """Whether this process's address space has come within a tenth of its cap."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmPeak:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        import resource
+
+        peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # a lower bound
+    return peak_kb * 1024 >= 0.9 * memory_mb * MB
+
+
 def _serve(requests: Connection, replies: Connection, memory_mb: int) -> None:
     """Answer load requests until the server closes the pipe."""
     _cap_memory(memory_mb)
@@ -253,32 +265,44 @@ def _serve(requests: Connection, replies: Connection, memory_mb: int) -> None:
         name = request["as_path"] or request["path"]
         _cap_cpu(limits.seconds)
         out_of_memory = False
+        reply: dict[str, Any] = {}
         try:
             doc = load_document(
                 Path(request["path"]), Path(request["root"]) if request["root"] else None,
                 request["max_bytes"], limits,
                 Path(request["as_path"]) if request["as_path"] else None)
-            raw = json.dumps({"document": asdict(doc)}, ensure_ascii=False).encode("utf-8")
+            reply = {"document": asdict(doc)}
             del doc
         except DocumentError as exc:
-            raw = _error_reply(exc)
+            # libxml2 reports a failed allocation as a syntax error ("unknown error"): a file
+            # that failed while the process stood at its cap failed for want of memory.
+            out_of_memory = isinstance(exc, CorruptFileError) and _at_cap(memory_mb)
+            reply = {"error": _error_json(exc)}
         except MemoryError:
             # The reply is built after this block, once the traceback (and with it the
             # parser's half-built tree) has been let go.
             out_of_memory = True
         if out_of_memory:
-            raw = _error_reply(_out_of_memory(name, limits), exit=True)
+            reply = {"error": _error_json(_out_of_memory(name, limits))}
+        # Near its cap the heap may be in pieces: the worker says it leaves, and the next
+        # file gets a fresh process.
+        leaving = out_of_memory or _at_cap(memory_mb)
+        try:
+            raw = json.dumps({**reply, "exit": leaving}, ensure_ascii=False).encode("utf-8")
+        except MemoryError:
+            reply.clear()
+            leaving = True
+            raw = json.dumps({"error": _error_json(_out_of_memory(name, limits)),
+                              "exit": True}).encode("utf-8")
         replies.send_bytes(raw)
-        if out_of_memory:
-            return  # the heap may be in pieces: the next file gets a fresh process
+        if leaving:
+            return
 
 
-def _error_reply(exc: DocumentError, exit: bool = False) -> bytes:
-    prefix_zh, prefix_en = f"{exc.path}：", f"{exc.path}: "
-    return json.dumps({"exit": exit, "error": {
-        "type": type(exc).__name__, "path": exc.path,
-        "zh": exc.zh.removeprefix(prefix_zh), "en": exc.en.removeprefix(prefix_en)}},
-        ensure_ascii=False).encode("utf-8")
+def _error_json(exc: DocumentError) -> dict[str, str]:
+    return {"type": type(exc).__name__, "path": exc.path,
+            "zh": exc.zh.removeprefix(f"{exc.path}："),
+            "en": exc.en.removeprefix(f"{exc.path}: ")}
 
 
 def main(argv: list[str]) -> None:
