@@ -88,6 +88,17 @@ def test_a_bad_file_in_an_upload_is_reported_and_the_rest_ingested(api: TestClie
     assert not outcomes["notes.xyz"]["ok"] and ".xyz" in outcomes["notes.xyz"]["en"]
 
 
+def test_an_upload_named_readme_is_refused_not_reported_as_ingested(api: TestClient) -> None:
+    started = api.post("/v1/admin/documents", headers=STAFF, files=[
+        ("files", ("README.txt", notice(30), "text/plain"))])
+    job = finished(api, started.json())
+    assert job["state"] == "done", job
+    [outcome] = job["result"]["files"]
+    assert not outcome["ok"] and "README" in outcome["zh"] and "rename" in outcome["en"]
+    listed = api.get("/v1/admin/documents", headers=STAFF).json()["documents"]
+    assert not any(d["uploaded"] for d in listed)
+
+
 def test_staff_endpoints_need_the_admin_key_and_refuse_what_they_cannot_do(
         api: TestClient) -> None:
     upload = [("files", ("x.txt", notice(1), "text/plain"))]
