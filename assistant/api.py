@@ -51,9 +51,11 @@ from .access import (
 )
 from .chain import Event
 from .config import Settings, get_settings
+from .documents import skipped_name
 from .errors import AssistantError, ConfigError, IndexNotBuiltError
 from .index import ServedIndex
 from .jobs import Jobs
+from .library import recover
 from .logs import protect as protect_logs
 from .middleware import (
     Admission,
@@ -303,6 +305,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning("no index yet: run `policy-assistant ingest`; answering 503 until then")
         except AssistantError as exc:
             log.error("the index did not open (%s); answering 503 until it does", exc.en)
+        try:  # an upload interrupted by a crash is finished or set aside now
+            for outcome in await run_in_threadpool(recover, settings, services.store):
+                log.warning("interrupted upload %s: %s", outcome.name, outcome.en)
+        except (AssistantError, OSError) as exc:
+            log.error("interrupted uploads were not settled: %s", exc)
         app.state.runtime = Runtime(
             settings, services, keys, RateLimiter(settings.rate_limit_per_minute),
             Sessions(settings.session_turns, settings.session_ttl_minutes * 60),
@@ -567,8 +574,12 @@ MAX_NAME_BYTES = 200  # a file name, in UTF-8; file systems stop at 255
 def upload_name(filename: str | None) -> str:
     """An uploaded file's name as it will be kept, or ApiError (400) saying what is wrong."""
     name = Path((filename or "").replace("\\", "/")).name
-    if not name or name.startswith("."):
+    if not name:
         raise ApiError(400, "bad_upload", "上传的文件缺少文件名。", "An uploaded file has no file name.")
+    if (skipped := skipped_name(name)) is not None:
+        zh, en = skipped
+        raise ApiError(400, "bad_upload", f"{name}：{zh}，请改名后上传。",
+                       f"{name!r}: {en}; rename it and upload it again.")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
         raise ApiError(400, "bad_upload", "文件名中含有控制字符，请改名后再上传。",
                        "A file name holds control characters; rename the file and upload it again.")

@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50)
     candidates: int = Field(60, ge=5, le=500)
     max_file_mb: float = Field(20.0, gt=0)
+    # What loading one file may cost, in its own worker process (see documents.LoadLimits).
+    load_timeout_s: float = Field(60.0, gt=0)
+    load_memory_mb: int = Field(1536, ge=256)
+    pdf_max_pages: int = Field(2000, ge=1)
+    docx_max_xml_mb: float = Field(50.0, gt=0)
+    html_max_depth: int = Field(256, ge=8)
+    html_max_elements: int = Field(200_000, ge=100)
 
     # Answers: "extractive" needs no model; "llm" uses any OpenAI-compatible chat endpoint
     # and falls back to the extractive answer when the model fails or cannot be verified.

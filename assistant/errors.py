@@ -5,6 +5,8 @@
     ├── DocumentError               one file cannot be loaded (names the file and why)
     │   ├── UnsupportedFormatError  no loader for this kind of file
     │   ├── FileTooLargeError       the file is over ASSISTANT_MAX_FILE_MB
+    │   │   └── LoadLimitError      loading it would pass a limit (pages, unpacked size,
+    │   │                           nesting, time, memory: ASSISTANT_LOAD_*, _PDF_MAX_PAGES…)
     │   ├── CorruptFileError        not a valid file of its type (damaged, truncated, misnamed)
     │   ├── EncryptedFileError      the file needs a password to open
     │   └── EmptyDocumentError      the file holds no text
@@ -55,6 +57,10 @@ class UnsupportedFormatError(DocumentError):
 
 class FileTooLargeError(DocumentError):
     """The file is larger than the configured limit."""
+
+
+class LoadLimitError(FileTooLargeError):
+    """Loading the file would pass a limit: its pages, unpacked size, nesting, time or memory."""
 
 
 class CorruptFileError(DocumentError):

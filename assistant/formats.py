@@ -35,7 +35,7 @@ from statistics import median
 from typing import Any
 
 from .documents import MB, LoadedText, LoadLimits, decode, normalize_date, register
-from .errors import CorruptFileError, EncryptedFileError, FileTooLargeError, NoTextLayerError
+from .errors import CorruptFileError, EncryptedFileError, LoadLimitError, NoTextLayerError
 from .segmenting import heading_rank
 
 CELL_SEPARATOR = " | "
@@ -302,7 +302,7 @@ def check_unpacked_size(name: str, data: bytes, limits: LoadLimits) -> None:
     with zipfile.ZipFile(io.BytesIO(data)) as package:
         members = package.infolist()
     if len(members) > _DOCX_MEMBERS:
-        raise FileTooLargeError(
+        raise LoadLimitError(
             name, f"Word 文件包含的部件过多（{len(members)} 个，上限 {_DOCX_MEMBERS} 个），"
                   "可能是恶意构造的压缩包",
             f"the Word file holds too many parts ({len(members)}, limit {_DOCX_MEMBERS}); "
@@ -312,7 +312,7 @@ def check_unpacked_size(name: str, data: bytes, limits: LoadLimits) -> None:
     cap = int(limits.docx_xml_mb * MB)
     if xml > cap or total > cap + len(data):
         size = max(xml, total)
-        raise FileTooLargeError(
+        raise LoadLimitError(
             name, f"Word 文件解压后过大（{size / MB:.0f} MB，正文 XML 上限 {limits.docx_xml_mb:g} MB），"
                   "可能是压缩炸弹；请另存为较小的文件或拆分后上传",
             f"the Word file unpacks to too much ({size / MB:.0f} MB; the XML limit is "
@@ -538,7 +538,7 @@ def load_pdf(path: Path, data: bytes, limits: LoadLimits) -> LoadedText:
             # A walk stops one page past the cap: then the count is "over the cap".
             zh, en = ((f"{count} 页", f"{count}") if count > cap + 1 else
                       (f"超过 {cap} 页", f"over {cap}"))
-            raise FileTooLargeError(
+            raise LoadLimitError(
                 name, f"PDF 页数过多（{zh}，上限 {cap} 页）；请拆分后分别上传",
                 f"the PDF has too many pages ({en}, limit {cap}); split it and upload the "
                 "parts")
@@ -834,13 +834,13 @@ def check_html_shape(name: str, markup: str, limits: LoadLimits) -> None:
                 depth -= 1
                 element.clear()
         if deepest > limits.html_depth:
-            raise FileTooLargeError(
+            raise LoadLimitError(
                 name, f"网页元素嵌套过深（超过 {limits.html_depth} 层），可能是恶意构造的页面；"
                       "请另存为纯文本或从原网站重新保存",
                 f"the page nests its elements too deeply (over {limits.html_depth} levels): it "
                 "may be crafted; save it as text or save it again from its site")
         if count > limits.html_elements:
-            raise FileTooLargeError(
+            raise LoadLimitError(
                 name, f"网页元素过多（超过 {limits.html_elements} 个）；请只保存正文部分或另存为纯文本",
                 f"the page holds too many elements (over {limits.html_elements}); save only "
                 "the article or save it as text")

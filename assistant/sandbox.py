@@ -35,7 +35,7 @@ from typing import Any
 
 from . import errors
 from .documents import MB, LoadLimits
-from .errors import CorruptFileError, DocumentError, FileTooLargeError, IngestError
+from .errors import CorruptFileError, DocumentError, IngestError, LoadLimitError
 from .models import Document
 
 log = logging.getLogger(__name__)
@@ -174,16 +174,16 @@ def _error(data: dict[str, str]) -> DocumentError:
     return kind(data["path"], data["zh"], data["en"])
 
 
-def _timed_out(name: str, limits: LoadLimits) -> FileTooLargeError:
-    return FileTooLargeError(
+def _timed_out(name: str, limits: LoadLimits) -> LoadLimitError:
+    return LoadLimitError(
         name, f"解析超时（超过 {limits.seconds:g} 秒）已停止；文件可能过大、过于复杂或是恶意构造的，"
               "请拆分或换一种格式后上传",
         f"loading took longer than {limits.seconds:g} s and was stopped; the file may be too "
         "large, too complex or crafted: split it or provide another format")
 
 
-def _out_of_memory(name: str, limits: LoadLimits) -> FileTooLargeError:
-    return FileTooLargeError(
+def _out_of_memory(name: str, limits: LoadLimits) -> LoadLimitError:
+    return LoadLimitError(
         name, f"解析所需内存超过上限（{limits.memory_mb} MB）；文件可能过大或是恶意构造的，"
               "请拆分或换一种格式后上传",
         f"loading needs more memory than the limit ({limits.memory_mb} MB); the file may be "
