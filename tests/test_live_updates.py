@@ -89,12 +89,11 @@ def test_a_bad_file_in_an_upload_is_reported_and_the_rest_ingested(api: TestClie
 
 
 def test_an_upload_named_readme_is_refused_not_reported_as_ingested(api: TestClient) -> None:
-    started = api.post("/v1/admin/documents", headers=STAFF, files=[
+    refused = api.post("/v1/admin/documents", headers=STAFF, files=[
         ("files", ("README.txt", notice(30), "text/plain"))])
-    job = finished(api, started.json())
-    assert job["state"] == "done", job
-    [outcome] = job["result"]["files"]
-    assert not outcome["ok"] and "README" in outcome["zh"] and "rename" in outcome["en"]
+    assert refused.status_code == 400  # before anything is copied, with the reason
+    error = refused.json()["error"]
+    assert "README" in error["zh"] and "rename" in error["en"]
     listed = api.get("/v1/admin/documents", headers=STAFF).json()["documents"]
     assert not any(d["uploaded"] for d in listed)
 
