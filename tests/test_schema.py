@@ -14,6 +14,7 @@ has (schemathesis 4.32.5).
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,9 +39,9 @@ ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN}"}
 
 
 def app_settings(root: Path) -> Settings:
-    """One key that is both the client's and the admin's, a rate limit never reached; index
-    and records in root."""
-    return load_settings(corpus_dir=FICTIONAL, index_dir=root / "index",
+    """One key that is both the client's and the admin's, a rate limit never reached; corpus,
+    index and records in root."""
+    return load_settings(corpus_dir=root / "corpus", index_dir=root / "index",
                          database_url=f"sqlite:///{root / 'records.sqlite3'}",
                          api_keys=f"fuzzer:{ADMIN}", api_keys_file=None, admin_key=ADMIN,
                          rate_limit_per_minute=100_000, auth_failures_per_minute=10_000)
@@ -53,7 +54,9 @@ schema = schemathesis.openapi.from_dict(
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
     """The app serving an index of the fictional policies, built once for this module."""
-    values = app_settings(tmp_path_factory.mktemp("schema"))
+    root = tmp_path_factory.mktemp("schema")
+    shutil.copytree(FICTIONAL, root / "corpus")  # fuzzed uploads land in a copy
+    values = app_settings(root)
     Services(values).store.ingest()
     yield create_app(values)
     shutdown_lifespans()  # the app's shutdown now rather than at interpreter exit
