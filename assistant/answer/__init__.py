@@ -1,0 +1,1 @@
+"""Answers: the pipeline, the conversation, what is asked, grounding, the extractive and model answerers, verification."""

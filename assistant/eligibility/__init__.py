@@ -1,0 +1,1 @@
+"""Eligibility: an enterprise's profile, the rules (YAML quoting the corpus), verdicts condition by condition."""

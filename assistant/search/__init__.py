@@ -1,0 +1,1 @@
+"""Search: the index (versions, vectors, keyword index), embeddings, BM25 and hybrid retrieval."""

@@ -1,0 +1,1 @@
+"""Text: the vocabulary (jieba, synonyms), personal-data redaction, and their data files."""
