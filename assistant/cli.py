@@ -27,14 +27,14 @@ from typing import Annotated
 
 import typer
 
-from .access import bounded
-from .chain import Assistant
-from .config import Settings, get_settings
-from .errors import AssistantError
-from .logs import configure as configure_logging
-from .models import Answer, Citation, Hit, Message
-from .retrieval import MODES
-from .service import Services, limit_threads
+from assistant.answer.pipeline import Assistant
+from assistant.config import Settings, get_settings
+from assistant.errors import AssistantError
+from assistant.models import Answer, Citation, Hit, Message
+from assistant.search.retrieval import MODES
+from assistant.serve.access import bounded
+from assistant.serve.logs import configure as configure_logging
+from assistant.serve.runtime import Services, limit_threads
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Cited answers from Chinese policy documents.")
@@ -356,10 +356,10 @@ def serve(
     """Serve the HTTP API (docs at /docs, schema at /openapi.json)."""
     import uvicorn
 
-    from .access import load_keys
-    from .api import records_secret
-    from .middleware import parse_networks
-    from .records import RecordStore
+    from assistant.serve.access import load_keys
+    from assistant.serve.app import records_secret
+    from assistant.serve.middleware import parse_networks
+    from assistant.serve.records import RecordStore
 
     settings = get_settings()
     try:  # what would stop the server, said before it starts
@@ -379,7 +379,7 @@ def serve(
     # The server logs through our redacting handler (log_config=None), with no access log:
     # its lines would hold every client's address. X-Forwarded-For is read by the app itself,
     # from ASSISTANT_TRUSTED_PROXIES only. A stopping server gives open requests 10 s.
-    uvicorn.run("assistant.api:app_factory", factory=True, host=host, port=port,
+    uvicorn.run("assistant.serve.app:app_factory", factory=True, host=host, port=port,
                 workers=workers, log_level=settings.log_level.lower(), log_config=None,
                 access_log=False, proxy_headers=False, timeout_graceful_shutdown=10,
                 timeout_keep_alive=5)
@@ -391,9 +391,9 @@ def eligibility(
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdicts as JSON.")] = False,
 ) -> None:
     """Check an enterprise's profile against every rule: verdicts, each condition cited."""
-    from . import eligibility as engine
-    from .errors import ProfileError
-    from .profile import parse_profile
+    from assistant.eligibility import verdicts as engine
+    from assistant.eligibility.profile import parse_profile
+    from assistant.errors import ProfileError
 
     try:
         data = json.loads(profile.read_text(encoding="utf-8"))
@@ -431,7 +431,7 @@ def rules_check(
     as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
 ) -> None:
     """Validate every rule against the corpus, and list rule-like sentences no rule covers."""
-    from .rules import uncovered
+    from assistant.eligibility.rules import uncovered
 
     services = _services()
     try:
@@ -468,7 +468,7 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Retrieval (Recall@k, MRR, context per mode, beside a naive baseline) and answer quality."""
-    from .evaluation import (
+    from assistant.evaluation import (
         DEFAULT_QUESTIONS,
         format_answer_report,
         format_eligibility_report,
@@ -524,7 +524,7 @@ def logs(
     fmt: Annotated[str, typer.Option("--format", help="json or csv.")] = "json",
 ) -> None:
     """Export the recorded exchanges and feedback (personal data already removed)."""
-    from .records import RecordStore, to_csv
+    from assistant.serve.records import RecordStore, to_csv
 
     if only not in ("all", "unanswered", "negative") or fmt not in ("json", "csv"):
         _fail(AssistantError("--only 可选 all、unanswered、negative；--format 可选 json、csv。",

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import PROJECT_DIR
-from .errors import AssistantError
-from .models import Answer, Message
-from .retrieval import MODES, Mode
-from .service import Services
-from .tokenizing import normalize
+from assistant.config import PROJECT_DIR
+from assistant.errors import AssistantError
+from assistant.models import Answer, Message
+from assistant.search.retrieval import MODES, Mode
+from assistant.serve.runtime import Services
+from assistant.text.vocabulary import normalize
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +110,8 @@ class NaiveBaseline:
         from langchain_chroma import Chroma
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-        from .documents import load_document
-        from .index import policy_files
+        from assistant.ingest.loading import load_document
+        from assistant.search.index import policy_files
 
         self._tmp = tempfile.TemporaryDirectory(prefix="baseline-")
         client = chromadb.PersistentClient(self._tmp.name,
@@ -252,7 +252,7 @@ def run_answer_evaluation(services: Services, questions: Sequence[Question]) -> 
     precision (cited passages holding gold evidence); follow-ups answered from the right
     clause; quotes exact; figures found in the citations; latency.
     """
-    from .verification import verify
+    from assistant.answer.verification import verify
 
     assistant = services.assistant
     rows: list[Scored] = []
@@ -341,8 +341,8 @@ def run_eligibility_evaluation(services: Services, path: Path = ELIGIBILITY_CASE
     counts only if the last answer is an eligibility answer that lists every rule expected
     to apply under 【符合】.
     """
-    from . import eligibility as engine
-    from .profile import parse_profile
+    from assistant.eligibility import verdicts as engine
+    from assistant.eligibility.profile import parse_profile
 
     book = services.rulebook
     names = {r.id: r.name for r in book.rules}

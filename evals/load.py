@@ -14,7 +14,7 @@ What it does, on loopback only (figures only, nothing is asserted):
    (with their conversation history) for `--ask-seconds`, first on 1 thread, then on 2. The
    server runs each request on a worker thread, but on a 2-CPU machine at most two run at once,
    so 2 threads is the ceiling it can reach: answers/s, p50 and p95.
-3. The server as a separate process (`python -m uvicorn --factory assistant.api:app_factory`)
+3. The server as a separate process (`python -m uvicorn --factory assistant.serve.app:app_factory`)
    on a free loopback port, configured by `ASSISTANT_*` variables for the temporary index and
    records database, without API keys and with a rate limit it never reaches. Once `/healthz`
    answers, `--clients` concurrent httpx clients post to `/v1/chat` for `--seconds`, each
@@ -53,7 +53,7 @@ from bench import load_average  # evals/ is on the path when run as a script
 from assistant.config import PROJECT_DIR, load_settings
 from assistant.evaluation import DEFAULT_QUESTIONS, load_questions
 from assistant.models import Message
-from assistant.service import Services, limit_threads
+from assistant.serve.runtime import Services, limit_threads
 
 # The Settings bound (`rate_limit_per_minute` le=100_000): a bucket this deep is never emptied
 # by one load run, so every request reaches the handler.
@@ -164,7 +164,7 @@ def start_server(tmp: Path, port: int) -> tuple[subprocess.Popen[bytes], Path]:
     log_path = tmp / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "assistant.api:app_factory",
+            [sys.executable, "-m", "uvicorn", "--factory", "assistant.serve.app:app_factory",
              "--host", "127.0.0.1", "--port", str(port)],
             cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
     return process, log_path

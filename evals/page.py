@@ -35,7 +35,7 @@ from load import free_port, start_server, stop_server, wait_healthy
 
 from assistant.config import PROJECT_DIR, load_settings
 from assistant.evaluation import DEFAULT_QUESTIONS, load_questions
-from assistant.service import Services, limit_threads
+from assistant.serve.runtime import Services, limit_threads
 
 BROWSER_ARGS = ["--headless=new", "--no-sandbox", "--disable-background-networking",
                 "--disable-component-update", "--disable-default-apps", "--no-first-run"]

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from assistant.config import PROJECT_DIR, Settings, load_settings
-from assistant.service import Services, limit_threads
+from assistant.serve.runtime import Services, limit_threads
 
 from .openai_stub import OpenAIStub
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.access import (
+from assistant.errors import ConfigError
+from assistant.models import Message
+from assistant.serve.access import (
     FailedAuth,
     Keys,
     RateLimiter,
@@ -15,8 +17,6 @@ from assistant.access import (
     parse_keys,
     session_key,
 )
-from assistant.errors import ConfigError
-from assistant.models import Message
 
 
 class Clock:

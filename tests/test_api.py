@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.api import create_app
 from assistant.config import Settings, load_settings
-from assistant.service import Services
+from assistant.serve.app import create_app
+from assistant.serve.runtime import Services
 
 from .openai_stub import OpenAIStub, Reply
 

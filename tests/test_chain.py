@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from assistant import extractive
-from assistant.chain import FAILURE_NOTE, FALLBACK_NOTE, Assistant, Event
+from assistant.answer import extractive
+from assistant.answer.model import LLMAnswerer, load_prompt
+from assistant.answer.pipeline import FAILURE_NOTE, FALLBACK_NOTE, Assistant, Event
+from assistant.answer.verification import figures_in
 from assistant.config import load_settings
-from assistant.documents import load_document
-from assistant.llm import LLMAnswerer, load_prompt
+from assistant.ingest.loading import load_document
 from assistant.models import Answer, Citation, Hit, Message
-from assistant.service import Services
-from assistant.tokenizing import normalize, vocabulary
-from assistant.verification import figures_in
+from assistant.serve.runtime import Services
+from assistant.text.vocabulary import normalize, vocabulary
 
 from .openai_stub import OpenAIStub, Reply
 

@@ -24,8 +24,8 @@ import pytest
 
 from assistant.config import Settings, load_settings
 from assistant.errors import ConfigError, StoreUnavailableError
-from assistant.index import IndexStore
-from assistant.service import Services
+from assistant.search.index import IndexStore
+from assistant.serve.runtime import Services
 
 from .conftest import FICTIONAL
 

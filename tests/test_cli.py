@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.documents import load_document
-from assistant.service import Services
+from assistant.ingest.loading import load_document
+from assistant.serve.runtime import Services
 
 from .openai_stub import OpenAIStub
 

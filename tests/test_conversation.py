@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.conversation import (
+from assistant.answer.conversation import (
     Resolved,
     carried_subject,
     condense,

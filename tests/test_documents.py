@@ -6,8 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from assistant import documents
-from assistant.documents import (
+from assistant.errors import (
+    CorruptFileError,
+    EmptyDocumentError,
+    FileTooLargeError,
+    UnsupportedFormatError,
+)
+from assistant.ingest import loading as documents
+from assistant.ingest.loading import (
     LoadedText,
     decode,
     find_files,
@@ -15,15 +21,9 @@ from assistant.documents import (
     split_front_matter,
     title_line,
 )
-from assistant.errors import (
-    CorruptFileError,
-    EmptyDocumentError,
-    FileTooLargeError,
-    UnsupportedFormatError,
-)
-from assistant.index import keyword_terms
-from assistant.segmenting import segment
-from assistant.tokenizing import vocabulary
+from assistant.ingest.segmenting import segment
+from assistant.search.index import keyword_terms
+from assistant.text.vocabulary import vocabulary
 
 TEXT = "示例区科技措施（虚构）\n一、支持企业\n(一)高企奖励。对首次认定的高新技术企业给予奖励88万元。\n"
 

@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 
 from assistant.config import PROJECT_DIR, load_settings
-from assistant.eligibility import (
+from assistant.eligibility.profile import Profile, parse_profile, read_facts
+from assistant.eligibility.rules import RuleBook, read_rule_files, uncovered
+from assistant.eligibility.verdicts import (
     HEAD,
     INTENT,
     conversation_profile,
@@ -26,9 +28,7 @@ from assistant.eligibility import (
 )
 from assistant.errors import ProfileError
 from assistant.models import Message
-from assistant.profile import Profile, parse_profile, read_facts
-from assistant.rules import RuleBook, read_rule_files, uncovered
-from assistant.service import Services
+from assistant.serve.runtime import Services
 
 from .openai_stub import OpenAIStub
 
@@ -320,7 +320,7 @@ def test_the_eligibility_endpoint_gives_cited_verdicts_and_readable_errors(
         shipped_services: Services, tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
-    from assistant.api import create_app
+    from assistant.serve.app import create_app
 
     from .test_api import AUTH, make_settings
 

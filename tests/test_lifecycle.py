@@ -12,10 +12,10 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from assistant.api import create_app
 from assistant.config import Settings
-from assistant.lifecycle import standings
-from assistant.service import Services
+from assistant.ingest.lifecycle import standings
+from assistant.serve.app import create_app
+from assistant.serve.runtime import Services
 
 from .test_api import make_settings
 from .test_live_updates import STAFF, finished

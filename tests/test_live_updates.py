@@ -15,9 +15,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.api import create_app
 from assistant.config import Settings
-from assistant.service import Services
+from assistant.serve.app import create_app
+from assistant.serve.runtime import Services
 
 from .conftest import served
 from .test_api import ADMIN, AUTH, make_settings

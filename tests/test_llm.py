@@ -6,9 +6,9 @@ import time
 
 import pytest
 
+from assistant.answer.model import PROMPTS_DIR, LLMAnswerer, load_prompt
 from assistant.config import load_settings
 from assistant.errors import LLMError
-from assistant.llm import PROMPTS_DIR, LLMAnswerer, load_prompt
 from assistant.models import Chunk, Message
 
 from .openai_stub import OpenAIStub, Reply

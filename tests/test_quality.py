@@ -11,7 +11,6 @@ from collections import Counter
 import pytest
 
 from assistant.config import PROJECT_DIR, load_settings
-from assistant.documents import load_document
 from assistant.evaluation import (
     DEFAULT_QUESTIONS,
     load_questions,
@@ -19,8 +18,9 @@ from assistant.evaluation import (
     run_eligibility_evaluation,
     run_evaluation,
 )
-from assistant.index import policy_files
-from assistant.service import Services
+from assistant.ingest.loading import load_document
+from assistant.search.index import policy_files
+from assistant.serve.runtime import Services
 
 
 def test_question_set_is_broad_and_its_evidence_is_in_the_corpus() -> None:

@@ -18,7 +18,7 @@ from assistant.cli import parse_since
 from assistant.config import load_settings
 from assistant.errors import AssistantError, ConfigError, RecordError, UnknownMessageError
 from assistant.models import Answer, Chunk, Citation
-from assistant.records import RecordStore, to_csv
+from assistant.serve.records import RecordStore, to_csv
 
 CHUNK = Chunk("c1", "d1", "示范区科技创新扶持办法", "示科〔2099〕7号", "第五条",
               "对首次认定的高新技术企业给予奖励88万元。", 0, 20)

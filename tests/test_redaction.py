@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.redaction import (
+from assistant.text.redaction import (
     ADDRESS,
     BANK_CARD,
     EMAIL,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-
 from assistant.bm25 import BM25
-from assistant.retrieval import collapse_duplicates, reciprocal_rank_fusion
-from assistant.service import Services
+
+from assistant.search.retrieval import collapse_duplicates, reciprocal_rank_fusion
+from assistant.serve.runtime import Services
 
 
 def test_bm25_prefers_the_rare_term_and_honours_weights() -> None:

@@ -26,9 +26,9 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.python.asgi import shutdown_lifespans
 
-from assistant.api import create_app
 from assistant.config import Settings, load_settings
-from assistant.service import Services
+from assistant.serve.app import create_app
+from assistant.serve.runtime import Services
 
 from .conftest import FICTIONAL
 

@@ -23,10 +23,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from assistant.access import session_key
-from assistant.api import Runtime, create_app
 from assistant.config import Settings, load_settings
-from assistant.service import Services
+from assistant.serve.access import session_key
+from assistant.serve.app import Runtime, create_app
+from assistant.serve.runtime import Services
 
 from .conftest import FICTIONAL, served
 
@@ -341,7 +341,7 @@ def test_guessing_keys_is_throttled_per_address(built: Path) -> None:
 def test_unsafe_settings_are_refused_at_start_up_with_a_message(
         built: Path, env: dict[str, str]) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "uvicorn", "--factory", "assistant.api:app_factory",
+        [sys.executable, "-m", "uvicorn", "--factory", "assistant.serve.app:app_factory",
          "--port", "0"], capture_output=True, text=True, timeout=120,
         env={**os.environ, "ASSISTANT_INDEX_DIR": str(built / "index"),
              "ASSISTANT_CORPUS_DIR": str(built / "corpus"), **env})

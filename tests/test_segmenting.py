@@ -7,10 +7,8 @@ from pathlib import Path
 import pytest
 
 from assistant.config import PROJECT_DIR
-from assistant.documents import load_document
-from assistant.index import embedding_text
-from assistant.models import Document
-from assistant.segmenting import (
+from assistant.ingest.loading import load_document
+from assistant.ingest.segmenting import (
     SegmentOptions,
     build_sections,
     heading_rank,
@@ -18,6 +16,8 @@ from assistant.segmenting import (
     segment,
     split_sentences,
 )
+from assistant.models import Document
+from assistant.search.index import embedding_text
 
 from .conftest import FICTIONAL
 

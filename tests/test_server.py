@@ -11,9 +11,9 @@ import httpx
 import pytest
 from openai import OpenAI
 
-from assistant.api import create_app
 from assistant.config import load_settings
-from assistant.service import Services
+from assistant.serve.app import create_app
+from assistant.serve.runtime import Services
 
 from .conftest import FICTIONAL, served
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.tokenizing import has_chinese, normalize, vocabulary
+from assistant.text.vocabulary import has_chinese, normalize, vocabulary
 
 
 def test_domain_words_stay_whole() -> None:

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant import library
 from assistant.config import Settings
 from assistant.errors import IngestError
-from assistant.index import IndexStore, VectorCollection
-from assistant.library import (
+from assistant.ingest import library
+from assistant.ingest.library import (
     STAGING,
     UNINDEXED,
     add_files,
@@ -27,7 +26,8 @@ from assistant.library import (
     remove_document,
     upload_folder,
 )
-from assistant.service import Services
+from assistant.search.index import IndexStore, VectorCollection
+from assistant.serve.runtime import Services
 
 
 def voucher(amount: int) -> str:
@@ -145,9 +145,9 @@ def test_a_failed_removal_keeps_the_file_and_its_document(
 UPLOADER = """
 import os, signal, sys, time
 from pathlib import Path
-from assistant import library
+from assistant.ingest import library
 from assistant.config import load_settings
-from assistant.service import Services
+from assistant.serve.runtime import Services
 
 corpus, index, where, upload, marker = sys.argv[1:]
 settings = load_settings(corpus_dir=Path(corpus), index_dir=Path(index))

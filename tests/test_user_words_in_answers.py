@@ -12,13 +12,13 @@ import json
 
 import pytest
 
-from assistant.chain import FALLBACK_NOTE, Assistant
+from assistant.answer.model import LLMAnswerer
+from assistant.answer.pipeline import FALLBACK_NOTE, Assistant
+from assistant.answer.verification import figures_in
 from assistant.config import load_settings
-from assistant.llm import LLMAnswerer
 from assistant.models import Answer
-from assistant.service import Services
-from assistant.tokenizing import vocabulary
-from assistant.verification import figures_in
+from assistant.serve.runtime import Services
+from assistant.text.vocabulary import vocabulary
 
 from .openai_stub import OpenAIStub
 

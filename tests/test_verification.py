@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.answer.verification import Problem, chinese_to_int, figures_in, verify
 from assistant.models import Chunk
-from assistant.verification import Problem, chinese_to_int, figures_in, verify
 
 # Fictional passages written for these tests; no real policy says this.
 SUBSIDY = Chunk(chunk_id="demo#0001", doc_id="demo", title="示例区科技企业扶持措施（虚构）",

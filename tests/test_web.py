@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from assistant.models import Answer, Chunk, Citation
-from assistant.web import answer_html, quote_span, reader_link
+from assistant.serve.page import answer_html, quote_span, reader_link
 
 from .conftest import FICTIONAL, served
 
@@ -80,13 +80,13 @@ def test_the_chat_streams_the_text_then_shows_the_checked_answer_and_records_it(
 
     from fastapi import FastAPI
 
-    from assistant.access import Keys, RateLimiter, Sessions
-    from assistant.api import Runtime
-    from assistant.chain import Event
+    from assistant.answer.pipeline import Event
     from assistant.config import load_settings
-    from assistant.records import RecordStore
-    from assistant.service import Services
-    from assistant.web import Page
+    from assistant.serve.access import Keys, RateLimiter, Sessions
+    from assistant.serve.app import Runtime
+    from assistant.serve.page import Page
+    from assistant.serve.records import RecordStore
+    from assistant.serve.runtime import Services
 
     c = chunk("对首次认定的高新技术企业给予一次性奖励88万元。")
     final = Answer("奖励88万元[1]。", (Citation(1, c, c.text, c.start, c.end),), mode="llm")
@@ -156,9 +156,9 @@ class Watch:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    from assistant.api import create_app
     from assistant.config import load_settings
-    from assistant.service import Services
+    from assistant.serve.app import create_app
+    from assistant.serve.runtime import Services
 
     root = tmp_path_factory.mktemp("web")
     corpus = root / "corpus"

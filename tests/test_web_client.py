@@ -24,9 +24,9 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    from assistant.api import create_app
     from assistant.config import load_settings
-    from assistant.service import Services
+    from assistant.serve.app import create_app
+    from assistant.serve.runtime import Services
 
     root = tmp_path_factory.mktemp("web-client")
     settings = load_settings(corpus_dir=FICTIONAL, index_dir=root / "index",

@@ -20,8 +20,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .models import Message
-from .tokenizing import normalize
+from assistant.models import Message
+from assistant.text.vocabulary import normalize
 
 _TOPIC_CHANGE = re.compile(
     r"^(?:换个问题|换个话题|换一个问题|问个别的|问点别的|另外问|再问个别的|另一个问题|"

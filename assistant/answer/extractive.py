@@ -11,8 +11,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from .grounding import LIST_SENTENCE, MAX_SENTENCE, Assessment, Need, Span, Support, quote_span
-from .models import Answer, Chunk, Citation
+from assistant.answer.grounding import (
+    LIST_SENTENCE,
+    MAX_SENTENCE,
+    Assessment,
+    Need,
+    Span,
+    Support,
+    quote_span,
+)
+from assistant.models import Answer, Chunk, Citation
 
 NOTE = "（以上依据所引文件整理，具体以文件原文和主管部门的解释为准。）"
 SCOPE = ("我是政策文件问答助手，只能回答收录文件中的内容：青浦区科技创新政策文件（如青科委〔2025〕1号），"

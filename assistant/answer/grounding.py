@@ -18,12 +18,12 @@ from functools import lru_cache
 from importlib import resources
 from typing import Literal
 
-from .intent import Intent, Kind, holds, read_intent
-from .models import Chunk, Hit
-from .segmenting import split_sentences
-from .tokenizing import Vocabulary, has_chinese, normalize
+from assistant.answer.need import Intent, Kind, holds, read_intent
+from assistant.ingest.segmenting import split_sentences
+from assistant.models import Chunk, Hit
+from assistant.text.vocabulary import Vocabulary, has_chinese, normalize
 
-_DATA = resources.files("assistant") / "data"
+_DATA = resources.files("assistant.text") / "data"
 
 # Kinds of answer specific enough that a passage lacking them cannot be the answer.
 SPECIFIC: tuple[Kind, ...] = ("money", "percent", "count", "people", "time")

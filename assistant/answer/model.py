@@ -26,11 +26,11 @@ from langchain_core.runnables import Runnable
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
-from .config import PROJECT_DIR, Settings
-from .errors import ConfigError, LLMError, ProfileError
-from .models import Chunk, Message
-from .profile import Profile, parse_profile, profile_schema_text
-from .redaction import described
+from assistant.config import PROJECT_DIR, Settings
+from assistant.eligibility.profile import Profile, parse_profile, profile_schema_text
+from assistant.errors import ConfigError, LLMError, ProfileError
+from assistant.models import Chunk, Message
+from assistant.text.redaction import described
 
 log = logging.getLogger(__name__)
 

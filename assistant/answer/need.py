@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from .tokenizing import normalize
+from assistant.text.vocabulary import normalize
 
 Kind = Literal["figure", "money", "percent", "count", "people", "target", "time", "doc_number"]
 

@@ -18,21 +18,36 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from . import eligibility, extractive, lifecycle
-from .conversation import Resolved, condense, leans_back, resolve_history, without_markup
-from .errors import AssistantError
-from .grounding import NOT_SUBJECTS, Assessment, Need, assess, read_need, titles_mentioned
-from .index import ServedIndex
-from .models import Answer, Citation, Hit, Message
-from .profile import Profile
-from .redaction import described
-from .retrieval import Retriever
-from .tokenizing import Vocabulary, normalize
-from .verification import MARKER, Problem, verify
+from assistant.answer import extractive
+from assistant.answer.conversation import (
+    Resolved,
+    condense,
+    leans_back,
+    resolve_history,
+    without_markup,
+)
+from assistant.answer.grounding import (
+    NOT_SUBJECTS,
+    Assessment,
+    Need,
+    assess,
+    read_need,
+    titles_mentioned,
+)
+from assistant.answer.verification import MARKER, Problem, verify
+from assistant.eligibility import verdicts as eligibility
+from assistant.eligibility.profile import Profile
+from assistant.errors import AssistantError
+from assistant.ingest import lifecycle
+from assistant.models import Answer, Citation, Hit, Message
+from assistant.search.index import ServedIndex
+from assistant.search.retrieval import Retriever
+from assistant.text.redaction import described
+from assistant.text.vocabulary import Vocabulary, normalize
 
 if TYPE_CHECKING:
-    from .llm import LLMAnswerer
-    from .rules import RuleBook
+    from assistant.answer.model import LLMAnswerer
+    from assistant.eligibility.rules import RuleBook
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from .models import Chunk
-from .tokenizing import normalize
+from assistant.models import Chunk
+from assistant.text.vocabulary import normalize
 
 MARKER = re.compile(r"\[(\d{1,2})\]")
 _NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?")

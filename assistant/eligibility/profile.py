@@ -14,7 +14,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .errors import ProfileError
+from assistant.errors import ProfileError
 
 Stage = Literal["初创期", "成长期", "成熟期"]
 Size = Literal["微型", "小型", "中型", "大型"]

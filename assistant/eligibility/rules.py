@@ -32,9 +32,9 @@ from typing import Any, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .errors import RuleError
-from .models import Chunk, Citation
-from .profile import FACTS, Profile
+from assistant.eligibility.profile import FACTS, Profile
+from assistant.errors import RuleError
+from assistant.models import Chunk, Citation
 
 log = logging.getLogger(__name__)
 

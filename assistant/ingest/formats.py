@@ -34,9 +34,9 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from .documents import MB, LoadedText, LoadLimits, decode, normalize_date, register
-from .errors import CorruptFileError, EncryptedFileError, LoadLimitError, NoTextLayerError
-from .segmenting import heading_rank
+from assistant.errors import CorruptFileError, EncryptedFileError, LoadLimitError, NoTextLayerError
+from assistant.ingest.loading import MB, LoadedText, LoadLimits, decode, normalize_date, register
+from assistant.ingest.segmenting import heading_rank
 
 CELL_SEPARATOR = " | "
 

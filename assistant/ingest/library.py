@@ -33,12 +33,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import Settings
-from .documents import SIDECAR_SUFFIX, content_hash, sidecar_of, skipped_name
-from .errors import DocumentError, LibraryError
-from .index import DocumentEntry, IndexStore, IngestReport, Manifest, ServedIndex
-from .lifecycle import number_key
-from .sandbox import Sandbox
+from assistant.config import Settings
+from assistant.errors import DocumentError, LibraryError
+from assistant.ingest.lifecycle import number_key
+from assistant.ingest.loading import SIDECAR_SUFFIX, content_hash, sidecar_of, skipped_name
+from assistant.ingest.sandbox import Sandbox
+from assistant.search.index import DocumentEntry, IndexStore, IngestReport, Manifest, ServedIndex
 
 log = logging.getLogger(__name__)
 

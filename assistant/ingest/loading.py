@@ -27,14 +27,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import (
+from assistant.errors import (
     CorruptFileError,
     DocumentError,
     EmptyDocumentError,
     FileTooLargeError,
     UnsupportedFormatError,
 )
-from .models import Document
+from assistant.models import Document
 
 log = logging.getLogger(__name__)
 
@@ -402,4 +402,4 @@ def find_files(paths: Iterable[Path]) -> Iterator[Path]:
 
 # The loaders for other file types register themselves on import; importing them here means
 # anything that loads documents sees every type.
-from . import formats  # noqa: E402, F401
+from assistant.ingest import formats  # noqa: E402, F401

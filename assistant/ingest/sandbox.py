@@ -6,7 +6,7 @@ capped (RLIMIT_AS), a file that is not loaded within its time is stopped by kill
 process, and a file that exhausts the memory fails alone. Either way the file gets a message
 naming it and the limit, and the next file gets a fresh process.
 
-The worker is started as `python -m assistant.sandbox`, not forked: the server runs threads,
+The worker is started as `python -m assistant.ingest.sandbox`, not forked: the server runs threads,
 and a forked copy of a threaded process can deadlock. It imports only the loaders (no
 embedding model), so it starts in a fraction of a second, and one worker loads a whole batch:
 
@@ -33,10 +33,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from . import errors
-from .documents import MB, LoadLimits
-from .errors import CorruptFileError, DocumentError, IngestError, LoadLimitError
-from .models import Document
+from assistant import errors
+from assistant.errors import CorruptFileError, DocumentError, IngestError, LoadLimitError
+from assistant.ingest.loading import MB, LoadLimits
+from assistant.models import Document
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 RECYCLE_AFTER = 50
 _START_TIMEOUT_S = 30.0
 _MAX_REPLY = 512 * MB  # a document's text as JSON; far beyond any real policy file
-_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
 class Sandbox:
@@ -123,7 +123,7 @@ class Sandbox:
             p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p)
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "assistant.sandbox", str(to_worker), str(to_parent),
+                [sys.executable, "-m", "assistant.ingest.sandbox", str(to_worker), str(to_parent),
                  str(self.limits.memory_mb)],
                 pass_fds=(to_worker, to_parent), stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, env=env)
@@ -253,7 +253,7 @@ def _serve(requests: Connection, replies: Connection, memory_mb: int) -> None:
     """Answer load requests until the server closes the pipe."""
     _cap_memory(memory_mb)
     # Imported after the cap, so the parsers' own memory counts against it.
-    from .documents import load_document
+    from assistant.ingest.loading import load_document
 
     replies.send_bytes(b"ready")
     while True:

@@ -21,7 +21,7 @@ from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .models import Chunk, Document
+from assistant.models import Chunk, Document
 
 SEGMENTER_VERSION = "4"
 

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from .config import Settings
-from .errors import EmbeddingError
+from assistant.config import Settings
+from assistant.errors import EmbeddingError
 
 log = logging.getLogger(__name__)
 

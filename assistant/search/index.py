@@ -47,11 +47,8 @@ from typing import Any
 
 import numpy as np
 
-from .bm25 import BM25
-from .config import Settings
-from .documents import LoadLimits, find_files
-from .embeddings import ChromaEmbeddingFunction, PolicyEmbeddings
-from .errors import (
+from assistant.config import Settings
+from assistant.errors import (
     AssistantError,
     ConfigError,
     DocumentError,
@@ -59,10 +56,13 @@ from .errors import (
     IngestError,
     StoreUnavailableError,
 )
-from .models import Chunk, Document
-from .sandbox import Sandbox
-from .segmenting import SEGMENTER_VERSION, SegmentOptions, segment
-from .tokenizing import Vocabulary, vocabulary
+from assistant.ingest.loading import LoadLimits, find_files
+from assistant.ingest.sandbox import Sandbox
+from assistant.ingest.segmenting import SEGMENTER_VERSION, SegmentOptions, segment
+from assistant.models import Chunk, Document
+from assistant.search.bm25 import BM25
+from assistant.search.embeddings import ChromaEmbeddingFunction, PolicyEmbeddings
+from assistant.text.vocabulary import Vocabulary, vocabulary
 
 log = logging.getLogger(__name__)
 

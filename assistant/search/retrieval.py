@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from .embeddings import PolicyEmbeddings
-from .index import ServedIndex
-from .intent import read_intent
-from .lifecycle import NOT_CURRENT_WEIGHT, standings
-from .models import Hit
-from .tokenizing import Vocabulary, has_chinese, normalize
+from assistant.answer.need import read_intent
+from assistant.ingest.lifecycle import NOT_CURRENT_WEIGHT, standings
+from assistant.models import Hit
+from assistant.search.embeddings import PolicyEmbeddings
+from assistant.search.index import ServedIndex
+from assistant.text.vocabulary import Vocabulary, has_chinese, normalize
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ConfigError
-from .models import Message
+from assistant.errors import ConfigError
+from assistant.models import Message
 
 MIN_KEY_LENGTH = 16  # characters; a key is a password that faces the internet
 

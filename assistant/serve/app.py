@@ -37,7 +37,15 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
-from .access import (
+from assistant.answer.pipeline import Event
+from assistant.config import Settings, get_settings
+from assistant.eligibility.profile import ProfileInput
+from assistant.errors import AssistantError, ConfigError, IndexNotBuiltError
+from assistant.ingest.library import recover
+from assistant.ingest.loading import skipped_name
+from assistant.models import Answer, Citation, Message
+from assistant.search.index import ServedIndex
+from assistant.serve.access import (
     STAFF_COOKIE,
     FailedAuth,
     Keys,
@@ -49,15 +57,9 @@ from .access import (
     session_key,
     staff_token,
 )
-from .chain import Event
-from .config import Settings, get_settings
-from .documents import skipped_name
-from .errors import AssistantError, ConfigError, IndexNotBuiltError
-from .index import ServedIndex
-from .jobs import Jobs
-from .library import recover
-from .logs import protect as protect_logs
-from .middleware import (
+from assistant.serve.jobs import Jobs
+from assistant.serve.logs import protect as protect_logs
+from assistant.serve.middleware import (
     Admission,
     BodyLimit,
     ClientAddress,
@@ -67,10 +69,8 @@ from .middleware import (
     is_loopback,
     parse_networks,
 )
-from .models import Answer, Citation, Message
-from .profile import ProfileInput
-from .redaction import pseudonym
-from .service import Services, limit_threads
+from assistant.serve.runtime import Services, limit_threads
+from assistant.text.redaction import pseudonym
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ class Runtime:
     keys: Keys
     limiter: RateLimiter
     sessions: Sessions
-    records: Any  # assistant.records.RecordStore
+    records: Any  # assistant.serve.records.RecordStore
     # Every answer takes one of these slots: extractive answers are CPU-bound, and more of
     # them at once than there are cores only makes each slower and the waiting unfair
     # (`llm_concurrency` with a model, whose answers mostly wait). Requests that arrive as
@@ -284,7 +284,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     Raises ConfigError at once for settings that must not serve (a short key, a bad proxy
     address), before anything listens.
     """
-    from .records import RecordStore
+    from assistant.serve.records import RecordStore
 
     settings = settings or get_settings()
     protect_logs()
@@ -326,7 +326,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.staff_tokens = StaffTokens(keys.admin)
     _install_error_handlers(app)
     _install_routes(app)
-    from .web import PAGE_UPLOAD_PATH, STAFF_PAGE_ROUTES, mount_web
+    from assistant.serve.page import PAGE_UPLOAD_PATH, STAFF_PAGE_ROUTES, mount_web
 
     mount_web(app, settings)  # the web page at "/", beside the API's routes
     # Added innermost first. A CORS middleware is always present, even with no origin
@@ -344,7 +344,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def app_factory() -> FastAPI:
-    """For `uvicorn --factory assistant.api:app_factory` and `policy-assistant serve`."""
+    """For `uvicorn --factory assistant.serve.app:app_factory` and `policy-assistant serve`."""
     try:
         return create_app()
     except AssistantError as exc:  # a clear message, not a traceback, from bare uvicorn too
@@ -717,7 +717,7 @@ def _install_routes(app: FastAPI) -> None:
     @app.post("/v1/eligibility", tags=["answers"])
     def eligibility(body: EligibilityRequest, request: Request, who: Client) -> dict[str, Any]:
         """Every rule checked against the profile: verdicts, conditions cited, what to ask."""
-        from . import eligibility as engine
+        from assistant.eligibility import verdicts as engine
 
         profile = body.profile.to_profile()
         book = _runtime(request).services.rulebook
@@ -726,7 +726,7 @@ def _install_routes(app: FastAPI) -> None:
     @app.post("/v1/feedback", tags=["records"])
     def feedback(body: FeedbackRequest, request: Request, who: Client) -> dict[str, Any]:
         """👍 / 👎 on an answer (by its message_id), with an optional comment."""
-        from .records import UnknownMessageError
+        from assistant.serve.records import UnknownMessageError
 
         runtime = _runtime(request)
         try:
@@ -739,7 +739,7 @@ def _install_routes(app: FastAPI) -> None:
     @app.get("/v1/admin/documents", tags=["staff"], dependencies=[Depends(admin)])
     def documents(request: Request) -> dict[str, Any]:
         """The indexed documents with their metadata, and which of them staff uploaded."""
-        from .library import removable
+        from assistant.ingest.library import removable
 
         runtime = _runtime(request)
         index = runtime.services.index
@@ -753,7 +753,7 @@ def _install_routes(app: FastAPI) -> None:
     def upload(request: Request, files: Annotated[list[UploadFile], File()]) -> dict[str, Any]:
         """Add or replace policy files. The ingest runs in the background (poll the job);
         answers come from the old index until the new one is complete."""
-        from .library import add_files
+        from assistant.ingest.library import add_files
 
         runtime = _runtime(request)
         if not files or len(files) > UPLOAD_FILES:
@@ -801,8 +801,8 @@ def _install_routes(app: FastAPI) -> None:
                 dependencies=[Depends(admin)])
     def remove(doc_id: str, request: Request) -> dict[str, Any]:
         """Remove a document staff uploaded; in the background, like an upload."""
-        from .errors import LibraryError
-        from .library import removable, remove_document
+        from assistant.errors import LibraryError
+        from assistant.ingest.library import removable, remove_document
 
         runtime = _runtime(request)
         index = runtime.services.index
@@ -840,7 +840,7 @@ def _install_routes(app: FastAPI) -> None:
                 only: Annotated[Literal["all", "unanswered", "negative"], Query()] = "all",
                 format: Annotated[Literal["json", "csv"], Query()] = "json") -> Any:
         """Exchanges and feedback for staff; above all the unanswered and the thumbs-down."""
-        from .records import to_csv
+        from assistant.serve.records import to_csv
 
         rows = _runtime(request).records.export(since, only)
         if format == "csv":

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .errors import AssistantError
+from assistant.errors import AssistantError
 
 log = logging.getLogger(__name__)
 

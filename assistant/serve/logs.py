@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from .redaction import redact
+from assistant.text.redaction import redact
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 NOISY = ("chromadb", "httpx", "httpcore", "jieba", "urllib3", "gradio", "multipart")

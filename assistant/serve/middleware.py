@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.types import Message as ASGIMessage
 
-from .errors import ConfigError
+from assistant.errors import ConfigError
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

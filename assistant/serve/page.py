@@ -35,17 +35,17 @@ from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.types import Message as ASGIMessage
 
-from .access import bounded, staff_token
-from .config import Settings
-from .documents import supported_suffixes
-from .errors import AssistantError, IndexNotBuiltError
-from .extractive import NOTE
-from .index import DocumentEntry, ServedIndex
-from .models import Answer, Chunk, Citation, Message
+from assistant.answer.extractive import NOTE
+from assistant.config import Settings
+from assistant.errors import AssistantError, IndexNotBuiltError
+from assistant.ingest.loading import supported_suffixes
+from assistant.models import Answer, Chunk, Citation, Message
+from assistant.search.index import DocumentEntry, ServedIndex
+from assistant.serve.access import bounded, staff_token
 
 if TYPE_CHECKING:
-    from .api import Runtime
-    from .jobs import Job
+    from assistant.serve.app import Runtime
+    from assistant.serve.jobs import Job
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ EXAMPLES = ("我们刚拿到高企证书，区里有补贴吗？", "高企的企
             "微贷通最高能贷多少？", "去年全区有效高企有多少家？")
 FONTS = ("PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif")
 MONO_FONTS = ("ui-monospace", "Menlo", "Consolas", "monospace")
-CSS_PATH = Path(__file__).with_name("web.css")
+CSS_PATH = Path(__file__).with_name("page.css")
 RECENT_RECORDS = 20
 # The metadata a reader is shown, in this order; other keys (checksums…) are for the index.
 META_LABELS = {"index_number": "索引号", "issuer": "发文机关", "kind": "类别",
@@ -196,7 +196,7 @@ MARK_CLASSES = {"met": "ok", "unmet": "no", "unknown": "ask"}
 def verdicts_html(result: dict[str, Any], citations: Sequence[Citation],
                   sections: Callable[[Chunk], Sequence[Chunk]]) -> str:
     """Eligibility verdicts as cards, the conditions marked, then the cited clauses."""
-    from .eligibility import STATUS_MARKS
+    from assistant.eligibility.verdicts import STATUS_MARKS
 
     if not result["verdicts"]:
         return empty_html("暂无可用的资格规则。工作人员可在 corpus/rules/ 中添加规则。")
@@ -361,7 +361,7 @@ class Page:
         the request size limit. The answer is written as the API's streams are
         (Runtime.stream), so a visitor who leaves mid-answer holds no answer slot.
         """
-        from .api import Turn as Question
+        from assistant.serve.app import Turn as Question
 
         conversation = conversation or uuid.uuid4().hex
         hide = gr.update(visible=False)
@@ -414,7 +414,7 @@ class Page:
 
     async def chat_api(self, question: str, request: gr.Request) -> dict[str, Any]:
         """The answer JSON for one question (as `POST /v1/chat` gives) and its message_id."""
-        from .api import Turn as Question
+        from assistant.serve.app import Turn as Question
 
         question = (question or "").strip()
         if not question:
@@ -468,8 +468,8 @@ class Page:
     def eligibility(self, qualifications: list[str], stage: str, size: str, recognition: str,
                     registered: str, park: str, industry: str, facts: list[str]) -> str:
         """Verdicts for the form's profile: unticked statuses are not held, the rest unknown."""
-        from . import eligibility as engine
-        from .profile import FACTS, parse_profile
+        from assistant.eligibility import verdicts as engine
+        from assistant.eligibility.profile import FACTS, parse_profile
 
         labels = {spec.label: name for name, spec in FACTS.items()}
         data: dict[str, Any] = {"qualifications": list(qualifications or [])}
@@ -604,7 +604,7 @@ class Page:
         follows its progress while every other visitor is answered from the old index.
         Only files this staff member uploaded through the page are taken.
         """
-        from .library import add_files
+        from assistant.ingest.library import add_files
 
         problem = self._admin(key, request)
         if problem is not None:
@@ -650,7 +650,7 @@ class Page:
 
     def removable(self, key: str, request: gr.Request) -> Any:
         """The uploaded documents staff may remove."""
-        from .library import removable
+        from assistant.ingest.library import removable
 
         if self._admin(key, request) is not None:
             return gr.update(choices=[], value=None)
@@ -661,7 +661,7 @@ class Page:
     def remove(self, key: str, doc_id: str | None, request: gr.Request,
                progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
         """Delete an uploaded document's file and ingest its folder again."""
-        from .library import removable, remove_document
+        from assistant.ingest.library import removable, remove_document
 
         problem = self._admin(key, request)
         if problem is not None:
@@ -808,7 +808,7 @@ def _chat_tab(page: Page) -> None:
 
 
 def _eligibility_tab(page: Page) -> None:
-    from .profile import FACTS, QUALIFICATIONS
+    from assistant.eligibility.profile import FACTS, QUALIFICATIONS
 
     statuses = [name for name in QUALIFICATIONS]
     other = ["tech_based", "rd_expenses", "tech_services", "tech_transfer_income",
@@ -994,7 +994,7 @@ class StaffUploads:
 
 class _RecordUploads:
     """Notes the paths the page's upload route stored, under the uploader's staff token (the
-    route is reached only with a valid one: see assistant.api's admission check)."""
+    route is reached only with a valid one: see assistant.serve.app's admission check)."""
 
     def __init__(self, app: ASGIApp, uploads: StaffUploads) -> None:
         self.app = app

@@ -26,9 +26,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from .errors import ConfigError, RecordError, UnknownMessageError
-from .models import Answer
-from .redaction import redact
+from assistant.errors import ConfigError, RecordError, UnknownMessageError
+from assistant.models import Answer
+from assistant.text.redaction import redact
 
 __all__ = ["CSV_FIELDS", "Only", "RecordError", "RecordStore", "UnknownMessageError", "to_csv"]
 

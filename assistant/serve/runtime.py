@@ -6,13 +6,13 @@ import logging
 from dataclasses import dataclass
 from functools import cached_property
 
-from .chain import Assistant
-from .config import Settings
-from .embeddings import PolicyEmbeddings, make_embeddings
-from .index import IndexStore, ServedIndex
-from .retrieval import Retriever
-from .rules import RuleBook, read_rule_files
-from .tokenizing import vocabulary
+from assistant.answer.pipeline import Assistant
+from assistant.config import Settings
+from assistant.eligibility.rules import RuleBook, read_rule_files
+from assistant.search.embeddings import PolicyEmbeddings, make_embeddings
+from assistant.search.index import IndexStore, ServedIndex
+from assistant.search.retrieval import Retriever
+from assistant.text.vocabulary import vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class Services:
     def assistant(self) -> Assistant:
         llm = None
         if self.settings.answerer == "llm":
-            from .llm import LLMAnswerer
+            from assistant.answer.model import LLMAnswerer
 
             llm = LLMAnswerer(self.settings)
         return Assistant(self.index, self.retriever, vocabulary(), self.settings.top_k, llm,

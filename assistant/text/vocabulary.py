@@ -1,6 +1,6 @@
 """Chinese text for matching: normalization, jieba tokens, and synonym expansion.
 
-The lexicon, synonym table and stop words are data files in `assistant/data/`, so staff can
+The lexicon, synonym table and stop words are data files in `assistant/text/data/`, so staff can
 extend the vocabulary of their domain without touching code.
 """
 
@@ -19,7 +19,7 @@ import jieba
 
 log = logging.getLogger(__name__)
 
-_DATA = resources.files("assistant") / "data"
+_DATA = resources.files("assistant.text") / "data"
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _WORD = re.compile(r"[0-9a-z]+(?:[.%&-][0-9a-z]+)*%?|[\u3400-\u9fff]+", re.I)
 _ENGLISH_TERM = re.compile(r"^[\x00-\x7f]+$")
