@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from assistant.bm25 import BM25
 
+from assistant.search.bm25 import BM25
 from assistant.search.retrieval import collapse_duplicates, reciprocal_rank_fusion
 from assistant.serve.runtime import Services
 
