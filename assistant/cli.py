@@ -36,8 +36,9 @@ from assistant.serve.access import bounded
 from assistant.serve.logs import configure as configure_logging
 from assistant.serve.runtime import Services, limit_threads
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Cited answers from Chinese policy documents.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Cited answers from Chinese policy documents."
+)
 log = logging.getLogger("assistant")
 
 EXIT_ERROR = 1
@@ -55,8 +56,9 @@ def _fail(exc: AssistantError) -> None:
 
 
 @app.callback()
-def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details.")] = False
-         ) -> None:
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details.")] = False,
+) -> None:
     """Configure logging once for every command."""
     try:
         settings: Settings = get_settings()
@@ -81,8 +83,13 @@ def ingest(
     def progress(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr,
-                       disable=as_json or not sys.stderr.isatty())
+            bar = tqdm(
+                total=total,
+                unit="chunk",
+                desc="embedding",
+                file=sys.stderr,
+                disable=as_json or not sys.stderr.isatty(),
+            )
         bar.update(done - bar.n)
 
     try:
@@ -96,20 +103,32 @@ def ingest(
     for error in report.errors:
         typer.echo(f"跳过 / skipped: {error.zh}\n  {error.en}", err=True)
     if as_json:
-        typer.echo(json.dumps({
-            "version": report.version, "documents": report.documents, "chunks": report.chunks,
-            "added": report.added, "replaced": report.replaced, "removed": report.removed,
-            "unchanged": len(report.unchanged), "embedded_chunks": report.embedded_chunks,
-            "seconds": round(report.seconds, 2), "swapped": report.swapped,
-            "errors": [{"path": e.path, "zh": e.zh, "en": e.en} for e in report.errors],
-        }, ensure_ascii=False))
+        typer.echo(
+            json.dumps(
+                {
+                    "version": report.version,
+                    "documents": report.documents,
+                    "chunks": report.chunks,
+                    "added": report.added,
+                    "replaced": report.replaced,
+                    "removed": report.removed,
+                    "unchanged": len(report.unchanged),
+                    "embedded_chunks": report.embedded_chunks,
+                    "seconds": round(report.seconds, 2),
+                    "swapped": report.swapped,
+                    "errors": [{"path": e.path, "zh": e.zh, "en": e.en} for e in report.errors],
+                },
+                ensure_ascii=False,
+            )
+        )
     else:
         state = "已更新 / updated" if report.swapped else "无变化 / up to date"
         typer.echo(
             f"{state}: {report.documents} documents, {report.chunks} chunks, "
             f"{report.seconds:.1f} s (added {len(report.added)}, replaced {len(report.replaced)}, "
             f"removed {len(report.removed)}, unchanged {len(report.unchanged)}; "
-            f"embedded {report.embedded_chunks} chunks; index {report.version})")
+            f"embedded {report.embedded_chunks} chunks; index {report.version})"
+        )
     rule_errors = _rule_errors(services)
     if report.errors or rule_errors:
         raise typer.Exit(EXIT_PARTIAL)
@@ -128,7 +147,9 @@ def _rule_errors(services: Services) -> list[AssistantError]:
 
 def _print_hits(question: str, hits: list[Hit]) -> None:
     if not hits:
-        typer.echo("没有找到相关内容。请换个说法，或确认相关文件已收录（policy-assistant ingest）。")
+        typer.echo(
+            "没有找到相关内容。请换个说法，或确认相关文件已收录（policy-assistant ingest）。"
+        )
         return
     for n, hit in enumerate(hits, 1):
         c = hit.chunk
@@ -138,15 +159,21 @@ def _print_hits(question: str, hits: list[Hit]) -> None:
 
 @app.command()
 def search(
-    question: Annotated[str | None, typer.Argument(help="The question; omit to read stdin.")] = None,
+    question: Annotated[
+        str | None, typer.Argument(help="The question; omit to read stdin.")
+    ] = None,
     k: Annotated[int, typer.Option("--k", min=1, max=50, help="How many passages.")] = 5,
     mode: Annotated[str, typer.Option(help="hybrid, dense or bm25.")] = "hybrid",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Find the passages that answer a question, with their citations."""
     if mode not in MODES:
-        _fail(AssistantError(f"未知的检索方式 {mode!r}（可选 hybrid、dense、bm25）",
-                             f"unknown mode {mode!r} (use hybrid, dense or bm25)"))
+        _fail(
+            AssistantError(
+                f"未知的检索方式 {mode!r}（可选 hybrid、dense、bm25）",
+                f"unknown mode {mode!r} (use hybrid, dense or bm25)",
+            )
+        )
     services = _services()
     try:
         retriever = services.retriever
@@ -160,8 +187,11 @@ def search(
     if question is not None:
         hits = run(question)
         if as_json:
-            typer.echo(json.dumps({"query": question, "results": [h.to_json() for h in hits]},
-                                  ensure_ascii=False))
+            typer.echo(
+                json.dumps(
+                    {"query": question, "results": [h.to_json() for h in hits]}, ensure_ascii=False
+                )
+            )
         else:
             _print_hits(question, hits)
         return
@@ -171,15 +201,20 @@ def search(
     for line in sys.stdin:
         q = line.strip()
         if q:
-            typer.echo(json.dumps({"query": q, "results": [h.to_json() for h in run(q)]},
-                                  ensure_ascii=False))
+            typer.echo(
+                json.dumps(
+                    {"query": q, "results": [h.to_json() for h in run(q)]}, ensure_ascii=False
+                )
+            )
 
 
 def _interactive(run, services: Services) -> None:  # type: ignore[no-untyped-def]
     manifest = services.index.manifest
-    typer.echo(f"政策检索 · {len(manifest.documents)} 份文件，{manifest.chunk_count} 个段落。"
-               "输入问题后回车；空行或 Ctrl-D 退出。\n"
-               "例如：我们刚拿到高企证书，区里有补贴吗？ / 高企的企业所得税税率是多少？")
+    typer.echo(
+        f"政策检索 · {len(manifest.documents)} 份文件，{manifest.chunk_count} 个段落。"
+        "输入问题后回车；空行或 Ctrl-D 退出。\n"
+        "例如：我们刚拿到高企证书，区里有补贴吗？ / 高企的企业所得税税率是多少？"
+    )
     while True:
         try:
             q = input("\n问题> ").strip()
@@ -192,8 +227,9 @@ def _interactive(run, services: Services) -> None:  # type: ignore[no-untyped-de
 
 
 def _where(c: Citation) -> str:
-    return " · ".join(p for p in (f"《{c.chunk.title}》", c.chunk.doc_number, c.chunk.section,
-                                  c.page_label) if p)
+    return " · ".join(
+        p for p in (f"《{c.chunk.title}》", c.chunk.doc_number, c.chunk.section, c.page_label) if p
+    )
 
 
 def _print_answer(result: Answer, with_text: bool = True) -> None:
@@ -222,12 +258,14 @@ def _read_conversation(line: str) -> tuple[str, list[Message]]:
     except (ValueError, KeyError, TypeError) as exc:
         raise AssistantError(
             "输入行不是有效的 JSON 对话（需要 "
-            f"{{\"messages\": [{{\"role\": \"user\", \"content\": \"…\"}}]}}）：{exc}",
-            f"the line is not a JSON conversation ({{\"messages\": [{{\"role\": \"user\", "
-            f"\"content\": \"…\"}}]}} expected): {exc}") from None
+            f'{{"messages": [{{"role": "user", "content": "…"}}]}}）：{exc}',
+            f'the line is not a JSON conversation ({{"messages": [{{"role": "user", '
+            f'"content": "…"}}]}} expected): {exc}',
+        ) from None
     messages = [m for m in messages if m.role != "system"]
-    last = max((i for i, m in enumerate(messages) if m.role == "user" and m.content.strip()),
-               default=None)
+    last = max(
+        (i for i, m in enumerate(messages) if m.role == "user" and m.content.strip()), default=None
+    )
     if last is None:
         raise AssistantError("对话中没有用户提问。", "the conversation holds no user question.")
     return messages[last].content.strip(), messages[:last]
@@ -235,7 +273,9 @@ def _read_conversation(line: str) -> tuple[str, list[Message]]:
 
 @app.command()
 def ask(
-    question: Annotated[str | None, typer.Argument(help="The question; omit to read stdin.")] = None,
+    question: Annotated[
+        str | None, typer.Argument(help="The question; omit to read stdin.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Answer a question with numbered citations (or say what the documents do not state).
@@ -244,11 +284,14 @@ def ask(
     (`{"messages": [{"role": "user", "content": "…"}, …]}`) and writes one JSON result per line.
     """
     if question is None and sys.stdin.isatty():
-        _fail(AssistantError(
-            "请给出问题（policy-assistant ask \"问题\"），或从标准输入逐行传入 JSON 对话；"
-            "连续对话请用 policy-assistant chat。",
-            "give a question (policy-assistant ask \"…\") or pipe JSON conversations, one per "
-            "line; for a conversation in the terminal use policy-assistant chat."))
+        _fail(
+            AssistantError(
+                '请给出问题（policy-assistant ask "问题"），或从标准输入逐行传入 JSON 对话；'
+                "连续对话请用 policy-assistant chat。",
+                'give a question (policy-assistant ask "…") or pipe JSON conversations, one per '
+                "line; for a conversation in the terminal use policy-assistant chat.",
+            )
+        )
     if question is not None and not question.strip():
         _fail(AssistantError("问题不能为空。", "the question is empty."))
     services = _services()
@@ -278,8 +321,9 @@ def ask(
             result = assistant.ask(q, bounded(history, turns))
         except AssistantError as exc:
             failed += 1
-            typer.echo(json.dumps({"line": n, "error": {"zh": exc.zh, "en": exc.en}},
-                                  ensure_ascii=False))
+            typer.echo(
+                json.dumps({"line": n, "error": {"zh": exc.zh, "en": exc.en}}, ensure_ascii=False)
+            )
             continue
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
     if failed:
@@ -302,9 +346,11 @@ def chat() -> None:
         _fail(exc)
         return
     turns = services.settings.history_turns
-    typer.echo(f"政策问答 · {len(manifest.documents)} 份文件，{manifest.chunk_count} 个段落。"
-               "输入问题后回车；/new 或“新对话”开始新对话；空行或 Ctrl-D 退出。\n例如："
-               + " / ".join(EXAMPLES))
+    typer.echo(
+        f"政策问答 · {len(manifest.documents)} 份文件，{manifest.chunk_count} 个段落。"
+        "输入问题后回车；/new 或“新对话”开始新对话；空行或 Ctrl-D 退出。\n例如："
+        + " / ".join(EXAMPLES)
+    )
     history: list[Message] = []
     while True:
         try:
@@ -328,16 +374,18 @@ def chat() -> None:
             history += [Message("user", q), Message("assistant", result.answer)]
 
 
-def _stream_answer(assistant: Assistant, question: str, history: list[Message]
-                   ) -> Answer | None:
+def _stream_answer(assistant: Assistant, question: str, history: list[Message]) -> Answer | None:
     """Print an answer as it is written; the final result, once complete."""
     result: Answer | None = None
     for event in assistant.stream(question, history):
         if event.kind == "delta":
             typer.echo(event.text, nl=False)
         elif event.kind == "replace":
-            typer.echo("\n\n（模型回答未通过核验或未能完成，已替换为以下回答 / the model's answer "
-                       "was replaced by this one）\n" + event.text, nl=False)
+            typer.echo(
+                "\n\n（模型回答未通过核验或未能完成，已替换为以下回答 / the model's answer "
+                "was replaced by this one）\n" + event.text,
+                nl=False,
+            )
         elif event.kind == "result":
             result = event.answer
     typer.echo("")
@@ -371,18 +419,30 @@ def serve(
         _fail(exc)
         return
     if not keys.required and host not in LOOPBACK:
-        _fail(AssistantError(
-            f"未配置 API 密钥时只能在本机地址上提供服务（收到 --host {host}）。"
-            "请设置 ASSISTANT_API_KEYS 或 ASSISTANT_API_KEYS_FILE。",
-            f"Without API keys the server listens on loopback only (got --host {host}); "
-            "set ASSISTANT_API_KEYS or ASSISTANT_API_KEYS_FILE."))
+        _fail(
+            AssistantError(
+                f"未配置 API 密钥时只能在本机地址上提供服务（收到 --host {host}）。"
+                "请设置 ASSISTANT_API_KEYS 或 ASSISTANT_API_KEYS_FILE。",
+                f"Without API keys the server listens on loopback only (got --host {host}); "
+                "set ASSISTANT_API_KEYS or ASSISTANT_API_KEYS_FILE.",
+            )
+        )
     # The server logs through our redacting handler (log_config=None), with no access log:
     # its lines would hold every client's address. X-Forwarded-For is read by the app itself,
     # from ASSISTANT_TRUSTED_PROXIES only. A stopping server gives open requests 10 s.
-    uvicorn.run("assistant.serve.app:app_factory", factory=True, host=host, port=port,
-                workers=workers, log_level=settings.log_level.lower(), log_config=None,
-                access_log=False, proxy_headers=False, timeout_graceful_shutdown=10,
-                timeout_keep_alive=5)
+    uvicorn.run(
+        "assistant.serve.app:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+        timeout_graceful_shutdown=10,
+        timeout_keep_alive=5,
+    )
 
 
 @app.command()
@@ -398,23 +458,37 @@ def eligibility(
     try:
         data = json.loads(profile.read_text(encoding="utf-8"))
         if not isinstance(data, dict):
-            raise ProfileError("企业情况文件应为一个 JSON 对象", "the profile must be one JSON object")
+            raise ProfileError(
+                "企业情况文件应为一个 JSON 对象", "the profile must be one JSON object"
+            )
         facts = parse_profile(data)
         book = _services().rulebook
     except (OSError, UnicodeDecodeError) as exc:
-        _fail(AssistantError(f"无法读取企业情况文件 {profile}（{exc}）",
-                             f"cannot read the profile file {str(profile)!r} ({exc})"))
+        _fail(
+            AssistantError(
+                f"无法读取企业情况文件 {profile}（{exc}）",
+                f"cannot read the profile file {str(profile)!r} ({exc})",
+            )
+        )
         return
     except json.JSONDecodeError as exc:
-        _fail(AssistantError(f"企业情况文件不是有效的 JSON：第 {exc.lineno} 行 {exc.msg}",
-                             f"the profile is not valid JSON: line {exc.lineno}: {exc.msg}"))
+        _fail(
+            AssistantError(
+                f"企业情况文件不是有效的 JSON：第 {exc.lineno} 行 {exc.msg}",
+                f"the profile is not valid JSON: line {exc.lineno}: {exc.msg}",
+            )
+        )
         return
     except AssistantError as exc:
         _fail(exc)
         return
     if not book.rules:
-        _fail(AssistantError("没有可用的资格规则（corpus/rules/ 为空或全部未通过校验）。",
-                             "No eligibility rules are usable (corpus/rules/ is empty or refused)."))
+        _fail(
+            AssistantError(
+                "没有可用的资格规则（corpus/rules/ 为空或全部未通过校验）。",
+                "No eligibility rules are usable (corpus/rules/ is empty or refused).",
+            )
+        )
     result = engine.report(facts, engine.evaluate(facts, book.rules), book.citation)
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
@@ -442,18 +516,28 @@ def rules_check(
         return
     left = uncovered(chunks, book.rules)
     if as_json:
-        typer.echo(json.dumps({
-            "rules": [r.id for r in book.rules],
-            "refused": [{"rule": e.rule if hasattr(e, "rule") else "", "zh": e.zh, "en": e.en}
-                        for e in book.errors],
-            "uncovered": [{"doc_id": d, "section": s, "sentence": t} for d, s, t in left],
-        }, ensure_ascii=False, indent=2))
+        typer.echo(
+            json.dumps(
+                {
+                    "rules": [r.id for r in book.rules],
+                    "refused": [
+                        {"rule": e.rule if hasattr(e, "rule") else "", "zh": e.zh, "en": e.en}
+                        for e in book.errors
+                    ],
+                    "uncovered": [{"doc_id": d, "section": s, "sentence": t} for d, s, t in left],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
     else:
         typer.echo(f"可用规则 / usable rules: {len(book.rules)}")
         for error in book.errors:
             typer.echo(f"未采用 / refused: {error.zh}\n  {error.en}")
-        typer.echo(f"\n尚无规则覆盖、读来像条件或待遇的句子 / rule-like sentences no rule covers: "
-                   f"{len(left)}")
+        typer.echo(
+            f"\n尚无规则覆盖、读来像条件或待遇的句子 / rule-like sentences no rule covers: "
+            f"{len(left)}"
+        )
         for doc_id, section, sentence in left:
             typer.echo(f"- {doc_id} · {section}\n    {sentence}")
     if book.errors:
@@ -463,7 +547,9 @@ def rules_check(
 @app.command("eval")
 def evaluate(
     questions: Annotated[Path | None, typer.Option(help="Question set (JSONL).")] = None,
-    baseline: Annotated[bool, typer.Option(help="Also measure the naive LangChain baseline.")] = True,
+    baseline: Annotated[
+        bool, typer.Option(help="Also measure the naive LangChain baseline.")
+    ] = True,
     answers: Annotated[bool, typer.Option(help="Also answer every question and score it.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -484,8 +570,9 @@ def evaluate(
         qs = load_questions(questions or DEFAULT_QUESTIONS)
         report = run_evaluation(services, qs, with_baseline=baseline)
         answer_report = run_answer_evaluation(services, qs) if answers else None
-        eligibility_report = (run_eligibility_evaluation(services)
-                              if answers and services.rulebook.rules else None)
+        eligibility_report = (
+            run_eligibility_evaluation(services) if answers and services.rulebook.rules else None
+        )
     except AssistantError as exc:
         _fail(exc)
         return
@@ -503,7 +590,7 @@ def evaluate(
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
-    """"7d", "24h" or an ISO date/time as a UTC datetime."""
+    """ "7d", "24h" or an ISO date/time as a UTC datetime."""
     now = now or datetime.now(UTC)
     m = re.fullmatch(r"(\d+)\s*([dh])", text.strip())
     if m:
@@ -512,8 +599,10 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise AssistantError(f"无法识别的时间 {text!r}（例如 7d、24h 或 2026-11-01）。",
-                             f"unrecognized time {text!r} (e.g. 7d, 24h or 2026-11-01).") from None
+        raise AssistantError(
+            f"无法识别的时间 {text!r}（例如 7d、24h 或 2026-11-01）。",
+            f"unrecognized time {text!r} (e.g. 7d, 24h or 2026-11-01).",
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -527,16 +616,22 @@ def logs(
     from assistant.serve.records import RecordStore, to_csv
 
     if only not in ("all", "unanswered", "negative") or fmt not in ("json", "csv"):
-        _fail(AssistantError("--only 可选 all、unanswered、negative；--format 可选 json、csv。",
-                             "--only takes all, unanswered or negative; --format json or csv."))
+        _fail(
+            AssistantError(
+                "--only 可选 all、unanswered、negative；--format 可选 json、csv。",
+                "--only takes all, unanswered or negative; --format json or csv.",
+            )
+        )
     try:
         start = parse_since(since) if since else None
         rows = RecordStore(get_settings().records_url).export(start, only)  # type: ignore[arg-type]
     except AssistantError as exc:
         _fail(exc)
         return
-    typer.echo(to_csv(rows) if fmt == "csv" else json.dumps(rows, ensure_ascii=False, indent=1),
-               nl=fmt != "csv")
+    typer.echo(
+        to_csv(rows) if fmt == "csv" else json.dumps(rows, ensure_ascii=False, indent=1),
+        nl=fmt != "csv",
+    )
 
 
 if __name__ == "__main__":

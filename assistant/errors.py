@@ -135,6 +135,8 @@ class UnknownMessageError(RecordError):
     """Feedback was given on a message_id the records do not hold."""
 
     def __init__(self, message_id: str) -> None:
-        super().__init__(f"找不到编号为 {message_id!r} 的回答，反馈未记录。",
-                         f"No answer with message_id {message_id!r}; the feedback was not recorded.")
+        super().__init__(
+            f"找不到编号为 {message_id!r} 的回答，反馈未记录。",
+            f"No answer with message_id {message_id!r}; the feedback was not recorded.",
+        )
         self.message_id = message_id

@@ -50,21 +50,34 @@ def load_questions(path: Path) -> list[Question]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise AssistantError(f"无法读取问题集 {path}：{exc.strerror}",
-                             f"Cannot read the question set {str(path)!r}: {exc.strerror}") from None
+        raise AssistantError(
+            f"无法读取问题集 {path}：{exc.strerror}",
+            f"Cannot read the question set {str(path)!r}: {exc.strerror}",
+        ) from None
     out = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             d = json.loads(line)
-            out.append(Question(d["id"], d["question"], d["scope"], d.get("kind", ""),
-                                d.get("lang", "zh"), bool(d["answerable"]),
-                                tuple(tuple(g) for g in d["evidence"]),
-                                tuple(d.get("answer", ())), tuple(d.get("history", ()))))
+            out.append(
+                Question(
+                    d["id"],
+                    d["question"],
+                    d["scope"],
+                    d.get("kind", ""),
+                    d.get("lang", "zh"),
+                    bool(d["answerable"]),
+                    tuple(tuple(g) for g in d["evidence"]),
+                    tuple(d.get("answer", ())),
+                    tuple(d.get("history", ())),
+                )
+            )
         except (ValueError, KeyError, TypeError) as exc:
-            raise AssistantError(f"问题集 {path} 第 {n} 行格式错误：{exc}",
-                                 f"Question set {str(path)!r}, line {n} is malformed: {exc}") from None
+            raise AssistantError(
+                f"问题集 {path} 第 {n} 行格式错误：{exc}",
+                f"Question set {str(path)!r}, line {n} is malformed: {exc}",
+            ) from None
     return out
 
 
@@ -97,8 +110,12 @@ def score_run(questions: Sequence[Question], results: Sequence[Sequence[str]]) -
                 recall[k] += first < k
         complete += covers_all(top, q.evidence)
         context += sum(len(t) for t in top)
-    return {**{f"recall@{k}": recall[k] / n for k in KS}, "mrr": mrr / n,
-            "all_evidence@5": complete / n, "context@5": context / n}
+    return {
+        **{f"recall@{k}": recall[k] / n for k in KS},
+        "mrr": mrr / n,
+        "all_evidence@5": complete / n,
+        "context@5": context / n,
+    }
 
 
 class NaiveBaseline:
@@ -114,16 +131,18 @@ class NaiveBaseline:
         from assistant.search.index import policy_files
 
         self._tmp = tempfile.TemporaryDirectory(prefix="baseline-")
-        client = chromadb.PersistentClient(self._tmp.name,
-                                           settings=ChromaSettings(anonymized_telemetry=False))
+        client = chromadb.PersistentClient(
+            self._tmp.name, settings=ChromaSettings(anonymized_telemetry=False)
+        )
         splitter = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50)
         texts: list[str] = []
         for path in policy_files(services.settings, [services.settings.corpus_dir]):
             doc = load_document(path, services.settings.corpus_dir)
             texts.extend(splitter.split_text(doc.text))
         started = time.perf_counter()
-        self.store = Chroma(collection_name="baseline", client=client,
-                            embedding_function=services.embeddings)
+        self.store = Chroma(
+            collection_name="baseline", client=client, embedding_function=services.embeddings
+        )
         self.store.add_texts(texts)
         self.chunks = len(texts)
         self.ingest_seconds = time.perf_counter() - started
@@ -138,21 +157,25 @@ class NaiveBaseline:
 def groups(questions: Sequence[Question]) -> dict[str, list[Question]]:
     """Answerable questions by what they are about, plus English and all."""
     answerable = [q for q in questions if q.answerable]
-    out = {scope: [q for q in answerable if q.scope == scope]
-           for scope in ("district", "law", "mixed")}
+    out = {
+        scope: [q for q in answerable if q.scope == scope] for scope in ("district", "law", "mixed")
+    }
     out["english"] = [q for q in answerable if q.lang == "en"]
     out["all"] = answerable
     return {k: v for k, v in out.items() if v}
 
 
-def run_evaluation(services: Services, questions: Sequence[Question],
-                   with_baseline: bool = True) -> dict[str, Any]:
+def run_evaluation(
+    services: Services, questions: Sequence[Question], with_baseline: bool = True
+) -> dict[str, Any]:
     """Measure every retrieval mode (and the baseline) on the answerable questions."""
     retriever = services.retriever
     answerable = [q for q in questions if q.answerable]
     # A follow-up is searched as the conversation resolves it, as the assistant does.
-    query = {q.id: services.assistant.resolve(
-        q.question, [Message("user", h) for h in q.history]).text for q in answerable}
+    query = {
+        q.id: services.assistant.resolve(q.question, [Message("user", h) for h in q.history]).text
+        for q in answerable
+    }
 
     def ranked_texts(mode: Mode) -> Callable[[str], list[str]]:
         return lambda q: [h.chunk.text for h in retriever.search(q, 5, mode)]
@@ -168,11 +191,13 @@ def run_evaluation(services: Services, questions: Sequence[Question],
             baseline.close()
     position = {q.id: i for i, q in enumerate(answerable)}
     report: dict[str, Any] = {
-        "questions": len(questions), "answerable": len(answerable),
+        "questions": len(questions),
+        "answerable": len(answerable),
         "documents": len(services.index.manifest.documents),
         "chunks": len(services.index.chunks),
         "baseline_chunks": baseline.chunks if baseline else None,
-        "groups": {}, "hybrid_misses": [],
+        "groups": {},
+        "hybrid_misses": [],
     }
     for name, qs in groups(questions).items():
         report["groups"][name] = {
@@ -187,19 +212,22 @@ def run_evaluation(services: Services, questions: Sequence[Question],
 
 def format_report(report: dict[str, Any]) -> str:
     """The report as an aligned text table."""
-    lines = [f"{report['answerable']} answerable of {report['questions']} questions; "
-             f"{report['documents']} documents, {report['chunks']} chunks"
-             + (f" (baseline: {report['baseline_chunks']} chunks)" if report["baseline_chunks"]
-                else "")]
+    lines = [
+        f"{report['answerable']} answerable of {report['questions']} questions; "
+        f"{report['documents']} documents, {report['chunks']} chunks"
+        + (f" (baseline: {report['baseline_chunks']} chunks)" if report["baseline_chunks"] else "")
+    ]
     head = f"{'group':<9} {'run':<9} {'R@1':>6} {'R@3':>6} {'R@5':>6} {'MRR':>6} {'all@5':>6} {'ctx@5':>7}"
     lines += ["", head, "-" * len(head)]
     for group, data in report["groups"].items():
         for run, m in data.items():
             if run == "n":
                 continue
-            lines.append(f"{group + ' ' + str(data['n']):<9} {run:<9} {m['recall@1']:6.3f} "
-                         f"{m['recall@3']:6.3f} {m['recall@5']:6.3f} {m['mrr']:6.3f} "
-                         f"{m['all_evidence@5']:6.3f} {m['context@5']:7.0f}")
+            lines.append(
+                f"{group + ' ' + str(data['n']):<9} {run:<9} {m['recall@1']:6.3f} "
+                f"{m['recall@3']:6.3f} {m['recall@5']:6.3f} {m['mrr']:6.3f} "
+                f"{m['all_evidence@5']:6.3f} {m['context@5']:7.0f}"
+            )
         lines.append("")
     if report["hybrid_misses"]:
         lines.append("hybrid misses (no evidence in the top 5):")
@@ -226,7 +254,7 @@ def quotes_are_exact(result: Answer) -> bool:
     """Every citation quote is the source text at its [start, end)."""
     for c in (*result.citations, *result.related):
         offset = c.start - c.chunk.start
-        if c.chunk.text[offset:offset + (c.end - c.start)] != c.quote:
+        if c.chunk.text[offset : offset + (c.end - c.start)] != c.quote:
             return False
     return True
 
@@ -261,13 +289,21 @@ def run_answer_evaluation(services: Services, questions: Sequence[Question]) -> 
         result = assistant.ask(q.question, [Message("user", h) for h in q.history])
         seconds = time.perf_counter() - started
         cited = [c.chunk for c in result.citations]
-        rows.append(Scored(
-            q, result, seconds,
-            lead=bool(q.answer) and not result.abstained and leads_with(result.answer, q.answer),
-            cited_relevant=tuple(relevant(c.text, q.evidence) for c in cited) if q.evidence else (),
-            exact=quotes_are_exact(result),
-            grounded=not result.citations or not verify(result.answer, cited, len(cited)),
-        ))
+        rows.append(
+            Scored(
+                q,
+                result,
+                seconds,
+                lead=bool(q.answer)
+                and not result.abstained
+                and leads_with(result.answer, q.answer),
+                cited_relevant=tuple(relevant(c.text, q.evidence) for c in cited)
+                if q.evidence
+                else (),
+                exact=quotes_are_exact(result),
+                grounded=not result.citations or not verify(result.answer, cited, len(cited)),
+            )
+        )
 
     def share(items: Sequence[bool]) -> float | None:
         return sum(items) / len(items) if items else None
@@ -286,32 +322,44 @@ def run_answer_evaluation(services: Services, questions: Sequence[Question]) -> 
     precise = [ok for r in answerable for ok in r.cited_relevant]
     return {
         "questions": len(rows),
-        "lead": {k: {"n": len(v), "share": share([r.lead for r in v])}
-                 for k, v in lead_groups.items() if v},
+        "lead": {
+            k: {"n": len(v), "share": share([r.lead for r in v])}
+            for k, v in lead_groups.items()
+            if v
+        },
         "abstention_recall": share([r.result.abstained for r in unanswerable]),
         "false_abstention": share([r.result.abstained for r in answerable]),
         "citation_precision": share(precise),
         "quotes_exact": share([r.exact for r in rows]),
         "figures_grounded": share([r.grounded for r in rows]),
-        "latency_ms": {"median": 1000 * latencies[len(latencies) // 2],
-                       "p95": 1000 * latencies[min(len(latencies) - 1,
-                                                   int(0.95 * len(latencies)))]},
-        "misses": [{"id": r.q.id, "question": r.q.question,
-                    "abstained": r.result.abstained, "answer": r.result.answer[:120]}
-                   for r in rows
-                   if (r.q.answerable and not r.lead)
-                   or (not r.q.answerable and not r.result.abstained)],
+        "latency_ms": {
+            "median": 1000 * latencies[len(latencies) // 2],
+            "p95": 1000 * latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))],
+        },
+        "misses": [
+            {
+                "id": r.q.id,
+                "question": r.q.question,
+                "abstained": r.result.abstained,
+                "answer": r.result.answer[:120],
+            }
+            for r in rows
+            if (r.q.answerable and not r.lead) or (not r.q.answerable and not r.result.abstained)
+        ],
     }
 
 
 def format_answer_report(report: dict[str, Any]) -> str:
     """The answer-level figures as text."""
+
     def pct(x: float | None) -> str:
         return "  n/a" if x is None else f"{100 * x:5.1f}%"
 
     lines = [f"answers to {report['questions']} questions (extractive unless configured)", ""]
     for group, data in report["lead"].items():
-        lines.append(f"  leads with the gold answer  {group:<10} {pct(data['share'])}  (n={data['n']})")
+        lines.append(
+            f"  leads with the gold answer  {group:<10} {pct(data['share'])}  (n={data['n']})"
+        )
     lines += [
         f"  abstains when it should     {pct(report['abstention_recall'])}",
         f"  abstains when it should not {pct(report['false_abstention'])}",
@@ -323,8 +371,10 @@ def format_answer_report(report: dict[str, Any]) -> str:
     ]
     if report["misses"]:
         lines += ["", "misses:"]
-        lines += [f"  {m['id']} {'(abstained) ' if m['abstained'] else ''}{m['question']}"
-                  for m in report["misses"]]
+        lines += [
+            f"  {m['id']} {'(abstained) ' if m['abstained'] else ''}{m['question']}"
+            for m in report["misses"]
+        ]
     return "\n".join(lines)
 
 
@@ -333,8 +383,9 @@ def format_answer_report(report: dict[str, Any]) -> str:
 ELIGIBILITY_CASES = PROJECT_DIR / "evals" / "eligibility.jsonl"
 
 
-def run_eligibility_evaluation(services: Services, path: Path = ELIGIBILITY_CASES
-                               ) -> dict[str, Any]:
+def run_eligibility_evaluation(
+    services: Services, path: Path = ELIGIBILITY_CASES
+) -> dict[str, Any]:
     """Verdicts for profiles given as JSON and described in chat, against the expected ones.
 
     A JSON case checks the engine; a chat case goes through the assistant turn by turn and
@@ -362,7 +413,11 @@ def run_eligibility_evaluation(services: Services, path: Path = ELIGIBILITY_CASE
                 history += [Message("user", turn), Message("assistant", answer.answer)]
             reading = services.assistant.reading(case["turns"][-1], history[:-2])
             profile, routed = reading.profile, answer.intent == engine.INTENT
-            shown = answer.answer.split("【符合】")[1].split("【")[0] if "【符合】" in answer.answer else ""
+            shown = (
+                answer.answer.split("【符合】")[1].split("【")[0]
+                if "【符合】" in answer.answer
+                else ""
+            )
         got = {v.rule.id: v.outcome for v in engine.evaluate(profile, book.rules)}
         for rule_id, expected in case["expect"].items():
             ok = routed and got.get(rule_id) == expected
@@ -378,16 +433,22 @@ def run_eligibility_evaluation(services: Services, path: Path = ELIGIBILITY_CASE
                     found = str(got.get(rule_id))
                 misses.append(f"{case['id']} {rule_id}: expected {expected}, got {found}")
     every = scores["json"] + scores["chat"]
-    return {"checks": len(every), "accuracy": sum(every) / max(len(every), 1),
-            "json": sum(scores["json"]) / max(len(scores["json"]), 1),
-            "chat": sum(scores["chat"]) / max(len(scores["chat"]), 1), "misses": misses}
+    return {
+        "checks": len(every),
+        "accuracy": sum(every) / max(len(every), 1),
+        "json": sum(scores["json"]) / max(len(scores["json"]), 1),
+        "chat": sum(scores["chat"]) / max(len(scores["chat"]), 1),
+        "misses": misses,
+    }
 
 
 def format_eligibility_report(report: dict[str, Any]) -> str:
-    lines = ["eligibility verdicts",
-             f"  profiles as JSON     {report['json']:6.1%}",
-             f"  profiles in chat     {report['chat']:6.1%}",
-             f"  all ({report['checks']} checks)   {report['accuracy']:6.1%}"]
+    lines = [
+        "eligibility verdicts",
+        f"  profiles as JSON     {report['json']:6.1%}",
+        f"  profiles in chat     {report['chat']:6.1%}",
+        f"  all ({report['checks']} checks)   {report['accuracy']:6.1%}",
+    ]
     if report["misses"]:
         lines += ["", "misses:", *(f"  {m}" for m in report["misses"])]
     return "\n".join(lines)

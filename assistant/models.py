@@ -97,16 +97,24 @@ class Citation:
 
     @property
     def page_label(self) -> str:
-        """"第N页" for a quote from a paged file, "" otherwise: the tail of a cited label."""
+        """ "第N页" for a quote from a paged file, "" otherwise: the tail of a cited label."""
         return f"第{self.page}页" if self.page is not None else ""
 
     def to_json(self) -> dict[str, Any]:
         c = self.chunk
         # "page" only appears for paged files, so existing clients see the same keys as before.
-        return {"n": self.n, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "title": c.title,
-                "doc_number": c.doc_number, "section": c.section, "quote": self.quote,
-                "start": self.start, "end": self.end,
-                **({"page": self.page} if self.page is not None else {})}
+        return {
+            "n": self.n,
+            "chunk_id": c.chunk_id,
+            "doc_id": c.doc_id,
+            "title": c.title,
+            "doc_number": c.doc_number,
+            "section": c.section,
+            "quote": self.quote,
+            "start": self.start,
+            "end": self.end,
+            **({"page": self.page} if self.page is not None else {}),
+        }
 
 
 @dataclass(frozen=True)
@@ -128,10 +136,16 @@ class Answer:
     notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"answer": self.answer, "citations": [c.to_json() for c in self.citations],
-                "related": [c.to_json() for c in self.related], "abstained": self.abstained,
-                "mode": self.mode, "intent": self.intent, "question": self.question,
-                "notes": list(self.notes)}
+        return {
+            "answer": self.answer,
+            "citations": [c.to_json() for c in self.citations],
+            "related": [c.to_json() for c in self.related],
+            "abstained": self.abstained,
+            "mode": self.mode,
+            "intent": self.intent,
+            "question": self.question,
+            "notes": list(self.notes),
+        }
 
 
 @dataclass(frozen=True)

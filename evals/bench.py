@@ -105,12 +105,21 @@ def bench(rounds: int, questions_path: Path) -> dict[str, Any]:
     loaded = load_questions(questions_path)
     questions = [q.question for q in loaded]
     # Keyed by question and history, since one follow-up may follow different conversations.
-    answerable = {(q.question, q.history): [Message("user", h) for h in q.history]
-                  for q in loaded if q.answerable}
+    answerable = {
+        (q.question, q.history): [Message("user", h) for h in q.history]
+        for q in loaded
+        if q.answerable
+    }
     result: dict[str, Any] = {
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                    "platform": platform.platform()},
-        "questions": len(questions), "answerable": len(answerable), "rounds": rounds, "k": K,
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+        },
+        "questions": len(questions),
+        "answerable": len(answerable),
+        "rounds": rounds,
+        "k": K,
     }
 
     with tempfile.TemporaryDirectory(prefix="bench-index-") as tmp:
@@ -123,9 +132,13 @@ def bench(rounds: int, questions_path: Path) -> dict[str, Any]:
         started = time.perf_counter()
         vocabulary()
         vocab_load = time.perf_counter() - started
-        result["startup"] = {"embedder": embeddings.name, "dim": embeddings.dim,
-                             "embed_threads": settings.embed_threads,
-                             "model_load_s": model_load, "vocabulary_load_s": vocab_load}
+        result["startup"] = {
+            "embedder": embeddings.name,
+            "dim": embeddings.dim,
+            "embed_threads": settings.embed_threads,
+            "model_load_s": model_load,
+            "vocabulary_load_s": vocab_load,
+        }
 
         # -- ingest ------------------------------------------------------------------------
         with timed_embedding(embeddings) as spent:
@@ -134,17 +147,22 @@ def bench(rounds: int, questions_path: Path) -> dict[str, Any]:
             full_s = time.perf_counter() - started
         embed_s = spent[0]
         result["ingest"] = {
-            "seconds": full_s, "documents": full.documents, "chunks": full.chunks,
+            "seconds": full_s,
+            "documents": full.documents,
+            "chunks": full.chunks,
             "embedded_chunks": full.embedded_chunks,
             "chunks_per_s": full.chunks / full_s if full_s else float("nan"),
-            "embedding_s": embed_s, "embedding_share": embed_s / full_s if full_s else 0.0,
+            "embedding_s": embed_s,
+            "embedding_share": embed_s / full_s if full_s else 0.0,
             "skipped_files": len(full.errors),
         }
         started = time.perf_counter()
         again = services.store.ingest()
         result["incremental_ingest"] = {
-            "seconds": time.perf_counter() - started, "swapped": again.swapped,
-            "embedded_chunks": again.embedded_chunks, "unchanged": len(again.unchanged),
+            "seconds": time.perf_counter() - started,
+            "swapped": again.swapped,
+            "embedded_chunks": again.embedded_chunks,
+            "unchanged": len(again.unchanged),
         }
 
         # -- warm search -------------------------------------------------------------------
@@ -160,13 +178,17 @@ def bench(rounds: int, questions_path: Path) -> dict[str, Any]:
         for mode in order:
             search[mode] = latency_stats(time_calls(searcher(mode), questions, rounds))
         search["query_embedding"] = latency_stats(
-            time_calls(embeddings.query_vector, questions, rounds))
+            time_calls(embeddings.query_vector, questions, rounds)
+        )
         result["search"] = search
         assistant = services.assistant
-        ask = latency_stats(time_calls(lambda key: assistant.ask(key[0], answerable[key]),
-                                       list(answerable), rounds))
-        result["ask"] = {**ask, "over_hybrid_search_median": (ask["median_ms"]
-                                                             / search["hybrid"]["median_ms"])}
+        ask = latency_stats(
+            time_calls(lambda key: assistant.ask(key[0], answerable[key]), list(answerable), rounds)
+        )
+        result["ask"] = {
+            **ask,
+            "over_hybrid_search_median": (ask["median_ms"] / search["hybrid"]["median_ms"]),
+        }
 
         # -- naive baseline ------------------------------------------------------------------
         started = time.perf_counter()
@@ -174,15 +196,18 @@ def bench(rounds: int, questions_path: Path) -> dict[str, Any]:
         baseline_total = time.perf_counter() - started
         try:
             baseline_search = latency_stats(
-                time_calls(lambda q: baseline.search(q, K), questions, rounds))
+                time_calls(lambda q: baseline.search(q, K), questions, rounds)
+            )
         finally:
             baseline.close()
         result["baseline"] = {
-            "chunks": baseline.chunks, "ingest_s": baseline.ingest_seconds,
+            "chunks": baseline.chunks,
+            "ingest_s": baseline.ingest_seconds,
             "ingest_with_loading_and_splitting_s": baseline_total,
             "search": baseline_search,
-            "hybrid_over_baseline_median": (search["hybrid"]["median_ms"]
-                                            / baseline_search["median_ms"]),
+            "hybrid_over_baseline_median": (
+                search["hybrid"]["median_ms"] / baseline_search["median_ms"]
+            ),
         }
     result["machine"]["load_average"] = {"start": load_before, "end": load_average()}
     return result
@@ -222,15 +247,19 @@ def format_table(r: dict[str, Any]) -> str:
         f"  {'run':<28} {'median ms':>10} {'p95 ms':>10}",
     ]
     rows = [(f"{mode}", r["search"][mode]) for mode in ("hybrid", "bm25", "dense")]
-    rows += [("query embedding only (floor)", r["search"]["query_embedding"]),
-             (f"baseline ({b['chunks']} chunks)", b["search"])]
+    rows += [
+        ("query embedding only (floor)", r["search"]["query_embedding"]),
+        (f"baseline ({b['chunks']} chunks)", b["search"]),
+    ]
     lines += [f"  {name:<28} {st['median_ms']:10.2f} {st['p95_ms']:10.2f}" for name, st in rows]
     a = r["ask"]
-    lines += ["",
-              f"warm ask, extractive (resolve, search, assess, answer): {a['n'] // r['rounds']} "
-              f"answerable questions x {r['rounds']} rounds",
-              f"  {'ask':<28} {a['median_ms']:10.2f} {a['p95_ms']:10.2f}",
-              f"  ask / hybrid search median latency: {a['over_hybrid_search_median']:.2f}x"]
+    lines += [
+        "",
+        f"warm ask, extractive (resolve, search, assess, answer): {a['n'] // r['rounds']} "
+        f"answerable questions x {r['rounds']} rounds",
+        f"  {'ask':<28} {a['median_ms']:10.2f} {a['p95_ms']:10.2f}",
+        f"  ask / hybrid search median latency: {a['over_hybrid_search_median']:.2f}x",
+    ]
     lines += [
         "",
         "naive baseline (RecursiveCharacterTextSplitter 500/50 + Chroma, same embeddings)",
@@ -241,9 +270,12 @@ def format_table(r: dict[str, Any]) -> str:
     load, cpus = r["machine"]["load_average"], r["machine"]["cpus"] or 1
     busy = [v for v in (load["start"], load["end"]) if v is not None and v > cpus]
     if busy:
-        lines += ["", f"note: load average {load['start']} at start, {load['end']} at end on "
-                  f"{cpus} CPUs: other work competed with this run; read the figures, p95 "
-                  "above all, with care."]
+        lines += [
+            "",
+            f"note: load average {load['start']} at start, {load['end']} at end on "
+            f"{cpus} CPUs: other work competed with this run; read the figures, p95 "
+            "above all, with care.",
+        ]
     return "\n".join(lines)
 
 
@@ -251,8 +283,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds per question")
-    parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS,
-                        help="question set (JSONL)")
+    parser.add_argument(
+        "--questions", type=Path, default=DEFAULT_QUESTIONS, help="question set (JSONL)"
+    )
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")

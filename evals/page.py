@@ -37,8 +37,14 @@ from assistant.config import PROJECT_DIR, load_settings
 from assistant.evaluation import DEFAULT_QUESTIONS, load_questions
 from assistant.serve.runtime import Services, limit_threads
 
-BROWSER_ARGS = ["--headless=new", "--no-sandbox", "--disable-background-networking",
-                "--disable-component-update", "--disable-default-apps", "--no-first-run"]
+BROWSER_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-default-apps",
+    "--no-first-run",
+]
 FINISHED = ".pa-answer:not(.pa-pending)"
 
 
@@ -48,13 +54,17 @@ def run(count: int, questions_path: Path) -> dict[str, Any]:
     chromium = shutil.which("chromium")
     if chromium is None:
         raise SystemExit("chromium is not installed: apt-get install chromium fonts-noto-cjk")
-    questions = [q.question for q in load_questions(questions_path)
-                 if q.answerable and not q.history and q.lang == "zh"][:count]
+    questions = [
+        q.question
+        for q in load_questions(questions_path)
+        if q.answerable and not q.history and q.lang == "zh"
+    ][:count]
     limit_threads()
     with tempfile.TemporaryDirectory(prefix="page-bench-") as name:
         tmp = Path(name)
-        Services(load_settings(corpus_dir=PROJECT_DIR / "corpus",
-                               index_dir=tmp / "index")).store.ingest()
+        Services(
+            load_settings(corpus_dir=PROJECT_DIR / "corpus", index_dir=tmp / "index")
+        ).store.ingest()
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         process, log_path = start_server(tmp, port)
@@ -64,8 +74,7 @@ def run(count: int, questions_path: Path) -> dict[str, Any]:
                 api = []
                 for q in questions:
                     started = time.perf_counter()
-                    r = client.post("/v1/chat", json={"messages": [{"role": "user",
-                                                                    "content": q}]})
+                    r = client.post("/v1/chat", json={"messages": [{"role": "user", "content": q}]})
                     r.raise_for_status()
                     api.append(time.perf_counter() - started)
             page_times, cited = [], 0
@@ -81,28 +90,36 @@ def run(count: int, questions_path: Path) -> dict[str, Any]:
                     page.click("#pa-send")
                     page.wait_for_function(
                         f"n => document.querySelectorAll({json.dumps(FINISHED)}).length > n",
-                        arg=before)
+                        arg=before,
+                    )
                     page_times.append(time.perf_counter() - started)
                     cited += page.locator(FINISHED).last.locator(".pa-card").count() > 0
                 browser.close()
         finally:
             stop_server(process)
     page_stats, api_stats = latency_stats(page_times), latency_stats(api)
-    return {"questions": len(questions), "with_citation_cards": cited,
-            "server_start_s": round(startup, 1), "page": page_stats, "api": api_stats,
-            "ratio_median": page_stats["median_ms"] / api_stats["median_ms"],
-            "load_average": load_average()}
+    return {
+        "questions": len(questions),
+        "with_citation_cards": cited,
+        "server_start_s": round(startup, 1),
+        "page": page_stats,
+        "api": api_stats,
+        "ratio_median": page_stats["median_ms"] / api_stats["median_ms"],
+        "load_average": load_average(),
+    }
 
 
 def format_table(r: dict[str, Any]) -> str:
-    lines = [f"page answers: {r['questions']} questions, {r['with_citation_cards']} with citation "
-             f"cards (server ready in {r['server_start_s']} s)",
-             f"{'':28}{'median':>10}{'p95':>10}",
-             f"{'page (click → cited answer)':28}{r['page']['median_ms']:>8.0f}ms"
-             f"{r['page']['p95_ms']:>8.0f}ms",
-             f"{'API /v1/chat (baseline)':28}{r['api']['median_ms']:>8.0f}ms"
-             f"{r['api']['p95_ms']:>8.0f}ms",
-             f"page / API median: {r['ratio_median']:.2f}×"]
+    lines = [
+        f"page answers: {r['questions']} questions, {r['with_citation_cards']} with citation "
+        f"cards (server ready in {r['server_start_s']} s)",
+        f"{'':28}{'median':>10}{'p95':>10}",
+        f"{'page (click → cited answer)':28}{r['page']['median_ms']:>8.0f}ms"
+        f"{r['page']['p95_ms']:>8.0f}ms",
+        f"{'API /v1/chat (baseline)':28}{r['api']['median_ms']:>8.0f}ms"
+        f"{r['api']['p95_ms']:>8.0f}ms",
+        f"page / API median: {r['ratio_median']:.2f}×",
+    ]
     if r["load_average"] is not None:
         lines.append(f"load average during the run: {r['load_average']:.2f}")
     return "\n".join(lines)

@@ -33,8 +33,12 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point the settings at a fresh index folder for each test."""
     index_dir = tmp_path / "index"
     monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(index_dir))
-    for name in ("ASSISTANT_CHROMA_URL", "ASSISTANT_EMBEDDER", "ASSISTANT_ST_MODEL_PATH",
-                 "ASSISTANT_CORPUS_DIR"):
+    for name in (
+        "ASSISTANT_CHROMA_URL",
+        "ASSISTANT_EMBEDDER",
+        "ASSISTANT_ST_MODEL_PATH",
+        "ASSISTANT_CORPUS_DIR",
+    ):
         monkeypatch.delenv(name, raising=False)
     return index_dir
 
@@ -87,8 +91,16 @@ def served(app: Any) -> Iterator[str]:
     import uvicorn
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           proxy_headers=False, timeout_graceful_shutdown=10))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            proxy_headers=False,
+            timeout_graceful_shutdown=10,
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 120

@@ -44,8 +44,9 @@ class OpenAIStub:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True  # a handler still waiting must not block close()
         # A short poll so close() returns at once rather than after serve_forever's 0.5 s.
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.02,), daemon=True
+        )
         self._thread.start()
         host, port = self._server.server_address[:2]
         self.base_url = f"http://{host!s}:{port}/v1"
@@ -99,8 +100,10 @@ def _handler_for(stub: OpenAIStub) -> type[BaseHTTPRequestHandler]:
                 return
             try:
                 if reply.status != 200:
-                    self._send_json(reply.status, {"error": {"message": "scripted failure",
-                                                             "type": "server_error"}})
+                    self._send_json(
+                        reply.status,
+                        {"error": {"message": "scripted failure", "type": "server_error"}},
+                    )
                 elif body.get("stream"):
                     self._send_stream(reply, body.get("model", "stub"))
                 else:
@@ -123,8 +126,9 @@ def _handler_for(stub: OpenAIStub) -> type[BaseHTTPRequestHandler]:
             self.end_headers()  # HTTP/1.0: closing the connection ends the stream
             text = reply.text
             deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
-            deltas += [{"content": text[i:i + reply.piece]}
-                       for i in range(0, len(text), reply.piece)]
+            deltas += [
+                {"content": text[i : i + reply.piece]} for i in range(0, len(text), reply.piece)
+            ]
             for delta in deltas:
                 self._event(_chunk(model, delta, None))
             self._event(_chunk(model, {}, "stop"))
@@ -132,8 +136,9 @@ def _handler_for(stub: OpenAIStub) -> type[BaseHTTPRequestHandler]:
             self.wfile.flush()
 
         def _event(self, payload: dict[str, Any]) -> None:
-            self.wfile.write(b"data: " + json.dumps(payload, ensure_ascii=False).encode("utf-8")
-                             + b"\n\n")
+            self.wfile.write(
+                b"data: " + json.dumps(payload, ensure_ascii=False).encode("utf-8") + b"\n\n"
+            )
             self.wfile.flush()
 
     return Handler
@@ -141,17 +146,22 @@ def _handler_for(stub: OpenAIStub) -> type[BaseHTTPRequestHandler]:
 
 def _completion(text: str, model: str) -> dict[str, Any]:
     return {
-        "id": "chatcmpl-stub", "object": "chat.completion", "created": int(time.time()),
+        "id": "chatcmpl-stub",
+        "object": "chat.completion",
+        "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "finish_reason": "stop",
-                     "message": {"role": "assistant", "content": text}}],
+        "choices": [
+            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}
+        ],
         "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
     }
 
 
 def _chunk(model: str, delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
     return {
-        "id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": int(time.time()),
+        "id": "chatcmpl-stub",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
         "model": model,
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
     }

@@ -32,7 +32,10 @@ APP = "abcdefgh12345678"
 
 def test_keys_are_read_by_name_or_numbered_and_short_ones_refused() -> None:
     assert parse_keys(f"app:{APP}, ijklmnop34567890\n# comment\nweb:qrstuvwx56789012") == {
-        "app": APP, "key-2": "ijklmnop34567890", "web": "qrstuvwx56789012"}
+        "app": APP,
+        "key-2": "ijklmnop34567890",
+        "web": "qrstuvwx56789012",
+    }
     with pytest.raises(ConfigError):
         parse_keys("short:abcdefgh12")  # 10 characters: guessable
 
@@ -74,8 +77,12 @@ def test_sessions_keep_the_last_turns_and_forget_after_their_time() -> None:
 
 
 def test_bounded_history_keeps_whole_turns() -> None:
-    history = [Message("user", "q1"), Message("assistant", "a1"),
-               Message("user", "q2"), Message("assistant", "a2")]
+    history = [
+        Message("user", "q1"),
+        Message("assistant", "a1"),
+        Message("user", "q2"),
+        Message("assistant", "a2"),
+    ]
     assert bounded(history, 1) == history[2:]
     assert bounded(history, 5) == history and bounded(history, 0) == []
 

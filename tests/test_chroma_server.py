@@ -52,14 +52,17 @@ def dead_url() -> str:
     return f"http://127.0.0.1:{free_port()}"
 
 
-def wait_until(process: subprocess.Popen[bytes], url: str, log: Path,
-               ok: tuple[int, ...] = (200,)) -> None:
+def wait_until(
+    process: subprocess.Popen[bytes], url: str, log: Path, ok: tuple[int, ...] = (200,)
+) -> None:
     """Poll `url` until it answers with a status in `ok`; fail with the process's output."""
     deadline = time.monotonic() + STARTUP_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"{process.args!r} exited with {process.returncode}:\n"
-                        + log.read_text(encoding="utf-8", errors="replace")[-3000:])
+            pytest.fail(
+                f"{process.args!r} exited with {process.returncode}:\n"
+                + log.read_text(encoding="utf-8", errors="replace")[-3000:]
+            )
         try:
             if httpx.get(url, timeout=2).status_code in ok:
                 return
@@ -92,9 +95,19 @@ def chroma(tmp_path: Path) -> Iterator[ChromaServer]:
     log = tmp_path / "chroma.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [str(BIN / "chroma"), "run", "--path", str(tmp_path / "chroma-data"),
-             "--host", "127.0.0.1", "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT)
+            [
+                str(BIN / "chroma"),
+                "run",
+                "--path",
+                str(tmp_path / "chroma-data"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         url = f"http://127.0.0.1:{port}"
         wait_until(process, f"{url}/api/v2/heartbeat", log)
@@ -106,29 +119,54 @@ def chroma(tmp_path: Path) -> Iterator[ChromaServer]:
 def process_env(index_dir: Path, chroma_url: str, database: Path) -> dict[str, str]:
     """The environment of a child process: only the settings given here."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env.update({"ASSISTANT_CORPUS_DIR": str(FICTIONAL), "ASSISTANT_INDEX_DIR": str(index_dir),
-                "ASSISTANT_CHROMA_URL": chroma_url,
-                "ASSISTANT_DATABASE_URL": f"sqlite:///{database}",
-                "ASSISTANT_RATE_LIMIT_PER_MINUTE": "100000", "ASSISTANT_LOG_LEVEL": "WARNING"})
+    env.update(
+        {
+            "ASSISTANT_CORPUS_DIR": str(FICTIONAL),
+            "ASSISTANT_INDEX_DIR": str(index_dir),
+            "ASSISTANT_CHROMA_URL": chroma_url,
+            "ASSISTANT_DATABASE_URL": f"sqlite:///{database}",
+            "ASSISTANT_RATE_LIMIT_PER_MINUTE": "100000",
+            "ASSISTANT_LOG_LEVEL": "WARNING",
+        }
+    )
     return env
 
 
 def cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / "policy-assistant"), *args], capture_output=True,
-                          text=True, encoding="utf-8", env=env, timeout=120)
+    return subprocess.run(
+        [str(BIN / "policy-assistant"), *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=env,
+        timeout=120,
+    )
 
 
 def serve(port: int, workers: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
         return subprocess.Popen(
-            [str(BIN / "policy-assistant"), "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", str(workers)], env=env, stdout=out, stderr=subprocess.STDOUT)
+            [
+                str(BIN / "policy-assistant"),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def chat(base: str, question: str) -> dict[str, Any]:
     """The answer and its citations, without what differs per request by design."""
-    response = httpx.post(f"{base}/v1/chat", timeout=60,
-                          json={"messages": [{"role": "user", "content": question}]})
+    response = httpx.post(
+        f"{base}/v1/chat", timeout=60, json={"messages": [{"role": "user", "content": question}]}
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     del body["message_id"], body["session_id"]
@@ -142,8 +180,9 @@ def search(base: str, question: str) -> list[tuple[str, float]]:
 
 
 @pytest.mark.slow
-def test_two_servers_answer_alike_from_one_chroma_server(chroma: ChromaServer,
-                                                         tmp_path: Path) -> None:
+def test_two_servers_answer_alike_from_one_chroma_server(
+    chroma: ChromaServer, tmp_path: Path
+) -> None:
     index_dir = tmp_path / "index"
     ingest = cli(["ingest", "--json"], process_env(index_dir, chroma.url, tmp_path / "i.db"))
     assert ingest.returncode == 0, ingest.stderr
@@ -151,10 +190,14 @@ def test_two_servers_answer_alike_from_one_chroma_server(chroma: ChromaServer,
     assert not (index_dir / "chroma").exists()  # the vectors went to the server alone
 
     ports = free_port(), free_port()
-    servers = [serve(ports[0], 2, process_env(index_dir, chroma.url, tmp_path / "a.db"),
-                     tmp_path / "a.log"),
-               serve(ports[1], 1, process_env(index_dir, chroma.url, tmp_path / "b.db"),
-                     tmp_path / "b.log")]
+    servers = [
+        serve(
+            ports[0], 2, process_env(index_dir, chroma.url, tmp_path / "a.db"), tmp_path / "a.log"
+        ),
+        serve(
+            ports[1], 1, process_env(index_dir, chroma.url, tmp_path / "b.db"), tmp_path / "b.log"
+        ),
+    ]
     try:
         bases = [f"http://127.0.0.1:{p}" for p in ports]
         for server, base, log in zip(servers, bases, ("a.log", "b.log"), strict=True):
@@ -196,23 +239,29 @@ def client(url: str) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    return chromadb.HttpClient(host="127.0.0.1", port=int(url.rsplit(":", 1)[1]),
-                               settings=ChromaSettings(anonymized_telemetry=False))
+    return chromadb.HttpClient(
+        host="127.0.0.1",
+        port=int(url.rsplit(":", 1)[1]),
+        settings=ChromaSettings(anonymized_telemetry=False),
+    )
 
 
 @pytest.mark.slow
 def test_index_folders_sharing_a_server_keep_their_own_collections(
-        chroma: ChromaServer, tmp_path: Path, corpus: Path) -> None:
+    chroma: ChromaServer, tmp_path: Path, corpus: Path
+) -> None:
     staging = Services(server_settings(tmp_path, "staging", chroma.url))
     staging.store.ingest()
     staging_collection = staging.index.collection.name
 
-    production = Services(load_settings(corpus_dir=corpus, index_dir=tmp_path / "production",
-                                        chroma_url=chroma.url))
+    production = Services(
+        load_settings(corpus_dir=corpus, index_dir=tmp_path / "production", chroma_url=chroma.url)
+    )
     first = production.store.ingest()
     for n in range(2):  # each change builds a new version; the one before stays one more
-        (corpus / f"notice-{n}.txt").write_text(f"通知{n}（虚构）\n一、事项\n(一)说明{n}。仅供测试。\n",
-                                               encoding="utf-8")
+        (corpus / f"notice-{n}.txt").write_text(
+            f"通知{n}（虚构）\n一、事项\n(一)说明{n}。仅供测试。\n", encoding="utf-8"
+        )
         production.store.ingest()
     production.reload()
     names = {c.name for c in client(chroma.url).list_collections()}
@@ -224,7 +273,8 @@ def test_index_folders_sharing_a_server_keep_their_own_collections(
 
 @pytest.mark.slow
 def test_an_index_whose_collection_the_server_lost_is_rebuilt_by_the_next_ingest(
-        chroma: ChromaServer, tmp_path: Path) -> None:
+    chroma: ChromaServer, tmp_path: Path
+) -> None:
     services = Services(server_settings(tmp_path, "index", chroma.url))
     first = services.store.ingest()
     lost = services.index.collection.name
@@ -236,12 +286,13 @@ def test_an_index_whose_collection_the_server_lost_is_rebuilt_by_the_next_ingest
     again = services.store.ingest()  # nothing changed on disk, but nothing to reuse either
     assert again.swapped and again.embedded_chunks == first.chunks
     services.reload()
-    assert services.retriever.search("孵化器奖励", k=1)[0].chunk.doc_id == "fictional-subsidy-notice"
+    assert (
+        services.retriever.search("孵化器奖励", k=1)[0].chunk.doc_id == "fictional-subsidy-notice"
+    )
 
 
 @pytest.mark.slow
-def test_the_command_line_names_an_unreachable_server_without_a_traceback(
-        tmp_path: Path) -> None:
+def test_the_command_line_names_an_unreachable_server_without_a_traceback(tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
     Services(load_settings(corpus_dir=FICTIONAL, index_dir=index_dir)).store.ingest()
     serving = (index_dir / "CURRENT").read_text(encoding="utf-8")
@@ -258,8 +309,10 @@ def test_the_command_line_names_an_unreachable_server_without_a_traceback(
 
 # -- no server needed ------------------------------------------------------------------------
 
+
 def test_an_ingest_against_an_unreachable_server_fails_at_once_and_builds_nothing(
-        services: Services, settings: Settings) -> None:
+    services: Services, settings: Settings
+) -> None:
     url = dead_url()
     store = IndexStore(settings.model_copy(update={"chroma_url": url}), services.embeddings)
     started = time.monotonic()
@@ -270,8 +323,9 @@ def test_an_ingest_against_an_unreachable_server_fails_at_once_and_builds_nothin
     assert store.current_version() is None
 
 
-def test_opening_an_index_on_an_unreachable_server_says_so(services: Services,
-                                                         settings: Settings) -> None:
+def test_opening_an_index_on_an_unreachable_server_says_so(
+    services: Services, settings: Settings
+) -> None:
     services.store.ingest()
     url = dead_url()
     store = IndexStore(settings.model_copy(update={"chroma_url": url}), services.embeddings)
@@ -280,10 +334,12 @@ def test_opening_an_index_on_an_unreachable_server_says_so(services: Services,
     assert "无法连接 Chroma 服务器" in err.value.zh and url in err.value.en
 
 
-@pytest.mark.parametrize("url", ["localhost:8000", "http://", "http://10.0.0.5:99999",
-                                 "http://10.0.0.5:8000/chroma"])
-def test_a_malformed_chroma_url_is_a_config_error(services: Services, settings: Settings,
-                                                  url: str) -> None:
+@pytest.mark.parametrize(
+    "url", ["localhost:8000", "http://", "http://10.0.0.5:99999", "http://10.0.0.5:8000/chroma"]
+)
+def test_a_malformed_chroma_url_is_a_config_error(
+    services: Services, settings: Settings, url: str
+) -> None:
     store = IndexStore(settings.model_copy(update={"chroma_url": url}), services.embeddings)
     with pytest.raises(ConfigError) as err:
         store.ingest()

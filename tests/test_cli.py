@@ -18,13 +18,25 @@ from .openai_stub import OpenAIStub
 CLI = [sys.executable, "-m", "assistant.cli"]
 
 
-def run(args: list[str], env_dirs: tuple[Path, Path], stdin: str | None = None,
-        **extra_env: str) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], env_dirs: tuple[Path, Path], stdin: str | None = None, **extra_env: str
+) -> subprocess.CompletedProcess[str]:
     corpus, index = env_dirs
-    env = {**os.environ, "ASSISTANT_CORPUS_DIR": str(corpus), "ASSISTANT_INDEX_DIR": str(index),
-           **extra_env}
-    return subprocess.run(CLI + args, input=stdin, capture_output=True, text=True,
-                          encoding="utf-8", env=env, timeout=300)
+    env = {
+        **os.environ,
+        "ASSISTANT_CORPUS_DIR": str(corpus),
+        "ASSISTANT_INDEX_DIR": str(index),
+        **extra_env,
+    }
+    return subprocess.run(
+        CLI + args,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=env,
+        timeout=300,
+    )
 
 
 @pytest.fixture
@@ -63,13 +75,13 @@ def test_search_json_carries_every_citation_field(ingested: tuple[Path, Path]) -
     assert result.returncode == 0, result.stderr
     hits = json.loads(result.stdout)["results"]
     assert len(hits) == 3
-    assert set(hits[0]) == {"chunk_id", "doc_id", "title", "doc_number", "section", "text",
-                            "score"}
+    assert set(hits[0]) == {"chunk_id", "doc_id", "title", "doc_number", "section", "text", "score"}
     assert "88万元" in hits[0]["text"] and hits[0]["doc_number"] == "示科〔2099〕7号"
 
 
 def test_search_reads_one_question_per_line_and_writes_json_lines(
-        ingested: tuple[Path, Path]) -> None:
+    ingested: tuple[Path, Path],
+) -> None:
     result = run(["search", "--k", "2"], ingested, stdin="众创空间补助多少\n\n创新券申请条件\n")
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
@@ -86,8 +98,14 @@ def test_search_before_ingest_explains_and_exits_non_zero(dirs: tuple[Path, Path
 def test_a_bad_setting_is_named_in_the_error(dirs: tuple[Path, Path]) -> None:
     _corpus, index = dirs
     env = {**os.environ, "ASSISTANT_INDEX_DIR": str(index), "ASSISTANT_TOP_K": "many"}
-    result = subprocess.run([*CLI, "search", "x"], capture_output=True, text=True,
-                            encoding="utf-8", env=env, timeout=120)
+    result = subprocess.run(
+        [*CLI, "search", "x"],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=env,
+        timeout=120,
+    )
     assert result.returncode == 1
     assert "ASSISTANT_TOP_K" in result.stderr and "Traceback" not in result.stderr
 
@@ -106,7 +124,7 @@ def test_ask_json_quotes_the_source_exactly_and_cites_it(ingested: tuple[Path, P
     source = (corpus / "fictional-subsidy-notice.txt").read_text(encoding="utf-8")
     body = source.split("---\n", 2)[2]
     for c in answer["citations"]:
-        assert body[c["start"]:c["end"]] == c["quote"]
+        assert body[c["start"] : c["end"]] == c["quote"]
     assert set(answer) >= {"answer", "citations", "related", "abstained", "mode", "intent"}
 
 
@@ -117,11 +135,15 @@ def test_ask_says_what_the_documents_do_not_state(ingested: tuple[Path, Path]) -
 
 
 def test_ask_reads_conversations_from_stdin_and_reports_a_bad_line(
-        ingested: tuple[Path, Path]) -> None:
-    conversation = {"messages": [
-        {"role": "user", "content": "首次认定的高新技术企业奖励多少？"},
-        {"role": "assistant", "content": "88万元。"},
-        {"role": "user", "content": "那重新认定的呢？"}]}
+    ingested: tuple[Path, Path],
+) -> None:
+    conversation = {
+        "messages": [
+            {"role": "user", "content": "首次认定的高新技术企业奖励多少？"},
+            {"role": "assistant", "content": "88万元。"},
+            {"role": "user", "content": "那重新认定的呢？"},
+        ]
+    }
     stdin = json.dumps(conversation, ensure_ascii=False) + "\nnot json\n"
     result = run(["ask"], ingested, stdin=stdin)
     assert result.returncode == 1
@@ -138,7 +160,8 @@ def test_ask_before_ingest_explains_and_exits_non_zero(dirs: tuple[Path, Path]) 
 
 
 def test_chat_keeps_the_conversation_and_starts_anew_on_request(
-        ingested: tuple[Path, Path]) -> None:
+    ingested: tuple[Path, Path],
+) -> None:
     stdin = "首次认定的高新技术企业奖励多少？\n那重新认定的呢？\n/new\n那它呢？\n\n"
     result = run(["chat"], ingested, stdin=stdin)
     assert result.returncode == 0, result.stderr
@@ -150,11 +173,16 @@ def test_chat_keeps_the_conversation_and_starts_anew_on_request(
 
 
 def test_ask_reports_a_conversation_without_a_question_and_goes_on(
-        ingested: tuple[Path, Path]) -> None:
-    lines = [json.dumps({"messages": [{"role": "assistant", "content": "您好"}]}),
-             json.dumps({"question": "首次认定的高新技术企业奖励多少？"}, ensure_ascii=False),
-             json.dumps({"messages": [{"role": "user", "content": "首次认定的高新技术企业奖励多少？"}]},
-                        ensure_ascii=False)]
+    ingested: tuple[Path, Path],
+) -> None:
+    lines = [
+        json.dumps({"messages": [{"role": "assistant", "content": "您好"}]}),
+        json.dumps({"question": "首次认定的高新技术企业奖励多少？"}, ensure_ascii=False),
+        json.dumps(
+            {"messages": [{"role": "user", "content": "首次认定的高新技术企业奖励多少？"}]},
+            ensure_ascii=False,
+        ),
+    ]
     result = run(["ask"], ingested, stdin="\n".join(lines) + "\n")
     assert result.returncode == 1
     first, second, third = (json.loads(line) for line in result.stdout.splitlines())
@@ -165,10 +193,16 @@ def test_ask_reports_a_conversation_without_a_question_and_goes_on(
 
 
 def test_chat_says_when_the_model_answer_was_replaced(
-        ingested: tuple[Path, Path], openai_stub: OpenAIStub) -> None:
+    ingested: tuple[Path, Path], openai_stub: OpenAIStub
+) -> None:
     openai_stub.script("首次认定的高新技术企业奖励99万元[1]。")  # 99万元 is in no passage
-    result = run(["chat"], ingested, stdin="首次认定的高新技术企业奖励多少？\n\n",
-                 ASSISTANT_ANSWERER="llm", ASSISTANT_LLM_BASE_URL=openai_stub.base_url)
+    result = run(
+        ["chat"],
+        ingested,
+        stdin="首次认定的高新技术企业奖励多少？\n\n",
+        ASSISTANT_ANSWERER="llm",
+        ASSISTANT_LLM_BASE_URL=openai_stub.base_url,
+    )
     assert result.returncode == 0, result.stderr
     answer = result.stdout.split("问题> ")[1]
     streamed, replaced = answer.split("已替换")
@@ -197,7 +231,8 @@ def assert_quotes_the_source(services: Services, citations: list[dict[str, objec
 
 @pytest.mark.slow
 def test_ask_json_on_the_shipped_corpus_cites_the_source_exactly(
-        shipped: tuple[Path, Path], shipped_services: Services) -> None:
+    shipped: tuple[Path, Path], shipped_services: Services
+) -> None:
     result = run(["ask", "去年全区有效高企有多少家？", "--json"], shipped)
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
@@ -210,7 +245,8 @@ def test_ask_json_on_the_shipped_corpus_cites_the_source_exactly(
 
 @pytest.mark.slow
 def test_ask_abstains_on_a_per_enterprise_amount_and_shows_related_clauses(
-        shipped: tuple[Path, Path], shipped_services: Services) -> None:
+    shipped: tuple[Path, Path], shipped_services: Services
+) -> None:
     result = run(["ask", "高企补贴每家企业能拿多少钱？", "--json"], shipped)
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
@@ -223,13 +259,15 @@ def test_ask_abstains_on_a_per_enterprise_amount_and_shows_related_clauses(
 
 
 @pytest.mark.slow
-def test_ask_on_stdin_resolves_a_follow_up_against_its_history(
-        shipped: tuple[Path, Path]) -> None:
-    conversation = {"messages": [
-        {"role": "system", "content": "请简短回答。"},
-        {"role": "user", "content": "去年全区有效高企有多少家？"},
-        {"role": "assistant", "content": "截至2024年底,有效高企数达1164家[1]。"},
-        {"role": "user", "content": "那今年的目标呢？"}]}
+def test_ask_on_stdin_resolves_a_follow_up_against_its_history(shipped: tuple[Path, Path]) -> None:
+    conversation = {
+        "messages": [
+            {"role": "system", "content": "请简短回答。"},
+            {"role": "user", "content": "去年全区有效高企有多少家？"},
+            {"role": "assistant", "content": "截至2024年底,有效高企数达1164家[1]。"},
+            {"role": "user", "content": "那今年的目标呢？"},
+        ]
+    }
     standalone = {"messages": [{"role": "user", "content": "高企的企业所得税税率是多少？"}]}
     stdin = "\n".join(json.dumps(c, ensure_ascii=False) for c in (conversation, standalone))
     result = run(["ask"], shipped, stdin=stdin + "\n")
@@ -241,15 +279,32 @@ def test_ask_on_stdin_resolves_a_follow_up_against_its_history(
 
 
 def test_eval_reports_retrieval_and_answers_and_can_skip_the_answers(
-        ingested: tuple[Path, Path], tmp_path: Path) -> None:
+    ingested: tuple[Path, Path], tmp_path: Path
+) -> None:
     questions = tmp_path / "questions.jsonl"
-    rows = [{"id": "d001", "question": "首次认定的高新技术企业奖励多少？", "scope": "district",
-             "kind": "figure", "answerable": True, "evidence": [["一次性奖励88万元"]],
-             "answer": ["88万元"]},
-            {"id": "n001", "question": "孵化器奖励的申报截止日期是哪天？", "scope": "district",
-             "kind": "process", "answerable": False, "evidence": [], "answer": []}]
-    questions.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n",
-                         encoding="utf-8")
+    rows = [
+        {
+            "id": "d001",
+            "question": "首次认定的高新技术企业奖励多少？",
+            "scope": "district",
+            "kind": "figure",
+            "answerable": True,
+            "evidence": [["一次性奖励88万元"]],
+            "answer": ["88万元"],
+        },
+        {
+            "id": "n001",
+            "question": "孵化器奖励的申报截止日期是哪天？",
+            "scope": "district",
+            "kind": "process",
+            "answerable": False,
+            "evidence": [],
+            "answer": [],
+        },
+    ]
+    questions.write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8"
+    )
     both = run(["eval", "--questions", str(questions), "--no-baseline", "--json"], ingested)
     assert both.returncode == 0, both.stderr
     report = json.loads(both.stdout)
@@ -260,7 +315,8 @@ def test_eval_reports_retrieval_and_answers_and_can_skip_the_answers(
     text = run(["eval", "--questions", str(questions), "--no-baseline"], ingested)
     assert text.returncode == 0, text.stderr
     assert "answers to 2 questions" in text.stdout
-    skipped = run(["eval", "--questions", str(questions), "--no-baseline", "--no-answers",
-                   "--json"], ingested)
+    skipped = run(
+        ["eval", "--questions", str(questions), "--no-baseline", "--no-answers", "--json"], ingested
+    )
     assert skipped.returncode == 0, skipped.stderr
     assert json.loads(skipped.stdout)["answers"] is None

@@ -32,7 +32,9 @@ def test_the_first_question_stands_as_it_is() -> None:
     assert condense(FIRST, [], subject_words) == Resolved(FIRST)
 
 
-def test_a_follow_up_without_a_subject_carries_the_previous_subject_without_time_or_asking() -> None:
+def test_a_follow_up_without_a_subject_carries_the_previous_subject_without_time_or_asking() -> (
+    None
+):
     resolved = condense("那今年的目标呢？", [FIRST], subject_words)
     assert "有效高企" in resolved.text
     assert "今年的目标" in resolved.text
@@ -48,13 +50,17 @@ def test_carried_subject_drops_asking_and_time_words() -> None:
         assert dropped not in subject
 
 
-@pytest.mark.parametrize("follow_up", [
-    pytest.param("那科技小巨人呢", id="no-question-mark"),
-    pytest.param("那科技小巨人呢？", id="full-width-question-mark"),
-    pytest.param("那科技小巨人呢?", id="ascii-question-mark"),
-])
+@pytest.mark.parametrize(
+    "follow_up",
+    [
+        pytest.param("那科技小巨人呢", id="no-question-mark"),
+        pytest.param("那科技小巨人呢？", id="full-width-question-mark"),
+        pytest.param("那科技小巨人呢?", id="ascii-question-mark"),
+    ],
+)
 def test_that_x_with_a_new_subject_keeps_the_previous_question_and_focuses_on_x(
-        follow_up: str) -> None:
+    follow_up: str,
+) -> None:
     resolved = condense(follow_up, [FIRST], subject_words)
     assert "科技小巨人" in resolved.text
     assert "去年全区有效高企有多少家" in resolved.text  # what was asked, for the new subject
@@ -68,7 +74,8 @@ def test_a_question_with_its_own_subject_starts_fresh() -> None:
 
 def test_an_explicit_topic_change_starts_fresh_and_drops_the_prefix() -> None:
     assert condense("换个问题，专利权的期限是多久？", [FIRST], subject_words) == Resolved(
-        "专利权的期限是多久？")
+        "专利权的期限是多久？"
+    )
     # Even a question that would otherwise lean back on the previous one.
     assert condense("换个话题：那微贷通呢？", [FIRST], subject_words) == Resolved("那微贷通呢？")
 
@@ -90,8 +97,11 @@ def test_resolve_history_chains_a_subject_over_three_turns() -> None:
 
 
 def test_resolve_history_reads_only_user_turns() -> None:
-    history = [Message("assistant", "您好，请问有什么可以帮您？"), Message("user", "  "),
-               Message("user", FIRST)]
+    history = [
+        Message("assistant", "您好，请问有什么可以帮您？"),
+        Message("user", "  "),
+        Message("user", FIRST),
+    ]
     seen: list[tuple[str, list[str]]] = []
 
     def record(question: str, earlier: list[str]) -> str:
@@ -102,17 +112,20 @@ def test_resolve_history_reads_only_user_turns() -> None:
     assert seen == [(FIRST, [])]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("<script>alert(1)</script>高企奖励多少？", "高企奖励多少？"),
-    ("<b>高企</b>奖励多少？", "高企 奖励多少？"),
-    ("《某某<script>alert(1)</script>办法》", "《某某 办法》"),
-    ("&lt;img src=x onerror=alert(1)&gt;高企", "高企"),
-    ("<scr<script>ipt>alert(1)</script>高企", "scr 高企"),  # no tag can re-form
-    ("<!-- 注释 -->高企<style>p{}</style>", "高企"),
-    ("营收<5000万元，人数>100人", "营收 5000万元，人数 100人"),
-    ("营收＜5000万元", "营收 5000万元"),
-    ("R&D费用加计扣除比例？", "R&D费用加计扣除比例？"),
-    ("去年全区有效高企有多少家？", "去年全区有效高企有多少家？"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("<script>alert(1)</script>高企奖励多少？", "高企奖励多少？"),
+        ("<b>高企</b>奖励多少？", "高企 奖励多少？"),
+        ("《某某<script>alert(1)</script>办法》", "《某某 办法》"),
+        ("&lt;img src=x onerror=alert(1)&gt;高企", "高企"),
+        ("<scr<script>ipt>alert(1)</script>高企", "scr 高企"),  # no tag can re-form
+        ("<!-- 注释 -->高企<style>p{}</style>", "高企"),
+        ("营收<5000万元，人数>100人", "营收 5000万元，人数 100人"),
+        ("营收＜5000万元", "营收 5000万元"),
+        ("R&D费用加计扣除比例？", "R&D费用加计扣除比例？"),
+        ("去年全区有效高企有多少家？", "去年全区有效高企有多少家？"),
+    ],
+)
 def test_markup_is_read_out_of_a_turn(text: str, expected: str) -> None:
     assert without_markup(text) == expected

@@ -25,12 +25,15 @@ from assistant.ingest.segmenting import segment
 from assistant.search.index import keyword_terms
 from assistant.text.vocabulary import vocabulary
 
-TEXT = "示例区科技措施（虚构）\n一、支持企业\n(一)高企奖励。对首次认定的高新技术企业给予奖励88万元。\n"
+TEXT = (
+    "示例区科技措施（虚构）\n一、支持企业\n(一)高企奖励。对首次认定的高新技术企业给予奖励88万元。\n"
+)
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "gbk", "utf-16"])
-def test_text_files_load_in_the_encodings_government_sites_use(tmp_path: Path,
-                                                                encoding: str) -> None:
+def test_text_files_load_in_the_encodings_government_sites_use(
+    tmp_path: Path, encoding: str
+) -> None:
     path = tmp_path / "notice.txt"
     path.write_bytes(TEXT.encode(encoding))
     document = load_document(path, tmp_path)
@@ -53,7 +56,8 @@ def test_a_sidecar_meta_file_gives_metadata_for_an_untouched_file(tmp_path: Path
     (tmp_path / "a.txt").write_text(TEXT, encoding="utf-8")
     (tmp_path / "a.txt.meta.yaml").write_text(
         "title: 虚构措施\ndoc_number: 示科〔2099〕2号\nsource_url: https://example.org/a\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     document = load_document(tmp_path / "a.txt", tmp_path)
     assert (document.title, document.doc_number) == ("虚构措施", "示科〔2099〕2号")
     assert document.metadata["source_url"] == "https://example.org/a"
@@ -61,11 +65,12 @@ def test_a_sidecar_meta_file_gives_metadata_for_an_untouched_file(tmp_path: Path
     assert [p.name for p in find_files([tmp_path])] == ["a.txt"]
 
 
-def test_traditional_chinese_is_matched_as_simplified_but_quoted_as_written(
-        tmp_path: Path) -> None:
+def test_traditional_chinese_is_matched_as_simplified_but_quoted_as_written(tmp_path: Path) -> None:
     path = tmp_path / "tw.txt"
-    path.write_text("示例措施\n一、支持企業\n(一)高企獎勵。對首次認定的高新技術企業給予獎勵。\n",
-                    encoding="utf-8")
+    path.write_text(
+        "示例措施\n一、支持企業\n(一)高企獎勵。對首次認定的高新技術企業給予獎勵。\n",
+        encoding="utf-8",
+    )
     chunk = next(c for c in segment(load_document(path, tmp_path)) if "獎勵" in c.text)
     assert chunk.text == "對首次認定的高新技術企業給予獎勵。"
     assert {"首次", "认定", "高新技术企业", "奖励"} <= set(keyword_terms(chunk, vocabulary()))
@@ -96,7 +101,8 @@ def test_binary_garbage_named_txt_is_rejected_not_indexed(tmp_path: Path) -> Non
 
 
 def test_a_loader_that_fails_on_a_damaged_file_skips_only_that_file(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def fragile(path: Path, data: bytes, limits: object) -> LoadedText:
         raise KeyError("word/document.xml")
 
@@ -109,8 +115,9 @@ def test_a_loader_that_fails_on_a_damaged_file_skips_only_that_file(
 
 
 def test_the_title_is_the_first_line_after_a_red_header_and_a_doc_number() -> None:
-    assert title_line("示例区科学技术委员会文件\n示科〔2099〕1号\n关于示例的通知（虚构）\n正文") == (
-        "关于示例的通知（虚构）")
+    assert title_line(
+        "示例区科学技术委员会文件\n示科〔2099〕1号\n关于示例的通知（虚构）\n正文"
+    ) == ("关于示例的通知（虚构）")
     assert title_line("# 示例办法（虚构）\n正文") == "示例办法（虚构）"
     assert title_line("关于废止部分规范性文件的决定\n正文") == "关于废止部分规范性文件的决定"
 

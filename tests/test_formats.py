@@ -36,6 +36,7 @@ HEADER = f"示例区科学技术委员会文件{FICTIONAL}"
 
 # -- fixtures: DOCX ----------------------------------------------------------------------------
 
+
 def _numbering(document: object, levels: list[tuple[str, str]]) -> str:
     """Add a Word list whose levels are (number format, level text); returns its numId."""
     from docx.oxml import parse_xml
@@ -45,14 +46,22 @@ def _numbering(document: object, levels: list[tuple[str, str]]) -> str:
     lvls = "".join(
         f'<w:lvl w:ilvl="{i}"><w:start w:val="1"/><w:numFmt w:val="{fmt}"/>'
         f'<w:lvlText w:val="{text}"/><w:suff w:val="nothing"/></w:lvl>'
-        for i, (fmt, text) in enumerate(levels))
+        for i, (fmt, text) in enumerate(levels)
+    )
     abstract_id = str(90 + len(numbering.xpath("./w:abstractNum")))
     num_id = str(900 + int(abstract_id))
-    numbering.insert(0, parse_xml(
-        f'<w:abstractNum {nsdecls("w")} w:abstractNumId="{abstract_id}">{lvls}</w:abstractNum>'))
-    numbering.append(parse_xml(
-        f'<w:num {nsdecls("w")} w:numId="{num_id}"><w:abstractNumId w:val="{abstract_id}"/>'
-        "</w:num>"))
+    numbering.insert(
+        0,
+        parse_xml(
+            f'<w:abstractNum {nsdecls("w")} w:abstractNumId="{abstract_id}">{lvls}</w:abstractNum>'
+        ),
+    )
+    numbering.append(
+        parse_xml(
+            f'<w:num {nsdecls("w")} w:numId="{num_id}"><w:abstractNumId w:val="{abstract_id}"/>'
+            "</w:num>"
+        )
+    )
     return num_id
 
 
@@ -60,8 +69,11 @@ def _numbered(paragraph: object, num_id: str, level: int) -> None:
     from docx.oxml import parse_xml
     from docx.oxml.ns import nsdecls
 
-    paragraph._p.get_or_add_pPr().append(parse_xml(  # type: ignore[attr-defined]
-        f'<w:numPr {nsdecls("w")}><w:ilvl w:val="{level}"/><w:numId w:val="{num_id}"/></w:numPr>'))
+    paragraph._p.get_or_add_pPr().append(
+        parse_xml(  # type: ignore[attr-defined]
+            f'<w:numPr {nsdecls("w")}><w:ilvl w:val="{level}"/><w:numId w:val="{num_id}"/></w:numPr>'
+        )
+    )
 
 
 def write_docx(path: Path) -> Path:
@@ -71,17 +83,25 @@ def write_docx(path: Path) -> Path:
     document = docx.Document()
     document.add_paragraph(TITLE, style="Title")
     document.add_paragraph("示科委〔2099〕5号")
-    outline = _numbering(document, [("chineseCounting", "%1、"),
-                                    ("chineseCounting", "（%2）")])
+    outline = _numbering(document, [("chineseCounting", "%1、"), ("chineseCounting", "（%2）")])
     articles = _numbering(document, [("chineseCounting", "第%1条")])
-    for level, text in [(0, "支持企业成长"), (1, "高企奖励。对首次认定的高新技术企业给予一次性奖励66万元。"),
-                        (1, "小巨人培育。对认定为科技小巨人企业的给予最高150万元支持。"),
-                        (0, "支持载体建设"), (1, "孵化器。对新认定的市级孵化器给予40万元奖励。")]:
+    for level, text in [
+        (0, "支持企业成长"),
+        (1, "高企奖励。对首次认定的高新技术企业给予一次性奖励66万元。"),
+        (1, "小巨人培育。对认定为科技小巨人企业的给予最高150万元支持。"),
+        (0, "支持载体建设"),
+        (1, "孵化器。对新认定的市级孵化器给予40万元奖励。"),
+    ]:
         _numbered(document.add_paragraph(text), outline, level)
     document.add_paragraph("奖励标准", style="Heading 1")
     table = document.add_table(rows=3, cols=3)
-    for r, row in enumerate([("项目", "标准", "说明"), ("首次认定", "66万元", "一次性"),
-                             ("重新认定", "20万元", "一次性")]):
+    for r, row in enumerate(
+        [
+            ("项目", "标准", "说明"),
+            ("首次认定", "66万元", "一次性"),
+            ("重新认定", "20万元", "一次性"),
+        ]
+    ):
         for c, text in enumerate(row):
             table.cell(r, c).text = text
     merged = document.add_table(rows=1, cols=3)
@@ -98,6 +118,7 @@ def write_docx(path: Path) -> Path:
 
 # -- fixtures: PDF -----------------------------------------------------------------------------
 
+
 def _pdf_style() -> tuple[object, object]:
     from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY
     from reportlab.lib.styles import ParagraphStyle
@@ -105,19 +126,31 @@ def _pdf_style() -> tuple[object, object]:
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 
     pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    body = ParagraphStyle("body", fontName="STSong-Light", fontSize=12, leading=20,
-                          firstLineIndent=24, alignment=TA_JUSTIFY, wordWrap="CJK")
-    title = ParagraphStyle("title", parent=body, fontSize=16, leading=26, firstLineIndent=0,
-                           alignment=TA_CENTER)
+    body = ParagraphStyle(
+        "body",
+        fontName="STSong-Light",
+        fontSize=12,
+        leading=20,
+        firstLineIndent=24,
+        alignment=TA_JUSTIFY,
+        wordWrap="CJK",
+    )
+    title = ParagraphStyle(
+        "title", parent=body, fontSize=16, leading=26, firstLineIndent=0, alignment=TA_CENTER
+    )
     return body, title
 
 
-FILLER = ("各街镇、园区应当做好政策宣传和企业服务工作，及时受理企业申请，按照规定的程序审核，"
-          "并将审核结果在政府网站公示，接受社会监督。")
-LONG_CLAUSE = ("第四条　对首次认定的高新技术企业，给予一次性奖励66万元；对重新认定的高新技术企业，"
-               "给予一次性奖励20万元。" + "申请奖励的企业应当在本区依法登记注册、依法纳税，"
-               "近三年内未发生重大安全、质量事故和严重环境违法行为，"
-               "并按照要求如实提交申请材料。" * 3)
+FILLER = (
+    "各街镇、园区应当做好政策宣传和企业服务工作，及时受理企业申请，按照规定的程序审核，"
+    "并将审核结果在政府网站公示，接受社会监督。"
+)
+LONG_CLAUSE = (
+    "第四条　对首次认定的高新技术企业，给予一次性奖励66万元；对重新认定的高新技术企业，"
+    "给予一次性奖励20万元。" + "申请奖励的企业应当在本区依法登记注册、依法纳税，"
+    "近三年内未发生重大安全、质量事故和严重环境违法行为，"
+    "并按照要求如实提交申请材料。" * 3
+)
 AS_EXTRACTED = LONG_CLAUSE.replace("\u3000", " ")
 
 
@@ -137,27 +170,45 @@ def write_pdf(path: Path, pages_text: bool = True) -> Path:
         canvas.drawCentredString(A4[0] / 2, 30, f"- {doc.page} -")  # type: ignore[attr-defined]
         canvas.restoreState()  # type: ignore[attr-defined]
 
-    story: list[object] = [Paragraph(TITLE, title), Paragraph("示科委〔2099〕3号", title),
-                           Paragraph("第一章　总则", title),
-                           Paragraph("第一条　为支持本区高新技术企业发展，制定本办法。", body),
-                           Paragraph("第二条　" + FILLER * 3, body),
-                           Paragraph("第三条　" + FILLER * 4, body),
-                           Paragraph("第二章　支持措施", title)]
+    story: list[object] = [
+        Paragraph(TITLE, title),
+        Paragraph("示科委〔2099〕3号", title),
+        Paragraph("第一章　总则", title),
+        Paragraph("第一条　为支持本区高新技术企业发展，制定本办法。", body),
+        Paragraph("第二条　" + FILLER * 3, body),
+        Paragraph("第三条　" + FILLER * 4, body),
+        Paragraph("第二章　支持措施", title),
+    ]
     story += [Paragraph(f"{FILLER}" * 2, body) for _ in range(2)]
     story.append(Paragraph(LONG_CLAUSE, body))
     story.append(Paragraph("第五条　对新获批的市级工程技术研究中心，给予一次性资助80万元。", body))
     story.append(PageBreak())
     story.append(Paragraph("第三章　附则", title))
-    table = Table([["项目", "奖励标准", "说明"], ["首次认定", "66万元", "一次性"],
-                   ["重新认定", "20万元", "一次性"]])
-    table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), "STSong-Light"),
-                               ("GRID", (0, 0), (-1, -1), 0.5, colors.black)]))
-    story += [Paragraph("第六条　奖励标准如下表：", body), table,
-              Paragraph("第七条　本办法自2099年5月1日起施行。", body)]
+    table = Table(
+        [
+            ["项目", "奖励标准", "说明"],
+            ["首次认定", "66万元", "一次性"],
+            ["重新认定", "20万元", "一次性"],
+        ]
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), "STSong-Light"),
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
+            ]
+        )
+    )
+    story += [
+        Paragraph("第六条　奖励标准如下表：", body),
+        table,
+        Paragraph("第七条　本办法自2099年5月1日起施行。", body),
+    ]
     if not pages_text:
         story = [Table([[""]])]
     SimpleDocTemplate(str(path), pagesize=A4, title="").build(
-        story, onFirstPage=furniture, onLaterPages=furniture)
+        story, onFirstPage=furniture, onLaterPages=furniture
+    )
     return path
 
 
@@ -229,12 +280,18 @@ def write_html(path: Path) -> Path:
 
 # -- DOCX --------------------------------------------------------------------------------------
 
+
 def test_docx_numbering_headings_and_tables_come_out_as_lines_the_segmenter_reads(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     doc = load_document(write_docx(tmp_path / "measure.docx"), tmp_path)
     lines = doc.text.splitlines()
-    assert lines[:4] == [TITLE, "示科委〔2099〕5号", "一、支持企业成长",
-                         "（一）高企奖励。对首次认定的高新技术企业给予一次性奖励66万元。"]
+    assert lines[:4] == [
+        TITLE,
+        "示科委〔2099〕5号",
+        "一、支持企业成长",
+        "（一）高企奖励。对首次认定的高新技术企业给予一次性奖励66万元。",
+    ]
     assert "（二）小巨人培育。对认定为科技小巨人企业的给予最高150万元支持。" in lines
     assert "二、支持载体建设" in lines
     assert "（一）孵化器。对新认定的市级孵化器给予40万元奖励。" in lines  # restarts under 二、
@@ -249,7 +306,8 @@ def test_docx_numbering_headings_and_tables_come_out_as_lines_the_segmenter_read
 
 
 def test_docx_without_metadata_takes_doc_number_date_and_issuer_from_its_text(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     doc = load_document(write_docx(tmp_path / "measure.docx"), tmp_path)
     assert (doc.title, doc.doc_number) == (TITLE, "示科委〔2099〕5号")
     assert doc.metadata == {"date": "2099-04-20", "issuer": "示例区科学技术委员会"}
@@ -258,7 +316,8 @@ def test_docx_without_metadata_takes_doc_number_date_and_issuer_from_its_text(
 def test_a_sidecar_gives_metadata_for_a_docx_and_nothing_is_guessed(tmp_path: Path) -> None:
     path = write_docx(tmp_path / "measure.docx")
     (tmp_path / "measure.docx.meta.yaml").write_text(
-        "title: 虚构办法\ndoc_number: 示科委〔2099〕6号\ndate: 2099-04-21\n", encoding="utf-8")
+        "title: 虚构办法\ndoc_number: 示科委〔2099〕6号\ndate: 2099-04-21\n", encoding="utf-8"
+    )
     doc = load_document(path, tmp_path)
     assert (doc.title, doc.doc_number) == ("虚构办法", "示科委〔2099〕6号")
     assert doc.metadata == {"date": "2099-04-21"}
@@ -266,19 +325,25 @@ def test_a_sidecar_gives_metadata_for_a_docx_and_nothing_is_guessed(tmp_path: Pa
 
 # -- PDF ---------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def pdf_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_pdf(tmp_path_factory.mktemp("pdf") / "measure.pdf")
 
 
 def test_pdf_loses_running_header_and_page_numbers_and_keeps_paragraphs_whole(
-        pdf_path: Path) -> None:
+    pdf_path: Path,
+) -> None:
     doc = load_document(pdf_path, pdf_path.parent)
     assert HEADER not in doc.text
     assert not any(line.strip(" -").isdigit() for line in doc.text.splitlines())
     lines = doc.text.splitlines()
-    assert lines[:4] == [TITLE, "示科委〔2099〕3号", "第一章 总则",
-                         "第一条 为支持本区高新技术企业发展，制定本办法。"]
+    assert lines[:4] == [
+        TITLE,
+        "示科委〔2099〕3号",
+        "第一章 总则",
+        "第一条 为支持本区高新技术企业发展，制定本办法。",
+    ]
     # The article that runs over the page break reads as one paragraph, as written (the
     # PDF's text layer holds its full-width space as a plain one).
     assert AS_EXTRACTED in lines
@@ -302,8 +367,11 @@ def test_pdf_tables_stay_whole_one_row_per_line_in_their_section(pdf_path: Path)
     doc = load_document(pdf_path, pdf_path.parent)
     lines = doc.text.splitlines()
     at = lines.index("项目 | 奖励标准 | 说明")
-    assert lines[at:at + 3] == ["项目 | 奖励标准 | 说明", "首次认定 | 66万元 | 一次性",
-                                "重新认定 | 20万元 | 一次性"]
+    assert lines[at : at + 3] == [
+        "项目 | 奖励标准 | 说明",
+        "首次认定 | 66万元 | 一次性",
+        "重新认定 | 20万元 | 一次性",
+    ]
     assert lines[at - 1] == "第六条 奖励标准如下表："
     table = next(c for c in segment(doc) if "首次认定 | 66万元" in c.text)
     assert table.section == "第三章 附则 > 第六条" and table.page == 3
@@ -320,8 +388,8 @@ def test_page_span_counts_empty_pages_without_naming_them() -> None:
 
 # -- HTML --------------------------------------------------------------------------------------
 
-def test_gov_page_gives_its_article_without_navigation_share_bars_or_footer(
-        tmp_path: Path) -> None:
+
+def test_gov_page_gives_its_article_without_navigation_share_bars_or_footer(tmp_path: Path) -> None:
     doc = load_document(write_html(tmp_path / "notice.html"), tmp_path)
     lines = doc.text.splitlines()
     assert lines[0] == f"示例区关于科技创新券的实施细则{FICTIONAL}"
@@ -338,9 +406,12 @@ def test_gov_page_info_table_gives_metadata_and_stays_quotable(tmp_path: Path) -
     assert doc.title == f"示例区关于科技创新券的实施细则{FICTIONAL}"
     assert doc.doc_number == "示科委〔2099〕8号"
     assert doc.metadata == {
-        "index_number": "000014349/2099-00021", "issuer": "示例区科学技术委员会（虚构）",
-        "date": "2099-06-18", "publish_date": "2099-06-20",
-        "source_url": "https://www.example.gov.cn/zhengce/1.html"}
+        "index_number": "000014349/2099-00021",
+        "issuer": "示例区科学技术委员会（虚构）",
+        "date": "2099-06-18",
+        "publish_date": "2099-06-20",
+        "source_url": "https://www.example.gov.cn/zhengce/1.html",
+    }
     assert "发文字号：示科委〔2099〕8号" in doc.text.splitlines()[:6]
     assert "索引号：000014349/2099-00021" in doc.text
 
@@ -353,22 +424,30 @@ def test_a_page_listing_its_facts_as_items_gives_the_same_metadata(tmp_path: Pat
         "<li><span>文号：</span>示科委〔2099〕10号</li><li><span>发布日期：</span>2099-08-01</li>"
         f"</ul><div class='TRS_Editor'><p>关于示例事项的通知{FICTIONAL}</p>"
         "<p>一、示例事项</p><p>各单位应当按照本通知要求做好示例事项的准备工作。</p></div>"
-        "</body></html>", encoding="utf-8")
+        "</body></html>",
+        encoding="utf-8",
+    )
     doc = load_document(path, tmp_path)
     assert doc.doc_number == "示科委〔2099〕10号"
-    assert doc.metadata == {"index_number": "QA000000002099001",
-                            "issuer": "示例区科学技术委员会（虚构）",
-                            "publish_date": "2099-08-01", "date": "2099-08-01"}
+    assert doc.metadata == {
+        "index_number": "QA000000002099001",
+        "issuer": "示例区科学技术委员会（虚构）",
+        "publish_date": "2099-08-01",
+        "date": "2099-08-01",
+    }
     assert "各单位应当按照本通知要求做好示例事项的准备工作。" in doc.text
 
 
 def test_a_page_without_info_table_reads_its_facts_from_the_text(tmp_path: Path) -> None:
     path = tmp_path / "plain.htm"
-    path.write_bytes((f"<html><body><div><p>示例区科学技术委员会文件</p><p>示科委〔2099〕9号</p>"
-                      f"<p>关于开展科技调查的通知{FICTIONAL}</p><p>一、调查内容</p>"
-                      "<p>各企业应当如实填报研发投入、科技人员等信息，并于规定时间内提交。</p>"
-                      "<p>示例区科学技术委员会</p><p>二〇九九年七月一日</p></div></body></html>")
-                     .encode("gb18030"))
+    path.write_bytes(
+        (
+            f"<html><body><div><p>示例区科学技术委员会文件</p><p>示科委〔2099〕9号</p>"
+            f"<p>关于开展科技调查的通知{FICTIONAL}</p><p>一、调查内容</p>"
+            "<p>各企业应当如实填报研发投入、科技人员等信息，并于规定时间内提交。</p>"
+            "<p>示例区科学技术委员会</p><p>二〇九九年七月一日</p></div></body></html>"
+        ).encode("gb18030")
+    )
     doc = load_document(path, tmp_path)
     assert doc.title == f"关于开展科技调查的通知{FICTIONAL}"
     assert doc.doc_number == "示科委〔2099〕9号"
@@ -377,33 +456,63 @@ def test_a_page_without_info_table_reads_its_facts_from_the_text(tmp_path: Path)
 
 # -- metadata from text and numbering ----------------------------------------------------------
 
+
 def test_metadata_from_text_reads_only_the_places_official_documents_use() -> None:
-    text = ("示例市财政局文件\n示财〔2099〕12号\n关于资金管理的通知\n"
-            "根据《示例规定》（示府发〔2098〕3号）的要求，现通知如下。\n"
-            "示例市财政局 示例市科学技术委员会\n2099年12月31日\n")
-    assert metadata_from_text(text) == {"doc_number": "示财〔2099〕12号", "date": "2099-12-31",
-                                        "issuer": "示例市财政局、示例市科学技术委员会"}
+    text = (
+        "示例市财政局文件\n示财〔2099〕12号\n关于资金管理的通知\n"
+        "根据《示例规定》（示府发〔2098〕3号）的要求，现通知如下。\n"
+        "示例市财政局 示例市科学技术委员会\n2099年12月31日\n"
+    )
+    assert metadata_from_text(text) == {
+        "doc_number": "示财〔2099〕12号",
+        "date": "2099-12-31",
+        "issuer": "示例市财政局、示例市科学技术委员会",
+    }
     assert metadata_from_text("正文提到示府发〔2098〕3号文件。\n没有落款。") == {}
-    assert metadata_from_text("示例区科学技术委员会文件\n正文。") == {"issuer": "示例区科学技术委员会"}
+    assert metadata_from_text("示例区科学技术委员会文件\n正文。") == {
+        "issuer": "示例区科学技术委员会"
+    }
 
 
-@pytest.mark.parametrize("written, iso", [("2025年1月16日", "2025-01-16"),
-                                          ("二〇二五年十二月二十一日", "2025-12-21"),
-                                          ("2024-01-19 17:39", "2024-01-19"),
-                                          ("2099年06月08日", "2099-06-08"), ("不详", "不详")])
+@pytest.mark.parametrize(
+    "written, iso",
+    [
+        ("2025年1月16日", "2025-01-16"),
+        ("二〇二五年十二月二十一日", "2025-12-21"),
+        ("2024-01-19 17:39", "2024-01-19"),
+        ("2099年06月08日", "2099-06-08"),
+        ("不详", "不详"),
+    ],
+)
 def test_dates_are_stored_as_iso(written: str, iso: str) -> None:
     assert normalize_date(written) == iso
 
 
 def test_word_numbering_formats_count_the_chinese_way() -> None:
     assert [chinese_number(n) for n in (1, 10, 12, 20, 21, 100, 105, 110)] == [
-        "一", "十", "十二", "二十", "二十一", "一百", "一百零五", "一百一十"]
-    assert [format_number(3, f) for f in ("decimal", "chineseCounting", "decimalEnclosedCircle",
-                                          "ideographTraditional", "upperLetter")] == [
-        "3", "三", "③", "丙", "C"]
+        "一",
+        "十",
+        "十二",
+        "二十",
+        "二十一",
+        "一百",
+        "一百零五",
+        "一百一十",
+    ]
+    assert [
+        format_number(3, f)
+        for f in (
+            "decimal",
+            "chineseCounting",
+            "decimalEnclosedCircle",
+            "ideographTraditional",
+            "upperLetter",
+        )
+    ] == ["3", "三", "③", "丙", "C"]
 
 
 # -- bad files ---------------------------------------------------------------------------------
+
 
 def _corrupt_pdf(path: Path) -> Path:
     data = write_canvas_pdf(path).read_bytes()
@@ -460,6 +569,7 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path: Path)
 
 # -- through the index and the assistant -------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def formats_services(tmp_path_factory: pytest.TempPathFactory) -> Services:
     """A real index of a Word, a PDF and a web page, ingested together with bad files."""
@@ -472,15 +582,15 @@ def formats_services(tmp_path_factory: pytest.TempPathFactory) -> Services:
     for name, (make, _, _) in BAD_FILES.items():
         make(corpus / name)
     (corpus / "huge.txt").write_text("内容。" * 200_000, encoding="utf-8")
-    services = Services(load_settings(corpus_dir=corpus, index_dir=root / "index",
-                                      max_file_mb=0.5))
+    services = Services(load_settings(corpus_dir=corpus, index_dir=root / "index", max_file_mb=0.5))
     services.report = services.store.ingest()  # type: ignore[attr-defined]
     return services
 
 
 @pytest.mark.slow
 def test_a_batch_with_bad_files_ingests_the_good_ones_and_names_each_bad_one(
-        formats_services: Services) -> None:
+    formats_services: Services,
+) -> None:
     report = formats_services.report  # type: ignore[attr-defined]
     assert sorted(report.added) == ["measure", "rules", "voucher"]
     named = sorted(Path(e.path).name for e in report.errors)
@@ -521,8 +631,7 @@ def test_an_answer_from_a_pdf_cites_its_section_and_page(formats_services: Servi
 
 
 @pytest.mark.slow
-def test_an_answer_from_a_word_file_cites_its_numbered_section(
-        formats_services: Services) -> None:
+def test_an_answer_from_a_word_file_cites_its_numbered_section(formats_services: Services) -> None:
     answer = formats_services.assistant.ask("新认定的市级孵化器奖励多少？")
     assert not answer.abstained, answer.answer
     cited = answer.citations[0]

@@ -30,21 +30,35 @@ class Doc:
 
 
 def test_standing_follows_status_dates_and_supersession() -> None:
-    docs = {d.doc_id: d for d in (
-        Doc("repealed", "旧办法", metadata={"status": "已废止"}),
-        Doc("expired", "试行办法", metadata={"expiry_date": "2025-12-31"}),
-        Doc("coming", "新条例", metadata={"effective_date": "2027-01-01"}),
-        Doc("old", "2023版细则", "示科〔2023〕1号", {"date": "2023-01-05"}),
-        Doc("new", "2026版细则", "示科〔2026〕2号",
-            {"date": "2026-02-01", "supersedes": "示科[2023]1号"}),
-        Doc("v1", "通知", "示科〔2024〕9号", {"date": "2024-01-01"}),
-        Doc("v2", "通知（修订）", "示科〔2024〕9号", {"date": "2024-06-01"}),
-        Doc("plain", "现行文件"),
-    )}
+    docs = {
+        d.doc_id: d
+        for d in (
+            Doc("repealed", "旧办法", metadata={"status": "已废止"}),
+            Doc("expired", "试行办法", metadata={"expiry_date": "2025-12-31"}),
+            Doc("coming", "新条例", metadata={"effective_date": "2027-01-01"}),
+            Doc("old", "2023版细则", "示科〔2023〕1号", {"date": "2023-01-05"}),
+            Doc(
+                "new",
+                "2026版细则",
+                "示科〔2026〕2号",
+                {"date": "2026-02-01", "supersedes": "示科[2023]1号"},
+            ),
+            Doc("v1", "通知", "示科〔2024〕9号", {"date": "2024-01-01"}),
+            Doc("v2", "通知（修订）", "示科〔2024〕9号", {"date": "2024-06-01"}),
+            Doc("plain", "现行文件"),
+        )
+    }
     got = standings(docs, today=date(2026, 11, 29))
     assert {k: s.state for k, s in got.items()} == {
-        "repealed": "repealed", "expired": "expired", "coming": "not_yet", "old": "superseded",
-        "new": "current", "v1": "superseded", "v2": "current", "plain": "current"}
+        "repealed": "repealed",
+        "expired": "expired",
+        "coming": "not_yet",
+        "old": "superseded",
+        "new": "current",
+        "v1": "superseded",
+        "v2": "current",
+        "plain": "current",
+    }
     assert got["old"].note == "已被《2026版细则》取代"
     assert got["expired"].note == "已于2025-12-31失效"
 
@@ -72,8 +86,7 @@ supersedes: 示科〔2098〕3号
 """
 
 
-def test_answers_prefer_the_current_version_and_note_a_superseded_one(
-        settings: Settings) -> None:
+def test_answers_prefer_the_current_version_and_note_a_superseded_one(settings: Settings) -> None:
     (settings.corpus_dir / "voucher-2098.md").write_text(OLD, encoding="utf-8")
     (settings.corpus_dir / "voucher-2099.md").write_text(NEW, encoding="utf-8")
     services = Services(settings)
@@ -87,22 +100,30 @@ def test_answers_prefer_the_current_version_and_note_a_superseded_one(
     assert any("已被《示例区算力券办法（2099年修订" in n for n in use.notes), use.notes
 
 
-def test_uploading_a_file_with_the_same_doc_number_replaces_the_old_one(
-        settings: Settings) -> None:
+def test_uploading_a_file_with_the_same_doc_number_replaces_the_old_one(settings: Settings) -> None:
     Services(settings).store.ingest()
     with TestClient(create_app(make_settings(settings.corpus_dir, settings.index_dir))) as api:
-        first = api.post("/v1/admin/documents", headers=STAFF, files=[
-            ("files", ("voucher-v1.md", OLD.encode(), "text/markdown"))])
+        first = api.post(
+            "/v1/admin/documents",
+            headers=STAFF,
+            files=[("files", ("voucher-v1.md", OLD.encode(), "text/markdown"))],
+        )
         assert finished(api, first.json())["state"] == "done"
         renumbered = NEW.replace("示科〔2099〕3号", "示科〔2098〕3号").replace(
-            "date: 2099-01-01", "date: 2098-06-01")
-        second = api.post("/v1/admin/documents", headers=STAFF, files=[
-            ("files", ("voucher-v2.md", renumbered.encode(), "text/markdown"))])
+            "date: 2099-01-01", "date: 2098-06-01"
+        )
+        second = api.post(
+            "/v1/admin/documents",
+            headers=STAFF,
+            files=[("files", ("voucher-v2.md", renumbered.encode(), "text/markdown"))],
+        )
         job = finished(api, second.json())
         assert job["state"] == "done", job
-        assert any(f["file"] == "voucher-v1.md" and "替换" in f["zh"]
-                   for f in job["result"]["files"])
-        listed = {d["doc_id"] for d in api.get("/v1/admin/documents", headers=STAFF)
-                  .json()["documents"]}
+        assert any(
+            f["file"] == "voucher-v1.md" and "替换" in f["zh"] for f in job["result"]["files"]
+        )
+        listed = {
+            d["doc_id"] for d in api.get("/v1/admin/documents", headers=STAFF).json()["documents"]
+        }
         assert "uploads/voucher-v2" in listed and "uploads/voucher-v1" not in listed
         assert not (Path(settings.corpus_dir) / "uploads" / "voucher-v1.md").exists()

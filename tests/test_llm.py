@@ -15,22 +15,39 @@ from .openai_stub import OpenAIStub, Reply
 
 # Fictional passages written for these tests; no real policy says this.
 CHUNKS = [
-    Chunk(chunk_id="demo#0001", doc_id="demo", title="示例区科技企业扶持措施（虚构）",
-          doc_number="示科〔2099〕7号", section="一、支持企业成长",
-          text="对首次认定的高新技术企业给予一次性奖励88万元。", start=0, end=24),
-    Chunk(chunk_id="rule#0004", doc_id="rule", title="示例市科技创新促进条例（虚构）",
-          doc_number="", section="第二章 企业创新 > 第四条",
-          text="（三）近三年无严重失信记录。", start=40, end=54,
-          lead="第四条　企业申请创新券的，应当符合下列条件："),
+    Chunk(
+        chunk_id="demo#0001",
+        doc_id="demo",
+        title="示例区科技企业扶持措施（虚构）",
+        doc_number="示科〔2099〕7号",
+        section="一、支持企业成长",
+        text="对首次认定的高新技术企业给予一次性奖励88万元。",
+        start=0,
+        end=24,
+    ),
+    Chunk(
+        chunk_id="rule#0004",
+        doc_id="rule",
+        title="示例市科技创新促进条例（虚构）",
+        doc_number="",
+        section="第二章 企业创新 > 第四条",
+        text="（三）近三年无严重失信记录。",
+        start=40,
+        end=54,
+        lead="第四条　企业申请创新券的，应当符合下列条件：",
+    ),
 ]
-HISTORY = [Message("user", "高企奖励多少？"),
-           Message("assistant", "首次认定给予一次性奖励88万元[1]。")]
+HISTORY = [
+    Message("user", "高企奖励多少？"),
+    Message("assistant", "首次认定给予一次性奖励88万元[1]。"),
+]
 REPLY = "对首次认定的高新技术企业给予一次性奖励88万元[1]。"
 
 
 def make_answerer(stub: OpenAIStub, timeout: float = 5.0) -> LLMAnswerer:
-    return LLMAnswerer(load_settings(answerer="llm", llm_base_url=stub.base_url,
-                                     llm_timeout=timeout))
+    return LLMAnswerer(
+        load_settings(answerer="llm", llm_base_url=stub.base_url, llm_timeout=timeout)
+    )
 
 
 def test_answer_returns_the_models_text(openai_stub: OpenAIStub) -> None:
@@ -48,7 +65,8 @@ def test_stream_arrives_in_pieces_that_add_up_to_the_reply(openai_stub: OpenAISt
 
 
 def test_request_carries_system_prompt_numbered_passages_and_history(
-        openai_stub: OpenAIStub) -> None:
+    openai_stub: OpenAIStub,
+) -> None:
     openai_stub.script(REPLY)
     make_answerer(openai_stub).answer("那重新认定呢？", CHUNKS, HISTORY)
     request = openai_stub.requests[-1]
@@ -56,10 +74,15 @@ def test_request_carries_system_prompt_numbered_passages_and_history(
     assert request["model"] == "qwen-plus" and request["temperature"] == 0
     assert messages[0] == {"role": "system", "content": load_prompt("system")}
     assert [(m["role"], m["content"]) for m in messages[1:3]] == [
-        ("user", "高企奖励多少？"), ("assistant", "首次认定给予一次性奖励88万元[1]。")]
+        ("user", "高企奖励多少？"),
+        ("assistant", "首次认定给予一次性奖励88万元[1]。"),
+    ]
     last = messages[-1]
     assert last["role"] == "user" and len(messages) == 4
-    assert "[1] 《示例区科技企业扶持措施（虚构）》 示科〔2099〕7号 一、支持企业成长\n" in last["content"]
+    assert (
+        "[1] 《示例区科技企业扶持措施（虚构）》 示科〔2099〕7号 一、支持企业成长\n"
+        in last["content"]
+    )
     assert "对首次认定的高新技术企业给予一次性奖励88万元。" in last["content"]
     assert "[2] 《示例市科技创新促进条例（虚构）》 第二章 企业创新 > 第四条\n" in last["content"]
     assert "企业申请创新券的，应当符合下列条件" in last["content"]  # the article's lead
@@ -68,8 +91,9 @@ def test_request_carries_system_prompt_numbered_passages_and_history(
 
 def test_format_passages_numbers_each_passage_with_its_source() -> None:
     text = LLMAnswerer.format_passages(CHUNKS)
-    assert text.startswith("[1] 《示例区科技企业扶持措施（虚构）》 示科〔2099〕7号 一、支持企业成长\n"
-                           "对首次认定")
+    assert text.startswith(
+        "[1] 《示例区科技企业扶持措施（虚构）》 示科〔2099〕7号 一、支持企业成长\n对首次认定"
+    )
     assert text.count("\n\n[") == 1 and "\n\n[2] " in text
     assert LLMAnswerer.format_passages([]) == ""
 
@@ -126,7 +150,8 @@ def test_condense_sends_the_history_and_returns_the_rewrite(openai_stub: OpenAIS
 
 
 def test_condense_without_history_keeps_the_question_and_skips_the_model(
-        openai_stub: OpenAIStub) -> None:
+    openai_stub: OpenAIStub,
+) -> None:
     assert make_answerer(openai_stub).condense("高企奖励多少？", []) == "高企奖励多少？"
     assert openai_stub.requests == []
 

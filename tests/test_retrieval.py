@@ -26,14 +26,22 @@ def test_rank_fusion_rewards_agreement_between_rankings() -> None:
 
 
 def test_near_duplicates_collapse_to_the_better_ranked() -> None:
-    texts = ["按照梯度培育体系开展针对性培育扶持。", "按照梯度培育体系,开展针对性培育扶持。",
-             "有效高企数达1164家。"]
+    texts = [
+        "按照梯度培育体系开展针对性培育扶持。",
+        "按照梯度培育体系,开展针对性培育扶持。",
+        "有效高企数达1164家。",
+    ]
     assert collapse_duplicates([1, 0, 2], texts, threshold=0.85) == [1, 2]
 
 
 def test_collapsing_with_a_limit_keeps_the_head_of_the_whole_result() -> None:
-    texts = ["按照梯度培育体系开展针对性培育扶持。", "按照梯度培育体系,开展针对性培育扶持。",
-             "有效高企数达1164家。", "有效高企数达1164家", "微贷通最高300万元。"]
+    texts = [
+        "按照梯度培育体系开展针对性培育扶持。",
+        "按照梯度培育体系,开展针对性培育扶持。",
+        "有效高企数达1164家。",
+        "有效高企数达1164家",
+        "微贷通最高300万元。",
+    ]
     ranked = [1, 0, 2, 3, 4]
     whole = collapse_duplicates(ranked, texts, threshold=0.85)
     assert whole == [1, 2, 4]

@@ -41,14 +41,21 @@ ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN}"}
 def app_settings(root: Path) -> Settings:
     """One key that is both the client's and the admin's, a rate limit never reached; corpus,
     index and records in root."""
-    return load_settings(corpus_dir=root / "corpus", index_dir=root / "index",
-                         database_url=f"sqlite:///{root / 'records.sqlite3'}",
-                         api_keys=f"fuzzer:{ADMIN}", api_keys_file=None, admin_key=ADMIN,
-                         rate_limit_per_minute=100_000, auth_failures_per_minute=10_000)
+    return load_settings(
+        corpus_dir=root / "corpus",
+        index_dir=root / "index",
+        database_url=f"sqlite:///{root / 'records.sqlite3'}",
+        api_keys=f"fuzzer:{ADMIN}",
+        api_keys_file=None,
+        admin_key=ADMIN,
+        rate_limit_per_minute=100_000,
+        auth_failures_per_minute=10_000,
+    )
 
 
 schema = schemathesis.openapi.from_dict(
-    create_app(app_settings(Path(tempfile.mkdtemp(prefix="schema-")))).openapi())
+    create_app(app_settings(Path(tempfile.mkdtemp(prefix="schema-")))).openapi()
+)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +70,11 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
 
 
 @schema.parametrize()
-@settings(max_examples=50, deadline=None, database=None,  # fuzzed examples per operation
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=50,
+    deadline=None,
+    database=None,  # fuzzed examples per operation
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 def test_no_generated_request_gets_a_server_error(case: schemathesis.Case, app: FastAPI) -> None:
     case.call_and_validate(app=app, headers=ADMIN_HEADERS, checks=[not_a_server_error])

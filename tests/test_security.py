@@ -57,9 +57,13 @@ class Server:
 
 def make(root: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "corpus_dir": root / "corpus", "index_dir": root / "index", "admin_key": ADMIN,
-        "api_keys": f"a:{KEY_A},b:{KEY_B}", "rate_limit_per_minute": 10_000,
-        "database_url": f"sqlite:///{root / 'records.sqlite3'}"}
+        "corpus_dir": root / "corpus",
+        "index_dir": root / "index",
+        "admin_key": ADMIN,
+        "api_keys": f"a:{KEY_A},b:{KEY_B}",
+        "rate_limit_per_minute": 10_000,
+        "database_url": f"sqlite:///{root / 'records.sqlite3'}",
+    }
     return load_settings(**{**values, **overrides})
 
 
@@ -112,8 +116,7 @@ def raw(url: str, request: bytes, read: int = 4096, wait: float = 10.0) -> bytes
 
 
 def http_post(path: str, body: bytes, headers: dict[str, str]) -> bytes:
-    lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1",
-             *(f"{k}: {v}" for k, v in headers.items())]
+    lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", *(f"{k}: {v}" for k, v in headers.items())]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
@@ -123,18 +126,26 @@ def free_slots(runtime: Runtime) -> int:
 
 # -- C1: streams whose reader hangs up -----------------------------------------------------
 
+
 def test_a_dozen_hung_up_streams_leave_every_answer_slot_free(server: Server) -> None:
     full = free_slots(server.runtime)
-    question = json.dumps({"messages": [{"role": "user", "content": "孵化器有什么奖励？"}],
-                           "stream": True}, ensure_ascii=False).encode()
-    headers = {"Authorization": f"Bearer {KEY_A}", "Content-Type": "application/json",
-               "Content-Length": str(len(question))}
+    question = json.dumps(
+        {"messages": [{"role": "user", "content": "孵化器有什么奖励？"}], "stream": True},
+        ensure_ascii=False,
+    ).encode()
+    headers = {
+        "Authorization": f"Bearer {KEY_A}",
+        "Content-Type": "application/json",
+        "Content-Length": str(len(question)),
+    }
     for n in range(12):
         path = "/v1/chat/stream" if n % 2 else "/v1/chat/completions"
         reply = raw(server.url, http_post(path, question, headers), read=120)
         assert reply.startswith(b"HTTP/1.1 200"), reply[:200]
-    answered = server.post("/v1/chat", json={"messages": [
-        {"role": "user", "content": "对首次认定的高新技术企业奖励多少？"}]})
+    answered = server.post(
+        "/v1/chat",
+        json={"messages": [{"role": "user", "content": "对首次认定的高新技术企业奖励多少？"}]},
+    )
     assert answered.status_code == 200 and "88万元" in answered.json()["answer"]
     deadline = time.monotonic() + 30
     while free_slots(server.runtime) != full:
@@ -149,16 +160,22 @@ def test_a_server_with_hung_up_streams_stops_within_its_graceful_timeout(built: 
 
     app = create_app(make(built))
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           timeout_graceful_shutdown=5))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=5
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
         time.sleep(0.05)
     url = f"http://127.0.0.1:{port}"
     body = json.dumps({"messages": [{"role": "user", "content": "孵化器"}]}).encode()
-    headers = {"Authorization": f"Bearer {KEY_A}", "Content-Type": "application/json",
-               "Content-Length": str(len(body))}
+    headers = {
+        "Authorization": f"Bearer {KEY_A}",
+        "Content-Type": "application/json",
+        "Content-Length": str(len(body)),
+    }
     for _ in range(4):
         raw(url, http_post("/v1/chat/stream", body, headers), read=120)
     server.should_exit = True
@@ -168,18 +185,24 @@ def test_a_server_with_hung_up_streams_stops_within_its_graceful_timeout(built: 
 
 # -- H1, H2, M3: the page's upload and its file inputs --------------------------------------
 
+
 def cached_files(server: Server) -> list[Path]:
     return [p for p in server.gradio_dir.rglob("*") if p.is_file()]
 
 
 def test_an_anonymous_page_upload_is_refused_before_anything_is_written(server: Server) -> None:
     before = cached_files(server)
-    response = httpx.post(server.url + "/gradio_api/upload",
-                          files={"files": ("x.bin", b"\0" * 300_000)}, timeout=30)
+    response = httpx.post(
+        server.url + "/gradio_api/upload", files={"files": ("x.bin", b"\0" * 300_000)}, timeout=30
+    )
     assert response.status_code == 401
     assert "zh" in response.json()["error"] and "en" in response.json()["error"]
-    forged = httpx.post(server.url + "/gradio_api/upload", cookies={"pa_staff": "1.2.3"},
-                        files={"files": ("x.bin", b"\0" * 1000)}, timeout=30)
+    forged = httpx.post(
+        server.url + "/gradio_api/upload",
+        cookies={"pa_staff": "1.2.3"},
+        files={"files": ("x.bin", b"\0" * 1000)},
+        timeout=30,
+    )
     assert forged.status_code == 401
     assert cached_files(server) == before
 
@@ -187,8 +210,12 @@ def test_an_anonymous_page_upload_is_refused_before_anything_is_written(server: 
 def test_only_the_staff_who_uploaded_a_page_file_can_fetch_it(server: Server) -> None:
     signed_in = server.post("/v1/admin/page-session", key=ADMIN)
     assert signed_in.status_code == 200 and "httponly" in signed_in.headers["set-cookie"].lower()
-    stored = httpx.post(server.url + "/gradio_api/upload", cookies=signed_in.cookies,
-                        files={"files": ("staff.txt", "标题\n正文".encode())}, timeout=30)
+    stored = httpx.post(
+        server.url + "/gradio_api/upload",
+        cookies=signed_in.cookies,
+        files={"files": ("staff.txt", "标题\n正文".encode())},
+        timeout=30,
+    )
     assert stored.status_code == 200, stored.text
     [path] = stored.json()
     link = server.url + "/gradio_api/file=" + path
@@ -198,14 +225,19 @@ def test_only_the_staff_who_uploaded_a_page_file_can_fetch_it(server: Server) ->
 
 def test_a_declared_huge_upload_without_a_key_is_refused_before_its_body(server: Server) -> None:
     for path in ("/v1/admin/documents", "/gradio_api/upload"):
-        headers = {"Content-Type": "multipart/form-data; boundary=x",
-                   "Content-Length": str(100 * 1024 * 1024)}
+        headers = {
+            "Content-Type": "multipart/form-data; boundary=x",
+            "Content-Length": str(100 * 1024 * 1024),
+        }
         started = time.monotonic()
         reply = raw(server.url, http_post(path, b"--x\r\n", headers), read=400, wait=5)
         assert reply.startswith(b"HTTP/1.1 401"), (path, reply[:200])
         assert time.monotonic() - started < 5  # answered without waiting for 100 MB
-    staff = {"Authorization": f"Bearer {ADMIN}", "Content-Type": "multipart/form-data; boundary=x",
-             "Content-Length": str(400 * 1024 * 1024)}
+    staff = {
+        "Authorization": f"Bearer {ADMIN}",
+        "Content-Type": "multipart/form-data; boundary=x",
+        "Content-Length": str(400 * 1024 * 1024),
+    }
     reply = raw(server.url, http_post("/v1/admin/documents", b"--x\r\n", staff), read=400)
     assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
 
@@ -223,17 +255,32 @@ def staff_upload_fn(config: dict[str, Any]) -> int:
     raise AssertionError("no page event takes files")
 
 
-def run_event(server: Server, fn_index: int, data: list[Any],
-              cookies: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def run_event(
+    server: Server, fn_index: int, data: list[Any], cookies: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     """Join the page's queue with an event and read its messages to the end."""
     session = uuid.uuid4().hex[:11]
-    joined = httpx.post(server.url + "/gradio_api/queue/join", cookies=cookies, timeout=30,
-                        json={"data": data, "fn_index": fn_index, "session_hash": session,
-                              "event_data": None, "trigger_id": None})
+    joined = httpx.post(
+        server.url + "/gradio_api/queue/join",
+        cookies=cookies,
+        timeout=30,
+        json={
+            "data": data,
+            "fn_index": fn_index,
+            "session_hash": session,
+            "event_data": None,
+            "trigger_id": None,
+        },
+    )
     assert joined.status_code == 200, joined.text
     messages = []
-    with httpx.stream("GET", server.url + "/gradio_api/queue/data", cookies=cookies,
-                      params={"session_hash": session}, timeout=60) as stream:
+    with httpx.stream(
+        "GET",
+        server.url + "/gradio_api/queue/data",
+        cookies=cookies,
+        params={"session_hash": session},
+        timeout=60,
+    ) as stream:
         for line in stream.iter_lines():
             if line.startswith("data:"):
                 message = json.loads(line[5:])
@@ -244,7 +291,8 @@ def run_event(server: Server, fn_index: int, data: list[Any],
 
 
 def test_a_file_input_naming_a_server_file_is_neither_copied_nor_ingested(
-        server: Server, tmp_path: Path) -> None:
+    server: Server, tmp_path: Path
+) -> None:
     secret = tmp_path / "secret-policy.txt"
     secret.write_text(f"标题\n{SECRET_LINE}\n", encoding="utf-8")
     fn = staff_upload_fn(page_config(server))
@@ -252,11 +300,17 @@ def test_a_file_input_naming_a_server_file_is_neither_copied_nor_ingested(
     assert token
     for target in (secret, Path("/etc/passwd")):
         for key, cookies in ((ADMIN, {"pa_staff": token}), ("", None)):
-            file_data = {"path": str(target), "orig_name": target.name,
-                         "meta": {"_type": "gradio.FileData"}}
+            file_data = {
+                "path": str(target),
+                "orig_name": target.name,
+                "meta": {"_type": "gradio.FileData"},
+            }
             run_event(server, fn, [key, [file_data]], cookies)
-    copied = [p for p in cached_files(server)
-              if p.name in ("passwd", secret.name) or SECRET_LINE in _text(p)]
+    copied = [
+        p
+        for p in cached_files(server)
+        if p.name in ("passwd", secret.name) or SECRET_LINE in _text(p)
+    ]
     assert copied == []
     corpus = server.settings.corpus_dir
     assert not [p for p in corpus.rglob("*") if p.is_file() and SECRET_LINE in _text(p)]
@@ -274,16 +328,25 @@ def _text(path: Path) -> str:
 
 def test_the_page_answers_only_its_own_routes(server: Server) -> None:
     assert httpx.get(server.url + "/", timeout=30).status_code == 200
-    for path in ("/gradio_api/runs", "/monitoring", "/gradio_api/vibe-code", "/gradio_api/dev/reload",
-                 "/gradio_api/proxy=http://169.254.169.254/", "/gradio_api/openapi.json",
-                 "/gradio_api/run-history/buckets", "/gradio_api/mcp/schema"):
+    for path in (
+        "/gradio_api/runs",
+        "/monitoring",
+        "/gradio_api/vibe-code",
+        "/gradio_api/dev/reload",
+        "/gradio_api/proxy=http://169.254.169.254/",
+        "/gradio_api/openapi.json",
+        "/gradio_api/run-history/buckets",
+        "/gradio_api/mcp/schema",
+    ):
         assert httpx.get(server.url + path, timeout=30).status_code == 404, path
 
 
 # -- H3: personal data in the log ------------------------------------------------------------
 
+
 def test_a_phone_or_id_number_in_a_question_appears_in_no_log_line(
-        server: Server, caplog: pytest.LogCaptureFixture) -> None:
+    server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
     question = f"我手机{PHONE}，身份证{ID_NUMBER}，想问孵化器有什么奖励？"
     caplog.set_level(logging.DEBUG)
     for path in ("/v1/chat", "/v1/chat/stream", "/v1/chat/completions"):
@@ -298,11 +361,18 @@ def test_a_phone_or_id_number_in_a_question_appears_in_no_log_line(
 
 # -- H4: sessions ------------------------------------------------------------------------------
 
+
 def test_another_key_naming_a_session_id_starts_a_fresh_conversation(server: Server) -> None:
     def ask(key: str, question: str, **extra: Any) -> dict[str, Any]:
-        response = server.post("/v1/chat", key=key, json={
-            "messages": [{"role": "user", "content": question}], "session_id": "openid-123",
-            **extra})
+        response = server.post(
+            "/v1/chat",
+            key=key,
+            json={
+                "messages": [{"role": "user", "content": question}],
+                "session_id": "openid-123",
+                **extra,
+            },
+        )
         assert response.status_code == 200, response.text
         return response.json()  # type: ignore[no-any-return]
 
@@ -323,28 +393,60 @@ def test_another_key_naming_a_session_id_starts_a_fresh_conversation(server: Ser
 
 # -- M5: weak keys, guessing, the loopback rule ------------------------------------------------
 
+
 def test_guessing_keys_is_throttled_per_address(built: Path) -> None:
     app = create_app(make(built, auth_failures_per_minute=5))
     with served(app) as url:
-        codes = [httpx.post(url + "/v1/search", json={"query": "孵化器"}, timeout=30,
-                            headers={"Authorization": f"Bearer wrong-key-{n:08d}"}).status_code
-                 for n in range(8)]
+        codes = [
+            httpx.post(
+                url + "/v1/search",
+                json={"query": "孵化器"},
+                timeout=30,
+                headers={"Authorization": f"Bearer wrong-key-{n:08d}"},
+            ).status_code
+            for n in range(8)
+        ]
         assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}
-        right = httpx.post(url + "/v1/search", json={"query": "孵化器"}, timeout=30,
-                           headers={"Authorization": f"Bearer {KEY_A}"})
+        right = httpx.post(
+            url + "/v1/search",
+            json={"query": "孵化器"},
+            timeout=30,
+            headers={"Authorization": f"Bearer {KEY_A}"},
+        )
         assert right.status_code == 429 and "Retry-After" in right.headers
 
 
-@pytest.mark.parametrize("env", [{"ASSISTANT_ADMIN_KEY": "1"},
-                                 {"ASSISTANT_API_KEYS": "app:short-key"},
-                                 {"ASSISTANT_TRUSTED_PROXIES": "not-an-address"}])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"ASSISTANT_ADMIN_KEY": "1"},
+        {"ASSISTANT_API_KEYS": "app:short-key"},
+        {"ASSISTANT_TRUSTED_PROXIES": "not-an-address"},
+    ],
+)
 def test_unsafe_settings_are_refused_at_start_up_with_a_message(
-        built: Path, env: dict[str, str]) -> None:
+    built: Path, env: dict[str, str]
+) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "uvicorn", "--factory", "assistant.serve.app:app_factory",
-         "--port", "0"], capture_output=True, text=True, timeout=120,
-        env={**os.environ, "ASSISTANT_INDEX_DIR": str(built / "index"),
-             "ASSISTANT_CORPUS_DIR": str(built / "corpus"), **env})
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "assistant.serve.app:app_factory",
+            "--port",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            **os.environ,
+            "ASSISTANT_INDEX_DIR": str(built / "index"),
+            "ASSISTANT_CORPUS_DIR": str(built / "corpus"),
+            **env,
+        },
+    )
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "错误" in result.stderr and "error:" in result.stderr
@@ -352,31 +454,46 @@ def test_unsafe_settings_are_refused_at_start_up_with_a_message(
 
 # -- L1: upload names --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ["policy\0.txt", "长" * 100 + ".txt", "a" * 300 + ".txt"])
 def test_a_bad_upload_name_gets_a_clear_4xx_and_leaves_nothing_behind(
-        server: Server, name: str) -> None:
+    server: Server, name: str
+) -> None:
     staging = set(Path(tempfile.gettempdir()).glob("upload-*"))
-    body = (b"--x\r\nContent-Disposition: form-data; name=\"files\"; filename=\""
-            + name.encode() + b"\"\r\nContent-Type: text/plain\r\n\r\n\xe6\xa0\x87\xe9\xa2\x98\r\n"
-            + b"--x--\r\n")
-    headers = {"Authorization": f"Bearer {ADMIN}", "Content-Length": str(len(body)),
-               "Content-Type": "multipart/form-data; boundary=x"}
+    body = (
+        b'--x\r\nContent-Disposition: form-data; name="files"; filename="'
+        + name.encode()
+        + b'"\r\nContent-Type: text/plain\r\n\r\n\xe6\xa0\x87\xe9\xa2\x98\r\n'
+        + b"--x--\r\n"
+    )
+    headers = {
+        "Authorization": f"Bearer {ADMIN}",
+        "Content-Length": str(len(body)),
+        "Content-Type": "multipart/form-data; boundary=x",
+    }
     reply = raw(server.url, http_post("/v1/admin/documents", body, headers))
     assert reply.startswith(b"HTTP/1.1 400"), reply[:300]
-    assert "\"zh\"" in reply.decode("utf-8", "replace")
+    assert '"zh"' in reply.decode("utf-8", "replace")
     assert set(Path(tempfile.gettempdir()).glob("upload-*")) == staging
 
 
 # -- L3: start-up with broken folders --------------------------------------------------------
+
 
 def test_a_corrupt_records_database_stops_the_server_with_a_message(tmp_path: Path) -> None:
     records = tmp_path / "records.sqlite3"
     records.write_bytes(os.urandom(4096))
     result = subprocess.run(
         [sys.executable, "-m", "assistant.cli", "serve", "--port", "1"],
-        capture_output=True, text=True, timeout=120,
-        env={**os.environ, "ASSISTANT_INDEX_DIR": str(tmp_path / "index"),
-             "ASSISTANT_DATABASE_URL": f"sqlite:///{records}"})
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            **os.environ,
+            "ASSISTANT_INDEX_DIR": str(tmp_path / "index"),
+            "ASSISTANT_DATABASE_URL": f"sqlite:///{records}",
+        },
+    )
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "记录数据库" in result.stderr and "records database" in result.stderr
 
@@ -386,23 +503,34 @@ def test_an_unwritable_index_folder_stops_the_server_with_a_message(tmp_path: Pa
     blocker.write_text("not a folder", encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "assistant.cli", "serve", "--port", "1"],
-        capture_output=True, text=True, timeout=120,
-        env={**os.environ, "ASSISTANT_INDEX_DIR": str(blocker / "index")})
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "ASSISTANT_INDEX_DIR": str(blocker / "index")},
+    )
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "索引目录" in result.stderr and "index folder" in result.stderr
 
 
 # -- L5: origins, forwarded addresses, stalled bodies ----------------------------------------
 
+
 def test_the_page_and_the_api_grant_no_other_origin(server: Server) -> None:
     evil = {"Origin": "https://evil.example"}
-    for method, path in (("GET", "/"), ("GET", "/config"), ("POST", "/gradio_api/queue/join"),
-                         ("GET", "/healthz")):
+    for method, path in (
+        ("GET", "/"),
+        ("GET", "/config"),
+        ("POST", "/gradio_api/queue/join"),
+        ("GET", "/healthz"),
+    ):
         response = httpx.request(method, server.url + path, headers=evil, timeout=30, json={})
         assert "access-control-allow-origin" not in response.headers, path
         assert "access-control-allow-credentials" not in response.headers, path
-    preflight = httpx.options(server.url + "/gradio_api/upload", timeout=30, headers={
-        **evil, "Access-Control-Request-Method": "POST"})
+    preflight = httpx.options(
+        server.url + "/gradio_api/upload",
+        timeout=30,
+        headers={**evil, "Access-Control-Request-Method": "POST"},
+    )
     assert "access-control-allow-origin" not in preflight.headers
 
 
@@ -418,8 +546,11 @@ def test_forwarded_addresses_count_only_from_a_trusted_proxy(built: Path) -> Non
 
 
 def test_a_stalled_request_body_is_cut_off(server: Server) -> None:
-    headers = {"Authorization": f"Bearer {KEY_A}", "Content-Type": "application/json",
-               "Content-Length": "1000"}
+    headers = {
+        "Authorization": f"Bearer {KEY_A}",
+        "Content-Type": "application/json",
+        "Content-Length": "1000",
+    }
     started = time.monotonic()
     reply = raw(server.url, http_post("/v1/search", b'{"query": "', headers), wait=20)
     assert reply.startswith(b"HTTP/1.1 408"), reply[:200]

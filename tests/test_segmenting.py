@@ -29,27 +29,32 @@ def doc(text: str, title: str = "测试文件") -> Document:
     return Document(doc_id="t", text=text, title=title)
 
 
-@pytest.mark.parametrize("line, rank", [
-    ("第一编 总则", 0),
-    ("2025年工作要点", 0),
-    ("第四章 税收优惠", 1),
-    ("第一节 研发投入", 2),
-    ("一、深化科技体制机制创新,加快塑造区域发展新格局", 3),
-    ("(一)优化科技领域发展顶层设计。开展研究。", 4),
-    ("（二）建立健全企业服务保障体系", 4),
-    ("1.加强统筹", 5),
-    ("(1)细化分工", 6),
-    ("第二十八条　符合条件的小型微利企业", 7),
-    ("2024年,区科委、科协紧扣上海加快建设", None),
-    ("1.5亿元的履约贷", None),
-    ("全区共有孵化器43家。", None),
-])
+@pytest.mark.parametrize(
+    "line, rank",
+    [
+        ("第一编 总则", 0),
+        ("2025年工作要点", 0),
+        ("第四章 税收优惠", 1),
+        ("第一节 研发投入", 2),
+        ("一、深化科技体制机制创新,加快塑造区域发展新格局", 3),
+        ("(一)优化科技领域发展顶层设计。开展研究。", 4),
+        ("（二）建立健全企业服务保障体系", 4),
+        ("1.加强统筹", 5),
+        ("(1)细化分工", 6),
+        ("第二十八条　符合条件的小型微利企业", 7),
+        ("2024年,区科委、科协紧扣上海加快建设", None),
+        ("1.5亿元的履约贷", None),
+        ("全区共有孵化器43家。", None),
+    ],
+)
 def test_heading_rank_recognizes_chinese_numbering(line: str, rank: int | None) -> None:
     assert heading_rank(line) == rank
 
 
 def test_sentences_never_split_inside_title_marks_quotes_or_brackets() -> None:
-    text = "开展《关于“十五五”;规划。研究》的课题。对“首次认定。补贴”予以支持;(含培育。企业)共5家!完"
+    text = (
+        "开展《关于“十五五”;规划。研究》的课题。对“首次认定。补贴”予以支持;(含培育。企业)共5家!完"
+    )
     spans = split_sentences(text, 0, len(text))
     assert [text[s:e] for s, e in spans] == [
         "开展《关于“十五五”;规划。研究》的课题。",
@@ -68,10 +73,13 @@ def test_district_document_gets_its_two_parts_and_numbered_sections() -> None:
     document = load_document(DISTRICT, DISTRICT.parent.parent)
     chunks = segment(document)
     sections = {c.section for c in chunks}
-    assert ("2025年工作要点 > 三、优化科技创新生态,加速推进服务创新提效增能 > "
-            "(三)助推全域科普生态塑造") in sections
-    assert ("2024年工作总结 > 三、激发科技创新主体活力,持续深化全链条科创服务 > "
-            "(二)建立健全企业服务保障体系") in sections
+    assert (
+        "2025年工作要点 > 三、优化科技创新生态,加速推进服务创新提效增能 > (三)助推全域科普生态塑造"
+    ) in sections
+    assert (
+        "2024年工作总结 > 三、激发科技创新主体活力,持续深化全链条科创服务 > "
+        "(二)建立健全企业服务保障体系"
+    ) in sections
     subsidy = next(c for c in chunks if "免申即享" in c.text)
     assert subsidy.section.endswith("(二)建立健全企业服务保障体系")
     assert subsidy.doc_number == "青科委〔2025〕1号"
@@ -81,7 +89,7 @@ def test_every_chunk_quotes_the_original_text_exactly() -> None:
     for path in (DISTRICT, TAX_LAW, *FICTIONAL.iterdir()):
         document = load_document(path, path.parent)
         for chunk in segment(document):
-            assert document.text[chunk.start:chunk.end] == chunk.text
+            assert document.text[chunk.start : chunk.end] == chunk.text
             assert chunk.text.strip() == chunk.text and chunk.text
 
 
@@ -109,8 +117,10 @@ def test_a_law_article_is_one_chunk_with_its_chapter() -> None:
     document = load_document(TAX_LAW, TAX_LAW.parent)
     chunks = segment(document)
     rate = next(c for c in chunks if c.section == "第四章 税收优惠 > 第二十八条")
-    assert rate.text == ("符合条件的小型微利企业，减按20％的税率征收企业所得税。\n"
-                         "国家需要重点扶持的高新技术企业，减按15％的税率征收企业所得税。")
+    assert rate.text == (
+        "符合条件的小型微利企业，减按20％的税率征收企业所得税。\n"
+        "国家需要重点扶持的高新技术企业，减按15％的税率征收企业所得税。"
+    )
     # 项 inside an article stay in it rather than opening sections of their own.
     income = next(c for c in chunks if c.section.endswith("第六条"))
     assert "（九）其他收入。" in income.text
@@ -154,4 +164,4 @@ def test_a_numbered_line_that_is_a_whole_provision_stays_quotable() -> None:
     chunks = segment(doc)
     holder = next(c for c in chunks if "最高20万元" in c.text)
     assert holder.section.endswith("（一）每家企业每年申领算力券最高20万元。")
-    assert text[holder.start:holder.end] == holder.text
+    assert text[holder.start : holder.end] == holder.text

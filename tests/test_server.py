@@ -25,8 +25,12 @@ KEY = "server-client-key-1"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("server")
-    settings = load_settings(corpus_dir=FICTIONAL, index_dir=root / "index",
-                             api_keys=f"e2e:{KEY}", database_url=f"sqlite:///{root / 'r.db'}")
+    settings = load_settings(
+        corpus_dir=FICTIONAL,
+        index_dir=root / "index",
+        api_keys=f"e2e:{KEY}",
+        database_url=f"sqlite:///{root / 'r.db'}",
+    )
     Services(settings).store.ingest()
     with served(create_app(settings)) as url:
         yield url
@@ -36,7 +40,8 @@ def test_the_openai_client_gets_a_cited_answer(server: str) -> None:
     client = OpenAI(base_url=f"{server}/v1", api_key=KEY, max_retries=0)
     completion = client.chat.completions.create(
         model="policy-assistant",
-        messages=[{"role": "user", "content": "首次认定的高新技术企业奖励多少？"}])
+        messages=[{"role": "user", "content": "首次认定的高新技术企业奖励多少？"}],
+    )
     content = completion.choices[0].message.content or ""
     assert "88万元" in content and "[1]" in content and "引用：" in content
     extra = completion.model_dump()
@@ -46,8 +51,10 @@ def test_the_openai_client_gets_a_cited_answer(server: str) -> None:
 def test_the_openai_client_streams_a_cited_answer(server: str) -> None:
     client = OpenAI(base_url=f"{server}/v1", api_key=KEY, max_retries=0)
     stream = client.chat.completions.create(
-        model="policy-assistant", stream=True,
-        messages=[{"role": "user", "content": "孵化器奖励多少？"}])
+        model="policy-assistant",
+        stream=True,
+        messages=[{"role": "user", "content": "孵化器奖励多少？"}],
+    )
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert "50万元" in text and "引用：" in text
@@ -60,17 +67,24 @@ def test_the_openai_client_sees_a_wrong_key_as_an_authentication_error(server: s
 
     client = OpenAI(base_url=f"{server}/v1", api_key="wrong-key-0000", max_retries=0)
     with pytest.raises(openai.AuthenticationError):
-        client.chat.completions.create(model="policy-assistant",
-                                       messages=[{"role": "user", "content": "高企"}])
+        client.chat.completions.create(
+            model="policy-assistant", messages=[{"role": "user", "content": "高企"}]
+        )
 
 
 def test_httpx_reads_the_event_stream(server: str) -> None:
     body = {"messages": [{"role": "user", "content": "孵化器奖励多少？"}]}
-    with httpx.stream("POST", f"{server}/v1/chat/stream", json=body, timeout=60,
-                      headers={"Authorization": f"Bearer {KEY}"}) as response:
+    with httpx.stream(
+        "POST",
+        f"{server}/v1/chat/stream",
+        json=body,
+        timeout=60,
+        headers={"Authorization": f"Bearer {KEY}"},
+    ) as response:
         assert response.status_code == 200
-        events = [json.loads(line[6:]) for line in response.iter_lines()
-                  if line.startswith("data: ")]
+        events = [
+            json.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: ")
+        ]
     assert [e["type"] for e in events][-2:] == ["result", "done"]
     assert "50万元" in events[-2]["answer"]
 

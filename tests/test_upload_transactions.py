@@ -31,8 +31,10 @@ from assistant.serve.runtime import Services
 
 
 def voucher(amount: int) -> str:
-    return (f"示例区创新券实施细则（虚构示例，仅供测试）\n"
-            f"一、支持对象\n（一）额度。每家企业每年申领创新券最高{amount}万元。\n")
+    return (
+        f"示例区创新券实施细则（虚构示例，仅供测试）\n"
+        f"一、支持对象\n（一）额度。每家企业每年申领创新券最高{amount}万元。\n"
+    )
 
 
 @pytest.fixture
@@ -52,8 +54,11 @@ def inbox(tmp_path: Path, name: str, text: str) -> Path:
 def in_uploads(settings: Settings) -> list[str]:
     """The files ingest would see in uploads/."""
     folder = upload_folder(settings)
-    return sorted(p.name for p in folder.iterdir()
-                  if p.is_file() and not p.name.startswith(".")) if folder.is_dir() else []
+    return (
+        sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+        if folder.is_dir()
+        else []
+    )
 
 
 def staged(settings: Settings) -> list[Path]:
@@ -68,10 +73,15 @@ def indexed_uploads(store: IndexStore) -> set[str]:
 
 # -- names the ingest would skip -----------------------------------------------------------
 
+
 def test_a_readme_upload_is_refused_with_the_reason_and_the_rest_ingested(
-        settings: Settings, store: IndexStore, tmp_path: Path) -> None:
-    result = add_files(settings, store, [inbox(tmp_path, "README.txt", voucher(30)),
-                                         inbox(tmp_path, "voucher.txt", voucher(30))])
+    settings: Settings, store: IndexStore, tmp_path: Path
+) -> None:
+    result = add_files(
+        settings,
+        store,
+        [inbox(tmp_path, "README.txt", voucher(30)), inbox(tmp_path, "voucher.txt", voucher(30))],
+    )
     outcomes = {f.name: f for f in result.files}
     readme = outcomes["README.txt"]
     assert not readme.ok and "README" in readme.zh and "改名" in readme.zh
@@ -81,8 +91,9 @@ def test_a_readme_upload_is_refused_with_the_reason_and_the_rest_ingested(
     assert indexed_uploads(store) == {"uploads/voucher"}
 
 
-def test_an_upload_of_only_a_readme_changes_nothing(settings: Settings, store: IndexStore,
-                                                    tmp_path: Path) -> None:
+def test_an_upload_of_only_a_readme_changes_nothing(
+    settings: Settings, store: IndexStore, tmp_path: Path
+) -> None:
     serving = store.current_version()
     result = add_files(settings, store, [inbox(tmp_path, "readme.md", voucher(30))])
     assert [f.ok for f in result.files] == [False] and result.report is None
@@ -90,7 +101,8 @@ def test_an_upload_of_only_a_readme_changes_nothing(settings: Settings, store: I
 
 
 def test_a_file_named_like_an_upload_with_another_suffix_replaces_it(
-        settings: Settings, store: IndexStore, tmp_path: Path) -> None:
+    settings: Settings, store: IndexStore, tmp_path: Path
+) -> None:
     add_files(settings, store, [inbox(tmp_path, "voucher.txt", voucher(30))])
     result = add_files(settings, store, [inbox(tmp_path, "voucher.md", voucher(40))])
     outcomes = {f.name: f for f in result.files}
@@ -103,9 +115,10 @@ def test_a_file_named_like_an_upload_with_another_suffix_replaces_it(
 
 # -- a failure part-way --------------------------------------------------------------------
 
+
 def test_a_failed_ingest_leaves_the_uploads_as_they_were(
-        settings: Settings, store: IndexStore, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    settings: Settings, store: IndexStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     add_files(settings, store, [inbox(tmp_path, "voucher.txt", voucher(30))])
     serving = store.current_version()
 
@@ -114,16 +127,19 @@ def test_a_failed_ingest_leaves_the_uploads_as_they_were(
 
     monkeypatch.setattr(store.embeddings, "embed_batches", full_disk)
     with pytest.raises(IngestError):
-        add_files(settings, store, [inbox(tmp_path, "voucher.txt", voucher(45)),
-                                    inbox(tmp_path, "new.txt", voucher(50))])
+        add_files(
+            settings,
+            store,
+            [inbox(tmp_path, "voucher.txt", voucher(45)), inbox(tmp_path, "new.txt", voucher(50))],
+        )
     assert in_uploads(settings) == ["voucher.txt"] and staged(settings) == []
     assert "30万元" in (upload_folder(settings) / "voucher.txt").read_text(encoding="utf-8")
     assert store.current_version() == serving
 
 
 def test_a_failed_removal_keeps_the_file_and_its_document(
-        settings: Settings, store: IndexStore, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    settings: Settings, store: IndexStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     add_files(settings, store, [inbox(tmp_path, "voucher.txt", voucher(30))])
     services = Services(settings)
 
@@ -169,8 +185,18 @@ library.add_files(settings, services.store, [Path(upload)])
 def killed_upload(settings: Settings, upload: Path, where: str, tmp_path: Path) -> None:
     """Run an upload in another process and see it die (SIGKILL) at `where`."""
     marker = tmp_path / "reached"
-    child = subprocess.Popen([sys.executable, "-c", UPLOADER, str(settings.corpus_dir),
-                              str(settings.index_dir), where, str(upload), str(marker)])
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            UPLOADER,
+            str(settings.corpus_dir),
+            str(settings.index_dir),
+            where,
+            str(upload),
+            str(marker),
+        ]
+    )
     try:
         deadline = time.monotonic() + 120
         while not marker.exists():
@@ -187,7 +213,8 @@ def killed_upload(settings: Settings, upload: Path, where: str, tmp_path: Path) 
 
 
 def test_an_upload_killed_while_ingesting_leaves_nothing_in_uploads(
-        settings: Settings, store: IndexStore, tmp_path: Path) -> None:
+    settings: Settings, store: IndexStore, tmp_path: Path
+) -> None:
     serving = store.current_version()
     killed_upload(settings, inbox(tmp_path, "voucher.txt", voucher(30)), "embedding", tmp_path)
     # Nothing an ingest or a listing sees: the file waited in the hidden staging folder.
@@ -200,7 +227,8 @@ def test_an_upload_killed_while_ingesting_leaves_nothing_in_uploads(
 
 
 def test_an_upload_killed_after_its_index_serves_is_completed_at_start_up(
-        settings: Settings, store: IndexStore, tmp_path: Path) -> None:
+    settings: Settings, store: IndexStore, tmp_path: Path
+) -> None:
     killed_upload(settings, inbox(tmp_path, "voucher.txt", voucher(30)), "settling", tmp_path)
     assert indexed_uploads(store) == {"uploads/voucher"}  # the new version serves
     assert in_uploads(settings) == []  # but the file never moved
@@ -215,7 +243,8 @@ def test_an_upload_killed_after_its_index_serves_is_completed_at_start_up(
 
 
 def test_files_left_in_uploads_without_being_indexed_are_moved_aside_and_reported(
-        settings: Settings, store: IndexStore, tmp_path: Path) -> None:
+    settings: Settings, store: IndexStore, tmp_path: Path
+) -> None:
     # What an interrupted upload, or a README upload, left before uploads were staged.
     folder = upload_folder(settings)
     folder.mkdir()
@@ -226,8 +255,7 @@ def test_files_left_in_uploads_without_being_indexed_are_moved_aside_and_reporte
     assert not outcomes["stranded.txt"].ok and UNINDEXED in outcomes["stranded.txt"].zh
     assert not outcomes["README.txt"].ok and outcomes["voucher.txt"].ok
     assert in_uploads(settings) == ["voucher.txt"]
-    assert sorted(p.name for p in (folder / UNINDEXED).iterdir()) == ["README.txt",
-                                                                      "stranded.txt"]
+    assert sorted(p.name for p in (folder / UNINDEXED).iterdir()) == ["README.txt", "stranded.txt"]
 
 
 def test_recovery_before_any_ingest_touches_nothing(settings: Settings, tmp_path: Path) -> None:
@@ -238,8 +266,9 @@ def test_recovery_before_any_ingest_touches_nothing(settings: Settings, tmp_path
     assert in_uploads(settings) == ["voucher.txt"]
 
 
-def test_a_plan_that_was_never_written_is_dropped_whole(settings: Settings, store: IndexStore,
-                                                        tmp_path: Path) -> None:
+def test_a_plan_that_was_never_written_is_dropped_whole(
+    settings: Settings, store: IndexStore, tmp_path: Path
+) -> None:
     half = upload_folder(settings) / STAGING / "0123abcd"
     half.mkdir(parents=True)
     (half / "voucher.txt").write_text(voucher(30), encoding="utf-8")  # copied, then killed

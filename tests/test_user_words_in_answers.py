@@ -40,11 +40,16 @@ def assistant(served: Services) -> Assistant:
 
 
 def with_model(services: Services, stub: OpenAIStub) -> Assistant:
-    settings = load_settings(answerer="llm", llm_base_url=stub.base_url, llm_timeout=10.0,
-                             index_dir=services.settings.index_dir,
-                             corpus_dir=services.settings.corpus_dir)
-    return Assistant(services.index, services.retriever, vocabulary(), settings.top_k,
-                     LLMAnswerer(settings))
+    settings = load_settings(
+        answerer="llm",
+        llm_base_url=stub.base_url,
+        llm_timeout=10.0,
+        index_dir=services.settings.index_dir,
+        corpus_dir=services.settings.corpus_dir,
+    )
+    return Assistant(
+        services.index, services.retriever, vocabulary(), settings.top_k, LLMAnswerer(settings)
+    )
 
 
 def shown(answer: Answer) -> str:
@@ -70,10 +75,12 @@ def test_a_title_no_document_names_is_not_echoed(assistant: Assistant) -> None:
 
 
 def test_markup_in_a_question_reaches_no_part_of_the_answer(assistant: Assistant) -> None:
-    for question in (f"《某某{SCRIPT}办法》里高企补贴500万元吗？",
-                     f"{SCRIPT}首次认定的高新技术企业奖励多少？",
-                     "&lt;img src=x onerror=alert(1)&gt;首次认定的高企奖励多少？",
-                     "<scr<script>ipt>alert(1)</script>首次认定的高企奖励多少？"):
+    for question in (
+        f"《某某{SCRIPT}办法》里高企补贴500万元吗？",
+        f"{SCRIPT}首次认定的高新技术企业奖励多少？",
+        "&lt;img src=x onerror=alert(1)&gt;首次认定的高企奖励多少？",
+        "<scr<script>ipt>alert(1)</script>首次认定的高企奖励多少？",
+    ):
         answer = assistant.ask(question)
         assert_no_markup(answer)
         streamed = list(assistant.stream(question))
@@ -105,8 +112,11 @@ def test_a_title_holding_a_mentioned_one_is_not_taken_for_it(assistant: Assistan
 
 
 def test_an_abstention_does_not_repeat_the_askers_figure(assistant: Assistant) -> None:
-    for question in ("首次认定的高新技术企业奖励是500万元吗？", "孵化器奖励是不是7.5%？",
-                     "小巨人企业能拿3000万元吗"):
+    for question in (
+        "首次认定的高新技术企业奖励是500万元吗？",
+        "孵化器奖励是不是7.5%？",
+        "小巨人企业能拿3000万元吗",
+    ):
         answer = assistant.ask(question)
         assert answer.abstained, question
         stated = figures_in(answer.answer)
@@ -114,7 +124,8 @@ def test_an_abstention_does_not_repeat_the_askers_figure(assistant: Assistant) -
 
 
 def test_a_model_answer_naming_an_unknown_title_is_replaced(
-        served: Services, openai_stub: OpenAIStub) -> None:
+    served: Services, openai_stub: OpenAIStub
+) -> None:
     openai_stub.script(f"根据《{INVENTED}》，对首次认定的高新技术企业给予一次性奖励88万元[1]。")
     answer = with_model(served, openai_stub).ask(FIRST_AWARD)
     assert answer.mode == "extractive" and answer.notes == (FALLBACK_NOTE,)
@@ -122,15 +133,19 @@ def test_a_model_answer_naming_an_unknown_title_is_replaced(
 
 
 def test_a_model_answer_naming_an_indexed_title_is_shown(
-        served: Services, openai_stub: OpenAIStub) -> None:
-    openai_stub.script("根据《示例区关于科技企业扶持的若干措施》，对首次认定的高新技术企业给予"
-                       "一次性奖励88万元[1]。")
+    served: Services, openai_stub: OpenAIStub
+) -> None:
+    openai_stub.script(
+        "根据《示例区关于科技企业扶持的若干措施》，对首次认定的高新技术企业给予"
+        "一次性奖励88万元[1]。"
+    )
     answer = with_model(served, openai_stub).ask(FIRST_AWARD)
     assert answer.mode == "llm" and "《示例区关于科技企业扶持的若干措施》" in answer.answer
 
 
 def test_a_model_answer_carrying_markup_is_replaced(
-        served: Services, openai_stub: OpenAIStub) -> None:
+    served: Services, openai_stub: OpenAIStub
+) -> None:
     openai_stub.script(f"{SCRIPT}对首次认定的高新技术企业给予一次性奖励88万元[1]。")
     answer = with_model(served, openai_stub).ask(FIRST_AWARD)
     assert answer.mode == "extractive" and answer.notes == (FALLBACK_NOTE,)

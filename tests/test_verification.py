@@ -8,18 +8,46 @@ from assistant.answer.verification import Problem, chinese_to_int, figures_in, v
 from assistant.models import Chunk
 
 # Fictional passages written for these tests; no real policy says this.
-SUBSIDY = Chunk(chunk_id="demo#0001", doc_id="demo", title="示例区科技企业扶持措施（虚构）",
-                doc_number="", section="一、支持企业成长",
-                text="对首次认定的高新技术企业给予一次性奖励88万元。", start=0, end=24)
-TERM = Chunk(chunk_id="rule#0007", doc_id="rule", title="示例市技术秘密保护条例（虚构）",
-             doc_number="", section="第二章 保护 > 第七条",
-             text="技术秘密登记的保护期限为二十年，自登记之日起计算。", start=90, end=115)
-COUNTS = Chunk(chunk_id="plan#0003", doc_id="plan", title="示例区科技工作要点（虚构）",
-               doc_number="", section="二、企业培育",
-               text="截至去年底有效高企数达1164家；力争今年有效高企数达1210家。", start=300, end=331)
-HEADED = Chunk(chunk_id="plan#0000", doc_id="plan", title="示例区2098年科技工作要点（虚构）",
-               doc_number="示科〔2099〕7号", section="第三章 扶持 > 第二十八条",
-               text="各单位认真贯彻执行。", start=0, end=10)
+SUBSIDY = Chunk(
+    chunk_id="demo#0001",
+    doc_id="demo",
+    title="示例区科技企业扶持措施（虚构）",
+    doc_number="",
+    section="一、支持企业成长",
+    text="对首次认定的高新技术企业给予一次性奖励88万元。",
+    start=0,
+    end=24,
+)
+TERM = Chunk(
+    chunk_id="rule#0007",
+    doc_id="rule",
+    title="示例市技术秘密保护条例（虚构）",
+    doc_number="",
+    section="第二章 保护 > 第七条",
+    text="技术秘密登记的保护期限为二十年，自登记之日起计算。",
+    start=90,
+    end=115,
+)
+COUNTS = Chunk(
+    chunk_id="plan#0003",
+    doc_id="plan",
+    title="示例区科技工作要点（虚构）",
+    doc_number="",
+    section="二、企业培育",
+    text="截至去年底有效高企数达1164家；力争今年有效高企数达1210家。",
+    start=300,
+    end=331,
+)
+HEADED = Chunk(
+    chunk_id="plan#0000",
+    doc_id="plan",
+    title="示例区2098年科技工作要点（虚构）",
+    doc_number="示科〔2099〕7号",
+    section="第三章 扶持 > 第二十八条",
+    text="各单位认真贯彻执行。",
+    start=0,
+    end=10,
+)
 
 
 def kinds(problems: list[Problem]) -> list[str]:
@@ -58,15 +86,30 @@ def test_chinese_numerals_in_the_source_match_arabic_in_the_answer() -> None:
 
 
 def test_a_year_in_chinese_digits_in_the_source_matches_the_arabic_year() -> None:
-    dated = Chunk(chunk_id="demo#0009", doc_id="demo", title="示例区科技企业扶持措施（虚构）",
-                  doc_number="", section="", text="本措施自二〇二四年起施行。",
-                  start=0, end=13)
+    dated = Chunk(
+        chunk_id="demo#0009",
+        doc_id="demo",
+        title="示例区科技企业扶持措施（虚构）",
+        doc_number="",
+        section="",
+        text="本措施自二〇二四年起施行。",
+        start=0,
+        end=13,
+    )
     assert verify("本措施自2024年起施行[1]。", [dated], numbered=1) == []
 
 
 def test_a_percentage_in_words_in_the_answer_matches_the_cited_percent_sign() -> None:
-    rate = Chunk(chunk_id="demo#0010", doc_id="demo", title="示例区税收指引（虚构）",
-                 doc_number="", section="", text="减按15%的税率征收。", start=0, end=11)
+    rate = Chunk(
+        chunk_id="demo#0010",
+        doc_id="demo",
+        title="示例区税收指引（虚构）",
+        doc_number="",
+        section="",
+        text="减按15%的税率征收。",
+        start=0,
+        end=11,
+    )
     assert verify("减按百分之十五的税率征收[1]。", [rate], numbered=1) == []
 
 
@@ -104,10 +147,16 @@ def test_figures_in_title_doc_number_and_section_of_the_cited_chunk_count_as_cit
     assert sorted(p.detail.split()[0] for p in problems) == ["2098", "2099", "28", "7"]
 
 
-MENTIONS = Chunk(chunk_id="demo#0002", doc_id="demo", title="示例区科技企业扶持措施（虚构）",
-                 doc_number="", section="二、支持载体建设",
-                 text="本措施中的《示例区科技创新规划（虚构）》提及的目标,以正式文件为准。",
-                 start=40, end=75)
+MENTIONS = Chunk(
+    chunk_id="demo#0002",
+    doc_id="demo",
+    title="示例区科技企业扶持措施（虚构）",
+    doc_number="",
+    section="二、支持载体建设",
+    text="本措施中的《示例区科技创新规划（虚构）》提及的目标,以正式文件为准。",
+    start=40,
+    end=75,
+)
 INDEXED_TITLES = ("示例区科技企业扶持措施（虚构）", "中华人民共和国专利法")
 
 
@@ -129,12 +178,15 @@ def test_a_title_no_indexed_document_holds_or_names_is_a_problem() -> None:
     assert verify(answer, [SUBSIDY], numbered=1) == []
 
 
-@pytest.mark.parametrize("title", [
-    "示例区科技企业扶持措施（虚构）",  # a cited passage's document
-    "专利法",  # part of an indexed title
-    "中华人民共和国专利法",
-    "示例区科技创新规划（虚构）",  # named by the cited passage
-])
+@pytest.mark.parametrize(
+    "title",
+    [
+        "示例区科技企业扶持措施（虚构）",  # a cited passage's document
+        "专利法",  # part of an indexed title
+        "中华人民共和国专利法",
+        "示例区科技创新规划（虚构）",  # named by the cited passage
+    ],
+)
 def test_a_title_the_index_holds_or_names_is_sound(title: str) -> None:
     answer = f"《{title}》规定首次认定的高新技术企业奖励88万元[1]。"
     assert verify(answer, [SUBSIDY, MENTIONS], numbered=2, titles=INDEXED_TITLES) == []

@@ -35,9 +35,9 @@ QUOTE = "对首次认定的高新技术企业给予一次性奖励88万元。"
 
 # -- the HTML pieces and the chat handler ----------------------------------------------------
 
+
 def chunk(text: str, start: int = 100, section: str = "一、总则 > (一)奖励") -> Chunk:
-    return Chunk("d#1", "d", "示例<文件>", "示〔2099〕1号", section, text, start,
-                 start + len(text))
+    return Chunk("d#1", "d", "示例<文件>", "示〔2099〕1号", section, text, start, start + len(text))
 
 
 def test_a_citation_card_escapes_the_document_and_marks_the_quote() -> None:
@@ -74,7 +74,8 @@ def test_a_reader_link_encodes_the_document_and_section() -> None:
 
 
 def test_the_chat_streams_the_text_then_shows_the_checked_answer_and_records_it(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     import asyncio
     from types import SimpleNamespace
 
@@ -110,10 +111,10 @@ def test_the_chat_streams_the_text_then_shows_the_checked_answer_and_records_it(
     page = Page(app, settings)
 
     async def shown() -> list[str]:
-        app.state.runtime = Runtime(settings, services, Keys({}), RateLimiter(60),
-                                    Sessions(10, 60), records)
-        return [out[0][-1]["content"]
-                async for out in page.respond("奖励多少？", [], [], "", None)]  # type: ignore[arg-type]
+        app.state.runtime = Runtime(
+            settings, services, Keys({}), RateLimiter(60), Sessions(10, 60), records
+        )
+        return [out[0][-1]["content"] async for out in page.respond("奖励多少？", [], [], "", None)]  # type: ignore[arg-type]
 
     texts = asyncio.run(shown())
     assert "奖励99万元" in texts[-3] and "pa-pending" in texts[-3]  # as it is written
@@ -122,6 +123,7 @@ def test_the_chat_streams_the_text_then_shows_the_checked_answer_and_records_it(
 
 
 # -- the page in a browser -------------------------------------------------------------------
+
 
 @dataclass
 class Site:
@@ -143,9 +145,14 @@ class Watch:
     errors: list[str] = field(default_factory=list)
 
     def attach(self, page: Any) -> None:
-        page.on("request", lambda r: None if r.url.startswith((self.origin + "/", "data:",
-                                                                "blob:"))
-                else self.foreign.append(r.url))
+        page.on(
+            "request",
+            lambda r: (
+                None
+                if r.url.startswith((self.origin + "/", "data:", "blob:"))
+                else self.foreign.append(r.url)
+            ),
+        )
         page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: self.errors.append(str(e)))
 
@@ -163,9 +170,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     root = tmp_path_factory.mktemp("web")
     corpus = root / "corpus"
     shutil.copytree(FICTIONAL, corpus)  # staff uploads land in it
-    settings = load_settings(corpus_dir=corpus, index_dir=root / "index", admin_key=ADMIN,
-                             rules_dir=FICTIONAL.parent / "rules",
-                             database_url=f"sqlite:///{root / 'records.sqlite3'}")
+    settings = load_settings(
+        corpus_dir=corpus,
+        index_dir=root / "index",
+        admin_key=ADMIN,
+        rules_dir=FICTIONAL.parent / "rules",
+        database_url=f"sqlite:///{root / 'records.sqlite3'}",
+    )
     Services(settings).store.ingest()
     app = create_app(settings)
     with served(app) as url:
@@ -175,8 +186,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if CHROMIUM is None:
-        pytest.fail("chromium is not installed: `make test` installs it "
-                    "(apt-get install chromium fonts-noto-cjk)")
+        pytest.fail(
+            "chromium is not installed: `make test` installs it "
+            "(apt-get install chromium fonts-noto-cjk)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -216,7 +229,8 @@ def ask(page: Any, question: str) -> Any:
     page.fill("#pa-question textarea", question)
     page.click("#pa-send")
     page.wait_for_function(
-        "n => document.querySelectorAll('.pa-answer:not(.pa-pending)').length > n", arg=before)
+        "n => document.querySelectorAll('.pa-answer:not(.pa-pending)').length > n", arg=before
+    )
     return page.locator(".pa-answer:not(.pa-pending)").last
 
 
@@ -233,7 +247,8 @@ def screenshot(page: Any, name: str) -> None:
 
 @pytest.mark.slow
 def test_a_question_gets_a_cited_answer_and_a_thumbs_up_is_stored(
-        open_page: Callable[..., Any], site: Site) -> None:
+    open_page: Callable[..., Any], site: Site
+) -> None:
     page = open_page(DESKTOP)
     assert "青浦区科技政策问答" in page.locator(".pa-header h1").inner_text()
     screenshot(page, "web-desktop-empty.png")
@@ -248,8 +263,11 @@ def test_a_question_gets_a_cited_answer_and_a_thumbs_up_is_stored(
     page.locator("#pa-chat button[aria-label='赞']").last.click()
     page.wait_for_selector("#pa-feedback", state="visible")
     deadline = time.monotonic() + 20
-    while not [r for r in site.records() if r["question"] == "首次认定的高新技术企业奖励多少？"
-               and r["rating"] == 1]:
+    while not [
+        r
+        for r in site.records()
+        if r["question"] == "首次认定的高新技术企业奖励多少？" and r["rating"] == 1
+    ]:
         assert time.monotonic() < deadline, "the 👍 was not stored"
         time.sleep(0.2)
     page.fill("#pa-feedback textarea", "很清楚")
@@ -264,7 +282,8 @@ def test_a_question_gets_a_cited_answer_and_a_thumbs_up_is_stored(
 
 @pytest.mark.slow
 def test_on_a_phone_an_unanswerable_question_says_the_documents_do_not_state_it(
-        open_page: Callable[..., Any]) -> None:
+    open_page: Callable[..., Any],
+) -> None:
     page = open_page(PHONE)
     no_sideways_scroll(page)
     screenshot(page, "web-phone-empty.png")
@@ -279,13 +298,20 @@ def test_on_a_phone_an_unanswerable_question_says_the_documents_do_not_state_it(
 
 @pytest.mark.slow
 def test_a_long_conversation_sends_only_the_new_question_not_the_whole_chat(
-        open_page: Callable[..., Any]) -> None:
+    open_page: Callable[..., Any],
+) -> None:
     # The chat box's cards (quotes, whole sections) once went back with every question, and
     # past the JSON body limit (ASSISTANT_MAX_BODY_KB) the page stopped answering.
     page = open_page(DESKTOP)
     sizes: list[int] = []
-    page.on("request", lambda r: sizes.append(len(r.post_data_buffer or b""))
-            if "/gradio_api/queue/join" in r.url else None)
+    page.on(
+        "request",
+        lambda r: (
+            sizes.append(len(r.post_data_buffer or b""))
+            if "/gradio_api/queue/join" in r.url
+            else None
+        ),
+    )
     for question in ("首次认定的高新技术企业奖励多少？", "重新认定的呢？", "孵化器有什么支持？"):
         assert ask(page, question).locator(".pa-card").count() >= 1
     chat = len(page.locator("#pa-chat").inner_html().encode())
@@ -295,9 +321,12 @@ def test_a_long_conversation_sends_only_the_new_question_not_the_whole_chat(
 
 @pytest.mark.slow
 def test_the_eligibility_form_gives_verdicts_with_their_conditions_cited(
-        open_page: Callable[..., Any]) -> None:
-    for size, name in ((DESKTOP, "web-desktop-eligibility.png"),
-                       (PHONE, "web-phone-eligibility.png")):
+    open_page: Callable[..., Any],
+) -> None:
+    for size, name in (
+        (DESKTOP, "web-desktop-eligibility.png"),
+        (PHONE, "web-phone-eligibility.png"),
+    ):
         page = open_page(size)
         page.get_by_role("tab", name="资格自测").click()
         assert "开始自测" in page.locator("#pa-verdicts").inner_text()  # the empty state
@@ -315,8 +344,7 @@ def test_the_eligibility_form_gives_verdicts_with_their_conditions_cited(
 
 
 @pytest.mark.slow
-def test_a_citation_opens_its_section_in_the_document_reader(
-        open_page: Callable[..., Any]) -> None:
+def test_a_citation_opens_its_section_in_the_document_reader(open_page: Callable[..., Any]) -> None:
     page = open_page(DESKTOP)
     answer = ask(page, "首次认定的高新技术企业奖励多少？")
     link = answer.locator("a.pa-open").first
@@ -327,14 +355,16 @@ def test_a_citation_opens_its_section_in_the_document_reader(
     assert "示科〔2099〕7号" in reader.locator(".pa-doc-head").inner_text()
     reader.get_by_role("button", name="下一节 ›").click()
     reader.wait_for_function(
-        "() => document.querySelector('.pa-reader h4').innerText.includes('小巨人培育')")
+        "() => document.querySelector('.pa-reader h4').innerText.includes('小巨人培育')"
+    )
     no_sideways_scroll(reader)
     screenshot(reader, "web-phone-reader.png")
 
 
 @pytest.mark.slow
 def test_staff_upload_a_policy_and_the_chat_answers_from_it(
-        open_page: Callable[..., Any], site: Site, tmp_path: Path) -> None:
+    open_page: Callable[..., Any], site: Site, tmp_path: Path
+) -> None:
     page = open_page(DESKTOP)
     page.get_by_role("tab", name="工作人员").click()
     page.get_by_label("管理员密钥").fill("wrong-key-000")
@@ -345,9 +375,12 @@ def test_staff_upload_a_policy_and_the_chat_answers_from_it(
     page.wait_for_selector("text=已验证管理员身份")
 
     good = tmp_path / "示例人才公寓通知.txt"
-    good.write_text("---\ntitle: 示例区人才公寓补贴办法（虚构示例）\ndoc_number: 示人〔2099〕3号\n"
-                    "---\n示例区人才公寓补贴办法\n一、补贴标准\n(一)租房补贴。对入选的青年科技人才"
-                    "每月给予租房补贴1234元。\n", encoding="utf-8")
+    good.write_text(
+        "---\ntitle: 示例区人才公寓补贴办法（虚构示例）\ndoc_number: 示人〔2099〕3号\n"
+        "---\n示例区人才公寓补贴办法\n一、补贴标准\n(一)租房补贴。对入选的青年科技人才"
+        "每月给予租房补贴1234元。\n",
+        encoding="utf-8",
+    )
     empty = tmp_path / "空文件.txt"
     empty.write_text("   \n", encoding="utf-8")
     page.locator("input[type=file]").set_input_files([str(good), str(empty)])
@@ -370,28 +403,42 @@ def test_staff_upload_a_policy_and_the_chat_answers_from_it(
     page.get_by_role("button", name="移除").click()
     page.wait_for_selector("text=已移除《示例区人才公寓补贴办法（虚构示例）》")
     assert not (site.corpus / "uploads" / good.name).exists()
-    assert "uploads/示例人才公寓通知" not in site.app.state.runtime.services.index.manifest.documents
+    assert (
+        "uploads/示例人才公寓通知" not in site.app.state.runtime.services.index.manifest.documents
+    )
 
 
 @pytest.mark.slow
 def test_a_large_file_reaches_the_page_upload_past_the_json_body_limit(site: Site) -> None:
     import httpx
 
-    signed_in = httpx.post(f"{site.url}/v1/admin/page-session", timeout=30,
-                           headers={"Authorization": f"Bearer {ADMIN}"})
+    signed_in = httpx.post(
+        f"{site.url}/v1/admin/page-session",
+        timeout=30,
+        headers={"Authorization": f"Bearer {ADMIN}"},
+    )
     big = ("第一条　" + "示例条文内容。" * 40 + "\n").encode() * 200  # about 200 KB
-    upload = httpx.post(f"{site.url}/gradio_api/upload", params={"upload_id": "t1"},
-                        cookies=signed_in.cookies,
-                        files={"files": ("大文件.txt", big, "text/plain")}, timeout=30)
+    upload = httpx.post(
+        f"{site.url}/gradio_api/upload",
+        params={"upload_id": "t1"},
+        cookies=signed_in.cookies,
+        files={"files": ("大文件.txt", big, "text/plain")},
+        timeout=30,
+    )
     assert upload.status_code == 200, upload.text
-    chat = httpx.post(f"{site.url}/v1/chat", timeout=30, content=b"{" + b" " * 70_000 + b"}",
-                      headers={"Content-Type": "application/json"})
+    chat = httpx.post(
+        f"{site.url}/v1/chat",
+        timeout=30,
+        content=b"{" + b" " * 70_000 + b"}",
+        headers={"Content-Type": "application/json"},
+    )
     assert chat.status_code == 413  # the API's own limit still holds
 
 
 @pytest.mark.slow
 def test_the_documents_tab_lists_each_document_with_its_metadata(
-        open_page: Callable[..., Any]) -> None:
+    open_page: Callable[..., Any],
+) -> None:
     page = open_page(PHONE)
     page.get_by_role("tab", name="政策文件").click()
     page.get_by_text("示例市科技创新促进条例（虚构示例，仅供测试）").first.click()

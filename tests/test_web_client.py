@@ -29,8 +29,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     from assistant.serve.runtime import Services
 
     root = tmp_path_factory.mktemp("web-client")
-    settings = load_settings(corpus_dir=FICTIONAL, index_dir=root / "index",
-                             database_url=f"sqlite:///{root / 'records.sqlite3'}")
+    settings = load_settings(
+        corpus_dir=FICTIONAL,
+        index_dir=root / "index",
+        database_url=f"sqlite:///{root / 'records.sqlite3'}",
+    )
     Services(settings).store.ingest()
     app = create_app(settings)
     with served(app) as url:
@@ -45,7 +48,8 @@ def client(site: Site) -> Any:
 
 
 def test_the_chat_endpoint_answers_with_exact_quotes_and_records_the_exchange(
-        client: Any, site: Site) -> None:
+    client: Any, site: Site
+) -> None:
     result = client.predict("首次认定的高新技术企业奖励多少？", api_name="/chat")
     assert "88万元" in result["answer"] and not result["abstained"]
     assert result["citations"][0]["quote"] == QUOTE

@@ -25,11 +25,15 @@ from assistant.text.vocabulary import normalize
 
 _TOPIC_CHANGE = re.compile(
     r"^(?:换个问题|换个话题|换一个问题|问个别的|问点别的|另外问|再问个别的|另一个问题|"
-    r"new question|another question|different question|unrelated question)[,，:：。.!！\s]*")
+    r"new question|another question|different question|unrelated question)[,，:：。.!！\s]*"
+)
 _LEANS = re.compile(
     r"^(?:那么?|那如果|如果是?|要是|假如|其中|它们?|这个|这种|这类|该|此外|还有|另外|同样|"
-    r"and\b|what about|how about|and what|also\b)|呢[?？]?\s*$|我们这种|这种情况|这类企业|这样的企业")
-_ASKS = re.compile(r"吗|多少|什么|哪些|哪个|怎么|如何|是否|几[家个项人次年]|有没有|能不能|(?<!呢)[?？]$")
+    r"and\b|what about|how about|and what|also\b)|呢[?？]?\s*$|我们这种|这种情况|这类企业|这样的企业"
+)
+_ASKS = re.compile(
+    r"吗|多少|什么|哪些|哪个|怎么|如何|是否|几[家个项人次年]|有没有|能不能|(?<!呢)[?？]$"
+)
 _LEAD = re.compile(r"^(?:那么?|还有|另外|此外|and\s+|also\s+)")
 # Words that ask or locate in time: dropped from a carried subject, since the follow-up
 # brings its own ("去年…多少家" → "那今年的目标呢" must not keep 去年).
@@ -38,7 +42,8 @@ _ASKING = re.compile(
     r"可以吗|吗|呢|吧|啊|[？?。！!，,]|去年|今年|明年|前年|当年|本年|全年|"
     r"(?:19|20)\d{2}年(?:度|底|初)?|请问|想问|我们|我司|咱们|公司|"
     r"\b(?:how many|how much|what|which|did|does|do|is|are|was|were|have|has|at the end of|"
-    r"in|this year|last year|next year)\b|(?:19|20)\d{2}")
+    r"in|this year|last year|next year)\b|(?:19|20)\d{2}"
+)
 
 
 # Script and style blocks go with their content; other tags, comments and entities go alone.
@@ -74,8 +79,9 @@ def carried_subject(previous: str) -> str:
     return re.sub(r"\s+", " ", _ASKING.sub(" ", normalize(previous))).strip()
 
 
-def condense(question: str, earlier: Sequence[str],
-             subject_words: Callable[[str], list[str]]) -> Resolved:
+def condense(
+    question: str, earlier: Sequence[str], subject_words: Callable[[str], list[str]]
+) -> Resolved:
     """The question made standalone from the earlier (already resolved) user questions.
 
     `subject_words(text)` lists the words of a text that name a subject the documents know
@@ -84,7 +90,7 @@ def condense(question: str, earlier: Sequence[str],
     question = question.strip()
     changed = _TOPIC_CHANGE.match(normalize(question))
     if changed:
-        return Resolved(question[changed.end():].strip() or question)
+        return Resolved(question[changed.end() :].strip() or question)
     if not earlier:
         return Resolved(question)
     q = normalize(question)
@@ -104,8 +110,9 @@ def condense(question: str, earlier: Sequence[str],
     return Resolved(f"{subject} {rest}", tuple(own))
 
 
-def resolve_history(history: Sequence[Message], resolve: Callable[[str, list[str]], str]
-                    ) -> list[str]:
+def resolve_history(
+    history: Sequence[Message], resolve: Callable[[str, list[str]], str]
+) -> list[str]:
     """Each earlier user turn resolved in order, so a subject carries over several turns."""
     resolved: list[str] = []
     for m in history:

@@ -23,9 +23,11 @@ from assistant.answer.grounding import (
 from assistant.models import Answer, Chunk, Citation
 
 NOTE = "（以上依据所引文件整理，具体以文件原文和主管部门的解释为准。）"
-SCOPE = ("我是政策文件问答助手，只能回答收录文件中的内容：青浦区科技创新政策文件（如青科委〔2025〕1号），"
-         "以及科技进步、成果转化、中小企业促进、企业所得税、专利、科普、标准化等国家法律。"
-         "您可以问我补贴、认定、贷款产品、税收优惠、工作目标等问题。")
+SCOPE = (
+    "我是政策文件问答助手，只能回答收录文件中的内容：青浦区科技创新政策文件（如青科委〔2025〕1号），"
+    "以及科技进步、成果转化、中小企业促进、企业所得税、专利、科普、标准化等国家法律。"
+    "您可以问我补贴、认定、贷款产品、税收优惠、工作目标等问题。"
+)
 _ARTICLE = re.compile(r"^第[一二三四五六七八九十百零〇\d]+条")
 _TRAILING = "，,；;：:、。 \n"
 _MAX_STATEMENTS = 3
@@ -127,7 +129,7 @@ def _amounts(span: Span) -> list[tuple[float, str, str]]:
 
 
 def difference(spans: list[Span], supports: Sequence[Support]) -> tuple[list[Span], str]:
-    """"还差多少": the difference of two cited figures of one unit, shown with its inputs.
+    """ "还差多少": the difference of two cited figures of one unit, shown with its inputs.
 
     The first figure is the best sentence's; the second comes from the best other sentence on
     the same subject holding a different figure of the same unit. Without both, no figure is
@@ -149,16 +151,21 @@ def difference(spans: list[Span], supports: Sequence[Support]) -> tuple[list[Spa
             spans = [spans[0], span, *spans[1:]][:_MAX_STATEMENTS]
         n_other = next(i for i, p in enumerate(spans, 1) if _overlaps(span, p))
         (big, big_text), (small, small_text) = sorted(
-            [(value, text), (other[0][0], other[0][1])], reverse=True)
+            [(value, text), (other[0][0], other[0][1])], reverse=True
+        )
         shown = f"{big - small:.2f}".rstrip("0").rstrip(".")
-        return spans, (f"按所引数字计算：{big_text}{unit} − {small_text}{unit} = {shown}{unit}"
-                       f"（据[1][{n_other}]）。")
+        return spans, (
+            f"按所引数字计算：{big_text}{unit} − {small_text}{unit} = {shown}{unit}"
+            f"（据[1][{n_other}]）。"
+        )
     return spans, ""
 
 
 _ASKS_NUMBER = re.compile(r"文号|发文字号|文件编号|document number")
-_ASKS_DATE = re.compile(r"哪天发|什么时候发|什么时候出|哪天出|发布(?:日期|时间)|印发(?:日期|时间)|成文日期|"
-                        r"发文(?:日期|时间)|哪一天发|when (?:was|were) .*(?:issued|published)")
+_ASKS_DATE = re.compile(
+    r"哪天发|什么时候发|什么时候出|哪天出|发布(?:日期|时间)|印发(?:日期|时间)|成文日期|"
+    r"发文(?:日期|时间)|哪一天发|when (?:was|were) .*(?:issued|published)"
+)
 _ASKS_ISSUER = re.compile(r"哪个(?:部门|单位|机关)发|谁发的|发文机关|发布机关|发布单位|who issued")
 
 
@@ -167,8 +174,9 @@ def asks_document_facts(question: str) -> bool:
     return any(p.search(question) for p in (_ASKS_NUMBER, _ASKS_DATE, _ASKS_ISSUER))
 
 
-def document_facts(question: str, chunks: Sequence[Chunk], metadata: Mapping[str, str]
-                   ) -> Answer | None:
+def document_facts(
+    question: str, chunks: Sequence[Chunk], metadata: Mapping[str, str]
+) -> Answer | None:
     """文号, date and issuer of a document, each quoted from where its own text states them."""
     facts = []
     if _ASKS_NUMBER.search(question) and chunks and chunks[0].doc_number:
@@ -184,15 +192,20 @@ def document_facts(question: str, chunks: Sequence[Chunk], metadata: Mapping[str
             at = chunk.text.find(value)
             if at >= 0:
                 n = len(citations) + 1
-                citations.append(Citation(n, chunk, value, chunk.start + at,
-                                          chunk.start + at + len(value)))
+                citations.append(
+                    Citation(n, chunk, value, chunk.start + at, chunk.start + at + len(value))
+                )
                 parts.append(f"{label}{value}[{n}]")
                 break
     if not citations:
         return None
     title = chunks[0].title
-    return Answer(f"《{title}》{'，'.join(parts)}。\n{NOTE}", tuple(citations),
-                  intent="document", question=question)
+    return Answer(
+        f"《{title}》{'，'.join(parts)}。\n{NOTE}",
+        tuple(citations),
+        intent="document",
+        question=question,
+    )
 
 
 def related_spans(need: Need, supports: Sequence[Support], limit: int = 3) -> list[Span]:
@@ -220,8 +233,7 @@ def related_spans(need: Need, supports: Sequence[Support], limit: int = 3) -> li
     return out
 
 
-def abstain(need: Need, assessment: Assessment, issuers: Mapping[str, str],
-            intent: str) -> Answer:
+def abstain(need: Need, assessment: Assessment, issuers: Mapping[str, str], intent: str) -> Answer:
     """Say plainly what the documents do not state, and what they do say on the subject."""
     related = related_spans(need, assessment.supports)
     parts = [f"{assessment.reason_zh}。"]
@@ -233,9 +245,14 @@ def abstain(need: Need, assessment: Assessment, issuers: Mapping[str, str],
         parts.append(f"具体请以发布机关（{offices[0]}）的解释为准，或向其咨询。")
     else:
         parts.append("具体请向相关主管部门咨询。")
-    return Answer("".join(parts),
-                  (), tuple(cite(n, s) for n, s in enumerate(related, 1)), abstained=True,
-                  intent=intent, question=need.question)
+    return Answer(
+        "".join(parts),
+        (),
+        tuple(cite(n, s) for n, s in enumerate(related, 1)),
+        abstained=True,
+        intent=intent,
+        question=need.question,
+    )
 
 
 def _where(chunk: Chunk) -> str:

@@ -49,47 +49,91 @@ class Attribute:
 
 
 ATTRIBUTES: tuple[Attribute, ...] = (
-    Attribute("联系电话", "phone number",
-              re.compile(r"电话|热线|联系方式|怎么联系|phone|hotline|telephone|contact"),
-              re.compile(r"\d{3,4}[-－]\d{7,8}|(?<!\d)1[3-9]\d{9}(?!\d)|12345")),
-    Attribute("办公地址", "address",
-              re.compile(r"地址|办公地点|窗口在哪|在哪里办|去哪办|address|office location"),
-              re.compile(r"[路街弄]\d+号")),
-    Attribute("网址或邮箱", "website or e-mail",
-              re.compile(r"网址|网站|邮箱|email|e-mail|website|url"),
-              re.compile(r"https?://|www\.|@")),
-    Attribute("截止日期", "deadline",
-              re.compile(r"截止|最晚|申报时间|申请时间|什么时候(?:申报|申请|报名)|几号(?:前|之前|截止)|"
-                         r"deadline|due date|closing date"),
-              re.compile(r"(?:截止|截至|之前|以前)(?:日期|时间)?.{0,3}\d{1,2}月\d{1,2}日|"
-                         r"\d{1,2}月\d{1,2}日(?:前|之前|以前|截止|止)|之日起.{0,16}(?:日|月|年)内|"
-                         r"期限|届满|[一二三四五六七八九十\d]+日内")),
-    Attribute("利率", "interest rate",
-              re.compile(r"利率|利息|年化|interest"),
-              re.compile(r"利率|利息|年化|贴息")),
-    Attribute("单家企业的金额或标准", "amount or standard per enterprise",
-              re.compile(r"每家|每个企业|每户|单家|单个企业|一家(?:企业)?(?:能|可以|可)?(?:拿|得|领|补|贷)|"
-                         r"(?:我们|我司|我家|咱们|公司|企业)(?:一般)?(?:能|可以|可)?(?:拿|领|得|获得)(?:到)?的?.{0,8}(?:金额|多少|钱)|"
-                         r"能(?:拿|领|得)(?:到)?多少|"
-                         r"(?:补贴|资助|奖励|补助|奖补)标准|标准是多少|per (?:company|enterprise|firm)|"
-                         r"each (?:company|enterprise|firm)"),
-              re.compile(r"每家|每户|每个|每项|单家|最高|不超过|标准为|给予.{0,12}元")),
-    Attribute("最高额度", "maximum amount",
-              re.compile(r"最高(?:能|可|可以)?(?:贷|补|拿|给|奖|资助|额度|多少)|最多(?:能|可|可以)?(?:贷|补|拿|给)|"
-                         r"上限|封顶|maximum|max\b|up to|at most|ceiling"),
-              re.compile(r"最高|最多|不超过|上限|封顶")),
-    Attribute("奖励或补贴", "benefit",
-              re.compile(r"(?:有什么|有哪些|有没有|能拿|能享受|能得到|给什么|给予什么)(?:奖励|补贴|补助|资助|奖补|"
-                         r"扶持|优惠|支持政策)|what (?:benefit|subsidy|subsidies|reward|support)"),
-              re.compile(r"奖励|补贴|补助|资助|奖补|优惠|扶持|减按|免征|减征|加计扣除|贴息|配套资金|"
-                         r"支持|鼓励|享受")),
-    Attribute("条件", "conditions",
-              re.compile(r"(?:满足|符合|具备)(?:哪些|什么)?条件|什么条件|哪些条件|门槛|什么资格|"
-                         r"what (?:conditions|requirements|criteria)|requirements? for"),
-              re.compile(r"(?<!符合)条件(?!的)|下列|应当具备|资格|须|必须")),
-    Attribute("奖金", "prize money",
-              re.compile(r"奖金|奖多少|prize"),
-              re.compile(r"奖金|奖励.{0,10}元|奖.{0,6}元")),
+    Attribute(
+        "联系电话",
+        "phone number",
+        re.compile(r"电话|热线|联系方式|怎么联系|phone|hotline|telephone|contact"),
+        re.compile(r"\d{3,4}[-－]\d{7,8}|(?<!\d)1[3-9]\d{9}(?!\d)|12345"),
+    ),
+    Attribute(
+        "办公地址",
+        "address",
+        re.compile(r"地址|办公地点|窗口在哪|在哪里办|去哪办|address|office location"),
+        re.compile(r"[路街弄]\d+号"),
+    ),
+    Attribute(
+        "网址或邮箱",
+        "website or e-mail",
+        re.compile(r"网址|网站|邮箱|email|e-mail|website|url"),
+        re.compile(r"https?://|www\.|@"),
+    ),
+    Attribute(
+        "截止日期",
+        "deadline",
+        re.compile(
+            r"截止|最晚|申报时间|申请时间|什么时候(?:申报|申请|报名)|几号(?:前|之前|截止)|"
+            r"deadline|due date|closing date"
+        ),
+        re.compile(
+            r"(?:截止|截至|之前|以前)(?:日期|时间)?.{0,3}\d{1,2}月\d{1,2}日|"
+            r"\d{1,2}月\d{1,2}日(?:前|之前|以前|截止|止)|之日起.{0,16}(?:日|月|年)内|"
+            r"期限|届满|[一二三四五六七八九十\d]+日内"
+        ),
+    ),
+    Attribute(
+        "利率",
+        "interest rate",
+        re.compile(r"利率|利息|年化|interest"),
+        re.compile(r"利率|利息|年化|贴息"),
+    ),
+    Attribute(
+        "单家企业的金额或标准",
+        "amount or standard per enterprise",
+        re.compile(
+            r"每家|每个企业|每户|单家|单个企业|一家(?:企业)?(?:能|可以|可)?(?:拿|得|领|补|贷)|"
+            r"(?:我们|我司|我家|咱们|公司|企业)(?:一般)?(?:能|可以|可)?(?:拿|领|得|获得)(?:到)?的?.{0,8}(?:金额|多少|钱)|"
+            r"能(?:拿|领|得)(?:到)?多少|"
+            r"(?:补贴|资助|奖励|补助|奖补)标准|标准是多少|per (?:company|enterprise|firm)|"
+            r"each (?:company|enterprise|firm)"
+        ),
+        re.compile(r"每家|每户|每个|每项|单家|最高|不超过|标准为|给予.{0,12}元"),
+    ),
+    Attribute(
+        "最高额度",
+        "maximum amount",
+        re.compile(
+            r"最高(?:能|可|可以)?(?:贷|补|拿|给|奖|资助|额度|多少)|最多(?:能|可|可以)?(?:贷|补|拿|给)|"
+            r"上限|封顶|maximum|max\b|up to|at most|ceiling"
+        ),
+        re.compile(r"最高|最多|不超过|上限|封顶"),
+    ),
+    Attribute(
+        "奖励或补贴",
+        "benefit",
+        re.compile(
+            r"(?:有什么|有哪些|有没有|能拿|能享受|能得到|给什么|给予什么)(?:奖励|补贴|补助|资助|奖补|"
+            r"扶持|优惠|支持政策)|what (?:benefit|subsidy|subsidies|reward|support)"
+        ),
+        re.compile(
+            r"奖励|补贴|补助|资助|奖补|优惠|扶持|减按|免征|减征|加计扣除|贴息|配套资金|"
+            r"支持|鼓励|享受"
+        ),
+    ),
+    Attribute(
+        "条件",
+        "conditions",
+        re.compile(
+            r"(?:满足|符合|具备)(?:哪些|什么)?条件|什么条件|哪些条件|门槛|什么资格|"
+            r"what (?:conditions|requirements|criteria)|requirements? for"
+        ),
+        re.compile(r"(?<!符合)条件(?!的)|下列|应当具备|资格|须|必须"),
+    ),
+    Attribute(
+        "奖金",
+        "prize money",
+        re.compile(r"奖金|奖多少|prize"),
+        re.compile(r"奖金|奖励.{0,10}元|奖.{0,6}元"),
+    ),
 )
 
 # Words that name an aspect, a time or nothing at all, not a subject: "那今年的目标呢" and
@@ -100,12 +144,14 @@ NOT_SUBJECTS = frozenset(
     "人数 多少 几家 几个 几项 几年 多少家 多少钱 去年 今年 明年 前年 全年 年底 上半年 下半年 那么 这个 那个 "
     "其中 它们 怎么办 如果 要是 假如 做到 打算 计划 力争 争取 预计 一般 大概 大约 那边 这边 这种 这类 "
     "自己 还有 还要 现在 目前 以上 以下 及以上 多长 多久 一共 总共 能否 是不是 咋样 咋 啥 是啥 怎么搞 "
-    "怎么做 要怎么 哪几 哪几种 几种 什么样 搞 target goal plan year".split())
+    "怎么做 要怎么 哪几 哪几种 几种 什么样 搞 target goal plan year".split()
+)
 
 # Requests outside policy documents altogether.
 OFF_TOPIC = re.compile(
     r"天气|气温|下雨|下雪|写(?:一)?首|作诗|诗歌|对联|笑话|股票|股价|炒股|彩票|菜谱|做菜|星座|算命|"
-    r"翻译成|电影|weather|poem|joke|stock (?:price|tip)|lottery|recipe|horoscope")
+    r"翻译成|电影|weather|poem|joke|stock (?:price|tip)|lottery|recipe|horoscope"
+)
 
 
 # The place the local documents speak for: naming it does not narrow a question. Its city
@@ -119,15 +165,21 @@ HOME_CITY = "上海市"
 def known_places() -> tuple[tuple[str, ...], ...]:
     """Provinces, cities and Shanghai's districts, each with its names (Chinese, English)."""
     text = (_DATA / "places.txt").read_text(encoding="utf-8")
-    return tuple(tuple(line.split()) for line in text.splitlines()
-                 if line.strip() and not line.startswith("#"))
+    return tuple(
+        tuple(line.split())
+        for line in text.splitlines()
+        if line.strip() and not line.startswith("#")
+    )
 
 
 def places_named(question: str) -> tuple[tuple[str, ...], ...]:
     """The places a (normalized) question names, each as its tuple of names."""
     words = set(re.findall(r"[a-z'-]+", question))
-    return tuple(names for names in known_places()
-                 if any(n in question if has_chinese(n) else n in words for n in names))
+    return tuple(
+        names
+        for names in known_places()
+        if any(n in question if has_chinese(n) else n in words for n in names)
+    )
 
 
 @dataclass(frozen=True)
@@ -164,8 +216,13 @@ class Need:
 
     @property
     def asks_documents(self) -> bool:
-        return bool(re.search(r"(?:哪些|什么|哪个|哪部|哪份|哪几)(?:科技方面的|方面的)?(?:政策)?(?:文件|政策|法律|办法|规定)|"
-                              r"which (?:law|document|policy|policies)", self.question))
+        return bool(
+            re.search(
+                r"(?:哪些|什么|哪个|哪部|哪份|哪几)(?:科技方面的|方面的)?(?:政策)?(?:文件|政策|法律|办法|规定)|"
+                r"which (?:law|document|policy|policies)",
+                self.question,
+            )
+        )
 
     @property
     def kind(self) -> str:
@@ -179,11 +236,25 @@ class Need:
             ("figure", bool(set(kinds) & {"figure", "money", "percent", "count", "people"})),
             ("time", "time" in kinds),
             ("definition", bool(_ASKS_DEFINITION.search(q))),
-            ("condition", bool(re.search(r"条件|符合|资格|哪些企业|什么企业|哪类企业|谁能|谁可以|"
-                                         r"能不能(?:申请|享受)|可以(?:申请|享受)|qualif|eligib", q))),
-            ("process", bool(re.search(r"怎么|如何|流程|程序|手续|步骤|怎么办|how (?:do|can|to)", q))),
+            (
+                "condition",
+                bool(
+                    re.search(
+                        r"条件|符合|资格|哪些企业|什么企业|哪类企业|谁能|谁可以|"
+                        r"能不能(?:申请|享受)|可以(?:申请|享受)|qualif|eligib",
+                        q,
+                    )
+                ),
+            ),
+            (
+                "process",
+                bool(re.search(r"怎么|如何|流程|程序|手续|步骤|怎么办|how (?:do|can|to)", q)),
+            ),
             ("list", self.asks_list),
-            ("yesno", bool(re.search(r"吗[?？]?$|是否|能不能|可不可以|^(?:can|is|are|do|does)\b", q))),
+            (
+                "yesno",
+                bool(re.search(r"吗[?？]?$|是否|能不能|可不可以|^(?:can|is|are|do|does)\b", q)),
+            ),
         )
         return next((name for name, hit in checks if hit), "general")
 
@@ -194,12 +265,18 @@ class Need:
 
     @property
     def asks_list(self) -> bool:
-        return bool(re.search(r"哪些|有什么|有哪几|都有|包括|what are|which .*s\b|list",
-                              self.question))
+        return bool(
+            re.search(r"哪些|有什么|有哪几|都有|包括|what are|which .*s\b|list", self.question)
+        )
 
 
-def read_need(question: str, vocab: Vocabulary, weight_of: Callable[[str], float],
-              unknown_weight: float, focus: Sequence[str] = ()) -> Need:
+def read_need(
+    question: str,
+    vocab: Vocabulary,
+    weight_of: Callable[[str], float],
+    unknown_weight: float,
+    focus: Sequence[str] = (),
+) -> Need:
     """The subject and the asked-for answer of a question.
 
     `weight_of` gives a word's idf in the served index (0 when no passage holds it); a word the
@@ -265,7 +342,7 @@ class Span:
 
     @property
     def text(self) -> str:
-        return self.chunk.text[self.start:self.end]
+        return self.chunk.text[self.start : self.end]
 
     @property
     def doc_start(self) -> int:
@@ -311,17 +388,29 @@ class Support:
 
     @property
     def answers(self) -> bool:
-        return (self.kind_ok and self.attributes_ok and self.figures_ok and self.subject_ok
-                and self.context_ok and self.coverage > 0)
+        return (
+            self.kind_ok
+            and self.attributes_ok
+            and self.figures_ok
+            and self.subject_ok
+            and self.context_ok
+            and self.coverage > 0
+        )
 
     documents: bool = False  # names a document (《…》) when documents were asked for
     form: bool = False  # has the form of the answer asked: a definition, a remedy
 
     @property
     def score(self) -> float:
-        return (self.coverage + 0.5 * self.kind_ok + 0.3 * self.attributes_ok
-                + 0.2 * self.figures_ok + 0.3 * self.documents + 0.3 * self.form
-                + 0.15 / (self.span.rank + 1))
+        return (
+            self.coverage
+            + 0.5 * self.kind_ok
+            + 0.3 * self.attributes_ok
+            + 0.2 * self.figures_ok
+            + 0.3 * self.documents
+            + 0.3 * self.form
+            + 0.15 / (self.span.rank + 1)
+        )
 
 
 def _asked_kinds(need: Need) -> tuple[Kind, ...]:
@@ -360,8 +449,13 @@ def years_asked(need: Need, doc_year: int | None) -> set[str]:
 
 # 明年 is read both ways: a plan issued in January speaks of "this year" to its readers, who
 # asked about it the year before as "next year".
-_RELATIVE_YEARS = ((r"前年", -2), (r"去年|上一年|last year", -1), (r"今年|本年|this year", 0),
-                   (r"明年|下一年|next year", 0), (r"明年|下一年|next year", 1))
+_RELATIVE_YEARS = (
+    (r"前年", -2),
+    (r"去年|上一年|last year", -1),
+    (r"今年|本年|this year", 0),
+    (r"明年|下一年|next year", 0),
+    (r"明年|下一年|next year", 1),
+)
 
 
 # What a percentage measures. A question about one (比例) is not answered by another (税率).
@@ -379,9 +473,13 @@ def _percent_family_ok(need: Need, window: str) -> bool:
     return not asked or any(f.search(window) for f in asked)
 
 
-_ASKS_DEFINITION = re.compile(r"指什么|是什么意思|什么意思|含义|定义|什么是|是指什么|what is meant|"
-                              r"what does .* mean|definition")
-_ASKS_REMEDY = re.compile(r"怎么办|怎么处理|如何处理|怎么补救|能不能补救|有什么办法|what can .* do|what to do")
+_ASKS_DEFINITION = re.compile(
+    r"指什么|是什么意思|什么意思|含义|定义|什么是|是指什么|what is meant|"
+    r"what does .* mean|definition"
+)
+_ASKS_REMEDY = re.compile(
+    r"怎么办|怎么处理|如何处理|怎么补救|能不能补救|有什么办法|what can .* do|what to do"
+)
 _ASKS_TOTAL = re.compile(r"一共|总共|累计|总数|合计|in total|altogether|so far")
 _TOTAL = re.compile(r"累计|共计|总计|合计|总数|全区共|共\d")
 _REMEDY = re.compile(r"可以|有权|请求|提起|向.{2,20}(?:提出|申请|请求)")
@@ -396,10 +494,11 @@ def _has_form(need: Need, text: str, present: Sequence[Term]) -> bool:
     marker = _ASKS_DEFINITION.search(need.question)
     if marker:
         # The word defined is the one asked last before "指什么".
-        before = need.question[:marker.start()]
+        before = need.question[: marker.start()]
         asked = max(present, key=lambda t: max(before.rfind(f) for f in t.forms), default=None)
         return asked is not None and any(
-            re.search(rf"{re.escape(f)}[,，]?(?:是指|指的是|是)", text) for f in asked.forms)
+            re.search(rf"{re.escape(f)}[,，]?(?:是指|指的是|是)", text) for f in asked.forms
+        )
     if _ASKS_REMEDY.search(need.question):
         return bool(_REMEDY.search(text))
     if _ASKS_TOTAL.search(need.question):
@@ -407,8 +506,9 @@ def _has_form(need: Need, text: str, present: Sequence[Term]) -> bool:
     return False
 
 
-def _subject_start(text: str, chunk_clauses: Sequence[tuple[int, int]], j: int,
-                   kinds: Sequence[Kind], need: Need) -> int:
+def _subject_start(
+    text: str, chunk_clauses: Sequence[tuple[int, int]], j: int, kinds: Sequence[Kind], need: Need
+) -> int:
     """Where the statement of the figure in clause j begins: up to three clauses back.
 
     "累计认定登记技术合同839项,同比上升10.69%,成交金额213.79亿元" names its subject two
@@ -432,19 +532,22 @@ def _subject_start(text: str, chunk_clauses: Sequence[tuple[int, int]], j: int,
 def domain_entities() -> frozenset[str]:
     """The named things of the domain (loan products, qualifications…), from the lexicon."""
     text = (_DATA / "lexicon.txt").read_text(encoding="utf-8")
-    return frozenset(normalize(line.split()[0]) for line in text.splitlines()
-                     if line.strip() and not line.startswith("#"))
+    return frozenset(
+        normalize(line.split()[0])
+        for line in text.splitlines()
+        if line.strip() and not line.startswith("#")
+    )
 
 
 def _names_sibling(clause: str, need: Need) -> bool:
     """True when a clause names a domain entity that the question does not mention."""
     asked = {f for t in need.terms for f in t.forms}
-    return any(e in clause and not any(e in a or a in e for a in asked)
-               for e in domain_entities())
+    return any(e in clause and not any(e in a or a in e for a in asked) for e in domain_entities())
 
 
-def assess_sentence(need: Need, span: Span, doc_year: int | None = None,
-                    telling: Sequence[Term] = ()) -> Support:
+def assess_sentence(
+    need: Need, span: Span, doc_year: int | None = None, telling: Sequence[Term] = ()
+) -> Support:
     """Score one sentence against the question's need.
 
     `doc_year` is the year the sentence's document was issued: "去年" in a question read
@@ -457,12 +560,13 @@ def assess_sentence(need: Need, span: Span, doc_year: int | None = None,
     # The clause before the sentence still speaks of its subject: "…的高企予以资金补贴。
     # 惠及企业达527家" names 高企 one sentence earlier.
     before = [s for s, e in chunk_clauses if e <= span.start]
-    lead_in = normalize(span.chunk.text[before[-1]:span.start]) if before else ""
+    lead_in = normalize(span.chunk.text[before[-1] : span.start]) if before else ""
     present = [t for t in need.terms if t.found_in(text) or t.found_in(lead_in)]
     in_heading = [t for t in need.terms if t not in present and t.found_in(heading)]
     # Words of the heading say what the passage is about, but less than its own words.
-    coverage = (sum(t.weight for t in present)
-                + 0.5 * sum(t.weight for t in in_heading)) / need.total_weight
+    coverage = (
+        sum(t.weight for t in present) + 0.5 * sum(t.weight for t in in_heading)
+    ) / need.total_weight
     top = max((t.weight for t in present), default=0.0)
     kinds = _asked_kinds(need)
     focus = (span.start, span.end)
@@ -493,10 +597,20 @@ def assess_sentence(need: Need, span: Span, doc_year: int | None = None,
         # Nothing specific asked: quote the clauses richest in the question's words.
         inside = [(s, e) for s, e in chunk_clauses if s >= span.start and e <= span.end]
         if inside:
-            _, s, e = max(((sum(t.weight for t in present
-                                if t.found_in(normalize(span.chunk.text[s:e])))
-                            + (10.0 if need.asks_documents and "《" in span.chunk.text[s:e] else 0),
-                            s, e) for s, e in inside), key=lambda x: x[0])
+            _, s, e = max(
+                (
+                    (
+                        sum(
+                            t.weight for t in present if t.found_in(normalize(span.chunk.text[s:e]))
+                        )
+                        + (10.0 if need.asks_documents and "《" in span.chunk.text[s:e] else 0),
+                        s,
+                        e,
+                    )
+                    for s, e in inside
+                ),
+                key=lambda x: x[0],
+            )
             focus = (s, e)
     if _needs_target(need) and not (holds("target", text) or _PLAN.search(heading)):
         kind_ok = False  # a year's result is not the next year's target
@@ -509,19 +623,33 @@ def assess_sentence(need: Need, span: Span, doc_year: int | None = None,
         # (微贷通, 高企贷): a sentence without it answers a neighbouring question, unless it
         # holds most of the question's words.
         top_weight = max(t.weight for t in telling)
-        subject_ok = (any(t in present or t in in_heading for t in telling
-                          if t.weight >= 0.9 * top_weight)
-                      or coverage >= SUBJECT_COVERAGE)
+        subject_ok = (
+            any(t in present or t in in_heading for t in telling if t.weight >= 0.9 * top_weight)
+            or coverage >= SUBJECT_COVERAGE
+        )
     context = f"{heading} {whole}"
     home_named = any(names[0] in HOME for names in need.places)
-    places_ok = all(any(n in context for n in names) for names in need.places
-                    if names[0] not in HOME and not (home_named and names[0] == HOME_CITY))
+    places_ok = all(
+        any(n in context for n in names)
+        for names in need.places
+        if names[0] not in HOME and not (home_named and names[0] == HOME_CITY)
+    )
     years = years_asked(need, doc_year)
     mentioned = set(re.findall(r"(?:19|20)\d{2}(?=年)", f"{heading} {text}"))
     years_ok = not years or not mentioned or bool(years & mentioned)
-    return Support(span, coverage, kind_ok, attributes_ok, figures_ok, focus,
-                   frozenset(t.word for t in present), subject_ok, places_ok and years_ok,
-                   need.asks_documents and "《" in span.text, _has_form(need, text, present))
+    return Support(
+        span,
+        coverage,
+        kind_ok,
+        attributes_ok,
+        figures_ok,
+        focus,
+        frozenset(t.word for t in present),
+        subject_ok,
+        places_ok and years_ok,
+        need.asks_documents and "《" in span.text,
+        _has_form(need, text, present),
+    )
 
 
 def _figure_number(figure: str) -> str:
@@ -605,17 +733,27 @@ def subject_phrase(need: Need, limit: int = 2) -> str:
 
     # Never a figure or a symbol of the asker's: an answer restates nothing the documents
     # did not say ("补贴500万元吗" must not come back as "…未载明500").
-    words = [t for t in need.terms if t.known and not in_asking(t.word)
-             and not any(t.word in f for f in need.figures) and _PLAIN_WORD.fullmatch(t.word)]
+    words = [
+        t
+        for t in need.terms
+        if t.known
+        and not in_asking(t.word)
+        and not any(t.word in f for f in need.figures)
+        and _PLAIN_WORD.fullmatch(t.word)
+    ]
     ranked = sorted(words, key=lambda t: -t.weight)[:limit]
     ordered = [t.word for t in words if t in ranked]
     return ("、" if need.english else "").join(ordered) or "所问事项"
 
 
-def assess(need: Need, hits: Sequence[Hit], known_titles: Sequence[str],
-           corpus_has: Callable[[str], bool],
-           doc_years: Mapping[str, int] | None = None,
-           mentioned_titles: Sequence[str] = ()) -> Assessment:
+def assess(
+    need: Need,
+    hits: Sequence[Hit],
+    known_titles: Sequence[str],
+    corpus_has: Callable[[str], bool],
+    doc_years: Mapping[str, int] | None = None,
+    mentioned_titles: Sequence[str] = (),
+) -> Assessment:
     """Decide whether the retrieved chunks answer the question.
 
     `known_titles` are the titles of the indexed documents, `mentioned_titles` the titles the
@@ -630,32 +768,42 @@ def assess(need: Need, hits: Sequence[Hit], known_titles: Sequence[str],
         return Assessment("out_of_scope", [])
     spans = sentences(hits)
     telling = telling_terms(need, spans)
-    supports = sorted((assess_sentence(need, s, doc_years.get(s.chunk.doc_id), telling)
-                       for s in spans),
-                      key=lambda s: -s.score)
-    foreign = [names[0] for names in need.places
-               if names[0] not in HOME and names[0] != HOME_CITY
-               and not any(corpus_has(n) for n in names)]
+    supports = sorted(
+        (assess_sentence(need, s, doc_years.get(s.chunk.doc_id), telling) for s in spans),
+        key=lambda s: -s.score,
+    )
+    foreign = [
+        names[0]
+        for names in need.places
+        if names[0] not in HOME and names[0] != HOME_CITY and not any(corpus_has(n) for n in names)
+    ]
     if foreign:
-        return Assessment("abstain", supports,
-                          f"现有文件未涉及{'、'.join(foreign)}的情况（收录的是青浦区文件和国家法律）",
-                          f"the documents do not cover {', '.join(foreign)} "
-                          "(they are Qingpu District documents and national laws)")
-    missing = [t for t in need.titles
-               if not any(_same_title(t, k) for k in known_titles)]
+        return Assessment(
+            "abstain",
+            supports,
+            f"现有文件未涉及{'、'.join(foreign)}的情况（收录的是青浦区文件和国家法律）",
+            f"the documents do not cover {', '.join(foreign)} "
+            "(they are Qingpu District documents and national laws)",
+        )
+    missing = [t for t in need.titles if not any(_same_title(t, k) for k in known_titles)]
     if missing:
         # A title is named as the documents spell it, and only when they name it: the asker's
         # 《…》 is their words, not the documents'.
         named = list(dict.fromkeys(m for t in missing for m in _as_mentioned(t, mentioned_titles)))
         if named:
             names = "、".join(f"《{t}》" for t in named)
-            return Assessment("abstain", supports,
-                              f"{names}的正文未收录，现有文件只提到了它",
-                              f"the full text of {names} is not in the documents; "
-                              "they only mention it")
-        return Assessment("abstain", supports,
-                          "现有文件中没有所问名称的文件，也没有文件提到它",
-                          "no indexed document has the name asked about, and none mentions it")
+            return Assessment(
+                "abstain",
+                supports,
+                f"{names}的正文未收录，现有文件只提到了它",
+                f"the full text of {names} is not in the documents; they only mention it",
+            )
+        return Assessment(
+            "abstain",
+            supports,
+            "现有文件中没有所问名称的文件，也没有文件提到它",
+            "no indexed document has the name asked about, and none mentions it",
+        )
     answering = [s for s in supports if s.answers]
     if answering:
         return Assessment("answer", answering, candidates=supports)
@@ -664,12 +812,18 @@ def assess(need: Need, hits: Sequence[Hit], known_titles: Sequence[str],
     wanted_en = ", ".join(a.en for a in need.attributes) or _kind_label(need, en=True)
     if need.figures and not any(s.figures_ok for s in supports if s.coverage > 0):
         # The asker's figure is not repeated: said back, it would read as the documents'.
-        return Assessment("abstain", supports,
-                          f"现有文件未载明{subject}为所问的数额",
-                          f"the documents do not state the figure asked about for {subject}")
-    return Assessment("abstain", supports,
-                      f"现有文件未载明{subject}的{wanted_zh}",
-                      f"the documents do not state the {wanted_en} asked for ({subject})")
+        return Assessment(
+            "abstain",
+            supports,
+            f"现有文件未载明{subject}为所问的数额",
+            f"the documents do not state the figure asked about for {subject}",
+        )
+    return Assessment(
+        "abstain",
+        supports,
+        f"现有文件未载明{subject}的{wanted_zh}",
+        f"the documents do not state the {wanted_en} asked for ({subject})",
+    )
 
 
 def _same_title(asked: str, title: str) -> bool:
@@ -684,8 +838,9 @@ _MAX_NAMED = 3
 
 def titles_mentioned(texts: Iterable[str]) -> list[str]:
     """The document titles named in 《》 in some texts, as they spell them, each once."""
-    return list(dict.fromkeys(m.group(1).strip() for text in texts
-                              for m in _MENTIONED_TITLE.finditer(text)))
+    return list(
+        dict.fromkeys(m.group(1).strip() for text in texts for m in _MENTIONED_TITLE.finditer(text))
+    )
 
 
 def _as_mentioned(asked: str, mentioned: Sequence[str]) -> list[str]:
@@ -696,10 +851,16 @@ def _as_mentioned(asked: str, mentioned: Sequence[str]) -> list[str]:
     return same or [m for m in mentioned if a in normalize(m)][:_MAX_NAMED]
 
 
-_KIND_LABELS = {"money": ("金额", "amount"), "percent": ("比例", "percentage"),
-                "count": ("数量", "number"), "people": ("人数", "number of people"),
-                "time": ("时间", "date or period"), "figure": ("具体数字", "figure"),
-                "target": ("目标", "target"), "doc_number": ("文号", "document number")}
+_KIND_LABELS = {
+    "money": ("金额", "amount"),
+    "percent": ("比例", "percentage"),
+    "count": ("数量", "number"),
+    "people": ("人数", "number of people"),
+    "time": ("时间", "date or period"),
+    "figure": ("具体数字", "figure"),
+    "target": ("目标", "target"),
+    "doc_number": ("文号", "document number"),
+}
 
 
 def _kind_label(need: Need, en: bool = False) -> str:

@@ -48,7 +48,10 @@ def _transports() -> list[ModuleType]:
 # A read that stalls mid-stream raises the transport's own error unwrapped, hence both kinds.
 _HTTP_ERRORS: tuple[type[Exception], ...] = tuple(m.HTTPError for m in _transports())
 _TIMEOUTS: tuple[type[Exception], ...] = (
-    openai.APITimeoutError, TimeoutError, *(m.TimeoutException for m in _transports()))
+    openai.APITimeoutError,
+    TimeoutError,
+    *(m.TimeoutException for m in _transports()),
+)
 _MODEL_ERRORS: tuple[type[Exception], ...] = (openai.OpenAIError, TimeoutError, *_HTTP_ERRORS)
 
 
@@ -86,11 +89,15 @@ class LLMAnswerer:
             # `streaming` left unset: invoke() then takes one reply and stream() streams,
             # whereas an explicit streaming=False would turn stream() into one piece too.
         )
-        answer_prompt = ChatPromptTemplate.from_messages([
-            SystemMessage(load_prompt("system")),  # a message, not a template: braces stay literal
-            MessagesPlaceholder("history"),
-            ("human", load_prompt("answer")),
-        ])
+        answer_prompt = ChatPromptTemplate.from_messages(
+            [
+                SystemMessage(
+                    load_prompt("system")
+                ),  # a message, not a template: braces stay literal
+                MessagesPlaceholder("history"),
+                ("human", load_prompt("answer")),
+            ]
+        )
         condense_prompt = ChatPromptTemplate.from_messages([("human", load_prompt("condense"))])
         self._answer: Runnable[dict[str, object], str] = answer_prompt | chat | StrOutputParser()
         self._condense: Runnable[dict[str, object], str] = (
@@ -119,13 +126,19 @@ class LLMAnswerer:
         with self._model_errors():
             text = self._answer.invoke(self._answer_inputs(question, chunks, history))
         text = self._nonempty(text)
-        log.info("llm answer: %s, %d passages, %d history messages, %d chars in %.2f s",
-                 self.model, len(chunks), len(history), len(text),
-                 time.perf_counter() - started)
+        log.info(
+            "llm answer: %s, %d passages, %d history messages, %d chars in %.2f s",
+            self.model,
+            len(chunks),
+            len(history),
+            len(text),
+            time.perf_counter() - started,
+        )
         return text
 
-    def stream(self, question: str, chunks: Sequence[Chunk],
-               history: Sequence[Message]) -> Iterator[str]:
+    def stream(
+        self, question: str, chunks: Sequence[Chunk], history: Sequence[Message]
+    ) -> Iterator[str]:
         """The same answer as `answer`, in pieces as the model writes them."""
         started = time.perf_counter()
         pieces = chars = 0
@@ -139,9 +152,15 @@ class LLMAnswerer:
                     yield piece
         if not spoke:
             raise self._empty()
-        log.info("llm stream: %s, %d passages, %d history messages, %d chars in %d pieces "
-                 "in %.2f s", self.model, len(chunks), len(history), chars, pieces,
-                 time.perf_counter() - started)
+        log.info(
+            "llm stream: %s, %d passages, %d history messages, %d chars in %d pieces in %.2f s",
+            self.model,
+            len(chunks),
+            len(history),
+            chars,
+            pieces,
+            time.perf_counter() - started,
+        )
 
     def condense(self, question: str, history: Sequence[Message]) -> str:
         """`question` rewritten to stand alone, using the conversation so far.
@@ -159,9 +178,14 @@ class LLMAnswerer:
             text = self._condense.invoke({"history": transcript, "question": question})
         text = self._nonempty(text)
         # What the asker typed stays out of the logs: lengths and fingerprints only.
-        log.info("llm condense: %s, %d history messages, %s -> %s in %.2f s", self.model,
-                 len(history), described(question), described(text),
-                 time.perf_counter() - started)
+        log.info(
+            "llm condense: %s, %d history messages, %s -> %s in %.2f s",
+            self.model,
+            len(history),
+            described(question),
+            described(text),
+            time.perf_counter() - started,
+        )
         return text
 
     def extract_profile(self, question: str, history: Sequence[Message]) -> Profile:
@@ -172,12 +196,16 @@ class LLMAnswerer:
         the caller reads the facts with the vocabulary instead.
         """
         started = time.perf_counter()
-        transcript = "\n".join(
-            f"{'助手' if m.role == 'assistant' else '用户'}：{m.content}" for m in history
-        ) or "（无）"
+        transcript = (
+            "\n".join(
+                f"{'助手' if m.role == 'assistant' else '用户'}：{m.content}" for m in history
+            )
+            or "（无）"
+        )
         with self._model_errors():
-            text = self._profile.invoke({"fields": profile_schema_text(), "history": transcript,
-                                         "question": question})
+            text = self._profile.invoke(
+                {"fields": profile_schema_text(), "history": transcript, "question": question}
+            )
         raw = self._nonempty(text).removeprefix("```json").removeprefix("```").removesuffix("```")
         try:
             data = json.loads(raw)
@@ -187,22 +215,29 @@ class LLMAnswerer:
         except (ValueError, ProfileError):
             # Not the details: they quote values the model read from the asker's words, and
             # the caller logs this message.
-            raise LLMError("大模型给出的企业情况不符合格式（须为符合企业情况字段定义的 JSON 对象）。",
-                           "The model's reading of the profile is invalid (it must be a JSON "
-                           "object valid against the profile's fields).") from None
-        log.info("llm profile: %s, %s -> fields %s in %.2f s", self.model, described(question),
-                 ", ".join(profile.known()) or "none", time.perf_counter() - started)
+            raise LLMError(
+                "大模型给出的企业情况不符合格式（须为符合企业情况字段定义的 JSON 对象）。",
+                "The model's reading of the profile is invalid (it must be a JSON "
+                "object valid against the profile's fields).",
+            ) from None
+        log.info(
+            "llm profile: %s, %s -> fields %s in %.2f s",
+            self.model,
+            described(question),
+            ", ".join(profile.known()) or "none",
+            time.perf_counter() - started,
+        )
         return profile
 
     @classmethod
-    def _answer_inputs(cls, question: str, chunks: Sequence[Chunk],
-                       history: Sequence[Message]) -> dict[str, object]:
+    def _answer_inputs(
+        cls, question: str, chunks: Sequence[Chunk], history: Sequence[Message]
+    ) -> dict[str, object]:
         turns: list[BaseMessage] = [
             AIMessage(m.content) if m.role == "assistant" else HumanMessage(m.content)
             for m in history
         ]
-        return {"passages": cls.format_passages(chunks), "question": question,
-                "history": turns}
+        return {"passages": cls.format_passages(chunks), "question": question, "history": turns}
 
     def _nonempty(self, text: str) -> str:
         text = text.strip()
@@ -211,8 +246,10 @@ class LLMAnswerer:
         return text
 
     def _empty(self) -> LLMError:
-        return LLMError(f"大模型（{self.model}）返回了空回答。",
-                        f"The chat model {self.model!r} returned an empty reply.")
+        return LLMError(
+            f"大模型（{self.model}）返回了空回答。",
+            f"The chat model {self.model!r} returned an empty reply.",
+        )
 
     @contextmanager
     def _model_errors(self) -> Iterator[None]:
@@ -221,10 +258,16 @@ class LLMAnswerer:
             yield
         except _MODEL_ERRORS as exc:
             # An HTTP error's body may quote the request, and so the question: its status only.
-            shown = (f"HTTP {exc.status_code}" if isinstance(exc, openai.APIStatusError)
-                     else repr(exc))
-            log.warning("llm call failed: %s at %s: %s %s", self.model, self.base_url,
-                        type(exc).__name__, shown)
+            shown = (
+                f"HTTP {exc.status_code}" if isinstance(exc, openai.APIStatusError) else repr(exc)
+            )
+            log.warning(
+                "llm call failed: %s at %s: %s %s",
+                self.model,
+                self.base_url,
+                type(exc).__name__,
+                shown,
+            )
             raise self._failure(exc) from exc
 
     def _failure(self, exc: Exception) -> LLMError:

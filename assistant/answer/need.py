@@ -19,35 +19,69 @@ _NUMBER = r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十两百千万亿]+)"
 
 # What the question says → what it asks for.
 _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
-    ("figure", re.compile(r"多少|几[个家项次年人]|几成|多大|多高|数量|how (?:many|much)|what share|"
-                          r"what (?:percentage|proportion|rate|amount)|total")),
-    ("money", re.compile(r"多少钱|金额|资金|额度|投资|投了|拨付|营收|收入|成交|贷多少|补多少|"
-                         r"(?:奖金|资助|补贴|补助|奖励|奖补|费用|钱).{0,6}(?:多少|几)|"
-                         r"(?:多少|几).{0,3}(?:钱|奖金|资助|补贴|补助|费用)|能(?:拿|领|得|贷|补)多少|"
-                         r"how much|amount|investment|revenue|funding")),
-    ("percent", re.compile(r"比例|占比|百分之|税率|增速|增幅|涨幅|增长率|几成|%|percent|rate|share|"
-                           r"proportion")),
-    ("count", re.compile(r"多少家|几家|多少个|几个|多少项|几项|"
-                         r"how many(?! (?:years|months|days|weeks|people|persons|times))")),
+    (
+        "figure",
+        re.compile(
+            r"多少|几[个家项次年人]|几成|多大|多高|数量|how (?:many|much)|what share|"
+            r"what (?:percentage|proportion|rate|amount)|total"
+        ),
+    ),
+    (
+        "money",
+        re.compile(
+            r"多少钱|金额|资金|额度|投资|投了|拨付|营收|收入|成交|贷多少|补多少|"
+            r"(?:奖金|资助|补贴|补助|奖励|奖补|费用|钱).{0,6}(?:多少|几)|"
+            r"(?:多少|几).{0,3}(?:钱|奖金|资助|补贴|补助|费用)|能(?:拿|领|得|贷|补)多少|"
+            r"how much|amount|investment|revenue|funding"
+        ),
+    ),
+    (
+        "percent",
+        re.compile(
+            r"比例|占比|百分之|税率|增速|增幅|涨幅|增长率|几成|%|percent|rate|share|"
+            r"proportion"
+        ),
+    ),
+    (
+        "count",
+        re.compile(
+            r"多少家|几家|多少个|几个|多少项|几项|"
+            r"how many(?! (?:years|months|days|weeks|people|persons|times))"
+        ),
+    ),
     ("people", re.compile(r"多少人|几人|人数|人次|how many people")),
-    ("target", re.compile(r"目标|力争|争取|计划|打算|想做到|要做到|今年.*(?:要|多少|几)|明年|"
-                          r"target|goal|plan|aim")),
-    ("time", re.compile(r"什么时候|何时|哪天|哪一天|多久|期限|截止|几年|几月|日期|时限|时间要求|多长时间|"
-                        r"when|how long|how many (?:years|months|days|weeks)|deadline|date")),
+    (
+        "target",
+        re.compile(
+            r"目标|力争|争取|计划|打算|想做到|要做到|今年.*(?:要|多少|几)|明年|"
+            r"target|goal|plan|aim"
+        ),
+    ),
+    (
+        "time",
+        re.compile(
+            r"什么时候|何时|哪天|哪一天|多久|期限|截止|几年|几月|日期|时限|时间要求|多长时间|"
+            r"when|how long|how many (?:years|months|days|weeks)|deadline|date"
+        ),
+    ),
     ("doc_number", re.compile(r"文号|发文字号|文件编号|document number")),
 ]
 
 # What a passage holds, per kind of answer.
 _HOLDS: dict[Kind, re.Pattern[str]] = {
-    "figure": re.compile(rf"{_NUMBER}\s*(?:%|亿|万|元|家|项|个|人|次|场|批|倍|小时|平方米|"
-                         rf"年|月|日)|百分之{_NUMBER}"),
+    "figure": re.compile(
+        rf"{_NUMBER}\s*(?:%|亿|万|元|家|项|个|人|次|场|批|倍|小时|平方米|"
+        rf"年|月|日)|百分之{_NUMBER}"
+    ),
     "money": re.compile(rf"{_NUMBER}\s*(?:亿|万)?元"),
     "percent": re.compile(rf"{_NUMBER}\s*%|百分之|成(?:以上|以下)|倍"),
     "count": re.compile(rf"{_NUMBER}\s*(?:家|项|个|批|场|所|座)"),
     "people": re.compile(rf"{_NUMBER}\s*(?:万)?(?:人次|人)"),
     "target": re.compile(r"力争|争取|目标|达到|年内|全年.{0,6}达"),
-    "time": re.compile(rf"{_NUMBER}\s*(?:年|个月|月|日|天)(?:内|以内|之内)?|之日起|期限|当年|次年|"
-                       r"\d{4}年\d{1,2}月"),
+    "time": re.compile(
+        rf"{_NUMBER}\s*(?:年|个月|月|日|天)(?:内|以内|之内)?|之日起|期限|当年|次年|"
+        r"\d{4}年\d{1,2}月"
+    ),
     "doc_number": re.compile(r"〔\d{4}〕\d+号|\[\d{4}\]\d+号"),
 }
 

@@ -56,8 +56,10 @@ _SUBJECT_IDF_SHARE = 0.45
 # ("投了", "拿到") does not make every sentence look like a poor answer.
 UNKNOWN_WEIGHT = 1.0  # a subject word is at least this rare (share of the rarest idf)
 _FULLWIDTH_MARKER = re.compile(r"[［【\[]\s*(\d{1,2})\s*[］】\]]")
-CLARIFY = ("这个问题接着前面的话题，但当前对话里还没有前文。请说明您问的是哪一项，"
-           "例如：“今年全区有效高企的目标是多少？”")
+CLARIFY = (
+    "这个问题接着前面的话题，但当前对话里还没有前文。请说明您问的是哪一项，"
+    "例如：“今年全区有效高企的目标是多少？”"
+)
 FALLBACK_NOTE = "模型回答未通过引用核验，已改为直接摘录文件原文作答。"
 FAILURE_NOTE = "模型暂时不可用，已改为直接摘录文件原文作答。"
 
@@ -79,9 +81,15 @@ class Event:
 class Assistant:
     """Answers questions over one served index; safe to reuse for many questions."""
 
-    def __init__(self, index: ServedIndex, retriever: Retriever, vocab: Vocabulary,
-                 top_k: int = 5, llm: LLMAnswerer | None = None,
-                 rules: RuleBook | None = None) -> None:
+    def __init__(
+        self,
+        index: ServedIndex,
+        retriever: Retriever,
+        vocab: Vocabulary,
+        top_k: int = 5,
+        llm: LLMAnswerer | None = None,
+        rules: RuleBook | None = None,
+    ) -> None:
         self.index = index
         self.rules = rules
         self.retriever = retriever
@@ -92,10 +100,16 @@ class Assistant:
         self.titles = [d.title for d in entries]
         # Laws are issued by the national legislature: their office to ask is the competent
         # department, not the issuer. Local documents name the office to ask.
-        self.issuers = {d.doc_id: d.metadata.get("issuer", "") for d in entries
-                        if d.metadata.get("kind") != "法律"}
-        self.doc_years = {d.doc_id: int(d.metadata["date"][:4]) for d in entries
-                          if str(d.metadata.get("date", ""))[:4].isdigit()}
+        self.issuers = {
+            d.doc_id: d.metadata.get("issuer", "")
+            for d in entries
+            if d.metadata.get("kind") != "法律"
+        }
+        self.doc_years = {
+            d.doc_id: int(d.metadata["date"][:4])
+            for d in entries
+            if str(d.metadata.get("date", ""))[:4].isdigit()
+        }
         self._corpus = "\n".join(normalize(c.text) for c in index.chunks)
         self.standing = lifecycle.standings(index.manifest.documents)
         self._titles = {d.doc_id: d.title for d in entries}
@@ -103,8 +117,10 @@ class Assistant:
         self.mentioned = titles_mentioned(c.text for c in index.chunks)
         self.named = frozenset((*self.titles, *self.mentioned))
         self.chain: Runnable[dict[str, Any], Answer] = (
-            RunnableLambda(self._resolve) | RunnableLambda(self._retrieve)
-            | RunnableLambda(self._answer))
+            RunnableLambda(self._resolve)
+            | RunnableLambda(self._retrieve)
+            | RunnableLambda(self._answer)
+        )
 
     # -- the steps ---------------------------------------------------------------------
 
@@ -116,8 +132,9 @@ class Assistant:
         for word in self.vocab.words(question):
             if len(word) < 2 or word in NOT_SUBJECTS or word.isdigit():
                 continue
-            groups = [(used, others) for used, others in self.vocab.synonym_matches(word)
-                      if word in used]
+            groups = [
+                (used, others) for used, others in self.vocab.synonym_matches(word) if word in used
+            ]
             if any(g[0] in NOT_SUBJECTS for _, others in groups for g in [others[:1]] if g):
                 continue  # a synonym of an aspect ("打算" for 力争)
             forms = [word, *(o for _, others in groups for o in others)]
@@ -140,15 +157,23 @@ class Assistant:
 
     def need(self, question: str, focus: Sequence[str] = ()) -> Need:
         keyword = self.index.keyword
-        return read_need(question, self.vocab, lambda w: max(
-            (keyword.idf(t) for t in self.vocab.tokens(w)), default=0.0) if w else 0.0,
-            UNKNOWN_WEIGHT, focus)
+        return read_need(
+            question,
+            self.vocab,
+            lambda w: (
+                max((keyword.idf(t) for t in self.vocab.tokens(w)), default=0.0) if w else 0.0
+            ),
+            UNKNOWN_WEIGHT,
+            focus,
+        )
 
-    def assess(self, question: str, hits: Sequence[Hit],
-               focus: Sequence[str] = ()) -> tuple[Need, Assessment]:
+    def assess(
+        self, question: str, hits: Sequence[Hit], focus: Sequence[str] = ()
+    ) -> tuple[Need, Assessment]:
         need = self.need(question, focus)
-        return need, assess(need, hits, self.titles, self._corpus_has, self.doc_years,
-                            self.mentioned)
+        return need, assess(
+            need, hits, self.titles, self._corpus_has, self.doc_years, self.mentioned
+        )
 
     def _corpus_has(self, word: str) -> bool:
         return normalize(word) in self._corpus
@@ -156,11 +181,17 @@ class Assistant:
     def _resolve(self, inputs: dict[str, Any]) -> dict[str, Any]:
         # Markup is read out before anything else, so no step can echo it into an answer.
         question = without_markup(inputs["question"])
-        history = tuple(Message(m.role, without_markup(m.content))
-                        for m in inputs.get("history", ()))
+        history = tuple(
+            Message(m.role, without_markup(m.content)) for m in inputs.get("history", ())
+        )
         resolved = self.resolve(question, history)
-        return {**inputs, "question": question, "history": history,
-                "resolved": resolved.text, "focus": resolved.focus}
+        return {
+            **inputs,
+            "question": question,
+            "history": history,
+            "resolved": resolved.text,
+            "focus": resolved.focus,
+        }
 
     def _retrieve(self, inputs: dict[str, Any]) -> dict[str, Any]:
         hits = self.retriever.search(inputs["resolved"], k=self.top_k)
@@ -185,8 +216,13 @@ class Assistant:
         assert self.rules is not None
         rules = eligibility.about(self.rules.rules, topic or question)
         verdicts = eligibility.evaluate(profile, rules)
-        return eligibility.chat_answer(profile, verdicts, self.rules.citation, question,
-                                       topical=len(rules) < len(self.rules.rules))
+        return eligibility.chat_answer(
+            profile,
+            verdicts,
+            self.rules.citation,
+            question,
+            topical=len(rules) < len(self.rules.rules),
+        )
 
     def draft(self, inputs: dict[str, Any]) -> tuple[Answer, bool]:
         """The extractive answer, and whether the documents hold an answer a model may word."""
@@ -200,8 +236,10 @@ class Assistant:
         if hits and extractive.asks_document_facts(normalize(question)):
             doc_id = hits[0].chunk.doc_id
             facts = extractive.document_facts(
-                normalize(question), [c for c in self.index.chunks if c.doc_id == doc_id],
-                self.index.manifest.documents[doc_id].metadata)
+                normalize(question),
+                [c for c in self.index.chunks if c.doc_id == doc_id],
+                self.index.manifest.documents[doc_id].metadata,
+            )
             if facts is not None:
                 return facts, False
         need, assessment = self.assess(question, hits, inputs["focus"])
@@ -209,8 +247,9 @@ class Assistant:
 
     def noted(self, answer: Answer) -> Answer:
         """The answer with a note for each cited document that is not in force."""
-        extra = lifecycle.notes([c.chunk.doc_id for c in answer.citations], self.standing,
-                                self._titles)
+        extra = lifecycle.notes(
+            [c.chunk.doc_id for c in answer.citations], self.standing, self._titles
+        )
         return replace(answer, notes=(*answer.notes, *extra)) if extra else answer
 
     def _answer(self, inputs: dict[str, Any]) -> Answer:
@@ -221,8 +260,9 @@ class Assistant:
         if self.llm is None or not answerable:
             return draft
         try:
-            text = self.llm.answer(inputs["resolved"], [h.chunk for h in inputs["hits"]],
-                                   inputs.get("history", ()))
+            text = self.llm.answer(
+                inputs["resolved"], [h.chunk for h in inputs["hits"]], inputs.get("history", ())
+            )
         except AssistantError as exc:
             log.warning("model failed, answering extractively: %s", exc.en)
             return replace(draft, notes=(FAILURE_NOTE,))
@@ -233,8 +273,9 @@ class Assistant:
         text = _FULLWIDTH_MARKER.sub(r"[\1]", text)
         cited = [int(n) for n in dict.fromkeys(MARKER.findall(text))]
         chunks = [h.chunk for h in hits]
-        problems = verify(text, [chunks[n - 1] for n in cited if 1 <= n <= len(chunks)],
-                          len(chunks), self.named)
+        problems = verify(
+            text, [chunks[n - 1] for n in cited if 1 <= n <= len(chunks)], len(chunks), self.named
+        )
         if problems or not cited:
             # The kinds only: a figure the model wrote may be one the asker typed (a phone).
             log.warning("model answer rejected: %s", _tally(problems) or "no citation")
@@ -242,8 +283,12 @@ class Assistant:
         # Renumber the markers in order of first use, so citations read [1], [2], …
         order = {n: i for i, n in enumerate(cited, 1)}
         body = MARKER.sub(lambda m: f"[{order[int(m.group(1))]}]", text).strip()
-        citations = tuple(Citation(order[n], chunks[n - 1], chunks[n - 1].text,
-                                   chunks[n - 1].start, chunks[n - 1].end) for n in cited)
+        citations = tuple(
+            Citation(
+                order[n], chunks[n - 1], chunks[n - 1].text, chunks[n - 1].start, chunks[n - 1].end
+            )
+            for n in cited
+        )
         if extractive.NOTE not in body:
             body = f"{body}\n{extractive.NOTE}"
         return replace(fallback, answer=body, citations=citations, mode="llm")
@@ -255,9 +300,13 @@ class Assistant:
         started = time.perf_counter()
         result = self.chain.invoke({"question": question, "history": tuple(history)})
         # The question may hold personal data: its length and fingerprint identify it in logs.
-        log.info("ask %s → %s%s in %.0f ms", described(question), result.mode,
-                 " (abstained)" if result.abstained else "",
-                 (time.perf_counter() - started) * 1000)
+        log.info(
+            "ask %s → %s%s in %.0f ms",
+            described(question),
+            result.mode,
+            " (abstained)" if result.abstained else "",
+            (time.perf_counter() - started) * 1000,
+        )
         return result
 
     def stream(self, question: str, history: Sequence[Message] = ()) -> Iterator[Event]:
@@ -270,8 +319,9 @@ class Assistant:
             return
         pieces: list[str] = []
         try:
-            for piece in self.llm.stream(inputs["resolved"], [h.chunk for h in inputs["hits"]],
-                                         inputs["history"]):
+            for piece in self.llm.stream(
+                inputs["resolved"], [h.chunk for h in inputs["hits"]], inputs["history"]
+            ):
                 pieces.append(piece)
                 yield Event("delta", piece)
         except AssistantError as exc:

@@ -21,9 +21,22 @@ MARKER = re.compile(r"\[(\d{1,2})\]")
 _NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?")
 _CALCULATION = re.compile(
     r"(\d+(?:\.\d+)?)\s*[^\d\s=＝]{0,4}\s*([+＋\-−－×*/÷])\s*(\d+(?:\.\d+)?)\s*[^\d\s=＝]{0,4}\s*"
-    r"[=＝≈]\s*(\d+(?:\.\d+)?)")
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
-              "七": 7, "八": 8, "九": 9}
+    r"[=＝≈]\s*(\d+(?:\.\d+)?)"
+)
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _CN_NUMBER = re.compile(r"[零〇一二两三四五六七八九十百千]+")
 _CN_UNIT_AFTER = re.compile(r"[年月日天个家项倍人次条款名所批届周岁元万亿%]")
@@ -94,15 +107,25 @@ def _calculated(text: str, cited: set[str]) -> set[str]:
         if _canonical(a) not in cited or _canonical(b) not in cited:
             continue
         x, y, r = float(a), float(b), float(result)
-        value = {"+": x + y, "＋": x + y, "-": x - y, "−": x - y, "－": x - y, "×": x * y,
-                 "*": x * y, "/": x / y if y else None, "÷": x / y if y else None}[op]
+        value = {
+            "+": x + y,
+            "＋": x + y,
+            "-": x - y,
+            "−": x - y,
+            "－": x - y,
+            "×": x * y,
+            "*": x * y,
+            "/": x / y if y else None,
+            "÷": x / y if y else None,
+        }[op]
         if value is not None and abs(value - r) <= max(0.011, abs(value) * 0.001):
             ok.add(_canonical(result))
     return ok
 
 
-def verify(answer: str, cited: Sequence[Chunk], numbered: int,
-           titles: Collection[str] | None = None) -> list[Problem]:
+def verify(
+    answer: str, cited: Sequence[Chunk], numbered: int, titles: Collection[str] | None = None
+) -> list[Problem]:
     """What is wrong with an answer citing these chunks ([1] is cited[0]); empty when sound.
 
     `numbered` is how many markers exist ([1]…[numbered]); a marker beyond it points nowhere.
@@ -126,8 +149,14 @@ def verify(answer: str, cited: Sequence[Chunk], numbered: int,
         if m.group(0) not in cited_text:
             problems.append(Problem("markup", f"{m.group(0)} is in no cited passage"))
     if titles is not None:
-        named = [normalize(t) for t in (*titles, *(c.title for c in cited),
-                                        *(t for c in cited for t in _TITLE.findall(c.text)))]
+        named = [
+            normalize(t)
+            for t in (
+                *titles,
+                *(c.title for c in cited),
+                *(t for c in cited for t in _TITLE.findall(c.text)),
+            )
+        ]
         for m in _TITLE.finditer(body):
             title = normalize(m.group(1).strip())
             if not any(title in n for n in named):

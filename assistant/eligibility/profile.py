@@ -19,8 +19,18 @@ from assistant.errors import ProfileError
 Stage = Literal["初创期", "成长期", "成熟期"]
 Size = Literal["微型", "小型", "中型", "大型"]
 Recognition = Literal["首次认定", "重新认定"]
-Industry = Literal["软件和信息服务业", "科技服务业", "生物医药", "集成电路", "北斗导航",
-                   "人工智能", "智能制造", "绿色新材料", "农林牧渔", "其他"]
+Industry = Literal[
+    "软件和信息服务业",
+    "科技服务业",
+    "生物医药",
+    "集成电路",
+    "北斗导航",
+    "人工智能",
+    "智能制造",
+    "绿色新材料",
+    "农林牧渔",
+    "其他",
+]
 
 
 class Profile(BaseModel):
@@ -80,53 +90,132 @@ class FactSpec:
     words: tuple[str, ...] = ()  # for a yes/no fact: phrases that say it holds
 
 
-FACTS: dict[str, FactSpec] = {f.name: f for f in (
-    FactSpec("registered_in_district", "在青浦区注册", "贵企业是否在青浦区注册？",
-             ("在青浦注册", "注册在青浦", "青浦区注册", "青浦的企业", "青浦企业", "在青浦")),
-    FactSpec("in_zhangjiang_park", "位于张江高新区青浦园", "贵企业是否位于张江高新区青浦园？",
-             ("张江高新区青浦园", "青浦园", "张江园区")),
-    FactSpec("stage", "发展阶段", "贵企业处于哪个发展阶段（初创期、成长期还是成熟期）？"),
-    FactSpec("size", "企业规模", "贵企业属于微型、小型、中型还是大型企业？"),
-    FactSpec("small_low_profit", "符合条件的小型微利企业", "贵企业是否属于符合条件的小型微利企业？",
-             ("小型微利企业", "小微利企业", "小型微利")),
-    FactSpec("tech_based", "科技型企业", "贵企业是否属于科技型企业（以技术研发、技术创新为主业）？",
-             ("科技型", "科技企业", "科创企业", "高科技企业", "科技公司", "技术型企业")),
-    FactSpec("high_tech", "高新技术企业", "贵企业是否已被认定为高新技术企业？",
-             ("高新技术企业", "高企", "高新企业", "高企证书", "高新技术企业证书")),
-    FactSpec("high_tech_recognition", "高企认定类型",
-             "贵企业的高新技术企业资格是首次认定还是重新认定？"),
-    FactSpec("high_tech_year", "高企认定年份", "贵企业是哪一年认定为高新技术企业的？"),
-    FactSpec("tech_sme", "科技型中小企业（已入库）", "贵企业是否已通过科技型中小企业评价入库？",
-             ("科技型中小企业", "科技中小企业", "科小", "入库")),
-    FactSpec("little_giant", "科技小巨人企业", "贵企业是否是科技小巨人企业？",
-             ("科技小巨人企业", "小巨人企业", "科技小巨人", "小巨人")),
-    FactSpec("little_giant_cultivation", "科技小巨人培育企业", "贵企业是否是科技小巨人培育企业？",
-             ("小巨人培育",)),
-    FactSpec("tech_leader", "科技领军企业", "贵企业是否是科技领军企业？", ("科技领军企业", "领军企业")),
-    FactSpec("industry", "所属行业", "贵企业属于哪个行业（如软件和信息服务业、科技服务业、生物医药）？"),
-    FactSpec("rd_expenses", "有研究开发费用", "贵企业是否有开发新技术、新产品、新工艺的研究开发费用？",
-             ("研发费用", "研发投入", "研究开发费用", "搞研发", "做研发", "研发支出")),
-    FactSpec("employs_disabled", "安置残疾人员就业", "贵企业是否安置了残疾人员就业？",
-             ("残疾人员", "残疾人", "残疾职工")),
-    FactSpec("tech_transfer_income", "有技术转让所得", "贵企业是否有符合条件的技术转让所得？",
-             ("技术转让所得", "技术转让收入", "转让技术", "技术转让")),
-    FactSpec("tech_services", "从事技术开发、转让、许可、咨询或服务",
-             "贵企业是否从事技术开发、技术转让、技术许可、技术咨询或技术服务？",
-             ("技术开发", "技术服务", "技术咨询", "技术许可")),
-    FactSpec("high_tech_products", "从事高新技术产品研究开发、生产",
-             "贵企业是否从事高新技术产品的研究开发或生产？", ("高新技术产品",)),
-    FactSpec("venture_capital", "创业投资企业", "贵企业是否是创业投资企业？",
-             ("创业投资企业", "创投企业", "创投机构", "创投公司", "风投")),
-    FactSpec("special_equipment", "购置环保、节能节水、安全生产专用设备",
-             "贵企业是否购置了用于环境保护、节能节水、安全生产等的专用设备？",
-             ("专用设备", "环保设备", "节能设备", "节水设备", "安全生产设备")),
-    FactSpec("resource_recycling", "综合利用资源生产产品",
-             "贵企业是否综合利用资源、生产符合国家产业政策规定的产品？",
-             ("综合利用资源", "资源综合利用")),
-    FactSpec("founded_by_priority_group", "由高校毕业生、退役军人、失业人员或残疾人员创办",
-             "贵企业是否由高校毕业生、退役军人、失业人员或残疾人员等创办？",
-             ("高校毕业生", "大学生创业", "应届生创业", "退役军人", "失业人员")),
-)}
+FACTS: dict[str, FactSpec] = {
+    f.name: f
+    for f in (
+        FactSpec(
+            "registered_in_district",
+            "在青浦区注册",
+            "贵企业是否在青浦区注册？",
+            ("在青浦注册", "注册在青浦", "青浦区注册", "青浦的企业", "青浦企业", "在青浦"),
+        ),
+        FactSpec(
+            "in_zhangjiang_park",
+            "位于张江高新区青浦园",
+            "贵企业是否位于张江高新区青浦园？",
+            ("张江高新区青浦园", "青浦园", "张江园区"),
+        ),
+        FactSpec("stage", "发展阶段", "贵企业处于哪个发展阶段（初创期、成长期还是成熟期）？"),
+        FactSpec("size", "企业规模", "贵企业属于微型、小型、中型还是大型企业？"),
+        FactSpec(
+            "small_low_profit",
+            "符合条件的小型微利企业",
+            "贵企业是否属于符合条件的小型微利企业？",
+            ("小型微利企业", "小微利企业", "小型微利"),
+        ),
+        FactSpec(
+            "tech_based",
+            "科技型企业",
+            "贵企业是否属于科技型企业（以技术研发、技术创新为主业）？",
+            ("科技型", "科技企业", "科创企业", "高科技企业", "科技公司", "技术型企业"),
+        ),
+        FactSpec(
+            "high_tech",
+            "高新技术企业",
+            "贵企业是否已被认定为高新技术企业？",
+            ("高新技术企业", "高企", "高新企业", "高企证书", "高新技术企业证书"),
+        ),
+        FactSpec(
+            "high_tech_recognition",
+            "高企认定类型",
+            "贵企业的高新技术企业资格是首次认定还是重新认定？",
+        ),
+        FactSpec("high_tech_year", "高企认定年份", "贵企业是哪一年认定为高新技术企业的？"),
+        FactSpec(
+            "tech_sme",
+            "科技型中小企业（已入库）",
+            "贵企业是否已通过科技型中小企业评价入库？",
+            ("科技型中小企业", "科技中小企业", "科小", "入库"),
+        ),
+        FactSpec(
+            "little_giant",
+            "科技小巨人企业",
+            "贵企业是否是科技小巨人企业？",
+            ("科技小巨人企业", "小巨人企业", "科技小巨人", "小巨人"),
+        ),
+        FactSpec(
+            "little_giant_cultivation",
+            "科技小巨人培育企业",
+            "贵企业是否是科技小巨人培育企业？",
+            ("小巨人培育",),
+        ),
+        FactSpec(
+            "tech_leader",
+            "科技领军企业",
+            "贵企业是否是科技领军企业？",
+            ("科技领军企业", "领军企业"),
+        ),
+        FactSpec(
+            "industry",
+            "所属行业",
+            "贵企业属于哪个行业（如软件和信息服务业、科技服务业、生物医药）？",
+        ),
+        FactSpec(
+            "rd_expenses",
+            "有研究开发费用",
+            "贵企业是否有开发新技术、新产品、新工艺的研究开发费用？",
+            ("研发费用", "研发投入", "研究开发费用", "搞研发", "做研发", "研发支出"),
+        ),
+        FactSpec(
+            "employs_disabled",
+            "安置残疾人员就业",
+            "贵企业是否安置了残疾人员就业？",
+            ("残疾人员", "残疾人", "残疾职工"),
+        ),
+        FactSpec(
+            "tech_transfer_income",
+            "有技术转让所得",
+            "贵企业是否有符合条件的技术转让所得？",
+            ("技术转让所得", "技术转让收入", "转让技术", "技术转让"),
+        ),
+        FactSpec(
+            "tech_services",
+            "从事技术开发、转让、许可、咨询或服务",
+            "贵企业是否从事技术开发、技术转让、技术许可、技术咨询或技术服务？",
+            ("技术开发", "技术服务", "技术咨询", "技术许可"),
+        ),
+        FactSpec(
+            "high_tech_products",
+            "从事高新技术产品研究开发、生产",
+            "贵企业是否从事高新技术产品的研究开发或生产？",
+            ("高新技术产品",),
+        ),
+        FactSpec(
+            "venture_capital",
+            "创业投资企业",
+            "贵企业是否是创业投资企业？",
+            ("创业投资企业", "创投企业", "创投机构", "创投公司", "风投"),
+        ),
+        FactSpec(
+            "special_equipment",
+            "购置环保、节能节水、安全生产专用设备",
+            "贵企业是否购置了用于环境保护、节能节水、安全生产等的专用设备？",
+            ("专用设备", "环保设备", "节能设备", "节水设备", "安全生产设备"),
+        ),
+        FactSpec(
+            "resource_recycling",
+            "综合利用资源生产产品",
+            "贵企业是否综合利用资源、生产符合国家产业政策规定的产品？",
+            ("综合利用资源", "资源综合利用"),
+        ),
+        FactSpec(
+            "founded_by_priority_group",
+            "由高校毕业生、退役军人、失业人员或残疾人员创办",
+            "贵企业是否由高校毕业生、退役军人、失业人员或残疾人员等创办？",
+            ("高校毕业生", "大学生创业", "应届生创业", "退役军人", "失业人员"),
+        ),
+    )
+}
 
 # The fields that are a status the enterprise holds, as the enterprise lists them.
 QUALIFICATIONS: dict[str, str] = {
@@ -149,14 +238,16 @@ def parse_profile(data: Mapping[str, Any]) -> Profile:
     listed = fields.pop("qualifications", None)
     if listed is not None:
         if not isinstance(listed, list) or not all(isinstance(q, str) for q in listed):
-            raise ProfileError("qualifications 须为资质名称的列表",
-                               "qualifications must be a list of status names")
+            raise ProfileError(
+                "qualifications 须为资质名称的列表", "qualifications must be a list of status names"
+            )
         unknown = [q for q in listed if q not in QUALIFICATIONS]
         if unknown:
             raise ProfileError(
                 f"未知的资质：{'、'.join(unknown)}；可选：{'、'.join(QUALIFICATIONS)}",
                 f"unknown qualification(s): {', '.join(unknown)}; "
-                f"known: {', '.join(QUALIFICATIONS)}")
+                f"known: {', '.join(QUALIFICATIONS)}",
+            )
         for name, field in QUALIFICATIONS.items():
             fields.setdefault(field, name in listed)
     try:
@@ -169,8 +260,10 @@ def parse_profile(data: Mapping[str, Any]) -> Profile:
                 f"企业情况中有未知字段 {where}；可用字段：{'、'.join(FACTS)}、qualifications",
                 f"unknown profile field {where!r}; known: {', '.join(FACTS)}, qualifications",
             ) from None
-        raise ProfileError(f"企业情况字段 {where} 的值无效：{first['msg']}",
-                           f"profile field {where!r} is invalid: {first['msg']}") from None
+        raise ProfileError(
+            f"企业情况字段 {where} 的值无效：{first['msg']}",
+            f"profile field {where!r} is invalid: {first['msg']}",
+        ) from None
 
 
 def profile_schema_text() -> str:
@@ -179,8 +272,7 @@ def profile_schema_text() -> str:
     for name, spec in FACTS.items():
         allowed = get_args(Profile.model_fields[name].annotation)
         choices = [v for a in allowed for v in get_args(a)]
-        kind = ("、".join(choices) if choices else "true/false" if bool in allowed
-                else "年份，整数")
+        kind = "、".join(choices) if choices else "true/false" if bool in allowed else "年份，整数"
         lines.append(f"- {name}：{spec.label}（{kind}）")
     return "\n".join(lines)
 
@@ -202,36 +294,63 @@ def describe(profile: Profile) -> list[str]:
 # -- reading facts from what an enterprise writes -------------------------------------------
 
 # Speaking of one's own company: only then do the words describe the asker.
-SELF = re.compile(r"我们|我司|本公司|我公司|我单位|本单位|本企业|我企|咱们|我方|我的公司|我家公司|公司是|企业是")
-_NEGATION = re.compile(r"(?:不是|不属于|并非|非|没有|没|未|还不是|尚未|不)(?:被)?(?:认定为?|评为|入选|获得|拿到|通过)?[^，。,；;！？]{0,3}$")
+SELF = re.compile(
+    r"我们|我司|本公司|我公司|我单位|本单位|本企业|我企|咱们|我方|我的公司|我家公司|公司是|企业是"
+)
+_NEGATION = re.compile(
+    r"(?:不是|不属于|并非|非|没有|没|未|还不是|尚未|不)(?:被)?(?:认定为?|评为|入选|获得|拿到|通过)?[^，。,；;！？]{0,3}$"
+)
 _CHOICES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
-    "stage": (("初创期", ("初创", "刚成立", "刚创业", "起步", "新成立", "刚注册", "成立不久")),
-              ("成长期", ("成长期", "成长阶段", "成长型", "快速发展期", "发展期")),
-              ("成熟期", ("成熟期", "成熟阶段", "成熟企业"))),
-    "size": (("微型", ("微型企业", "微型", "小微")),  # 小微: the smaller of the two
-             ("小型", ("小型企业", "小企业")),
-             ("中型", ("中型企业", "中型")),
-             ("大型", ("大型企业", "大企业", "大型"))),
+    "stage": (
+        ("初创期", ("初创", "刚成立", "刚创业", "起步", "新成立", "刚注册", "成立不久")),
+        ("成长期", ("成长期", "成长阶段", "成长型", "快速发展期", "发展期")),
+        ("成熟期", ("成熟期", "成熟阶段", "成熟企业")),
+    ),
+    "size": (
+        ("微型", ("微型企业", "微型", "小微")),  # 小微: the smaller of the two
+        ("小型", ("小型企业", "小企业")),
+        ("中型", ("中型企业", "中型")),
+        ("大型", ("大型企业", "大企业", "大型")),
+    ),
     # 重新认定 first: "重新认定" holds "新认定".
-    "high_tech_recognition": (("重新认定", ("重新认定", "复审", "再次认定", "到期重新", "重认定")),
-                              ("首次认定", ("首次认定", "第一次认定", "首次评上", "首次获评",
-                                            "刚拿到高企", "刚认定", "新认定", "首次通过"))),
-    "industry": (("软件和信息服务业", ("软件", "信息服务", "软信", "互联网")),
-                 ("科技服务业", ("科技服务", "检验检测", "技术服务业")),
-                 ("生物医药", ("生物医药", "医药", "医疗器械", "生物技术")),
-                 ("集成电路", ("集成电路", "芯片", "半导体")),
-                 ("北斗导航", ("北斗", "导航")),
-                 ("人工智能", ("人工智能", "AI", "大模型")),
-                 ("智能制造", ("智能制造", "制造业", "工业")),
-                 ("绿色新材料", ("新材料", "绿色材料")),
-                 ("农林牧渔", ("农业", "林业", "牧业", "渔业", "养殖", "种植"))),
+    "high_tech_recognition": (
+        ("重新认定", ("重新认定", "复审", "再次认定", "到期重新", "重认定")),
+        (
+            "首次认定",
+            (
+                "首次认定",
+                "第一次认定",
+                "首次评上",
+                "首次获评",
+                "刚拿到高企",
+                "刚认定",
+                "新认定",
+                "首次通过",
+            ),
+        ),
+    ),
+    "industry": (
+        ("软件和信息服务业", ("软件", "信息服务", "软信", "互联网")),
+        ("科技服务业", ("科技服务", "检验检测", "技术服务业")),
+        ("生物医药", ("生物医药", "医药", "医疗器械", "生物技术")),
+        ("集成电路", ("集成电路", "芯片", "半导体")),
+        ("北斗导航", ("北斗", "导航")),
+        ("人工智能", ("人工智能", "AI", "大模型")),
+        ("智能制造", ("智能制造", "制造业", "工业")),
+        ("绿色新材料", ("新材料", "绿色材料")),
+        ("农林牧渔", ("农业", "林业", "牧业", "渔业", "养殖", "种植")),
+    ),
 }
 _YEAR = re.compile(r"(20\d\d)\s*年[^，。,；;]{0,6}(?:认定|评上|拿到|获评|通过)")
-_OTHER_PLACE = re.compile(r"注册(?:地)?(?:在|于)(?!青浦|上海)[\u4e00-\u9fff]{2,4}?(?:区|市|县)"
-                          r"|在(?!青浦|上海)[\u4e00-\u9fff]{2,4}?(?:区|市|县)?注册")
+_OTHER_PLACE = re.compile(
+    r"注册(?:地)?(?:在|于)(?!青浦|上海)[\u4e00-\u9fff]{2,4}?(?:区|市|县)"
+    r"|在(?!青浦|上海)[\u4e00-\u9fff]{2,4}?(?:区|市|县)?注册"
+)
 # Where a question starts: what comes before it may still name who asks ("高企能享受什么？").
-_ASK = re.compile(r"能否|能不能|能享受|能申请|能拿|能贷|能获得|可以|可否|是否|有没有|有哪些|有什么"
-                  r"|享受|申请|怎么|如何|吗|[？?]")
+_ASK = re.compile(
+    r"能否|能不能|能享受|能申请|能拿|能贷|能获得|可以|可否|是否|有没有|有哪些|有什么"
+    r"|享受|申请|怎么|如何|吗|[？?]"
+)
 
 
 def mentions_self(text: str) -> bool:
@@ -250,7 +369,7 @@ def read_facts(text: str) -> Profile:
     facts: dict[str, Any] = {}
     for clause in _clauses(text):
         if _asks(clause) and not re.search(r"(?:是|属于|为|有|拿到|获得|已经|已)", clause):
-            clause = clause[:_ASK.search(clause).start()]  # type: ignore[union-attr]
+            clause = clause[: _ASK.search(clause).start()]  # type: ignore[union-attr]
         for name, spec in FACTS.items():
             if not spec.words or name in facts:
                 continue

@@ -186,12 +186,16 @@ def read_rule_files(folder: Path) -> tuple[list[Rule], list[RuleError]]:
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            errors.append(RuleError(path.name, f"无法读取规则文件（{exc}）",
-                                    f"cannot read the rule file ({exc})"))
+            errors.append(
+                RuleError(
+                    path.name, f"无法读取规则文件（{exc}）", f"cannot read the rule file ({exc})"
+                )
+            )
             continue
         if not isinstance(data, list):
-            errors.append(RuleError(path.name, "规则文件应为规则列表",
-                                    "a rule file holds a list of rules"))
+            errors.append(
+                RuleError(path.name, "规则文件应为规则列表", "a rule file holds a list of rules")
+            )
             continue
         for i, raw in enumerate(data, 1):
             name = f"{path.name}#{i}"
@@ -202,8 +206,13 @@ def read_rule_files(folder: Path) -> tuple[list[Rule], list[RuleError]]:
             except ValidationError as exc:
                 first = exc.errors()[0]
                 where = ".".join(str(p) for p in first["loc"])
-                errors.append(RuleError(name, f"格式错误：{where} {first['msg']}",
-                                        f"malformed: {where} {first['msg']}"))
+                errors.append(
+                    RuleError(
+                        name,
+                        f"格式错误：{where} {first['msg']}",
+                        f"malformed: {where} {first['msg']}",
+                    )
+                )
                 continue
             if rule.id in seen:
                 errors.append(RuleError(name, "规则编号重复", "duplicate rule id"))
@@ -226,8 +235,9 @@ class RuleBook:
     _places: dict[tuple[str, str], tuple[Chunk, int]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, rules: Sequence[Rule], errors: Sequence[RuleError],
-              chunks: Iterable[Chunk]) -> RuleBook:
+    def build(
+        cls, rules: Sequence[Rule], errors: Sequence[RuleError], chunks: Iterable[Chunk]
+    ) -> RuleBook:
         by_doc: dict[str, list[Chunk]] = {}
         for c in chunks:
             by_doc.setdefault(c.doc_id, []).append(c)
@@ -245,12 +255,18 @@ class RuleBook:
     def _place_quotes(self, rule: Rule, by_doc: Mapping[str, list[Chunk]]) -> RuleError | None:
         for doc_id, quote in rule.quotes():
             if doc_id not in by_doc:
-                return RuleError(rule.id, f"引用的文件 {doc_id} 不在索引中",
-                                 f"cites document {doc_id!r}, which is not indexed")
+                return RuleError(
+                    rule.id,
+                    f"引用的文件 {doc_id} 不在索引中",
+                    f"cites document {doc_id!r}, which is not indexed",
+                )
             place = _locate(quote, by_doc[doc_id])
             if place is None:
-                return RuleError(rule.id, f"引文在文件 {doc_id} 中找不到：“{quote[:40]}”",
-                                 f"quote not found verbatim in {doc_id}: {quote[:40]!r}")
+                return RuleError(
+                    rule.id,
+                    f"引文在文件 {doc_id} 中找不到：“{quote[:40]}”",
+                    f"quote not found verbatim in {doc_id}: {quote[:40]!r}",
+                )
             self._places[(doc_id, quote)] = place
         return None
 
@@ -288,7 +304,8 @@ def _locate(quote: str, chunks: Sequence[Chunk]) -> tuple[Chunk, int] | None:
 # Sentences that read like a condition or a benefit: what staff may want a rule for.
 _RULE_LIKE = re.compile(
     r"针对|对[^。；]{1,40}(?:给予|予以)|符合[^。；]{0,20}(?:条件|要求|的)|申报条件|申请条件|享受"
-    r"|减按|加计扣除|免征|减征|抵免|抵扣|补贴|奖励|资助|贴息|扶持")
+    r"|减按|加计扣除|免征|减征|抵免|抵扣|补贴|奖励|资助|贴息|扶持"
+)
 _SENTENCE = re.compile(r"[^。；;\n]+[。；;]?")
 
 

@@ -22,14 +22,24 @@ from assistant.models import Answer, Citation, Message
 Status = Literal["met", "unmet", "unknown"]
 Outcome = Literal["eligible", "needs_info", "not_stated", "not_eligible"]
 OUTCOME_ORDER: dict[str, int] = {"eligible": 0, "needs_info": 1, "not_stated": 2, "not_eligible": 3}
-OUTCOME_LABELS = {"eligible": "符合", "needs_info": "需补充信息", "not_stated": "文件未载明条件",
-                  "not_eligible": "不符合"}
+OUTCOME_LABELS = {
+    "eligible": "符合",
+    "needs_info": "需补充信息",
+    "not_stated": "文件未载明条件",
+    "not_eligible": "不符合",
+}
 STATUS_MARKS = {"met": "✓", "unmet": "✗", "unknown": "？"}
 HEAD = "根据您提供的情况"
 INTENT = "eligibility"
 
 # A status held implies what it is made of: every one of these is a 科技型 enterprise.
-_TECH_STATUSES = ("tech_sme", "high_tech", "little_giant", "little_giant_cultivation", "tech_leader")
+_TECH_STATUSES = (
+    "tech_sme",
+    "high_tech",
+    "little_giant",
+    "little_giant_cultivation",
+    "tech_leader",
+)
 
 
 def implied(profile: Profile) -> Profile:
@@ -78,8 +88,9 @@ def evaluate(profile: Profile, rules: Sequence[Rule]) -> list[Verdict]:
         checks = []
         for condition in rule.conditions:
             held = condition.holds(profile)
-            checks.append(Check(condition, "met" if held else "unknown" if held is None
-                                else "unmet"))
+            checks.append(
+                Check(condition, "met" if held else "unknown" if held is None else "unmet")
+            )
         outcome: Outcome
         if not checks:
             outcome = "not_stated"
@@ -136,10 +147,13 @@ ASKS = re.compile(
     r"|(?:能|可以|可否)(?:用|减免|减|免|抵|申报|报)"
     r"|符合.{0,8}(?:条件|要求)|有资格|够不够|够格|能拿|可以拿|能贷|可以贷|贷得到|能获得|可以获得"
     r"|(?:有|能有)(?:哪些|什么|啥)[^，。？?]{0,6}(?:政策|优惠|补贴|支持|扶持|福利|好处|奖励|产品|项目)"
-    r"|(?:有|能拿到?)(?:补贴|优惠|奖励|扶持)吗|适用(?:哪些|什么)|能用(?:哪些|什么)|可以用哪些")
+    r"|(?:有|能拿到?)(?:补贴|优惠|奖励|扶持)吗|适用(?:哪些|什么)|能用(?:哪些|什么)|可以用哪些"
+)
 # A question for a figure or a date is answered from the text (or abstained on), not with
 # verdicts: "高企补贴每家能拿多少钱？" asks an amount, not whether the company qualifies.
-_ASKS_FIGURE = re.compile(r"多少|几[个家项年月天次]|金额|额度|比例|税率是|什么时候|何时|哪天|截止|期限")
+_ASKS_FIGURE = re.compile(
+    r"多少|几[个家项年月天次]|金额|额度|比例|税率是|什么时候|何时|哪天|截止|期限"
+)
 _YES = re.compile(r"^(?:是的?|对的?|有的?|嗯|是呀|是啊|没错|对啊|在的?|已经是|属于)[。！!，,]?$")
 _NO = re.compile(r"^(?:不是|没有|否|不在|还不是|不属于|没)[。！!，,]?$")
 
@@ -176,19 +190,24 @@ def conversation_profile(question: str, history: Sequence[Message]) -> Reading:
             if ASKS.search(m.content):
                 topic = m.content
     stated = _reply_facts(question, last_answer if in_check else "")
-    asks = (bool(ASKS.search(question)) and not _ASKS_FIGURE.search(question)
-            and (bool(stated.known()) or (mentions_self(question) and bool(profile.known()))))
+    asks = (
+        bool(ASKS.search(question))
+        and not _ASKS_FIGURE.search(question)
+        and (bool(stated.known()) or (mentions_self(question) and bool(profile.known())))
+    )
     replying = in_check and bool(stated.known())
-    return Reading(profile.merged(stated), asks or replying,
-                   question if asks or not topic else topic)
+    return Reading(
+        profile.merged(stated), asks or replying, question if asks or not topic else topic
+    )
 
 
 def _reply_facts(text: str, asked_in: str) -> Profile:
     facts = read_facts(text)
     answer = text.strip()
     if asked_in and (_YES.match(answer) or _NO.match(answer)):
-        asked = [name for name, spec in FACTS.items() if spec.question in asked_in
-                 and spec.words]  # a yes/no fact
+        asked = [
+            name for name, spec in FACTS.items() if spec.question in asked_in and spec.words
+        ]  # a yes/no fact
         if asked:
             last = max(asked, key=lambda n: asked_in.rfind(FACTS[n].question))
             return facts.merged(Profile.model_validate({last: bool(_YES.match(answer))}))
@@ -220,19 +239,33 @@ def verdict_json(verdict: Verdict, number: Callable[[str, str], int]) -> dict[st
     """One verdict in the public JSON shape; `number` gives a quote's citation number."""
     rule = verdict.rule
     out: dict[str, Any] = {
-        "rule_id": rule.id, "name": rule.name, "outcome": verdict.outcome,
+        "rule_id": rule.id,
+        "name": rule.name,
+        "outcome": verdict.outcome,
         "outcome_label": OUTCOME_LABELS[verdict.outcome],
-        "benefit": {"text": rule.benefit.text,
-                    "citation": number(rule.benefit.document or rule.document, rule.benefit.quote)},
-        "conditions": [{"label": c.condition.describe(), "status": c.status,
-                        "citation": number(c.condition.document or rule.document, c.condition.quote)}
-                       for c in verdict.checks],
-        "missing": [{"field": f, "label": FACTS[f].label, "question": FACTS[f].question}
-                    for f in verdict.missing],
+        "benefit": {
+            "text": rule.benefit.text,
+            "citation": number(rule.benefit.document or rule.document, rule.benefit.quote),
+        },
+        "conditions": [
+            {
+                "label": c.condition.describe(),
+                "status": c.status,
+                "citation": number(c.condition.document or rule.document, c.condition.quote),
+            }
+            for c in verdict.checks
+        ],
+        "missing": [
+            {"field": f, "label": FACTS[f].label, "question": FACTS[f].question}
+            for f in verdict.missing
+        ],
     }
     if rule.details:
-        out["details"] = {"document": rule.details.document, "note": rule.details.note,
-                          "citation": number(rule.document, rule.details.quote)}
+        out["details"] = {
+            "document": rule.details.document,
+            "note": rule.details.note,
+            "citation": number(rule.document, rule.details.quote),
+        }
     return out
 
 
@@ -241,19 +274,31 @@ def report(profile: Profile, verdicts: Sequence[Verdict], cite: Cite) -> dict[st
     return cited_report(profile, verdicts, cite)[0]
 
 
-def cited_report(profile: Profile, verdicts: Sequence[Verdict], cite: Cite
-                 ) -> tuple[dict[str, Any], list[Citation]]:
+def cited_report(
+    profile: Profile, verdicts: Sequence[Verdict], cite: Cite
+) -> tuple[dict[str, Any], list[Citation]]:
     """The report, and its citations as objects (for a page that shows them as cards)."""
     numbers = _Numbers(cite)
     shown = [verdict_json(v, numbers) for v in verdicts]
-    return ({"profile": profile.known(), "verdicts": shown,
-             "questions": next_questions(verdicts),
-             "citations": [c.to_json() for c in numbers.citations], "note": NOTE},
-            numbers.citations)
+    return (
+        {
+            "profile": profile.known(),
+            "verdicts": shown,
+            "questions": next_questions(verdicts),
+            "citations": [c.to_json() for c in numbers.citations],
+            "note": NOTE,
+        },
+        numbers.citations,
+    )
 
 
-def chat_answer(profile: Profile, verdicts: Sequence[Verdict], cite: Cite,
-                question: str = "", topical: bool = False) -> Answer:
+def chat_answer(
+    profile: Profile,
+    verdicts: Sequence[Verdict],
+    cite: Cite,
+    question: str = "",
+    topical: bool = False,
+) -> Answer:
     """The verdicts as a short chat answer: what applies, what needs a fact, what to ask.
 
     Asked about everything, rules none of whose conditions is known to hold are left out
@@ -262,8 +307,11 @@ def chat_answer(profile: Profile, verdicts: Sequence[Verdict], cite: Cite,
     numbers = _Numbers(cite)
     said = "；".join(describe(profile)) or "尚未提供企业情况"
     lines = [f"{HEAD}（{said}）："]
-    relevant = [v for v in verdicts if topical or v.outcome == "eligible"
-                or (v.outcome == "needs_info" and v.partly_met)]
+    relevant = [
+        v
+        for v in verdicts
+        if topical or v.outcome == "eligible" or (v.outcome == "needs_info" and v.partly_met)
+    ]
     groups: dict[str, list[Verdict]] = {}
     for v in relevant:
         groups.setdefault(v.outcome, []).append(v)
@@ -291,15 +339,18 @@ def _verdict_line(v: Verdict, number: Callable[[str, str], int]) -> str:
         conds = "；".join(
             f"{c.condition.describe()}{STATUS_MARKS[c.status]}"
             f"[{number(c.condition.document or rule.document, c.condition.quote)}]"
-            for c in v.checks)
+            for c in v.checks
+        )
         text += f"条件：{conds}。"
     else:
         text += "所收录文件未载明申请条件，请咨询主管部门。"
     if v.missing:
         text += f"尚需了解：{'、'.join(FACTS[f].label for f in v.missing)}。"
     if rule.details:
-        text += (f"具体以{rule.details.document}为准[{number(rule.document, rule.details.quote)}]："
-                 f"{rule.details.note}")
+        text += (
+            f"具体以{rule.details.document}为准[{number(rule.document, rule.details.quote)}]："
+            f"{rule.details.note}"
+        )
     return text
 
 

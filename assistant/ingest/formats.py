@@ -97,8 +97,13 @@ def chinese_number(n: int, digits: str = _CN_DIGITS) -> str:
 
 def format_number(n: int, fmt: str) -> str:
     """A list counter in one of Word's number formats (w:numFmt)."""
-    if fmt in ("chineseCounting", "chineseCountingThousand", "japaneseCounting",
-               "taiwaneseCounting", "koreanCounting"):
+    if fmt in (
+        "chineseCounting",
+        "chineseCountingThousand",
+        "japaneseCounting",
+        "taiwaneseCounting",
+        "koreanCounting",
+    ):
         return chinese_number(n)
     if fmt in ("chineseLegalSimplified", "japaneseLegal"):
         return chinese_number(n, _CN_LEGAL)
@@ -123,9 +128,21 @@ def format_number(n: int, fmt: str) -> str:
 
 def _roman(n: int) -> str:
     out = ""
-    for value, symbol in ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"),
-                          (90, "XC"), (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"),
-                          (4, "IV"), (1, "I")):
+    for value, symbol in (
+        (1000, "M"),
+        (900, "CM"),
+        (500, "D"),
+        (400, "CD"),
+        (100, "C"),
+        (90, "XC"),
+        (50, "L"),
+        (40, "XL"),
+        (10, "X"),
+        (9, "IX"),
+        (5, "V"),
+        (4, "IV"),
+        (1, "I"),
+    ):
         while n >= value:
             out, n = out + symbol, n - value
     return out
@@ -147,8 +164,12 @@ def _val(element: Any, child: str, default: str) -> str:
 
 def _level(lvl: Any) -> _Level:
     start = _val(lvl, "start", "1")
-    return _Level(fmt=_val(lvl, "numFmt", "decimal"), text=_val(lvl, "lvlText", ""),
-                  start=int(start) if start.isdigit() else 1, suffix=_val(lvl, "suff", "tab"))
+    return _Level(
+        fmt=_val(lvl, "numFmt", "decimal"),
+        text=_val(lvl, "lvlText", ""),
+        start=int(start) if start.isdigit() else 1,
+        suffix=_val(lvl, "suff", "tab"),
+    )
 
 
 class Numbering:
@@ -159,9 +180,12 @@ class Numbering:
         self._counts: dict[str, dict[int, int]] = {}
         if numbering_xml is None:
             return
-        abstract = {a.get(f"{_W}abstractNumId"): {int(lvl.get(f"{_W}ilvl", "0")): _level(lvl)
-                                                   for lvl in a.findall(f"{_W}lvl")}
-                    for a in numbering_xml.iter(f"{_W}abstractNum")}
+        abstract = {
+            a.get(f"{_W}abstractNumId"): {
+                int(lvl.get(f"{_W}ilvl", "0")): _level(lvl) for lvl in a.findall(f"{_W}lvl")
+            }
+            for a in numbering_xml.iter(f"{_W}abstractNum")
+        }
         for num in numbering_xml.iter(f"{_W}num"):
             levels = dict(abstract.get(_val(num, "abstractNumId", ""), {}))
             for override in num.findall(f"{_W}lvlOverride"):
@@ -303,20 +327,24 @@ def check_unpacked_size(name: str, data: bytes, limits: LoadLimits) -> None:
         members = package.infolist()
     if len(members) > _DOCX_MEMBERS:
         raise LoadLimitError(
-            name, f"Word 文件包含的部件过多（{len(members)} 个，上限 {_DOCX_MEMBERS} 个），"
-                  "可能是恶意构造的压缩包",
+            name,
+            f"Word 文件包含的部件过多（{len(members)} 个，上限 {_DOCX_MEMBERS} 个），"
+            "可能是恶意构造的压缩包",
             f"the Word file holds too many parts ({len(members)}, limit {_DOCX_MEMBERS}); "
-            "it may be a crafted archive")
+            "it may be a crafted archive",
+        )
     xml = sum(m.file_size for m in members if m.filename.lower().endswith(_XML_PARTS))
     total = sum(m.file_size for m in members)
     cap = int(limits.docx_xml_mb * MB)
     if xml > cap or total > cap + len(data):
         size = max(xml, total)
         raise LoadLimitError(
-            name, f"Word 文件解压后过大（{size / MB:.0f} MB，正文 XML 上限 {limits.docx_xml_mb:g} MB），"
-                  "可能是压缩炸弹；请另存为较小的文件或拆分后上传",
+            name,
+            f"Word 文件解压后过大（{size / MB:.0f} MB，正文 XML 上限 {limits.docx_xml_mb:g} MB），"
+            "可能是压缩炸弹；请另存为较小的文件或拆分后上传",
             f"the Word file unpacks to too much ({size / MB:.0f} MB; the XML limit is "
-            f"{limits.docx_xml_mb:g} MB): it may be a zip bomb; save it smaller or split it")
+            f"{limits.docx_xml_mb:g} MB): it may be a zip bomb; save it smaller or split it",
+        )
 
 
 @register(".docx")
@@ -326,17 +354,24 @@ def load_docx(path: Path, data: bytes, limits: LoadLimits) -> LoadedText:
     if not zipfile.is_zipfile(io.BytesIO(data)):
         if data.startswith(_OLE_MAGIC):
             raise CorruptFileError(
-                name, "不是 .docx 文件：这是旧版 Word（.doc）或加密的文档，请另存为未加密的 .docx",
+                name,
+                "不是 .docx 文件：这是旧版 Word（.doc）或加密的文档，请另存为未加密的 .docx",
                 "not a .docx file: it is an old Word .doc or an encrypted document; "
-                "save it as an unencrypted .docx")
-        raise CorruptFileError(name, "不是有效的 Word（.docx）文件，可能已损坏或后缀有误",
-                               "not a valid Word (.docx) file: damaged or misnamed")
+                "save it as an unencrypted .docx",
+            )
+        raise CorruptFileError(
+            name,
+            "不是有效的 Word（.docx）文件，可能已损坏或后缀有误",
+            "not a valid Word (.docx) file: damaged or misnamed",
+        )
     try:
         check_unpacked_size(name, data, limits)
     except (zipfile.BadZipFile, ValueError) as exc:
-        raise CorruptFileError(name, "不是有效的 Word（.docx）文件，可能已损坏或后缀有误",
-                               f"not a valid Word (.docx) file ({type(exc).__name__}: {exc})"
-                               ) from None
+        raise CorruptFileError(
+            name,
+            "不是有效的 Word（.docx）文件，可能已损坏或后缀有误",
+            f"not a valid Word (.docx) file ({type(exc).__name__}: {exc})",
+        ) from None
     import docx
 
     try:
@@ -344,9 +379,11 @@ def load_docx(path: Path, data: bytes, limits: LoadLimits) -> LoadedText:
     except MemoryError:
         raise
     except Exception as exc:  # python-docx raises KeyError, ValueError, … on a bad package
-        raise CorruptFileError(name, "不是有效的 Word（.docx）文件，可能已损坏或后缀有误",
-                               f"not a valid Word (.docx) file ({type(exc).__name__}: {exc})"
-                               ) from None
+        raise CorruptFileError(
+            name,
+            "不是有效的 Word（.docx）文件，可能已损坏或后缀有误",
+            f"not a valid Word (.docx) file ({type(exc).__name__}: {exc})",
+        ) from None
     lines = list(docx_lines(document))
     return LoadedText("\n".join(lines) + "\n" if lines else "")
 
@@ -356,7 +393,9 @@ def load_docx(path: Path, data: bytes, limits: LoadLimits) -> LoadedText:
 _PAGE_NUMBER = re.compile(
     r"^[-－—–~～·\s]*(?:第\s*\d+\s*页(?:\s*[,，/]?\s*共\s*\d+\s*页)?"
     r"|共\s*\d+\s*页\s*[,，/]?\s*第\s*\d+\s*页|\d+\s*/\s*\d+|(?:page|p\.)\s*\d+(?:\s*(?:of|/)\s*\d+)?"
-    r"|\d{1,4})[-－—–~～·\s]*$", re.I)
+    r"|\d{1,4})[-－—–~～·\s]*$",
+    re.I,
+)
 _EDGE_LINES = 2  # running headers and footers sit within this many lines of a page's edge
 _RUNNING_MAX = 60  # and are short
 _UNREADABLE = "(cid:"  # what pdfminer gives for a glyph its font cannot map to a character
@@ -387,10 +426,16 @@ def _inside(obj: dict[str, Any], boxes: list[tuple[float, float, float, float]])
 def _read_page(page: Any) -> _Page:
     tables = page.find_tables()
     boxes = [t.bbox for t in tables]
-    text_page = page.filter(lambda o: o.get("object_type") != "char" or not _inside(o, boxes)
-                            ) if boxes else page
-    lines = [_Line(line["text"], line["x0"], line["x1"], line["top"], line["bottom"])
-             for line in text_page.extract_text_lines(return_chars=False) if line["text"].strip()]
+    text_page = (
+        page.filter(lambda o: o.get("object_type") != "char" or not _inside(o, boxes))
+        if boxes
+        else page
+    )
+    lines = [
+        _Line(line["text"], line["x0"], line["x1"], line["top"], line["bottom"])
+        for line in text_page.extract_text_lines(return_chars=False)
+        if line["text"].strip()
+    ]
     for table in tables:
         for row, cells in zip(table.rows, table.extract(), strict=False):
             text = table_row([c or "" for c in cells])
@@ -420,8 +465,11 @@ def drop_running_lines(pages: list[_Page]) -> None:
         body = [line for line in page.lines if not line.row]
         edges = [("top", line) for line in body[:_EDGE_LINES]]
         edges += [("bottom", line) for line in body[-_EDGE_LINES:]]
-        drop = {id(line) for where, line in edges
-                if _PAGE_NUMBER.match(line.text) or (where, _shape(line.text)) in running}
+        drop = {
+            id(line)
+            for where, line in edges
+            if _PAGE_NUMBER.match(line.text) or (where, _shape(line.text)) in running
+        }
         page.lines = [line for line in page.lines if id(line) not in drop]
 
 
@@ -521,8 +569,11 @@ def load_pdf(path: Path, data: bytes, limits: LoadLimits) -> LoadedText:
     """PDF with a text layer: paragraphs in reading order, page furniture removed, pages kept."""
     name = str(path)
     if b"%PDF-" not in data[:1024]:
-        raise CorruptFileError(name, "不是 PDF 文件（缺少 PDF 文件头），可能已损坏或后缀有误",
-                               "not a PDF file (no %PDF header): damaged or misnamed")
+        raise CorruptFileError(
+            name,
+            "不是 PDF 文件（缺少 PDF 文件头），可能已损坏或后缀有误",
+            "not a PDF file (no %PDF header): damaged or misnamed",
+        )
     import pdfplumber
     from pdfminer.pdfdocument import PDFEncryptionError
     from pdfminer.psexceptions import PSException
@@ -536,34 +587,45 @@ def load_pdf(path: Path, data: bytes, limits: LoadLimits) -> LoadedText:
             # Refused without closing: closing makes pdfplumber list every page, and the
             # stream is ours to drop.
             # A walk stops one page past the cap: then the count is "over the cap".
-            zh, en = ((f"{count} 页", f"{count}") if count > cap + 1 else
-                      (f"超过 {cap} 页", f"over {cap}"))
+            zh, en = (
+                (f"{count} 页", f"{count}")
+                if count > cap + 1
+                else (f"超过 {cap} 页", f"over {cap}")
+            )
             raise LoadLimitError(
-                name, f"PDF 页数过多（{zh}，上限 {cap} 页）；请拆分后分别上传",
-                f"the PDF has too many pages ({en}, limit {cap}); split it and upload the "
-                "parts")
+                name,
+                f"PDF 页数过多（{zh}，上限 {cap} 页）；请拆分后分别上传",
+                f"the PDF has too many pages ({en}, limit {cap}); split it and upload the parts",
+            )
         with pdf:
             pages = [_read_page(page) for page in pdf.pages]
     except (PdfminerException, PSException) as exc:
         cause = exc.args[0] if isinstance(exc, PdfminerException) and exc.args else exc
         if isinstance(cause, PDFEncryptionError):
-            raise EncryptedFileError(name, "PDF 设有打开密码，无法读取；请提供未加密的版本",
-                                     "the PDF needs a password to open; provide an unencrypted "
-                                     "copy") from None
-        raise CorruptFileError(name, f"PDF 文件已损坏，无法解析（{type(cause).__name__}）",
-                               f"the PDF is damaged and cannot be parsed "
-                               f"({type(cause).__name__}: {cause})") from None
+            raise EncryptedFileError(
+                name,
+                "PDF 设有打开密码，无法读取；请提供未加密的版本",
+                "the PDF needs a password to open; provide an unencrypted copy",
+            ) from None
+        raise CorruptFileError(
+            name,
+            f"PDF 文件已损坏，无法解析（{type(cause).__name__}）",
+            f"the PDF is damaged and cannot be parsed ({type(cause).__name__}: {cause})",
+        ) from None
     chars = sum(p.chars for p in pages)
     if not any(p.lines for p in pages):
-        raise NoTextLayerError(name, "PDF 中没有可提取的文字（可能是扫描件）；请提供带文字的版本，"
-                                     "或先做文字识别（OCR）",
-                               "the PDF has no text layer (a scanned image?); provide a text "
-                               "PDF or run OCR first")
+        raise NoTextLayerError(
+            name,
+            "PDF 中没有可提取的文字（可能是扫描件）；请提供带文字的版本，或先做文字识别（OCR）",
+            "the PDF has no text layer (a scanned image?); provide a text PDF or run OCR first",
+        )
     if sum(p.unreadable for p in pages) > chars / 2:
-        raise NoTextLayerError(name, "PDF 中的文字无法解码（字体缺少字符映射）；请提供其他版本，"
-                                     "或先做文字识别（OCR）",
-                               "the PDF's text cannot be decoded (its fonts map no characters); "
-                               "provide another copy or run OCR")
+        raise NoTextLayerError(
+            name,
+            "PDF 中的文字无法解码（字体缺少字符映射）；请提供其他版本，或先做文字识别（OCR）",
+            "the PDF's text cannot be decoded (its fonts map no characters); "
+            "provide another copy or run OCR",
+        )
     drop_running_lines(pages)
     text, starts = reflow(pages)
     return LoadedText(text, pages=starts)
@@ -572,31 +634,112 @@ def load_pdf(path: Path, data: bytes, limits: LoadLimits) -> LoadedText:
 # -- HTML ------------------------------------------------------------------------------------
 
 _INFO_LABELS = {
-    "索引号": "index_number", "发文机关": "issuer", "发布机构": "issuer", "发布机关": "issuer",
-    "发文单位": "issuer", "发布单位": "issuer", "发文字号": "doc_number", "文号": "doc_number",
-    "成文日期": "date", "发文日期": "date", "发布日期": "publish_date", "发布时间": "publish_date",
-    "标题": "title", "名称": "title", "文件名称": "title", "公开方式": "disclosure",
-    "公开属性": "disclosure", "有效性": "status", "效力状态": "status", "时效性": "status",
-    "生效日期": "effective_date", "施行日期": "effective_date", "实施日期": "effective_date",
+    "索引号": "index_number",
+    "发文机关": "issuer",
+    "发布机构": "issuer",
+    "发布机关": "issuer",
+    "发文单位": "issuer",
+    "发布单位": "issuer",
+    "发文字号": "doc_number",
+    "文号": "doc_number",
+    "成文日期": "date",
+    "发文日期": "date",
+    "发布日期": "publish_date",
+    "发布时间": "publish_date",
+    "标题": "title",
+    "名称": "title",
+    "文件名称": "title",
+    "公开方式": "disclosure",
+    "公开属性": "disclosure",
+    "有效性": "status",
+    "效力状态": "status",
+    "时效性": "status",
+    "生效日期": "effective_date",
+    "施行日期": "effective_date",
+    "实施日期": "effective_date",
 }
 _DATE_KEYS = {"date", "publish_date", "effective_date"}
 _LABELLED = re.compile(r"^([^：:]{1,10})[：:]\s*(.*)$", re.S)
 # Containers that government content systems (UCAP, TRS, …) put the article in.
-_CONTENT_SELECTORS = ("#UCAP-CONTENT", ".pages_content", ".TRS_Editor", "#zoom",
-                      ".article-content", ".article_content", "#content", ".content",
-                      "article", "main", "[role=main]")
-_NOISE_TAGS = ("script", "style", "noscript", "template", "iframe", "form", "button", "input",
-               "select", "textarea", "nav", "header", "footer", "aside", "svg", "object",
-               "embed", "link", "meta")
-_NOISE_NAMES = re.compile(r"nav|menu|breadcrumb|crumb|footer|header|share|bdshare|toolbar|"
-                          r"sidebar|topbar|print|font-?size|copyright|qrcode|erweima|related|"
-                          r"weizhi|location", re.I)
+_CONTENT_SELECTORS = (
+    "#UCAP-CONTENT",
+    ".pages_content",
+    ".TRS_Editor",
+    "#zoom",
+    ".article-content",
+    ".article_content",
+    "#content",
+    ".content",
+    "article",
+    "main",
+    "[role=main]",
+)
+_NOISE_TAGS = (
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "iframe",
+    "form",
+    "button",
+    "input",
+    "select",
+    "textarea",
+    "nav",
+    "header",
+    "footer",
+    "aside",
+    "svg",
+    "object",
+    "embed",
+    "link",
+    "meta",
+)
+_NOISE_NAMES = re.compile(
+    r"nav|menu|breadcrumb|crumb|footer|header|share|bdshare|toolbar|"
+    r"sidebar|topbar|print|font-?size|copyright|qrcode|erweima|related|"
+    r"weizhi|location",
+    re.I,
+)
 _NOISE_MAX = 500  # a share bar or a breadcrumb is short; a long block named so is kept
-_CHROME_LINE = re.compile(r"^(?:【?\s*字[体號号]\s*[：:].*|打印本页|打印|关闭窗口|关闭|分享到[：:]?.*|"
-                          r"扫一扫.*|返回顶部|收藏|[【\[]?\s*[大中小]\s*[】\]]?)$")
-_BLOCKS = {"p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "li",
-           "ul", "ol", "dl", "dt", "dd", "table", "tbody", "thead", "tfoot", "tr", "td", "th",
-           "blockquote", "pre", "center", "hr", "figure", "figcaption", "address", "caption"}
+_CHROME_LINE = re.compile(
+    r"^(?:【?\s*字[体號号]\s*[：:].*|打印本页|打印|关闭窗口|关闭|分享到[：:]?.*|"
+    r"扫一扫.*|返回顶部|收藏|[【\[]?\s*[大中小]\s*[】\]]?)$"
+)
+_BLOCKS = {
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "li",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+    "dd",
+    "table",
+    "tbody",
+    "thead",
+    "tfoot",
+    "tr",
+    "td",
+    "th",
+    "blockquote",
+    "pre",
+    "center",
+    "hr",
+    "figure",
+    "figcaption",
+    "address",
+    "caption",
+}
 _LINE_BREAK = re.compile(r"[ \t\r\f\xa0]*\n[ \t\r\n\f\xa0]*")
 _SPACES = re.compile(r"[ \t\r\n\f\xa0]+")
 _SPACES_ALL = re.compile(r"[\s\u3000]+")
@@ -606,6 +749,7 @@ _SAVED_FROM = re.compile(r"<!--\s*saved from url=\(\d+\)(\S+?)\s*-->", re.I)
 def _squash(text: str) -> str:
     """Source whitespace as a browser shows it, except that a line break in the source
     between Chinese characters is no space at all."""
+
     def line_break(m: re.Match[str]) -> str:
         before = text[m.start() - 1] if m.start() else ""
         after = text[m.end()] if m.end() < len(text) else ""
@@ -617,8 +761,11 @@ def _squash(text: str) -> str:
 def _is_data_table(table: Any) -> bool:
     """A table of data, not one that lays out the page: no nested table, no long cells."""
     cells = table.find_all(["td", "th"])
-    return bool(cells) and table.find("table") is None and all(
-        len(c.get_text(strip=True)) <= 300 for c in cells)
+    return (
+        bool(cells)
+        and table.find("table") is None
+        and all(len(c.get_text(strip=True)) <= 300 for c in cells)
+    )
 
 
 def html_lines(element: Any) -> list[str]:
@@ -759,8 +906,11 @@ def _page_title(soup: Any) -> str:
 
 def _noisy(element: Any) -> bool:
     names = " ".join([str(element.get("id") or ""), *(element.get("class") or [])])
-    return bool(names.strip()) and bool(_NOISE_NAMES.search(names)) and len(
-        element.get_text(strip=True)) <= _NOISE_MAX
+    return (
+        bool(names.strip())
+        and bool(_NOISE_NAMES.search(names))
+        and len(element.get_text(strip=True)) <= _NOISE_MAX
+    )
 
 
 def _remove_noise(root: Any) -> None:
@@ -818,7 +968,7 @@ def check_html_shape(name: str, markup: str, limits: LoadLimits) -> None:
         stopped = False
         try:
             if at < len(raw):
-                parser.feed(raw[at:at + _SCAN_STEP])
+                parser.feed(raw[at : at + _SCAN_STEP])
             else:
                 parser.close()
         except etree.LxmlError:
@@ -835,15 +985,19 @@ def check_html_shape(name: str, markup: str, limits: LoadLimits) -> None:
                 element.clear()
         if deepest > limits.html_depth:
             raise LoadLimitError(
-                name, f"网页元素嵌套过深（超过 {limits.html_depth} 层），可能是恶意构造的页面；"
-                      "请另存为纯文本或从原网站重新保存",
+                name,
+                f"网页元素嵌套过深（超过 {limits.html_depth} 层），可能是恶意构造的页面；"
+                "请另存为纯文本或从原网站重新保存",
                 f"the page nests its elements too deeply (over {limits.html_depth} levels): it "
-                "may be crafted; save it as text or save it again from its site")
+                "may be crafted; save it as text or save it again from its site",
+            )
         if count > limits.html_elements:
             raise LoadLimitError(
-                name, f"网页元素过多（超过 {limits.html_elements} 个）；请只保存正文部分或另存为纯文本",
+                name,
+                f"网页元素过多（超过 {limits.html_elements} 个）；请只保存正文部分或另存为纯文本",
                 f"the page holds too many elements (over {limits.html_elements}); save only "
-                "the article or save it as text")
+                "the article or save it as text",
+            )
         if stopped:
             return
 
@@ -867,9 +1021,14 @@ def load_html(path: Path, data: bytes, limits: LoadLimits) -> LoadedText:
     title = meta.get("title") or _page_title(soup)
     if title:
         meta["title"] = title
-    source = (_meta(soup, "og:url", "url") or next(
-        (str(link.get("href")) for link in soup.find_all("link", rel="canonical")
-         if link.get("href")), ""))
+    source = _meta(soup, "og:url", "url") or next(
+        (
+            str(link.get("href"))
+            for link in soup.find_all("link", rel="canonical")
+            if link.get("href")
+        ),
+        "",
+    )
     saved = _SAVED_FROM.search(markup[:2000])
     if source or saved:
         meta["source_url"] = source or (saved.group(1) if saved else "")
@@ -879,6 +1038,9 @@ def load_html(path: Path, data: bytes, limits: LoadLimits) -> LoadedText:
     if lines and lines[0] == title:
         lines = lines[1:]
     head = [title] if title else []
-    head += [f"{_SPACES_ALL.sub('', label)}：{value}" for key, label, value in info.pairs
-             if key != "title"]
+    head += [
+        f"{_SPACES_ALL.sub('', label)}：{value}"
+        for key, label, value in info.pairs
+        if key != "title"
+    ]
     return LoadedText("\n".join(head + lines) + "\n" if lines else "", meta)

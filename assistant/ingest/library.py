@@ -71,18 +71,32 @@ class Result:
 
     def to_json(self) -> dict[str, object]:
         r = self.report
-        return {"files": [f.to_json() for f in self.files],
-                "index": None if r is None else {
-                    "version": r.version, "documents": r.documents, "chunks": r.chunks,
-                    "added": r.added, "replaced": r.replaced, "removed": r.removed}}
+        return {
+            "files": [f.to_json() for f in self.files],
+            "index": None
+            if r is None
+            else {
+                "version": r.version,
+                "documents": r.documents,
+                "chunks": r.chunks,
+                "added": r.added,
+                "replaced": r.replaced,
+                "removed": r.removed,
+            },
+        }
 
 
 def upload_folder(settings: Settings) -> Path:
     return Path(settings.corpus_dir) / UPLOAD_FOLDER
 
 
-def add_files(settings: Settings, store: IndexStore, uploads: Sequence[Path],
-              progress: Progress | None = None, index: ServedIndex | None = None) -> Result:
+def add_files(
+    settings: Settings,
+    store: IndexStore,
+    uploads: Sequence[Path],
+    progress: Progress | None = None,
+    index: ServedIndex | None = None,
+) -> Result:
     """Check, stage and ingest uploaded files (each lying under its own file name).
 
     A file that would not load, or that ingest would skip, is reported and left out. A file
@@ -104,8 +118,11 @@ def add_files(settings: Settings, store: IndexStore, uploads: Sequence[Path],
         staged.update({folder / name: None for name in replaced})
         try:
             # The whole folder when files go, so that they leave the index too.
-            report = store.ingest([folder] if replaced else sorted(folder / n for n in accepted),
-                                  progress=progress, staged=staged)
+            report = store.ingest(
+                [folder] if replaced else sorted(folder / n for n in accepted),
+                progress=progress,
+                staged=staged,
+            )
         finally:
             placed, deleted = _settle(store, folder, plan)
     result.report = report
@@ -115,14 +132,22 @@ def add_files(settings: Settings, store: IndexStore, uploads: Sequence[Path],
         if name in failed:
             result.files.append(FileOutcome(name, False, *_reason(failed[name])))
         elif name not in placed:
-            result.files.append(FileOutcome(name, False, "未能收录：新索引中没有此文件",
-                                            "not ingested: the new index does not hold it"))
+            result.files.append(
+                FileOutcome(
+                    name,
+                    False,
+                    "未能收录：新索引中没有此文件",
+                    "not ingested: the new index does not hold it",
+                )
+            )
         elif doc_id in report.replaced:
-            result.files.append(FileOutcome(name, True, "已替换为新版本",
-                                            "replaced by the new version"))
+            result.files.append(
+                FileOutcome(name, True, "已替换为新版本", "replaced by the new version")
+            )
         elif doc_id in report.unchanged:
-            result.files.append(FileOutcome(name, True, "内容未变，无需更新",
-                                            "unchanged; nothing to do"))
+            result.files.append(
+                FileOutcome(name, True, "内容未变，无需更新", "unchanged; nothing to do")
+            )
         else:
             result.files.append(FileOutcome(name, True, "已收录", "ingested"))
     for older, (zh, en) in replaced.items():
@@ -131,9 +156,14 @@ def add_files(settings: Settings, store: IndexStore, uploads: Sequence[Path],
     return result
 
 
-def _check(settings: Settings, store: IndexStore, folder: Path, uploads: Sequence[Path],
-           manifest: Manifest | None, result: Result
-           ) -> tuple[dict[str, Path], dict[str, tuple[str, str]]]:
+def _check(
+    settings: Settings,
+    store: IndexStore,
+    folder: Path,
+    uploads: Sequence[Path],
+    manifest: Manifest | None,
+    result: Result,
+) -> tuple[dict[str, Path], dict[str, tuple[str, str]]]:
     """The uploads that will be ingested (name → file), and the uploaded files they replace
     (name → why, in Chinese and English); what is refused is added to `result`."""
     max_bytes = int(settings.max_file_mb * 1024 * 1024)
@@ -148,15 +178,26 @@ def _check(settings: Settings, store: IndexStore, folder: Path, uploads: Sequenc
             skipped = skipped_name(name)
             if skipped is not None:
                 # Such a file would lie in the folder unindexed, reported as ingested.
-                result.files.append(FileOutcome(name, False, f"{skipped[0]}，请改名后上传",
-                                                f"{skipped[1]}; rename it and upload again"))
+                result.files.append(
+                    FileOutcome(
+                        name,
+                        False,
+                        f"{skipped[0]}，请改名后上传",
+                        f"{skipped[1]}; rename it and upload again",
+                    )
+                )
                 continue
             stem = Path(name).stem
             if stem in stems:
-                result.files.append(FileOutcome(
-                    name, False, f"与本次上传的 {stems[stem]} 同名（后缀不同也视为同一文档），未收录",
-                    f"same name as {stems[stem]} of this upload (a document is named without "
-                    "its suffix); skipped"))
+                result.files.append(
+                    FileOutcome(
+                        name,
+                        False,
+                        f"与本次上传的 {stems[stem]} 同名（后缀不同也视为同一文档），未收录",
+                        f"same name as {stems[stem]} of this upload (a document is named without "
+                        "its suffix); skipped",
+                    )
+                )
                 continue
             try:
                 doc = sandbox.load(source, settings.corpus_dir, max_bytes, as_path=folder / name)
@@ -168,12 +209,20 @@ def _check(settings: Settings, store: IndexStore, folder: Path, uploads: Sequenc
             same_id = uploaded.get(doc.doc_id)
             if same_id is not None and Path(same_id.source_path).name != name:
                 older = Path(same_id.source_path).name
-                replaced[older] = (f"与 {name} 同名，已由其替换", f"same name as {name}; replaced by it")
+                replaced[older] = (
+                    f"与 {name} 同名，已由其替换",
+                    f"same name as {name}; replaced by it",
+                )
             same_number = by_number.get(number_key(doc.doc_number)) if doc.doc_number else None
             if same_number is not None and Path(same_number.source_path).name != name:
                 older = Path(same_number.source_path).name
-                replaced.setdefault(older, (f"文号 {doc.doc_number} 相同，已由 {name} 替换",
-                                            f"same 文号 {doc.doc_number}; replaced by {name}"))
+                replaced.setdefault(
+                    older,
+                    (
+                        f"文号 {doc.doc_number} 相同，已由 {name} 替换",
+                        f"same 文号 {doc.doc_number}; replaced by {name}",
+                    ),
+                )
     for name in accepted:
         replaced.pop(name, None)  # a file uploaded again is replaced in place, not deleted
     return accepted, replaced
@@ -189,12 +238,20 @@ def removable(settings: Settings, index: ServedIndex | None) -> list[tuple[str, 
     folder = upload_folder(settings).resolve()
     if index is None:
         return []
-    return [(d.doc_id, d.title) for d in index.manifest.documents.values()
-            if Path(d.source_path).resolve().parent == folder]
+    return [
+        (d.doc_id, d.title)
+        for d in index.manifest.documents.values()
+        if Path(d.source_path).resolve().parent == folder
+    ]
 
 
-def remove_document(settings: Settings, store: IndexStore, index: ServedIndex,
-                    doc_id: str, progress: Progress | None = None) -> Result:
+def remove_document(
+    settings: Settings,
+    store: IndexStore,
+    index: ServedIndex,
+    doc_id: str,
+    progress: Progress | None = None,
+) -> Result:
     """Ingest the uploads without an uploaded document, then delete its file; on failure
     nothing changes."""
     entry = index.manifest.documents.get(doc_id)
@@ -204,9 +261,12 @@ def remove_document(settings: Settings, store: IndexStore, index: ServedIndex,
         raise LibraryError(
             f"《{entry.title}》不是工作人员上传的文件，不能在此移除（请在 corpus/ 中删除后重新收录）。",
             f"{doc_id!r} was not uploaded by staff and cannot be removed here "
-            "(delete it from corpus/ and ingest again).")
+            "(delete it from corpus/ and ingest again).",
+        )
     if len(index.manifest.documents) <= 1:
-        raise LibraryError("这是唯一的文件，不能移除。", "It is the only document; it cannot be removed.")
+        raise LibraryError(
+            "这是唯一的文件，不能移除。", "It is the only document; it cannot be removed."
+        )
     folder = upload_folder(settings)
     name = Path(entry.source_path).name
     with _locked(folder):
@@ -217,11 +277,19 @@ def remove_document(settings: Settings, store: IndexStore, index: ServedIndex,
         finally:
             _, deleted = _settle(store, folder, plan)
     if name in deleted:
-        result.files.insert(0, FileOutcome(name, True, f"已移除《{entry.title}》",
-                                           f"removed {entry.title!r}"))
+        result.files.insert(
+            0, FileOutcome(name, True, f"已移除《{entry.title}》", f"removed {entry.title!r}")
+        )
     else:
-        result.files.insert(0, FileOutcome(name, False, f"《{entry.title}》仍在索引中，未移除",
-                                           f"{entry.title!r} is still indexed; not removed"))
+        result.files.insert(
+            0,
+            FileOutcome(
+                name,
+                False,
+                f"《{entry.title}》仍在索引中，未移除",
+                f"{entry.title!r} is still indexed; not removed",
+            ),
+        )
     result.report = report
     return result
 
@@ -238,6 +306,7 @@ def recover(settings: Settings, store: IndexStore) -> list[FileOutcome]:
 
 
 # -- the transaction ---------------------------------------------------------------------
+
 
 @contextmanager
 def _locked(folder: Path) -> Iterator[None]:
@@ -260,8 +329,11 @@ def _serving(store: IndexStore) -> Manifest | None:
 def _uploaded(manifest: Manifest | None, folder: Path) -> list[DocumentEntry]:
     """The documents of `manifest` whose files lie in the uploads folder."""
     here = folder.resolve()
-    return [d for d in (manifest.documents.values() if manifest else ())
-            if Path(d.source_path).resolve().parent == here]
+    return [
+        d
+        for d in (manifest.documents.values() if manifest else ())
+        if Path(d.source_path).resolve().parent == here
+    ]
 
 
 def _stage(folder: Path, uploads: dict[str, Path], deletions: Sequence[str]) -> Path:
@@ -273,8 +345,10 @@ def _stage(folder: Path, uploads: dict[str, Path], deletions: Sequence[str]) -> 
         shutil.copyfile(source, plan / name)
     # Written last: a plan without its file is a staging folder that never got as far as
     # the ingest, and settling it drops it whole.
-    (plan / _PLAN).write_text(json.dumps({"put": list(uploads), "delete": list(deletions)},
-                                         ensure_ascii=False), encoding="utf-8")
+    (plan / _PLAN).write_text(
+        json.dumps({"put": list(uploads), "delete": list(deletions)}, ensure_ascii=False),
+        encoding="utf-8",
+    )
     return plan
 
 
@@ -296,8 +370,10 @@ def _settle(store: IndexStore, folder: Path, plan: Path) -> tuple[set[str], set[
         entry = held.get(name)
         if entry is None:
             continue
-        if staged.is_file() and content_hash(staged.read_bytes(),
-                                             sidecar_of(target)) == entry.content_hash:
+        if (
+            staged.is_file()
+            and content_hash(staged.read_bytes(), sidecar_of(target)) == entry.content_hash
+        ):
             os.replace(staged, target)
             placed.add(name)
         elif not staged.is_file() and target.is_file():
@@ -315,16 +391,23 @@ def _recover(store: IndexStore, folder: Path) -> list[FileOutcome]:
     staging = folder / STAGING
     for plan in sorted(staging.iterdir()) if staging.is_dir() else []:
         placed, deleted = _settle(store, folder, plan) if plan.is_dir() else (set(), set())
-        log.warning("settled an interrupted upload: placed %s, deleted %s",
-                    sorted(placed) or "nothing", sorted(deleted) or "nothing")
+        log.warning(
+            "settled an interrupted upload: placed %s, deleted %s",
+            sorted(placed) or "nothing",
+            sorted(deleted) or "nothing",
+        )
     manifest = _serving(store)
     if manifest is None:
         return []  # before the first ingest there is nothing to compare with
     held = {Path(d.source_path).name for d in _uploaded(manifest, folder)}
     outcomes = []
     for path in sorted(folder.iterdir()):
-        if (not path.is_file() or path.name.startswith(".") or path.name in held
-                or path.name.endswith(SIDECAR_SUFFIX)):
+        if (
+            not path.is_file()
+            or path.name.startswith(".")
+            or path.name in held
+            or path.name.endswith(SIDECAR_SUFFIX)
+        ):
             continue
         aside = folder / UNINDEXED
         aside.mkdir(exist_ok=True)
@@ -332,10 +415,15 @@ def _recover(store: IndexStore, folder: Path) -> list[FileOutcome]:
             if moving.is_file():
                 os.replace(moving, _free_name(aside / moving.name))
         log.warning("%s was in %s but not indexed; moved to %s", path.name, folder, aside)
-        outcomes.append(FileOutcome(
-            path.name, False, f"上传目录中此文件未被收录（可能是此前未完成的上传），已移至 {UPLOAD_FOLDER}/{UNINDEXED}/",
-            f"this file lay in the uploads folder without being indexed (an upload that did "
-            f"not finish?); moved to {UPLOAD_FOLDER}/{UNINDEXED}/"))
+        outcomes.append(
+            FileOutcome(
+                path.name,
+                False,
+                f"上传目录中此文件未被收录（可能是此前未完成的上传），已移至 {UPLOAD_FOLDER}/{UNINDEXED}/",
+                f"this file lay in the uploads folder without being indexed (an upload that did "
+                f"not finish?); moved to {UPLOAD_FOLDER}/{UNINDEXED}/",
+            )
+        )
     return outcomes
 
 

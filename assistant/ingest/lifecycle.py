@@ -68,8 +68,10 @@ def standings(documents: Mapping[str, Entry], today: date | None = None) -> dict
         for ref in re.split(r"[；;，,、\s]+", d.metadata.get("supersedes", "")):
             if not ref:
                 continue
-            for old in [*by_number.get(number_key(ref), []), *([documents[ref]] if ref in documents
-                                                          else [])]:
+            for old in [
+                *by_number.get(number_key(ref), []),
+                *([documents[ref]] if ref in documents else []),
+            ]:
                 if old.doc_id != d.doc_id:
                     superseded_by[old.doc_id] = d.title
     for same in by_number.values():
@@ -78,8 +80,9 @@ def standings(documents: Mapping[str, Entry], today: date | None = None) -> dict
             for old in same:
                 if old.doc_id != latest.doc_id and _issued(old) < _issued(latest):
                     superseded_by.setdefault(old.doc_id, latest.title)
-    return {doc_id: _standing(d, superseded_by.get(doc_id), today)
-            for doc_id, d in documents.items()}
+    return {
+        doc_id: _standing(d, superseded_by.get(doc_id), today) for doc_id, d in documents.items()
+    }
 
 
 def _standing(d: Entry, by: str | None, today: date) -> Standing:
@@ -110,15 +113,20 @@ def _issued(d: Entry) -> tuple[date, str]:
 
 def number_key(doc_number: str) -> str:
     """文号 compared without spaces and with either kind of brackets: 〔2025〕, [2025], (2025)."""
-    return re.sub(r"\s", "", doc_number).translate(str.maketrans("[]()（）【】", "〔〕〔〕〔〕〔〕"))
+    return re.sub(r"\s", "", doc_number).translate(
+        str.maketrans("[]()（）【】", "〔〕〔〕〔〕〔〕")
+    )
 
 
-def notes(cited: list[str], standing: Mapping[str, Standing], titles: Mapping[str, str]
-          ) -> list[str]:
+def notes(
+    cited: list[str], standing: Mapping[str, Standing], titles: Mapping[str, str]
+) -> list[str]:
     """One note per cited document that is not current, in citation order."""
     out = []
     for doc_id in dict.fromkeys(cited):
         s = standing.get(doc_id)
         if s is not None and not s.current:
-            out.append(f"注意：所引《{titles.get(doc_id, doc_id)}》{s.note}，请以现行有效的文件为准。")
+            out.append(
+                f"注意：所引《{titles.get(doc_id, doc_id)}》{s.note}，请以现行有效的文件为准。"
+            )
     return out

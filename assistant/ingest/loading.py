@@ -75,14 +75,23 @@ class LoadLimits:
     def from_settings(cls, settings: object) -> LoadLimits:
         """The limits the settings give (ASSISTANT_LOAD_TIMEOUT_S, …); defaults for the rest."""
         defaults = cls()
-        return cls(**{name: getattr(settings, setting, getattr(defaults, name))
-                      for name, setting in _LIMIT_SETTINGS.items()})
+        return cls(
+            **{
+                name: getattr(settings, setting, getattr(defaults, name))
+                for name, setting in _LIMIT_SETTINGS.items()
+            }
+        )
 
 
 # Each limit and the name of the setting that overrides it.
-_LIMIT_SETTINGS = {"seconds": "load_timeout_s", "memory_mb": "load_memory_mb",
-                   "pdf_pages": "pdf_max_pages", "docx_xml_mb": "docx_max_xml_mb",
-                   "html_depth": "html_max_depth", "html_elements": "html_max_elements"}
+_LIMIT_SETTINGS = {
+    "seconds": "load_timeout_s",
+    "memory_mb": "load_memory_mb",
+    "pdf_pages": "pdf_max_pages",
+    "docx_xml_mb": "docx_max_xml_mb",
+    "html_depth": "html_max_depth",
+    "html_elements": "html_max_elements",
+}
 
 
 Loader = Callable[[Path, bytes, LoadLimits], LoadedText]
@@ -126,8 +135,11 @@ def decode(data: bytes, path: str = "") -> str:
 
     best = from_bytes(data).best()
     if best is None:
-        raise CorruptFileError(path, "无法识别文件编码（不是 UTF-8 或 GB18030/GBK 文本）",
-                               "cannot tell the text encoding (not UTF-8 or GB18030/GBK)")
+        raise CorruptFileError(
+            path,
+            "无法识别文件编码（不是 UTF-8 或 GB18030/GBK 文本）",
+            "cannot tell the text encoding (not UTF-8 or GB18030/GBK)",
+        )
     return _checked_text(str(best), path)
 
 
@@ -135,8 +147,11 @@ def _checked_text(text: str, path: str) -> str:
     """Refuse binary data that happened to decode: text has almost no control characters."""
     controls = sum(1 for ch in text if ch < " " and ch not in "\n\r\t\f")
     if controls > max(2, len(text) // 100):
-        raise CorruptFileError(path, "文件内容不是文本（可能已损坏或是二进制文件）",
-                               "the file is not text (corrupt or binary)")
+        raise CorruptFileError(
+            path,
+            "文件内容不是文本（可能已损坏或是二进制文件）",
+            "the file is not text (corrupt or binary)",
+        )
     return text
 
 
@@ -164,7 +179,7 @@ def split_front_matter(text: str) -> tuple[dict[str, str], str]:
     m = _FRONT_MATTER.match(text)
     if not m:
         return {}, text
-    return parse_meta_lines(m.group(1)), text[m.end():]
+    return parse_meta_lines(m.group(1)), text[m.end() :]
 
 
 @register(".txt", ".md", ".markdown")
@@ -195,8 +210,13 @@ def content_hash(data: bytes, sidecar: Path) -> str:
     return hashlib.sha256(data + extra).hexdigest()
 
 
-def load_document(path: Path, root: Path | None = None, max_bytes: int | None = None,
-                  limits: LoadLimits | None = None, as_path: Path | None = None) -> Document:
+def load_document(
+    path: Path,
+    root: Path | None = None,
+    max_bytes: int | None = None,
+    limits: LoadLimits | None = None,
+    as_path: Path | None = None,
+) -> Document:
     """Load one file into a Document, or raise a DocumentError naming the file and the reason.
 
     `as_path` is where the file will lie when it differs from where it lies now (an upload
@@ -219,12 +239,15 @@ def load_document(path: Path, root: Path | None = None, max_bytes: int | None = 
         size = path.stat().st_size
         if max_bytes is not None and size > max_bytes:
             raise FileTooLargeError(
-                name, f"文件过大（{size // 1024} KB，上限 {max_bytes // 1024} KB）",
-                f"file too large ({size // 1024} KB, limit {max_bytes // 1024} KB)")
+                name,
+                f"文件过大（{size // 1024} KB，上限 {max_bytes // 1024} KB）",
+                f"file too large ({size // 1024} KB, limit {max_bytes // 1024} KB)",
+            )
         data = path.read_bytes()
     except OSError as exc:
-        raise DocumentError(name, f"无法读取文件（{exc.strerror}）",
-                            f"cannot read the file ({exc.strerror})") from None
+        raise DocumentError(
+            name, f"无法读取文件（{exc.strerror}）", f"cannot read the file ({exc.strerror})"
+        ) from None
     try:
         loaded = loader(place, data, limits)
     except (DocumentError, MemoryError):
@@ -233,9 +256,11 @@ def load_document(path: Path, root: Path | None = None, max_bytes: int | None = 
         # Parsers of binary formats fail in many ways on damaged files; one bad file must
         # only skip itself, never stop the batch it came in.
         log.debug("loader for %s failed", name, exc_info=True)
-        raise CorruptFileError(name, f"无法解析文件，可能已损坏（{type(exc).__name__}）",
-                               f"cannot parse the file, it may be damaged "
-                               f"({type(exc).__name__}: {exc})") from None
+        raise CorruptFileError(
+            name,
+            f"无法解析文件，可能已损坏（{type(exc).__name__}）",
+            f"cannot parse the file, it may be damaged ({type(exc).__name__}: {exc})",
+        ) from None
     if not loaded.text.strip():
         raise EmptyDocumentError(name, "文件没有正文内容", "the file holds no text")
     meta = dict(loaded.metadata)
@@ -262,15 +287,21 @@ def load_document(path: Path, root: Path | None = None, max_bytes: int | None = 
 # Keys that, when any is given, mean the metadata was written by someone: nothing is guessed.
 _STATED_FACTS = ("doc_number", "date", "publish_date", "issuer")
 _CN_DIGITS = {ch: i for i, ch in enumerate("〇一二三四五六七八九")} | {"零": 0, "○": 0, "O": 0}
-_DATE = re.compile(r"((?:19|20)\d{2}|[〇零○O一二三四五六七八九]{4})\s*年\s*([\d一二三四五六七八九十]{1,3})"
-                   r"\s*月\s*([\d一二三四五六七八九十]{1,3})\s*日"
-                   r"|((?:19|20)\d{2})[-./](\d{1,2})[-./](\d{1,2})")
+_DATE = re.compile(
+    r"((?:19|20)\d{2}|[〇零○O一二三四五六七八九]{4})\s*年\s*([\d一二三四五六七八九十]{1,3})"
+    r"\s*月\s*([\d一二三四五六七八九十]{1,3})\s*日"
+    r"|((?:19|20)\d{2})[-./](\d{1,2})[-./](\d{1,2})"
+)
 _DATE_LINE = re.compile(rf"^(?:{_DATE.pattern})(?:\s+\d{{1,2}}:\d{{2}}(?::\d{{2}})?)?$")
-DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,15}\s*[〔［\[【(（]\s*(?:19|20)\d{2}\s*[〕］\]】)）]"
-                        r"\s*第?\s*\d{1,4}\s*号")
+DOC_NUMBER = re.compile(
+    r"[\u4e00-\u9fff]{1,15}\s*[〔［\[【(（]\s*(?:19|20)\d{2}\s*[〕］\]】)）]"
+    r"\s*第?\s*\d{1,4}\s*号"
+)
 _DOC_NUMBER_LINE = re.compile(rf"^(?:(?:发文字号|文号)\s*[：:]\s*)?({DOC_NUMBER.pattern})$")
-_ISSUER = re.compile(r"(?:委员会|人民政府|政府|办公室|办公厅|管理委员会|总局|局|厅|部|委|协会|学会|联合会|"
-                     r"中心|院|署|办)(?:[（(][^）)]{1,8}[）)])?$")  # "（盖章）" may follow
+_ISSUER = re.compile(
+    r"(?:委员会|人民政府|政府|办公室|办公厅|管理委员会|总局|局|厅|部|委|协会|学会|联合会|"
+    r"中心|院|署|办)(?:[（(][^）)]{1,8}[）)])?$"
+)  # "（盖章）" may follow
 _SENTENCE_MARKS = re.compile(r"[。；;，,！？!?：:《》]")
 _HEAD_LINES = 12
 _TAIL_LINES = 8
@@ -282,7 +313,9 @@ def _cn_number(text: str) -> int:
         return int(text)
     if "十" in text:
         tens, _, ones = text.partition("十")
-        return (_CN_DIGITS.get(tens, 1) if tens else 1) * 10 + (_CN_DIGITS.get(ones, 0) if ones else 0)
+        return (_CN_DIGITS.get(tens, 1) if tens else 1) * 10 + (
+            _CN_DIGITS.get(ones, 0) if ones else 0
+        )
     return _CN_DIGITS.get(text, 0)
 
 
@@ -294,8 +327,11 @@ def normalize_date(text: str) -> str:
         return text.strip()
     if m.group(1):
         raw_year = m.group(1)
-        year = int(raw_year) if raw_year.isdigit() else int(
-            "".join(str(_CN_DIGITS.get(ch, 0)) for ch in raw_year))
+        year = (
+            int(raw_year)
+            if raw_year.isdigit()
+            else int("".join(str(_CN_DIGITS.get(ch, 0)) for ch in raw_year))
+        )
         month, day = _cn_number(m.group(2)), _cn_number(m.group(3))
     else:
         year, month, day = int(m.group(4)), int(m.group(5)), int(m.group(6))
@@ -306,8 +342,11 @@ def normalize_date(text: str) -> str:
 
 def _is_issuer_line(line: str) -> bool:
     parts = line.split()
-    return (len(line) <= 60 and not _SENTENCE_MARKS.search(line)
-            and all(_ISSUER.search(part) for part in parts))
+    return (
+        len(line) <= 60
+        and not _SENTENCE_MARKS.search(line)
+        and all(_ISSUER.search(part) for part in parts)
+    )
 
 
 def metadata_from_text(text: str) -> dict[str, str]:
@@ -376,11 +415,15 @@ def skipped_name(name: str) -> tuple[str, str] | None:
     if name.startswith("."):
         return "以“.”开头的文件是隐藏文件，收录时会被跳过", "hidden files (named “.…”) are skipped"
     if name.endswith(SIDECAR_SUFFIX):
-        return ("以 .meta.yaml 结尾的文件是另一文件的元数据，收录时不作为文档",
-                "files named “….meta.yaml” hold another file's metadata, not a document")
+        return (
+            "以 .meta.yaml 结尾的文件是另一文件的元数据，收录时不作为文档",
+            "files named “….meta.yaml” hold another file's metadata, not a document",
+        )
     if name.upper().startswith("README"):
-        return ("以 README 开头的文件被视为说明文件，收录时会被跳过",
-                "files named README… are taken as notes about a folder and skipped")
+        return (
+            "以 README 开头的文件被视为说明文件，收录时会被跳过",
+            "files named README… are taken as notes about a folder and skipped",
+        )
     return None
 
 

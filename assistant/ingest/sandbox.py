@@ -62,18 +62,29 @@ class Sandbox:
     def __enter__(self) -> Sandbox:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
-    def load(self, path: Path, root: Path | None = None, max_bytes: int | None = None,
-             as_path: Path | None = None) -> Document:
+    def load(
+        self,
+        path: Path,
+        root: Path | None = None,
+        max_bytes: int | None = None,
+        as_path: Path | None = None,
+    ) -> Document:
         """`documents.load_document` in the worker: a Document, or the DocumentError it met."""
         name = str(as_path or path)
-        request = json.dumps({
-            "path": str(path), "as_path": None if as_path is None else str(as_path),
-            "root": None if root is None else str(root), "max_bytes": max_bytes,
-            "limits": asdict(self.limits)}).encode("utf-8")
+        request = json.dumps(
+            {
+                "path": str(path),
+                "as_path": None if as_path is None else str(as_path),
+                "root": None if root is None else str(root),
+                "max_bytes": max_bytes,
+                "limits": asdict(self.limits),
+            }
+        ).encode("utf-8")
         with self._lock:
             if self._served >= RECYCLE_AFTER:
                 self._stop()
@@ -88,8 +99,9 @@ class Sandbox:
             self._served += 1
             if raw is None:
                 self._stop()
-                log.warning("loading %s took over %g s; its worker was stopped", name,
-                            self.limits.seconds)
+                log.warning(
+                    "loading %s took over %g s; its worker was stopped", name, self.limits.seconds
+                )
                 raise _timed_out(name, self.limits)
             if not raw:
                 status = self._stop()
@@ -97,8 +109,9 @@ class Sandbox:
             reply = json.loads(raw)
             if reply.get("exit"):
                 self._stop()  # it ran out of memory: a fresh process serves the next file
-            log.debug("loaded %s in the worker in %.0f ms", name,
-                      (time.perf_counter() - started) * 1000)
+            log.debug(
+                "loaded %s in the worker in %.0f ms", name, (time.perf_counter() - started) * 1000
+            )
         if "error" in reply:
             raise _error(reply["error"])
         return _document(reply["document"])
@@ -120,13 +133,23 @@ class Sandbox:
         env = dict(os.environ)
         # The worker imports this very package, wherever it was imported from here.
         env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p)
+            p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p
+        )
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "assistant.ingest.sandbox", str(to_worker), str(to_parent),
-                 str(self.limits.memory_mb)],
-                pass_fds=(to_worker, to_parent), stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, env=env)
+                [
+                    sys.executable,
+                    "-m",
+                    "assistant.ingest.sandbox",
+                    str(to_worker),
+                    str(to_parent),
+                    str(self.limits.memory_mb),
+                ],
+                pass_fds=(to_worker, to_parent),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                env=env,
+            )
         except OSError as exc:
             for fd in (to_worker, from_parent, from_worker, to_parent):
                 os.close(fd)
@@ -144,8 +167,11 @@ class Sandbox:
         if not ready:
             status = self._stop()
             raise _cannot_start(f"exit status {status}")
-        log.debug("loader worker %d started in %.0f ms", self._process.pid,
-                  (time.perf_counter() - started) * 1000)
+        log.debug(
+            "loader worker %d started in %.0f ms",
+            self._process.pid,
+            (time.perf_counter() - started) * 1000,
+        )
         return self._requests, self._replies
 
     def _stop(self) -> int | None:
@@ -176,18 +202,22 @@ def _error(data: dict[str, str]) -> DocumentError:
 
 def _timed_out(name: str, limits: LoadLimits) -> LoadLimitError:
     return LoadLimitError(
-        name, f"解析超时（超过 {limits.seconds:g} 秒）已停止；文件可能过大、过于复杂或是恶意构造的，"
-              "请拆分或换一种格式后上传",
+        name,
+        f"解析超时（超过 {limits.seconds:g} 秒）已停止；文件可能过大、过于复杂或是恶意构造的，"
+        "请拆分或换一种格式后上传",
         f"loading took longer than {limits.seconds:g} s and was stopped; the file may be too "
-        "large, too complex or crafted: split it or provide another format")
+        "large, too complex or crafted: split it or provide another format",
+    )
 
 
 def _out_of_memory(name: str, limits: LoadLimits) -> LoadLimitError:
     return LoadLimitError(
-        name, f"解析所需内存超过上限（{limits.memory_mb} MB）；文件可能过大或是恶意构造的，"
-              "请拆分或换一种格式后上传",
+        name,
+        f"解析所需内存超过上限（{limits.memory_mb} MB）；文件可能过大或是恶意构造的，"
+        "请拆分或换一种格式后上传",
         f"loading needs more memory than the limit ({limits.memory_mb} MB); the file may be "
-        "too large or crafted: split it or provide another format")
+        "too large or crafted: split it or provide another format",
+    )
 
 
 def _died(name: str, status: int | None, limits: LoadLimits) -> DocumentError:
@@ -199,18 +229,22 @@ def _died(name: str, status: int | None, limits: LoadLimits) -> DocumentError:
         # rather than raising; the system's out-of-memory killer sends SIGKILL.
         return _out_of_memory(name, limits)
     return CorruptFileError(
-        name, f"解析时处理进程意外退出（状态 {status}），文件可能已损坏",
-        f"the loading process ended unexpectedly (status {status}); the file may be damaged")
+        name,
+        f"解析时处理进程意外退出（状态 {status}），文件可能已损坏",
+        f"the loading process ended unexpectedly (status {status}); the file may be damaged",
+    )
 
 
 def _cannot_start(reason: str) -> IngestError:
     return IngestError(
         f"无法启动解析文件的进程（{reason}），未收录任何文件，原索引继续使用。",
         f"Cannot start the process that loads files ({reason}); nothing was ingested and the "
-        "previous index still serves.")
+        "previous index still serves.",
+    )
 
 
 # -- inside the worker -------------------------------------------------------------------
+
 
 def _cap_memory(memory_mb: int) -> None:
     import resource
@@ -219,8 +253,7 @@ def _cap_memory(memory_mb: int) -> None:
     try:
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     except (ValueError, OSError):  # a system that does not let a process lower it
-        logging.getLogger(__name__).warning("cannot cap the loader's memory at %d MB",
-                                            memory_mb)
+        logging.getLogger(__name__).warning("cannot cap the loader's memory at %d MB", memory_mb)
 
 
 def _cap_cpu(seconds: float) -> None:
@@ -268,9 +301,12 @@ def _serve(requests: Connection, replies: Connection, memory_mb: int) -> None:
         reply: dict[str, Any] = {}
         try:
             doc = load_document(
-                Path(request["path"]), Path(request["root"]) if request["root"] else None,
-                request["max_bytes"], limits,
-                Path(request["as_path"]) if request["as_path"] else None)
+                Path(request["path"]),
+                Path(request["root"]) if request["root"] else None,
+                request["max_bytes"],
+                limits,
+                Path(request["as_path"]) if request["as_path"] else None,
+            )
             reply = {"document": asdict(doc)}
             del doc
         except DocumentError as exc:
@@ -292,28 +328,34 @@ def _serve(requests: Connection, replies: Connection, memory_mb: int) -> None:
         except MemoryError:
             reply.clear()
             leaving = True
-            raw = json.dumps({"error": _error_json(_out_of_memory(name, limits)),
-                              "exit": True}).encode("utf-8")
+            raw = json.dumps(
+                {"error": _error_json(_out_of_memory(name, limits)), "exit": True}
+            ).encode("utf-8")
         replies.send_bytes(raw)
         if leaving:
             return
 
 
 def _error_json(exc: DocumentError) -> dict[str, str]:
-    return {"type": type(exc).__name__, "path": exc.path,
-            "zh": exc.zh.removeprefix(f"{exc.path}："),
-            "en": exc.en.removeprefix(f"{exc.path}: ")}
+    return {
+        "type": type(exc).__name__,
+        "path": exc.path,
+        "zh": exc.zh.removeprefix(f"{exc.path}："),
+        "en": exc.en.removeprefix(f"{exc.path}: "),
+    }
 
 
 def main(argv: list[str]) -> None:
     """The worker's entry point: the two pipe ends it was given and its memory cap."""
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s loader %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s loader %(name)s: %(message)s",
+    )
     # A damaged PDF makes pdfminer warn once per object; the file's outcome says enough.
     logging.getLogger("pdfminer").setLevel(logging.ERROR)
     read_fd, write_fd, memory_mb = (int(a) for a in argv)
-    _serve(Connection(read_fd, writable=False), Connection(write_fd, readable=False),
-           memory_mb)
+    _serve(Connection(read_fd, writable=False), Connection(write_fd, readable=False), memory_mb)
 
 
 if __name__ == "__main__":

@@ -41,8 +41,18 @@ ARTICLE_RANK = 7
 _MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+")
 
 _SENTENCE_END = set("。！？；!?;")
-_OPENERS = {"《": "》", "“": "”", "‘": "’", "(": ")", "（": "）", "【": "】", "[": "]",
-            "「": "」", "『": "』", "〔": "〕"}
+_OPENERS = {
+    "《": "》",
+    "“": "”",
+    "‘": "’",
+    "(": ")",
+    "（": "）",
+    "【": "】",
+    "[": "]",
+    "「": "」",
+    "『": "』",
+    "〔": "〕",
+}
 _CLOSERS = {v: k for k, v in _OPENERS.items()}
 _CLAUSE_END = set("，,、：:")
 
@@ -236,13 +246,16 @@ def section_chunks(text: str, section: Section, opts: SegmentOptions) -> list[tu
         if end - start <= opts.article_max:
             return [(start, end)]
         # A long article splits by its paragraphs (款/项), packed back to a readable size.
-        lines = [piece for s, e in section.spans for piece in _split_long(text, s, e, opts.hard_max)]
+        lines = [
+            piece for s, e in section.spans for piece in _split_long(text, s, e, opts.hard_max)
+        ]
         return pack(lines, opts.hard_max, opts.min_chars)
     sentences = []
     for s, e in section.spans:
         for ss, se in split_sentences(text, s, e):
-            sentences.extend(_split_long(text, ss, se, opts.hard_max)
-                             if se - ss > opts.hard_max else [(ss, se)])
+            sentences.extend(
+                _split_long(text, ss, se, opts.hard_max) if se - ss > opts.hard_max else [(ss, se)]
+            )
     return pack(sentences, opts.max_chars, opts.min_chars)
 
 
@@ -273,19 +286,21 @@ def segment(doc: Document, opts: SegmentOptions | None = None) -> list[Chunk]:
         for n, (start, end) in enumerate(section_chunks(text, section, opts)):
             # A continued article keeps its opening clause as context ("企业的下列收入为免税收入：").
             page, page_breaks = page_span(doc.pages, start, end)
-            chunks.append(Chunk(
-                chunk_id=f"{doc.doc_id}#{len(chunks):04d}",
-                doc_id=doc.doc_id,
-                title=doc.title,
-                doc_number=doc.doc_number,
-                section=path,
-                text=text[start:end],
-                start=start,
-                end=end,
-                lead=lead,
-                page=page,
-                page_breaks=page_breaks,
-            ))
+            chunks.append(
+                Chunk(
+                    chunk_id=f"{doc.doc_id}#{len(chunks):04d}",
+                    doc_id=doc.doc_id,
+                    title=doc.title,
+                    doc_number=doc.doc_number,
+                    section=path,
+                    text=text[start:end],
+                    start=start,
+                    end=end,
+                    lead=lead,
+                    page=page,
+                    page_breaks=page_breaks,
+                )
+            )
             if n == 0 and section.is_article:
-                lead = text[start:section.spans[0][1]][:80]
+                lead = text[start : section.spans[0][1]][:80]
     return chunks

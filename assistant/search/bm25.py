@@ -16,8 +16,9 @@ import numpy as np
 class BM25:
     """A BM25 index over pre-tokenized documents, scored through an inverted index."""
 
-    def __init__(self, docs: Sequence[Mapping[str, float] | Sequence[str]], k1: float = 1.2,
-                 b: float = 0.75) -> None:
+    def __init__(
+        self, docs: Sequence[Mapping[str, float] | Sequence[str]], k1: float = 1.2, b: float = 0.75
+    ) -> None:
         self.k1, self.b = k1, b
         self.size = len(docs)
         freqs = [d if isinstance(d, Mapping) else Counter(d) for d in docs]
@@ -30,10 +31,14 @@ class BM25:
                 ids, tfs = postings.setdefault(term, ([], []))
                 ids.append(i)
                 tfs.append(tf)
-        self._postings = {t: (np.array(ids), np.array(tfs, dtype=np.float32))
-                          for t, (ids, tfs) in postings.items()}
-        self._idf = {t: math.log(1 + (self.size - len(ids) + 0.5) / (len(ids) + 0.5))
-                     for t, (ids, _) in self._postings.items()}
+        self._postings = {
+            t: (np.array(ids), np.array(tfs, dtype=np.float32))
+            for t, (ids, tfs) in postings.items()
+        }
+        self._idf = {
+            t: math.log(1 + (self.size - len(ids) + 0.5) / (len(ids) + 0.5))
+            for t, (ids, _) in self._postings.items()
+        }
 
     def knows(self, term: str) -> bool:
         """True when some document holds the term."""

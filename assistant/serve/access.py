@@ -32,9 +32,10 @@ def _check_key(name: str, key: str, setting: str) -> None:
     if len(key) < MIN_KEY_LENGTH:
         raise ConfigError(
             f"{setting} 中的密钥 {name!r} 太短（至少 {MIN_KEY_LENGTH} 个字符；"
-            "可用 `python -c \"import secrets; print(secrets.token_urlsafe(24))\"` 生成）。",
+            '可用 `python -c "import secrets; print(secrets.token_urlsafe(24))"` 生成）。',
             f"Key {name!r} in {setting} is too short ({MIN_KEY_LENGTH} characters at least; "
-            "`python -c \"import secrets; print(secrets.token_urlsafe(24))\"` makes one).")
+            '`python -c "import secrets; print(secrets.token_urlsafe(24))"` makes one).',
+        )
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,11 @@ class Keys:
         return found
 
     def is_admin(self, presented: str | None) -> bool:
-        return (self.admin is not None and presented is not None
-                and hmac.compare_digest(presented.encode(), self.admin.encode()))
+        return (
+            self.admin is not None
+            and presented is not None
+            and hmac.compare_digest(presented.encode(), self.admin.encode())
+        )
 
 
 def parse_keys(text: str) -> dict[str, str]:
@@ -83,8 +87,10 @@ def load_keys(api_keys: str | None, api_keys_file: Path | None, admin_key: str |
         try:
             text += "\n" + api_keys_file.read_text(encoding="utf-8")
         except OSError as exc:
-            raise ConfigError(f"无法读取密钥文件 ASSISTANT_API_KEYS_FILE（{exc.strerror}）。",
-                              f"Cannot read ASSISTANT_API_KEYS_FILE: {exc.strerror}.") from None
+            raise ConfigError(
+                f"无法读取密钥文件 ASSISTANT_API_KEYS_FILE（{exc.strerror}）。",
+                f"Cannot read ASSISTANT_API_KEYS_FILE: {exc.strerror}.",
+            ) from None
     admin = (admin_key or "").strip() or None
     if admin is not None:
         _check_key("admin", admin, "ASSISTANT_ADMIN_KEY")
@@ -221,7 +227,7 @@ class Sessions:
         with self._lock:
             _, turns = self._store.pop(session_id, (0.0, []))
             turns = [*turns, Message("user", question), Message("assistant", answer)]
-            self._store[session_id] = (self.clock(), turns[-2 * self.turns:])
+            self._store[session_id] = (self.clock(), turns[-2 * self.turns :])
             while len(self._store) > self.limit:
                 self._store.popitem(last=False)
 
@@ -242,4 +248,4 @@ def bounded(history: Sequence[Message], turns: int) -> list[Message]:
         return []
     if len(users) <= turns:
         return list(history)
-    return list(history[users[-turns]:])
+    return list(history[users[-turns] :])

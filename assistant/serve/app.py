@@ -81,14 +81,16 @@ _END = object()  # the end of a streamed answer's events
 class ApiError(Exception):
     """An error answered as JSON with a status, a code, and a message in Chinese and English."""
 
-    def __init__(self, status: int, code: str, zh: str, en: str,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, zh: str, en: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(en)
         self.status, self.code, self.zh, self.en = status, code, zh, en
         self.headers = headers or {}
 
 
 # -- requests --------------------------------------------------------------------------------
+
 
 class ChatMessage(BaseModel):
     role: Literal["system", "user", "assistant"]
@@ -100,8 +102,7 @@ class ChatRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
     messages: list[ChatMessage] = Field(min_length=1, max_length=401)
-    session_id: str | None = Field(None, min_length=1, max_length=64,
-                                   pattern=r"^[A-Za-z0-9_.-]+$")
+    session_id: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     # The end user behind an app key (a mini-program sends the user's openid): a session
     # belongs to the key and this user, so another user or key naming it starts afresh.
     user: str | None = Field(None, min_length=1, max_length=128)
@@ -133,6 +134,7 @@ class FeedbackRequest(BaseModel):
 
 # -- the app ---------------------------------------------------------------------------------
 
+
 @dataclass
 class Runtime:
     """Everything the requests share, built once at start-up."""
@@ -159,8 +161,11 @@ class Runtime:
     _swapping: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        at_once = (self.settings.llm_concurrency if self.settings.answerer == "llm"
-                   else os.cpu_count() or 2)
+        at_once = (
+            self.settings.llm_concurrency
+            if self.settings.answerer == "llm"
+            else os.cpu_count() or 2
+        )
         self.slots = threading.BoundedSemaphore(at_once)
         self.queue = asyncio.Semaphore(at_once)
 
@@ -240,8 +245,11 @@ class Runtime:
             try:
                 _ = fresh.assistant  # the index, its keyword index and rules, opened now
             except AssistantError as exc:
-                log.error("the new index did not open; still serving %s: %s",
-                          self.services.served_version(), exc.en)
+                log.error(
+                    "the new index did not open; still serving %s: %s",
+                    self.services.served_version(),
+                    exc.en,
+                )
                 return
             previous, self.services = self.services.served_version(), fresh
             log.info("now serving index %s (was %s)", fresh.served_version(), previous)
@@ -311,16 +319,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except (AssistantError, OSError) as exc:
             log.error("interrupted uploads were not settled: %s", exc)
         app.state.runtime = Runtime(
-            settings, services, keys, RateLimiter(settings.rate_limit_per_minute),
+            settings,
+            services,
+            keys,
+            RateLimiter(settings.rate_limit_per_minute),
             Sessions(settings.session_turns, settings.session_ttl_minutes * 60),
-            records, failures=failures, secret=secret)
+            records,
+            failures=failures,
+            secret=secret,
+        )
         log.info("ready in %.1f s", time.perf_counter() - started)
         yield
         app.state.runtime.jobs.shutdown()
 
-    app = FastAPI(title="policy-assistant", version="0.1.0", lifespan=lifespan,
-                  description="Cited answers from Chinese policy documents. Errors are "
-                              "`{\"error\": {\"code\", \"zh\", \"en\"}}`.")
+    app = FastAPI(
+        title="policy-assistant",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Cited answers from Chinese policy documents. Errors are "
+        '`{"error": {"code", "zh", "en"}}`.',
+    )
     app.state.keys = keys
     app.state.failures = failures
     app.state.staff_tokens = StaffTokens(keys.admin)
@@ -332,12 +350,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added innermost first. A CORS middleware is always present, even with no origin
     # allowed: the page's framework then leaves CORS to it instead of answering any origin.
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
-    app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
-                       allow_headers=["Authorization", "Content-Type"])
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type"],
+    )
     upload_limit = int(settings.max_upload_mb * 1024 * 1024)
-    app.add_middleware(BodyLimit, limit=settings.max_body_kb * 1024,
-                       limits={UPLOAD_PATH: upload_limit, PAGE_UPLOAD_PATH: upload_limit},
-                       timeout=settings.body_timeout_s)
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.max_body_kb * 1024,
+        limits={UPLOAD_PATH: upload_limit, PAGE_UPLOAD_PATH: upload_limit},
+        timeout=settings.body_timeout_s,
+    )
     app.add_middleware(Admission, check=_admission(app, STAFF_PAGE_ROUTES))
     app.add_middleware(ClientAddress, trusted=trusted)
     return app
@@ -367,9 +392,11 @@ def records_secret(settings: Settings) -> bytes:
     except FileNotFoundError:
         pass
     except OSError as exc:
-        raise ConfigError(f"索引目录 {path.parent} 不可用：无法读取 {path.name}（{exc.strerror}）。",
-                          f"The index folder {str(path.parent)!r} is not usable: cannot read "
-                          f"{path.name} ({exc.strerror}).") from None
+        raise ConfigError(
+            f"索引目录 {path.parent} 不可用：无法读取 {path.name}（{exc.strerror}）。",
+            f"The index folder {str(path.parent)!r} is not usable: cannot read "
+            f"{path.name} ({exc.strerror}).",
+        ) from None
     secret = secrets.token_hex(32).encode()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -379,14 +406,16 @@ def records_secret(settings: Settings) -> bytes:
     except FileExistsError:  # another worker made it first
         return path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"索引目录 {path.parent} 不可写（{exc.strerror}）。",
-                          f"The index folder {str(path.parent)!r} is not writable: "
-                          f"{exc.strerror}.") from None
+        raise ConfigError(
+            f"索引目录 {path.parent} 不可写（{exc.strerror}）。",
+            f"The index folder {str(path.parent)!r} is not writable: {exc.strerror}.",
+        ) from None
     return secret
 
 
-def _admission(app: FastAPI, staff_page: tuple[str, ...]
-               ) -> Callable[[Scope], Awaitable[Response | None]]:
+def _admission(
+    app: FastAPI, staff_page: tuple[str, ...]
+) -> Callable[[Scope], Awaitable[Response | None]]:
     """The checks made before a request's body is read: the loopback rule, and the keys of
     the upload routes (the API's admin key; the page's staff cookie for its staff routes)."""
     keys: Keys = app.state.keys
@@ -397,18 +426,23 @@ def _admission(app: FastAPI, staff_page: tuple[str, ...]
         host = client_host(scope)
         if not keys.required and not is_loopback(host):
             return error_response(
-                403, "loopback_only", "本服务未配置 API 密钥，只接受本机访问。",
-                "This server has no API keys configured and serves loopback clients only.")
+                403,
+                "loopback_only",
+                "本服务未配置 API 密钥，只接受本机访问。",
+                "This server has no API keys configured and serves loopback clients only.",
+            )
         path = scope["path"]
         api_upload = scope["method"] == "POST" and path == UPLOAD_PATH
-        if not api_upload and not any(path == p or (p.endswith("=") and path.startswith(p))
-                                      for p in staff_page):
+        if not api_upload and not any(
+            path == p or (p.endswith("=") and path.startswith(p)) for p in staff_page
+        ):
             return None
         wait = failures.blocked(host)
         if wait > 0:
             refused = _too_many_failures(wait)
-            return error_response(refused.status, refused.code, refused.zh, refused.en,
-                                  refused.headers)
+            return error_response(
+                refused.status, refused.code, refused.zh, refused.en, refused.headers
+            )
         headers = Headers(scope=scope)
         if api_upload:
             if keys.admin is None:
@@ -420,42 +454,64 @@ def _admission(app: FastAPI, staff_page: tuple[str, ...]
         if allowed:
             return None
         failures.failed(host)
-        return error_response(401, "unauthorized", "上传文件需要工作人员身份（管理员密钥）。",
-                              "Uploading needs a staff sign-in (the admin key).",
-                              {"WWW-Authenticate": "Bearer"})
+        return error_response(
+            401,
+            "unauthorized",
+            "上传文件需要工作人员身份（管理员密钥）。",
+            "Uploading needs a staff sign-in (the admin key).",
+            {"WWW-Authenticate": "Bearer"},
+        )
 
     return check
 
 
-ADMIN_DISABLED = ("未配置管理员密钥（ASSISTANT_ADMIN_KEY）。",
-                  "No admin key is configured (ASSISTANT_ADMIN_KEY).")
+ADMIN_DISABLED = (
+    "未配置管理员密钥（ASSISTANT_ADMIN_KEY）。",
+    "No admin key is configured (ASSISTANT_ADMIN_KEY).",
+)
 
 
 def _too_many_failures(wait: float) -> ApiError:
     seconds = max(1, math.ceil(wait))
-    return ApiError(429, "too_many_failures", f"密钥错误次数过多，请 {seconds} 秒后再试。",
-                    f"Too many wrong keys; retry in {seconds} s.", {"Retry-After": str(seconds)})
+    return ApiError(
+        429,
+        "too_many_failures",
+        f"密钥错误次数过多，请 {seconds} 秒后再试。",
+        f"Too many wrong keys; retry in {seconds} s.",
+        {"Retry-After": str(seconds)},
+    )
 
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.zh, exc.en), status_code=exc.status,
-                            headers=exc.headers)
+        return JSONResponse(
+            error_body(exc.code, exc.zh, exc.en), status_code=exc.status, headers=exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: {e.get('msg')}"
-            for e in exc.errors()[:5])
-        return JSONResponse(error_body("invalid_request", f"请求格式不正确：{problems}",
-                                       f"The request is malformed: {problems}"), status_code=422)
+            for e in exc.errors()[:5]
+        )
+        return JSONResponse(
+            error_body(
+                "invalid_request",
+                f"请求格式不正确：{problems}",
+                f"The request is malformed: {problems}",
+            ),
+            status_code=422,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        zh = {404: "没有这个地址。", 405: "此地址不支持该请求方法。"}.get(exc.status_code, "请求无法处理。")
-        return JSONResponse(error_body(f"http_{exc.status_code}", zh, str(exc.detail)),
-                            status_code=exc.status_code)
+        zh = {404: "没有这个地址。", 405: "此地址不支持该请求方法。"}.get(
+            exc.status_code, "请求无法处理。"
+        )
+        return JSONResponse(
+            error_body(f"http_{exc.status_code}", zh, str(exc.detail)), status_code=exc.status_code
+        )
 
     @app.exception_handler(AssistantError)
     async def assistant_error(_: Request, exc: AssistantError) -> JSONResponse:
@@ -465,12 +521,16 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error")
-        return JSONResponse(error_body("internal", "服务内部错误，请稍后再试。",
-                                       "Internal error; please try again later."),
-                            status_code=500)
+        return JSONResponse(
+            error_body(
+                "internal", "服务内部错误，请稍后再试。", "Internal error; please try again later."
+            ),
+            status_code=500,
+        )
 
 
 # -- access ----------------------------------------------------------------------------------
+
 
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
@@ -491,15 +551,24 @@ async def client(request: Request) -> str:
         found = runtime.keys.client(_bearer(request))
         if found is None:
             runtime.failures.failed(host)
-            raise ApiError(401, "unauthorized", "缺少或无效的 API 密钥（Authorization: Bearer …）。",
-                           "Missing or invalid API key (Authorization: Bearer …).",
-                           {"WWW-Authenticate": "Bearer"})
+            raise ApiError(
+                401,
+                "unauthorized",
+                "缺少或无效的 API 密钥（Authorization: Bearer …）。",
+                "Missing or invalid API key (Authorization: Bearer …).",
+                {"WWW-Authenticate": "Bearer"},
+            )
         name = found
     wait = runtime.limiter.take(name)
     if wait > 0:
         seconds = max(1, math.ceil(wait))
-        raise ApiError(429, "rate_limited", f"请求过于频繁，请 {seconds} 秒后再试。",
-                       f"Too many requests; retry in {seconds} s.", {"Retry-After": str(seconds)})
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"请求过于频繁，请 {seconds} 秒后再试。",
+            f"Too many requests; retry in {seconds} s.",
+            {"Retry-After": str(seconds)},
+        )
     return name
 
 
@@ -512,14 +581,20 @@ async def admin(request: Request) -> None:
         raise _too_many_failures(wait)
     if not runtime.keys.is_admin(_bearer(request)):
         runtime.failures.failed(host)
-        raise ApiError(401, "unauthorized", "需要管理员密钥。", "The admin key is required.",
-                       {"WWW-Authenticate": "Bearer"})
+        raise ApiError(
+            401,
+            "unauthorized",
+            "需要管理员密钥。",
+            "The admin key is required.",
+            {"WWW-Authenticate": "Bearer"},
+        )
 
 
 Client = Annotated[str, Depends(client)]
 
 
 # -- conversations ---------------------------------------------------------------------------
+
 
 @dataclass
 class Turn:
@@ -537,18 +612,29 @@ def read_turn(runtime: Runtime, request: ChatRequest, who: str) -> Turn:
     messages = [Message(m.role, m.content) for m in request.messages if m.role != "system"]
     last = max((i for i, m in enumerate(messages) if m.role == "user"), default=None)
     if last is None or not messages[last].content.strip():
-        raise ApiError(422, "no_question", "请求中没有用户提问（messages 里最后一条 user 消息）。",
-                       "The request holds no question (a last message with role 'user').")
+        raise ApiError(
+            422,
+            "no_question",
+            "请求中没有用户提问（messages 里最后一条 user 消息）。",
+            "The request holds no question (a last message with role 'user').",
+        )
     question = messages[last].content.strip()
     if len(question) > s.max_question_chars:
-        raise ApiError(422, "question_too_long", f"问题过长（上限 {s.max_question_chars} 字）。",
-                       f"The question is too long (limit {s.max_question_chars} characters).")
+        raise ApiError(
+            422,
+            "question_too_long",
+            f"问题过长（上限 {s.max_question_chars} 字）。",
+            f"The question is too long (limit {s.max_question_chars} characters).",
+        )
     history = messages[:last]
     if sum(m.role == "user" for m in history) > s.max_history_turns:
-        raise ApiError(422, "history_too_long", f"对话历史过长（上限 {s.max_history_turns} 轮）。",
-                       f"The history is too long (limit {s.max_history_turns} turns).")
-    owner = (session_key(who, request.user, request.session_id)
-             if request.session_id else None)
+        raise ApiError(
+            422,
+            "history_too_long",
+            f"对话历史过长（上限 {s.max_history_turns} 轮）。",
+            f"The history is too long (limit {s.max_history_turns} turns).",
+        )
+    owner = session_key(who, request.user, request.session_id) if request.session_id else None
     if owner and not history:
         history = runtime.sessions.history(owner)
     return Turn(question, bounded(history, s.history_turns), request.session_id, owner)
@@ -561,8 +647,14 @@ def finish(runtime: Runtime, turn: Turn, answer: Answer, who: str, started: floa
         runtime.sessions.add(turn.owner, turn.question, answer.answer)
     latency = (time.perf_counter() - started) * 1000
     try:
-        runtime.records.add_exchange(message_id, turn.question, answer, who,
-                                     runtime.pseudonym(turn.owner or turn.session_id), latency)
+        runtime.records.add_exchange(
+            message_id,
+            turn.question,
+            answer,
+            who,
+            runtime.pseudonym(turn.owner or turn.session_id),
+            latency,
+        )
     except AssistantError as exc:  # a record lost must not lose the answer
         log.error("could not record exchange %s: %s", message_id, exc.en)
     return message_id
@@ -575,17 +667,31 @@ def upload_name(filename: str | None) -> str:
     """An uploaded file's name as it will be kept, or ApiError (400) saying what is wrong."""
     name = Path((filename or "").replace("\\", "/")).name
     if not name:
-        raise ApiError(400, "bad_upload", "上传的文件缺少文件名。", "An uploaded file has no file name.")
+        raise ApiError(
+            400, "bad_upload", "上传的文件缺少文件名。", "An uploaded file has no file name."
+        )
     if (skipped := skipped_name(name)) is not None:
         zh, en = skipped
-        raise ApiError(400, "bad_upload", f"{name}：{zh}，请改名后上传。",
-                       f"{name!r}: {en}; rename it and upload it again.")
+        raise ApiError(
+            400,
+            "bad_upload",
+            f"{name}：{zh}，请改名后上传。",
+            f"{name!r}: {en}; rename it and upload it again.",
+        )
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
-        raise ApiError(400, "bad_upload", "文件名中含有控制字符，请改名后再上传。",
-                       "A file name holds control characters; rename the file and upload it again.")
+        raise ApiError(
+            400,
+            "bad_upload",
+            "文件名中含有控制字符，请改名后再上传。",
+            "A file name holds control characters; rename the file and upload it again.",
+        )
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
-        raise ApiError(400, "bad_upload", f"文件名过长（上限 {MAX_NAME_BYTES} 字节），请改名后再上传。",
-                       f"A file name is too long (limit {MAX_NAME_BYTES} bytes); rename the file.")
+        raise ApiError(
+            400,
+            "bad_upload",
+            f"文件名过长（上限 {MAX_NAME_BYTES} 字节），请改名后再上传。",
+            f"A file name is too long (limit {MAX_NAME_BYTES} bytes); rename the file.",
+        )
     return name
 
 
@@ -595,17 +701,22 @@ def result_json(answer: Answer, message_id: str, session_id: str | None) -> dict
 
 def footnotes(answer: Answer) -> str:
     """Citations as a text block, for clients that show only the message text."""
+
     def line(c: Citation) -> str:
-        where = " ".join(p for p in (f"《{c.chunk.title}》", c.chunk.doc_number, c.chunk.section,
-                                     c.page_label) if p)
+        where = " ".join(
+            p
+            for p in (f"《{c.chunk.title}》", c.chunk.doc_number, c.chunk.section, c.page_label)
+            if p
+        )
         return f"[{c.n}] {where}：“{c.quote}”"
 
     blocks = []
     if answer.citations:
         blocks.append("引用：\n" + "\n".join(line(c) for c in answer.citations))
     if answer.related:
-        blocks.append("相关条文：\n" + "\n".join(line(c).replace(f"[{c.n}]", "-", 1)
-                                            for c in answer.related))
+        blocks.append(
+            "相关条文：\n" + "\n".join(line(c).replace(f"[{c.n}]", "-", 1) for c in answer.related)
+        )
     return ("\n\n" + "\n\n".join(blocks)) if blocks else ""
 
 
@@ -616,15 +727,20 @@ def sse(data: dict[str, Any], event: str | None = None) -> str:
 
 # -- routes ----------------------------------------------------------------------------------
 
+
 def _install_routes(app: FastAPI) -> None:
     @app.get("/healthz", tags=["service"])
     def healthz(request: Request) -> dict[str, Any]:
         """Status, documents, chunks and the index version being served."""
         runtime = _runtime(request)
         index = runtime.services.index
-        return {"status": "ok", "documents": len(index.manifest.documents),
-                "chunks": len(index.chunks), "index_version": index.manifest.version,
-                "answerer": runtime.settings.answerer}
+        return {
+            "status": "ok",
+            "documents": len(index.manifest.documents),
+            "chunks": len(index.chunks),
+            "index_version": index.manifest.version,
+            "answerer": runtime.settings.answerer,
+        }
 
     @app.post("/v1/search", tags=["answers"])
     def search(body: SearchRequest, request: Request, who: Client) -> dict[str, Any]:
@@ -640,9 +756,17 @@ def _install_routes(app: FastAPI) -> None:
         answer, message_id = await runtime.answer(turn, who)
         return JSONResponse(result_json(answer, message_id, turn.session_id))
 
-    @app.post("/v1/chat/stream", tags=["answers"], response_class=StreamingResponse,
-              responses={200: {"content": {"text/event-stream": {}},
-                               "description": "delta…, [replace], result, done events"}})
+    @app.post(
+        "/v1/chat/stream",
+        tags=["answers"],
+        response_class=StreamingResponse,
+        responses={
+            200: {
+                "content": {"text/event-stream": {}},
+                "description": "delta…, [replace], result, done events",
+            }
+        },
+    )
     async def chat_stream(body: ChatRequest, request: Request, who: Client) -> StreamingResponse:
         """The same answer as server-sent events: `delta` texts as they come, `replace` if a
         model's answer was replaced, then `result` (the whole JSON result) and `done`."""
@@ -655,13 +779,18 @@ def _install_routes(app: FastAPI) -> None:
                 if event.kind in ("delta", "replace"):
                     yield sse({"type": event.kind, "text": event.text}, event.kind)
                 elif event.answer is not None:
-                    yield sse({"type": "result",
-                               **result_json(event.answer, message_id or "", turn.session_id)},
-                              "result")
+                    yield sse(
+                        {
+                            "type": "result",
+                            **result_json(event.answer, message_id or "", turn.session_id),
+                        },
+                        "result",
+                    )
             yield sse({"type": "done"}, "done")
 
-        return StreamingResponse(events(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache"})
+        return StreamingResponse(
+            events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+        )
 
     @app.post("/v1/chat/completions", tags=["openai"])
     async def completions(body: CompletionRequest, request: Request, who: Client) -> Any:
@@ -675,23 +804,37 @@ def _install_routes(app: FastAPI) -> None:
         if not body.stream:
             answer, message_id = await runtime.answer(turn, who)
             text = answer.answer + footnotes(answer)
-            return JSONResponse({
-                "id": completion_id, "object": "chat.completion", "created": created,
-                "model": body.model,
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": text}}],
-                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-                "citations": [c.to_json() for c in answer.citations],
-                "related": [c.to_json() for c in answer.related],
-                "abstained": answer.abstained, "mode": answer.mode,
-                "message_id": message_id})
-
-        def chunk(delta: dict[str, Any], finish_reason: str | None = None,
-                  **extra: Any) -> str:
-            data = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
+            return JSONResponse(
+                {
+                    "id": completion_id,
+                    "object": "chat.completion",
+                    "created": created,
                     "model": body.model,
-                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
-                    **extra}
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": text},
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                    "citations": [c.to_json() for c in answer.citations],
+                    "related": [c.to_json() for c in answer.related],
+                    "abstained": answer.abstained,
+                    "mode": answer.mode,
+                    "message_id": message_id,
+                }
+            )
+
+        def chunk(delta: dict[str, Any], finish_reason: str | None = None, **extra: Any) -> str:
+            data = {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": body.model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+                **extra,
+            }
             return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
         async def stream() -> AsyncIterator[str]:
@@ -700,19 +843,29 @@ def _install_routes(app: FastAPI) -> None:
                 if event.kind == "delta":
                     yield chunk({"content": event.text})
                 elif event.kind == "replace":
-                    yield chunk({"content": "\n\n（以上内容未通过引用核验，以下为依据文件原文的回答）\n"
-                                            + event.text})
+                    yield chunk(
+                        {
+                            "content": "\n\n（以上内容未通过引用核验，以下为依据文件原文的回答）\n"
+                            + event.text
+                        }
+                    )
                 elif event.answer is not None:
                     answer = event.answer
                     yield chunk({"content": footnotes(answer)})
-                    yield chunk({}, "stop", citations=[c.to_json() for c in answer.citations],
-                                related=[c.to_json() for c in answer.related],
-                                abstained=answer.abstained, mode=answer.mode,
-                                message_id=message_id)
+                    yield chunk(
+                        {},
+                        "stop",
+                        citations=[c.to_json() for c in answer.citations],
+                        related=[c.to_json() for c in answer.related],
+                        abstained=answer.abstained,
+                        mode=answer.mode,
+                        message_id=message_id,
+                    )
             yield "data: [DONE]\n\n"
 
-        return StreamingResponse(stream(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache"})
+        return StreamingResponse(
+            stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+        )
 
     @app.post("/v1/eligibility", tags=["answers"])
     def eligibility(body: EligibilityRequest, request: Request, who: Client) -> dict[str, Any]:
@@ -730,8 +883,9 @@ def _install_routes(app: FastAPI) -> None:
 
         runtime = _runtime(request)
         try:
-            runtime.records.add_feedback(body.message_id, 1 if body.rating == "up" else -1,
-                                         body.comment)
+            runtime.records.add_feedback(
+                body.message_id, 1 if body.rating == "up" else -1, body.comment
+            )
         except UnknownMessageError as exc:
             raise ApiError(404, "unknown_message", exc.zh, exc.en) from None
         return {"ok": True}
@@ -744,10 +898,20 @@ def _install_routes(app: FastAPI) -> None:
         runtime = _runtime(request)
         index = runtime.services.index
         uploaded = dict(removable(runtime.settings, index))
-        return {"index_version": index.manifest.version, "documents": [
-            {"doc_id": d.doc_id, "title": d.title, "doc_number": d.doc_number,
-             "chunks": d.chunks, "metadata": d.metadata, "uploaded": d.doc_id in uploaded}
-            for d in index.manifest.documents.values()]}
+        return {
+            "index_version": index.manifest.version,
+            "documents": [
+                {
+                    "doc_id": d.doc_id,
+                    "title": d.title,
+                    "doc_number": d.doc_number,
+                    "chunks": d.chunks,
+                    "metadata": d.metadata,
+                    "uploaded": d.doc_id in uploaded,
+                }
+                for d in index.manifest.documents.values()
+            ],
+        }
 
     @app.post(UPLOAD_PATH, tags=["staff"], status_code=202, dependencies=[Depends(admin)])
     def upload(request: Request, files: Annotated[list[UploadFile], File()]) -> dict[str, Any]:
@@ -757,8 +921,12 @@ def _install_routes(app: FastAPI) -> None:
 
         runtime = _runtime(request)
         if not files or len(files) > UPLOAD_FILES:
-            raise ApiError(400, "bad_upload", f"请上传 1 至 {UPLOAD_FILES} 个文件。",
-                           f"Upload between 1 and {UPLOAD_FILES} files.")
+            raise ApiError(
+                400,
+                "bad_upload",
+                f"请上传 1 至 {UPLOAD_FILES} 个文件。",
+                f"Upload between 1 and {UPLOAD_FILES} files.",
+            )
         names = [upload_name(f.filename) for f in files]  # all checked before anything is kept
         staging = Path(tempfile.mkdtemp(prefix="upload-"))
         paths = []
@@ -774,8 +942,13 @@ def _install_routes(app: FastAPI) -> None:
 
         def work(progress: Callable[[int, int], None]) -> Any:
             try:
-                return add_files(runtime.settings, runtime.services.store, paths, progress,
-                                 runtime.served_index())
+                return add_files(
+                    runtime.settings,
+                    runtime.services.store,
+                    paths,
+                    progress,
+                    runtime.served_index(),
+                )
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
 
@@ -792,13 +965,23 @@ def _install_routes(app: FastAPI) -> None:
         upload route asks for (the page's own upload cannot carry the key)."""
         tokens: StaffTokens = request.app.state.staff_tokens
         response = JSONResponse({"ok": True, "expires_in": int(tokens.ttl)})
-        response.set_cookie(STAFF_COOKIE, tokens.issue(), max_age=int(tokens.ttl), path="/",
-                            httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https")
+        response.set_cookie(
+            STAFF_COOKIE,
+            tokens.issue(),
+            max_age=int(tokens.ttl),
+            path="/",
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
         return response
 
-    @app.delete("/v1/admin/documents/{doc_id:path}", tags=["staff"], status_code=202,
-                dependencies=[Depends(admin)])
+    @app.delete(
+        "/v1/admin/documents/{doc_id:path}",
+        tags=["staff"],
+        status_code=202,
+        dependencies=[Depends(admin)],
+    )
     def remove(doc_id: str, request: Request) -> dict[str, Any]:
         """Remove a document staff uploaded; in the background, like an upload."""
         from assistant.errors import LibraryError
@@ -808,19 +991,26 @@ def _install_routes(app: FastAPI) -> None:
         index = runtime.services.index
         if doc_id not in dict(removable(runtime.settings, index)):
             entry = index.manifest.documents.get(doc_id)
-            raise ApiError(404 if entry is None else 409, "not_removable",
-                           f"没有可移除的上传文档 {doc_id}。" if entry is None else
-                           f"《{entry.title}》不是工作人员上传的文件，不能在此移除。",
-                           f"No uploaded document {doc_id!r}." if entry is None else
-                           f"{doc_id!r} was not uploaded by staff; it cannot be removed here.")
+            raise ApiError(
+                404 if entry is None else 409,
+                "not_removable",
+                f"没有可移除的上传文档 {doc_id}。"
+                if entry is None
+                else f"《{entry.title}》不是工作人员上传的文件，不能在此移除。",
+                f"No uploaded document {doc_id!r}."
+                if entry is None
+                else f"{doc_id!r} was not uploaded by staff; it cannot be removed here.",
+            )
 
         def work(progress: Callable[[int, int], None]) -> Any:
             current = runtime.services.index
             if doc_id not in current.manifest.documents:
-                raise LibraryError(f"文档 {doc_id} 已不在索引中。",
-                                   f"Document {doc_id!r} is no longer indexed.")
-            return remove_document(runtime.settings, runtime.services.store, current, doc_id,
-                                   progress)
+                raise LibraryError(
+                    f"文档 {doc_id} 已不在索引中。", f"Document {doc_id!r} is no longer indexed."
+                )
+            return remove_document(
+                runtime.settings, runtime.services.store, current, doc_id, progress
+            )
 
         job = runtime.jobs.submit("remove", work, then=runtime.swap)
         return {**job.to_json(), "status_url": f"/v1/admin/jobs/{job.id}"}
@@ -830,15 +1020,18 @@ def _install_routes(app: FastAPI) -> None:
         """A background ingest: queued, running (chunks embedded of the total), done or failed."""
         job = _runtime(request).jobs.get(job_id)
         if job is None:
-            raise ApiError(404, "unknown_job", f"没有编号为 {job_id} 的任务。",
-                           f"No job {job_id!r}.")
+            raise ApiError(
+                404, "unknown_job", f"没有编号为 {job_id} 的任务。", f"No job {job_id!r}."
+            )
         return job.to_json()
 
     @app.get("/v1/admin/records", tags=["staff"], dependencies=[Depends(admin)])
-    def records(request: Request,
-                since: Annotated[datetime | None, Query(description="ISO date or time")] = None,
-                only: Annotated[Literal["all", "unanswered", "negative"], Query()] = "all",
-                format: Annotated[Literal["json", "csv"], Query()] = "json") -> Any:
+    def records(
+        request: Request,
+        since: Annotated[datetime | None, Query(description="ISO date or time")] = None,
+        only: Annotated[Literal["all", "unanswered", "negative"], Query()] = "all",
+        format: Annotated[Literal["json", "csv"], Query()] = "json",
+    ) -> Any:
         """Exchanges and feedback for staff; above all the unanswered and the thumbs-down."""
         from assistant.serve.records import to_csv
 

@@ -42,10 +42,16 @@ class Job:
     error: dict[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"job_id": self.id, "kind": self.kind, "state": self.state,
-                "progress": {"done": self.done, "total": self.total},
-                "created": self.created, "finished": self.finished,
-                "result": self.result, "error": self.error}
+        return {
+            "job_id": self.id,
+            "kind": self.kind,
+            "state": self.state,
+            "progress": {"done": self.done, "total": self.total},
+            "created": self.created,
+            "finished": self.finished,
+            "result": self.result,
+            "error": self.error,
+        }
 
 
 class Jobs:
@@ -96,9 +102,13 @@ class Jobs:
             job.state = "failed"
         except Exception as exc:  # a bug must fail the job, not kill the worker thread
             log.exception("job %s (%s) failed", job.id, job.kind)
-            job.error = {"code": "internal_error", "zh": f"任务失败：{exc}",
-                         "en": f"the job failed: {exc}"}
+            job.error = {
+                "code": "internal_error",
+                "zh": f"任务失败：{exc}",
+                "en": f"the job failed: {exc}",
+            }
             job.state = "failed"
         job.finished = time.time()
-        log.info("job %s (%s) %s in %.1f s", job.id, job.kind, job.state,
-                 time.perf_counter() - started)
+        log.info(
+            "job %s (%s) %s in %.1f s", job.id, job.kind, job.state, time.perf_counter() - started
+        )

@@ -33,8 +33,9 @@ def error_body(code: str, zh: str, en: str) -> dict[str, Any]:
     return {"error": {"code": code, "zh": zh, "en": en}}
 
 
-def error_response(status: int, code: str, zh: str, en: str,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int, code: str, zh: str, en: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(error_body(code, zh, en), status_code=status, headers=headers)
 
 
@@ -47,9 +48,10 @@ def parse_networks(text: str) -> tuple[Network, ...]:
         try:
             out.append(ipaddress.ip_network(item, strict=False))
         except ValueError:
-            raise ConfigError(f"ASSISTANT_TRUSTED_PROXIES 中的 {item!r} 不是 IP 地址或网段。",
-                              f"{item!r} in ASSISTANT_TRUSTED_PROXIES is not an IP address "
-                              "or network.") from None
+            raise ConfigError(
+                f"ASSISTANT_TRUSTED_PROXIES 中的 {item!r} 不是 IP 地址或网段。",
+                f"{item!r} in ASSISTANT_TRUSTED_PROXIES is not an IP address or network.",
+            ) from None
     return tuple(out)
 
 
@@ -129,8 +131,7 @@ class BodyLimit:
     the body stops arriving for `timeout` seconds (a slow client must not hold a connection
     and a request's memory forever)."""
 
-    def __init__(self, app: ASGIApp, limit: int, limits: dict[str, int],
-                 timeout: float) -> None:
+    def __init__(self, app: ASGIApp, limit: int, limits: dict[str, int], timeout: float) -> None:
         self.app = app
         self.limit = limit
         self.limits = limits  # larger limits by exact path (the upload routes)
@@ -180,10 +181,12 @@ class BodyLimit:
         except _Stalled:
             if not started:
                 await error_response(
-                    408, "body_timeout",
+                    408,
+                    "body_timeout",
                     f"请求体在 {self.timeout:g} 秒内没有传完，连接已关闭。",
                     f"The request body stalled for {self.timeout:g} s; the request was dropped.",
-                    {"Connection": "close"})(scope, receive, send)
+                    {"Connection": "close"},
+                )(scope, receive, send)
 
     def _timed(self, receive: Receive) -> Receive:
         """`receive` that gives up when a body part takes longer than the timeout. Once the
@@ -207,6 +210,10 @@ class BodyLimit:
     @staticmethod
     def too_large(limit: int) -> JSONResponse:
         size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
-        return error_response(413, "body_too_large", f"请求体过大（上限 {size}）。",
-                              f"The request body is too large (limit {size}).",
-                              {"Connection": "close"})
+        return error_response(
+            413,
+            "body_too_large",
+            f"请求体过大（上限 {size}）。",
+            f"The request body is too large (limit {size}).",
+            {"Connection": "close"},
+        )

@@ -51,17 +51,31 @@ log = logging.getLogger(__name__)
 
 TITLE = "青浦区科技政策问答"
 SUBTITLE = "上海市青浦区科学技术委员会 · 依据政策文件原文作答，每条回答注明出处"
-EXAMPLES = ("我们刚拿到高企证书，区里有补贴吗？", "高企的企业所得税税率是多少？",
-            "微贷通最高能贷多少？", "去年全区有效高企有多少家？")
+EXAMPLES = (
+    "我们刚拿到高企证书，区里有补贴吗？",
+    "高企的企业所得税税率是多少？",
+    "微贷通最高能贷多少？",
+    "去年全区有效高企有多少家？",
+)
 FONTS = ("PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif")
 MONO_FONTS = ("ui-monospace", "Menlo", "Consolas", "monospace")
 CSS_PATH = Path(__file__).with_name("page.css")
 RECENT_RECORDS = 20
 # The metadata a reader is shown, in this order; other keys (checksums…) are for the index.
-META_LABELS = {"index_number": "索引号", "issuer": "发文机关", "kind": "类别",
-               "department": "法律部门", "date": "成文日期", "publish_date": "发布日期",
-               "effective_date": "施行日期", "version_date": "版本日期", "status": "效力状态",
-               "source": "来源", "source_url": "原文链接", "note": "说明"}
+META_LABELS = {
+    "index_number": "索引号",
+    "issuer": "发文机关",
+    "kind": "类别",
+    "department": "法律部门",
+    "date": "成文日期",
+    "publish_date": "发布日期",
+    "effective_date": "施行日期",
+    "version_date": "版本日期",
+    "status": "效力状态",
+    "source": "来源",
+    "source_url": "原文链接",
+    "note": "说明",
+}
 
 GENERIC_ERROR = "服务暂时出现问题，请稍后再试。如多次出现，请联系区科委。"
 NO_INDEX = "暂未收录政策文件，暂时无法回答。请工作人员在“工作人员”页上传文件后再试。"
@@ -71,6 +85,7 @@ NO_ADMIN = "本服务未配置管理员密钥（ASSISTANT_ADMIN_KEY），工作�
 
 
 # -- rendering (pure: plain data in, HTML out; every text from a document or a user escaped) ---
+
 
 def esc(text: str) -> str:
     """Text as HTML, line breaks kept."""
@@ -88,7 +103,7 @@ def _highlighted(text: str, span: tuple[int, int] | None) -> str:
 def quote_span(chunk: Chunk, start: int, end: int, quote: str) -> tuple[int, int] | None:
     """Where a quote lies inside a chunk's text, by its offsets or else by searching."""
     a = start - chunk.start
-    if quote and 0 <= a and chunk.text[a:a + len(quote)] == quote:
+    if quote and 0 <= a and chunk.text[a : a + len(quote)] == quote:
         return a, a + len(quote)
     found = chunk.text.find(quote) if quote else -1
     return (found, found + len(quote)) if found >= 0 else None
@@ -96,8 +111,10 @@ def quote_span(chunk: Chunk, start: int, end: int, quote: str) -> tuple[int, int
 
 def section_chunks(index: ServedIndex, doc_id: str, section: str) -> list[Chunk]:
     """The chunks of one section of a document, in reading order."""
-    return sorted((c for c in index.chunks if c.doc_id == doc_id and c.section == section),
-                  key=lambda c: c.start)
+    return sorted(
+        (c for c in index.chunks if c.doc_id == doc_id and c.section == section),
+        key=lambda c: c.start,
+    )
 
 
 def document_sections(index: ServedIndex, doc_id: str) -> list[str]:
@@ -110,15 +127,15 @@ def section_label(section: str) -> str:
     return section.replace(" > ", " › ") if section else "标题与开头"
 
 
-def reader_link(doc_id: str, section: str, start: int | None = None,
-                end: int | None = None) -> str:
+def reader_link(doc_id: str, section: str, start: int | None = None, end: int | None = None) -> str:
     """The page address that opens a document at a section (the Documents tab)."""
     link = f"?doc={urlquote(doc_id, safe='')}&section={urlquote(section, safe='')}"
     return link + (f"&from={start}&to={end}" if start is not None and end is not None else "")
 
 
-def section_text_html(chunks: Sequence[Chunk], start: int | None = None,
-                      end: int | None = None) -> str:
+def section_text_html(
+    chunks: Sequence[Chunk], start: int | None = None, end: int | None = None
+) -> str:
     """The whole section as paragraphs, the part at [start, end) of the document marked."""
     parts = []
     for c in chunks:
@@ -136,19 +153,22 @@ def citation_card(c: Citation, section: Sequence[Chunk], label: str = "") -> str
     chunk = c.chunk
     marker = f'<span class="pa-card-n">{label or f"[{c.n}]"}</span>'
     number = f'<span class="pa-docno">{esc(chunk.doc_number)}</span>' if chunk.doc_number else ""
-    place = " · ".join(p for p in (section_label(chunk.section) if chunk.section else "",
-                                   c.page_label) if p)
+    place = " · ".join(
+        p for p in (section_label(chunk.section) if chunk.section else "", c.page_label) if p
+    )
     where = f'<div class="pa-card-sec">{esc(place)}</div>' if place else ""
     full = section_text_html(section or [chunk], c.start, c.end)
     link = html.escape(reader_link(chunk.doc_id, chunk.section, c.start, c.end))
-    return (f'<div class="pa-card">'
-            f'<div class="pa-card-head">{marker}<span class="pa-card-title">'
-            f'《{esc(chunk.title)}》</span>{number}</div>{where}'
-            f'<blockquote class="pa-quote"><mark>{esc(c.quote)}</mark></blockquote>'
-            f'<details class="pa-more"><summary>展开本节全文</summary>'
-            f'<div class="pa-section-text">{full}</div></details>'
-            f'<a class="pa-open" href="{link}" target="_blank" rel="noopener">在文件中查看 ↗</a>'
-            f"</div>")
+    return (
+        f'<div class="pa-card">'
+        f'<div class="pa-card-head">{marker}<span class="pa-card-title">'
+        f"《{esc(chunk.title)}》</span>{number}</div>{where}"
+        f'<blockquote class="pa-quote"><mark>{esc(c.quote)}</mark></blockquote>'
+        f'<details class="pa-more"><summary>展开本节全文</summary>'
+        f'<div class="pa-section-text">{full}</div></details>'
+        f'<a class="pa-open" href="{link}" target="_blank" rel="noopener">在文件中查看 ↗</a>'
+        f"</div>"
+    )
 
 
 def _answer_text(text: str) -> str:
@@ -169,9 +189,11 @@ def answer_html(answer: Answer, sections: Callable[[Chunk], Sequence[Chunk]]) ->
     out = ['<div class="pa-answer">']
     if answer.abstained:
         badge = "需要补充信息" if answer.intent == "clarify" else "文件未载明"
-        out.append(f'<div class="pa-notice"><div class="pa-notice-head">'
-                   f'<span class="pa-badge">!</span>{badge}</div>'
-                   f"{_answer_text(answer.answer)}</div>")
+        out.append(
+            f'<div class="pa-notice"><div class="pa-notice-head">'
+            f'<span class="pa-badge">!</span>{badge}</div>'
+            f"{_answer_text(answer.answer)}</div>"
+        )
     else:
         out.append(_answer_text(answer.answer))
     out.extend(f'<div class="pa-note">{esc(note)}</div>' for note in answer.notes)
@@ -187,49 +209,67 @@ def answer_html(answer: Answer, sections: Callable[[Chunk], Sequence[Chunk]]) ->
 
 UNSURE = "不确定"
 YES_NO = [UNSURE, "是", "否"]
-ELIGIBILITY_INTRO = ("填写企业情况后点击“开始自测”，即可逐条对照已收录政策的条件：哪些已经满足、"
-                     "哪些不满足、哪些还需要补充信息。每个条件都注明所依据的原文。")
+ELIGIBILITY_INTRO = (
+    "填写企业情况后点击“开始自测”，即可逐条对照已收录政策的条件：哪些已经满足、"
+    "哪些不满足、哪些还需要补充信息。每个条件都注明所依据的原文。"
+)
 OUTCOME_CLASSES = {"eligible": "ok", "needs_info": "ask", "not_stated": "ask", "not_eligible": "no"}
 MARK_CLASSES = {"met": "ok", "unmet": "no", "unknown": "ask"}
 
 
-def verdicts_html(result: dict[str, Any], citations: Sequence[Citation],
-                  sections: Callable[[Chunk], Sequence[Chunk]]) -> str:
+def verdicts_html(
+    result: dict[str, Any],
+    citations: Sequence[Citation],
+    sections: Callable[[Chunk], Sequence[Chunk]],
+) -> str:
     """Eligibility verdicts as cards, the conditions marked, then the cited clauses."""
     from assistant.eligibility.verdicts import STATUS_MARKS
 
     if not result["verdicts"]:
         return empty_html("暂无可用的资格规则。工作人员可在 corpus/rules/ 中添加规则。")
     out = ['<div class="pa-verdicts">']
-    counts = {k: sum(v["outcome"] == k for v in result["verdicts"])
-              for k in ("eligible", "needs_info", "not_eligible")}
-    out.append(f'<div class="pa-verdict-summary">符合 {counts["eligible"]} 项 · '
-               f'需补充信息 {counts["needs_info"]} 项 · 不符合 {counts["not_eligible"]} 项</div>')
+    counts = {
+        k: sum(v["outcome"] == k for v in result["verdicts"])
+        for k in ("eligible", "needs_info", "not_eligible")
+    }
+    out.append(
+        f'<div class="pa-verdict-summary">符合 {counts["eligible"]} 项 · '
+        f"需补充信息 {counts['needs_info']} 项 · 不符合 {counts['not_eligible']} 项</div>"
+    )
     if result["questions"]:
-        out.append('<div class="pa-note">补充以下信息可得出更多结论：'
-                   + "".join(esc(q) for q in result["questions"]) + "</div>")
+        out.append(
+            '<div class="pa-note">补充以下信息可得出更多结论：'
+            + "".join(esc(q) for q in result["questions"])
+            + "</div>"
+        )
     for v in result["verdicts"]:
         kind = OUTCOME_CLASSES[v["outcome"]]
         conds = "".join(
             f'<li class="pa-cond-{MARK_CLASSES[c["status"]]}">'
             f'<span class="pa-mark">{STATUS_MARKS[c["status"]]}</span>{esc(c["label"])}'
-            f'<sup class="pa-ref">[{c["citation"]}]</sup></li>' for c in v["conditions"])
+            f'<sup class="pa-ref">[{c["citation"]}]</sup></li>'
+            for c in v["conditions"]
+        )
         if not v["conditions"]:
             conds = '<li class="pa-cond-ask"><span class="pa-mark">？</span>所收录文件未载明申请条件</li>'
-        missing = "".join(f'<div class="pa-missing">待补充：{esc(m["question"])}</div>'
-                          for m in v["missing"])
+        missing = "".join(
+            f'<div class="pa-missing">待补充：{esc(m["question"])}</div>' for m in v["missing"]
+        )
         details = ""
         if "details" in v:
             d = v["details"]
-            details = (f'<div class="pa-details">具体以{esc(d["document"])}为准'
-                       f'<sup class="pa-ref">[{d["citation"]}]</sup>：{esc(d["note"])}</div>')
+            details = (
+                f'<div class="pa-details">具体以{esc(d["document"])}为准'
+                f'<sup class="pa-ref">[{d["citation"]}]</sup>：{esc(d["note"])}</div>'
+            )
         out.append(
             f'<div class="pa-verdict pa-verdict-{kind}">'
             f'<div class="pa-verdict-head"><span class="pa-outcome">{esc(v["outcome_label"])}</span>'
             f'<span class="pa-verdict-name">{esc(v["name"])}</span></div>'
             f'<div class="pa-benefit">{esc(v["benefit"]["text"])}'
             f'<sup class="pa-ref">[{v["benefit"]["citation"]}]</sup></div>'
-            f'<ul class="pa-conds">{conds}</ul>{missing}{details}</div>')
+            f'<ul class="pa-conds">{conds}</ul>{missing}{details}</div>'
+        )
     out.append('<div class="pa-cards-head">依据条文</div>')
     out.extend(citation_card(c, sections(c.chunk)) for c in citations)
     out.append(f'<div class="pa-fineprint">{esc(result["note"])}</div></div>')
@@ -250,26 +290,40 @@ def error_html(message: str) -> str:
 def document_header_html(entry: DocumentEntry) -> str:
     """A document's title and metadata, as a definition list."""
     rows = [("文号", entry.doc_number)] if entry.doc_number else []
-    rows += [(label, str(entry.metadata[key])) for key, label in META_LABELS.items()
-             if entry.metadata.get(key)]
+    rows += [
+        (label, str(entry.metadata[key]))
+        for key, label in META_LABELS.items()
+        if entry.metadata.get(key)
+    ]
     rows.append(("段落数", str(entry.chunks)))
     items = []
     for label, value in rows:
         shown = esc(value)
         if value.startswith(("http://", "https://")):
-            shown = (f'<a href="{html.escape(value)}" target="_blank" rel="noopener noreferrer">'
-                     f"{esc(value)}</a>")
+            shown = (
+                f'<a href="{html.escape(value)}" target="_blank" rel="noopener noreferrer">'
+                f"{esc(value)}</a>"
+            )
         items.append(f"<dt>{esc(label)}</dt><dd>{shown}</dd>")
-    return (f'<div class="pa-doc-head"><h3>《{esc(entry.title)}》</h3>'
-            f'<dl class="pa-meta">{"".join(items)}</dl></div>')
+    return (
+        f'<div class="pa-doc-head"><h3>《{esc(entry.title)}》</h3>'
+        f'<dl class="pa-meta">{"".join(items)}</dl></div>'
+    )
 
 
-def section_html(section: str, chunks: Sequence[Chunk], position: tuple[int, int],
-                 start: int | None = None, end: int | None = None) -> str:
+def section_html(
+    section: str,
+    chunks: Sequence[Chunk],
+    position: tuple[int, int],
+    start: int | None = None,
+    end: int | None = None,
+) -> str:
     n, total = position
-    return (f'<div class="pa-reader"><div class="pa-reader-pos">第 {n} / {total} 节</div>'
-            f'<h4>{esc(section_label(section))}</h4>'
-            f'<div class="pa-section-text">{section_text_html(chunks, start, end)}</div></div>')
+    return (
+        f'<div class="pa-reader"><div class="pa-reader-pos">第 {n} / {total} 节</div>'
+        f"<h4>{esc(section_label(section))}</h4>"
+        f'<div class="pa-section-text">{section_text_html(chunks, start, end)}</div></div>'
+    )
 
 
 def empty_html(message: str) -> str:
@@ -292,19 +346,25 @@ def records_html(rows: Sequence[dict[str, Any]], empty: str) -> str:
     items = []
     for r in rows[:RECENT_RECORDS]:
         when = _beijing_time(str(r.get("created", "")))
-        rating = {1: '<span class="pa-rating-up">有用</span>',
-                  -1: '<span class="pa-rating-down">没有帮助</span>'}.get(r.get("rating") or 0, "")
-        comments = "".join(f'<div class="pa-comment">“{esc(c)}”</div>'
-                           for c in r.get("comments", []))
-        items.append(f'<li class="pa-record"><div class="pa-record-when">{esc(when)} {rating}'
-                     f"</div><div class=\"pa-record-q\">{esc(r.get('question', ''))}</div>"
-                     f"{comments}<details><summary>查看回答</summary>"
-                     f"<div class=\"pa-record-a\">{esc(r.get('answer', ''))}</div></details></li>")
+        rating = {
+            1: '<span class="pa-rating-up">有用</span>',
+            -1: '<span class="pa-rating-down">没有帮助</span>',
+        }.get(r.get("rating") or 0, "")
+        comments = "".join(
+            f'<div class="pa-comment">“{esc(c)}”</div>' for c in r.get("comments", [])
+        )
+        items.append(
+            f'<li class="pa-record"><div class="pa-record-when">{esc(when)} {rating}'
+            f'</div><div class="pa-record-q">{esc(r.get("question", ""))}</div>'
+            f"{comments}<details><summary>查看回答</summary>"
+            f'<div class="pa-record-a">{esc(r.get("answer", ""))}</div></details></li>'
+        )
     more = f"（仅显示最近 {RECENT_RECORDS} 条）" if len(rows) > RECENT_RECORDS else ""
     return f'<ul class="pa-records">{"".join(items)}</ul><div class="pa-fineprint">{more}</div>'
 
 
 # -- what happens on the page --------------------------------------------------------------
+
 
 @dataclass
 class Turn:
@@ -324,8 +384,9 @@ def _host(request: gr.Request | None) -> str:
 class Page:
     """The page's handlers, over the runtime the API's lifespan builds."""
 
-    def __init__(self, app: FastAPI, settings: Settings,
-                 uploads: StaffUploads | None = None) -> None:
+    def __init__(
+        self, app: FastAPI, settings: Settings, uploads: StaffUploads | None = None
+    ) -> None:
         self.app = app
         self.settings = settings
         self.uploads = uploads or StaffUploads()
@@ -349,8 +410,14 @@ class Page:
     def _sections(index: ServedIndex) -> Callable[[Chunk], Sequence[Chunk]]:
         return lambda chunk: section_chunks(index, chunk.doc_id, chunk.section)
 
-    async def respond(self, question: str, chat: list[dict[str, Any]], turns: list[Turn],
-                      conversation: str, request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:
+    async def respond(
+        self,
+        question: str,
+        chat: list[dict[str, Any]],
+        turns: list[Turn],
+        conversation: str,
+        request: gr.Request,
+    ) -> AsyncIterator[tuple[Any, ...]]:
         """Answer the question in the light of the conversation, streaming the text, then
         showing the result with its citation cards.
 
@@ -369,8 +436,11 @@ class Page:
         if not question:
             yield chat, chat, "", turns, conversation, gr.update()
             return
-        chat = [*chat, {"role": "user", "content": esc(question)},
-                {"role": "assistant", "content": pending_html("")}]
+        chat = [
+            *chat,
+            {"role": "user", "content": esc(question)},
+            {"role": "assistant", "content": pending_html("")},
+        ]
         yield chat, chat, "", turns, conversation, hide
 
         def fail(message: str) -> tuple[Any, ...]:
@@ -384,8 +454,12 @@ class Page:
         if (message := self._limited(request)) is not None:
             yield fail(message)
             return
-        history = [m for t in turns if t.message_id
-                   for m in (Message("user", t.question), Message("assistant", t.answer))]
+        history = [
+            m
+            for t in turns
+            if t.message_id
+            for m in (Message("user", t.question), Message("assistant", t.answer))
+        ]
         asked = Question(question, bounded(history, self.settings.history_turns), conversation)
         try:
             runtime = self.runtime
@@ -400,10 +474,18 @@ class Page:
                     yield chat, chat, "", turns, conversation, hide
                     continue
                 answer = event.answer
-                chat[-1] = {"role": "assistant", "content": answer_html(
-                    answer, self._sections(runtime.services.index))}
-                yield (chat, chat, "", [*turns, Turn(question, answer.answer, message_id)],
-                       conversation, hide)
+                chat[-1] = {
+                    "role": "assistant",
+                    "content": answer_html(answer, self._sections(runtime.services.index)),
+                }
+                yield (
+                    chat,
+                    chat,
+                    "",
+                    [*turns, Turn(question, answer.answer, message_id)],
+                    conversation,
+                    hide,
+                )
         except IndexNotBuiltError:
             yield fail(NO_INDEX)
         except AssistantError as exc:
@@ -424,8 +506,7 @@ class Page:
         if (message := self._limited(request)) is not None:
             raise gr.Error(message)
         try:
-            answer, message_id = await self.runtime.answer(Question(question, [], None),
-                                                           "web-api")
+            answer, message_id = await self.runtime.answer(Question(question, [], None), "web-api")
         except AssistantError as exc:
             raise gr.Error(exc.zh) from None
         return {**answer.to_json(), "message_id": message_id}
@@ -447,7 +528,9 @@ class Page:
             log.error("feedback not stored: %s", exc.en)
             gr.Warning("评价未能保存，请稍后再试。")
             return gr.update(visible=False), None, gr.update()
-        thanks = ("感谢您的肯定！" if rating > 0 else "抱歉没能帮上忙。") + "如愿意，可以补充说明（选填）："
+        thanks = (
+            "感谢您的肯定！" if rating > 0 else "抱歉没能帮上忙。"
+        ) + "如愿意，可以补充说明（选填）："
         return gr.update(visible=True), (turn.message_id, rating), gr.update(value=thanks)
 
     def comment(self, pending: tuple[str, int] | None, text: str) -> tuple[Any, ...]:
@@ -465,16 +548,29 @@ class Page:
 
     # -- eligibility ---------------------------------------------------------------------
 
-    def eligibility(self, qualifications: list[str], stage: str, size: str, recognition: str,
-                    registered: str, park: str, industry: str, facts: list[str]) -> str:
+    def eligibility(
+        self,
+        qualifications: list[str],
+        stage: str,
+        size: str,
+        recognition: str,
+        registered: str,
+        park: str,
+        industry: str,
+        facts: list[str],
+    ) -> str:
         """Verdicts for the form's profile: unticked statuses are not held, the rest unknown."""
         from assistant.eligibility import verdicts as engine
         from assistant.eligibility.profile import FACTS, parse_profile
 
         labels = {spec.label: name for name, spec in FACTS.items()}
         data: dict[str, Any] = {"qualifications": list(qualifications or [])}
-        for name, value in (("stage", stage), ("size", size),
-                            ("high_tech_recognition", recognition), ("industry", industry)):
+        for name, value in (
+            ("stage", stage),
+            ("size", size),
+            ("high_tech_recognition", recognition),
+            ("industry", industry),
+        ):
             if value and value != UNSURE:
                 data[name] = value
         for name, value in (("registered_in_district", registered), ("in_zhangjiang_park", park)):
@@ -490,8 +586,9 @@ class Page:
             return empty_html(NO_INDEX)
         except AssistantError as exc:
             return error_html(exc.zh)
-        result, citations = engine.cited_report(profile, engine.evaluate(profile, book.rules),
-                                                book.citation)
+        result, citations = engine.cited_report(
+            profile, engine.evaluate(profile, book.rules), book.citation
+        )
         return verdicts_html(result, citations, self._sections(index))
 
     def _index(self) -> ServedIndex | None:
@@ -515,26 +612,45 @@ class Page:
         choices = self._choices(index)
         keep = current if current in index.manifest.documents else None
         count = f"共收录 {len(choices)} 份政策文件，选择一份即可逐节阅读。"
-        return (gr.update(choices=choices, value=keep, visible=True),
-                f'<div class="pa-summary">{count}</div>')
+        return (
+            gr.update(choices=choices, value=keep, visible=True),
+            f'<div class="pa-summary">{count}</div>',
+        )
 
-    def open_document(self, doc_id: str | None, section: str | None = None,
-                      start: int | None = None, end: int | None = None) -> tuple[Any, ...]:
+    def open_document(
+        self,
+        doc_id: str | None,
+        section: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+    ) -> tuple[Any, ...]:
         """A document's header, the section navigation shown, its sections and the section."""
         index = self._index()
         if index is None or not doc_id or doc_id not in index.manifest.documents:
             message = NO_DOCUMENTS if index is None else CHOOSE_DOCUMENT
-            return ("", gr.update(visible=False), gr.update(choices=[], value=None),
-                    empty_html(message))
+            return (
+                "",
+                gr.update(visible=False),
+                gr.update(choices=[], value=None),
+                empty_html(message),
+            )
         sections = document_sections(index, doc_id)
         chosen = section if section in sections else sections[0] if sections else ""
         choices = [(f"{i}. {section_label(s)}", s) for i, s in enumerate(sections, 1)]
-        return (document_header_html(index.manifest.documents[doc_id]),
-                gr.update(visible=True), gr.update(choices=choices, value=chosen),
-                self.show_section(doc_id, chosen, start, end))
+        return (
+            document_header_html(index.manifest.documents[doc_id]),
+            gr.update(visible=True),
+            gr.update(choices=choices, value=chosen),
+            self.show_section(doc_id, chosen, start, end),
+        )
 
-    def show_section(self, doc_id: str | None, section: str | None,
-                     start: int | None = None, end: int | None = None) -> str:
+    def show_section(
+        self,
+        doc_id: str | None,
+        section: str | None,
+        start: int | None = None,
+        end: int | None = None,
+    ) -> str:
         """One section of a document, the part at [start, end) marked."""
         index = self._index()
         if index is None or not doc_id or doc_id not in index.manifest.documents:
@@ -543,11 +659,11 @@ class Page:
         if section not in sections:
             return empty_html("请选择章节。")
         position = (sections.index(section or "") + 1, len(sections))
-        return section_html(section or "", section_chunks(index, doc_id, section or ""),
-                            position, start, end)
+        return section_html(
+            section or "", section_chunks(index, doc_id, section or ""), position, start, end
+        )
 
-    def step_section(self, doc_id: str | None, section: str | None,
-                     step: int) -> tuple[Any, ...]:
+    def step_section(self, doc_id: str | None, section: str | None, step: int) -> tuple[Any, ...]:
         """The previous or next section."""
         index = self._index()
         if index is None or not doc_id or doc_id not in index.manifest.documents:
@@ -569,9 +685,11 @@ class Page:
             value = params.get(name, "")
             return int(value) if value.isdigit() else None
 
-        return (gr.Tabs(selected="docs"), *self.document_list(doc_id),
-                *self.open_document(doc_id, params.get("section"), number("from"),
-                                    number("to")))
+        return (
+            gr.Tabs(selected="docs"),
+            *self.document_list(doc_id),
+            *self.open_document(doc_id, params.get("section"), number("from"), number("to")),
+        )
 
     # -- staff ---------------------------------------------------------------------------
 
@@ -596,8 +714,13 @@ class Page:
             return gr.update(visible=False), f'<div class="pa-error">{esc(problem)}</div>'
         return gr.update(visible=True), '<div class="pa-ok">已验证管理员身份。</div>'
 
-    def ingest(self, key: str, files: list[str] | None, request: gr.Request,
-               progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008 — Gradio's way
+    def ingest(
+        self,
+        key: str,
+        files: list[str] | None,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 — Gradio reads it from the signature
+    ) -> str:
         """Copy uploaded policy files into the corpus, ingest them, serve the new index.
 
         The ingest runs as a background job, like one started through the API; the page
@@ -613,16 +736,22 @@ class Page:
             return '<div class="pa-error">请先选择要上传的文件。</div>'
         token = staff_token(request.headers.get("cookie", "") if request else "")
         if not self.uploads.owns(token, files):
-            return ('<div class="pa-error">只能收录您在本页上传的文件，请重新选择文件后再试。'
-                    "</div>")
+            return '<div class="pa-error">只能收录您在本页上传的文件，请重新选择文件后再试。</div>'
         runtime = self.runtime
         if runtime.jobs.busy():
             return '<div class="pa-error">另一次收录正在进行，请稍后再试。</div>'
         progress(0, desc="正在检查文件…")
         job = runtime.jobs.submit(
-            "add", lambda step: add_files(self.settings, runtime.services.store,
-                                          [Path(f) for f in files], step,
-                                          runtime.served_index()), then=runtime.swap)
+            "add",
+            lambda step: add_files(
+                self.settings,
+                runtime.services.store,
+                [Path(f) for f in files],
+                step,
+                runtime.served_index(),
+            ),
+            then=runtime.swap,
+        )
         return self._follow(job, progress)
 
     def _follow(self, job: Job, progress: gr.Progress) -> str:
@@ -639,13 +768,19 @@ class Page:
         return self._ingest_report(rows, (index["documents"], index["chunks"]) if index else None)
 
     @staticmethod
-    def _ingest_report(rows: Sequence[tuple[str, str, bool]],
-                       totals: tuple[int, int] | None) -> str:
+    def _ingest_report(
+        rows: Sequence[tuple[str, str, bool]], totals: tuple[int, int] | None
+    ) -> str:
         items = "".join(
             f'<li class="{"pa-ok" if ok else "pa-error"}"><b>{esc(name)}</b>：{esc(outcome)}</li>'
-            for name, outcome, ok in rows)
-        summary = (f'<div class="pa-ok">索引已更新：现共 {totals[0]} 份文件、{totals[1]} 个段落，'
-                   "新的提问即按更新后的文件作答。</div>" if totals else "")
+            for name, outcome, ok in rows
+        )
+        summary = (
+            f'<div class="pa-ok">索引已更新：现共 {totals[0]} 份文件、{totals[1]} 个段落，'
+            "新的提问即按更新后的文件作答。</div>"
+            if totals
+            else ""
+        )
         return f'{summary}<ul class="pa-results">{items}</ul>'
 
     def removable(self, key: str, request: gr.Request) -> Any:
@@ -654,12 +789,18 @@ class Page:
 
         if self._admin(key, request) is not None:
             return gr.update(choices=[], value=None)
-        choices = [(f"《{title}》", doc_id)
-                   for doc_id, title in removable(self.settings, self._index())]
+        choices = [
+            (f"《{title}》", doc_id) for doc_id, title in removable(self.settings, self._index())
+        ]
         return gr.update(choices=choices, value=None)
 
-    def remove(self, key: str, doc_id: str | None, request: gr.Request,
-               progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+    def remove(
+        self,
+        key: str,
+        doc_id: str | None,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 — Gradio reads it from the signature
+    ) -> tuple[Any, ...]:
         """Delete an uploaded document's file and ingest its folder again."""
         from assistant.ingest.library import removable, remove_document
 
@@ -673,14 +814,20 @@ class Page:
         if runtime.jobs.busy():
             return '<div class="pa-error">另一次收录正在进行，请稍后再试。</div>', gr.update()
         job = runtime.jobs.submit(
-            "remove", lambda step: remove_document(self.settings, runtime.services.store,
-                                                   index, str(doc_id), step), then=runtime.swap)
+            "remove",
+            lambda step: remove_document(
+                self.settings, runtime.services.store, index, str(doc_id), step
+            ),
+            then=runtime.swap,
+        )
         outcome = self._follow(job, progress)
         if job.state == "failed":
             return outcome, gr.update()
         title = index.manifest.documents[str(doc_id)].title
-        return (f'<div class="pa-ok">已移除《{esc(title)}》，索引已更新。</div>',
-                self.removable(key, request))
+        return (
+            f'<div class="pa-ok">已移除《{esc(title)}》，索引已更新。</div>',
+            self.removable(key, request),
+        )
 
     def recent(self, key: str, request: gr.Request) -> tuple[str, str]:
         """Recent unanswered questions and thumbs-down, for staff."""
@@ -692,19 +839,25 @@ class Page:
             negative = self.runtime.records.export(None, "negative")
         except AssistantError as exc:
             return f'<div class="pa-error">{esc(exc.zh)}</div>', ""
-        return (records_html(unanswered, "暂无未能回答的问题。"),
-                records_html(negative, "暂无差评。"))
+        return (
+            records_html(unanswered, "暂无未能回答的问题。"),
+            records_html(negative, "暂无差评。"),
+        )
 
 
 # -- the page --------------------------------------------------------------------------------
 
 HEADER = f"""<header class="pa-header"><div class="pa-emblem" aria-hidden="true">青</div>
 <div><h1>{TITLE}</h1><p>{SUBTITLE}</p></div></header>"""
-WELCOME = ('<div class="pa-welcome"><b>您好！</b>请输入您想了解的科技政策问题，'
-           "我会依据已收录的政策文件原文作答，并列出所依据的条文；"
-           "文件没有写明的，会如实告知。</div>")
-FOOTER = ('<footer class="pa-footer">回答依据已收录的政策文件原文整理，仅供参考，'
-          "具体以文件原文和主管部门的解释为准。请勿在提问中填写个人身份证号、手机号等信息。</footer>")
+WELCOME = (
+    '<div class="pa-welcome"><b>您好！</b>请输入您想了解的科技政策问题，'
+    "我会依据已收录的政策文件原文作答，并列出所依据的条文；"
+    "文件没有写明的，会如实告知。</div>"
+)
+FOOTER = (
+    '<footer class="pa-footer">回答依据已收录的政策文件原文整理，仅供参考，'
+    "具体以文件原文和主管部门的解释为准。请勿在提问中填写个人身份证号、手机号等信息。</footer>"
+)
 # The page's one script: Chinese as the page language (for CJK glyphs), and each new question
 # shown at the top of the chat with its answer below it, so a long answer is read from its
 # start (Gradio's autoscroll would leave the view at its end).
@@ -762,45 +915,76 @@ def build_page(page: Page) -> gr.Blocks:
 
 def _chat_tab(page: Page) -> None:
     chatbot = gr.Chatbot(
-        show_label=False, elem_id="pa-chat", height="62vh", min_height=360,
+        show_label=False,
+        elem_id="pa-chat",
+        height="62vh",
+        min_height=360,
         autoscroll=False,  # PAGE_JS shows each new question at the top instead
-        placeholder=WELCOME, buttons=[], latex_delimiters=[], layout="bubble",
-        examples=[{"text": q} for q in EXAMPLES], feedback_options=("Like", "Dislike"))
+        placeholder=WELCOME,
+        buttons=[],
+        latex_delimiters=[],
+        layout="bubble",
+        examples=[{"text": q} for q in EXAMPLES],
+        feedback_options=("Like", "Dislike"),
+    )
     with gr.Row(elem_id="pa-feedback", visible=False) as feedback_row:
         feedback_text = gr.Markdown()
-        comment = gr.Textbox(show_label=False, placeholder="例如：没有说明申报时间",
-                             max_lines=3, scale=4, min_width=200)
+        comment = gr.Textbox(
+            show_label=False,
+            placeholder="例如：没有说明申报时间",
+            max_lines=3,
+            scale=4,
+            min_width=200,
+        )
         comment_send = gr.Button("提交说明", size="sm", scale=1, min_width=90)
     with gr.Row(elem_id="pa-ask"):
-        question = gr.Textbox(show_label=False, scale=6, min_width=200, max_lines=4,
-                              placeholder="请输入问题，例如：高企的企业所得税税率是多少？",
-                              elem_id="pa-question", max_length=page.settings.max_question_chars)
+        question = gr.Textbox(
+            show_label=False,
+            scale=6,
+            min_width=200,
+            max_lines=4,
+            placeholder="请输入问题，例如：高企的企业所得税税率是多少？",
+            elem_id="pa-question",
+            max_length=page.settings.max_question_chars,
+        )
         send = gr.Button("发送", variant="primary", scale=1, min_width=72, elem_id="pa-send")
     with gr.Row(elem_id="pa-examples", visible=False) as examples_row:
         gr.HTML('<span class="pa-examples-label">试试这样问：</span>', padding=False)
-        example_buttons = [gr.Button(q, size="sm", elem_classes=["pa-example"])
-                           for q in EXAMPLES]
+        example_buttons = [gr.Button(q, size="sm", elem_classes=["pa-example"]) for q in EXAMPLES]
     new_chat = gr.Button("开始新对话", size="sm", elem_id="pa-new")
 
     turns = gr.State([])
     conversation = gr.State("")  # an id made on the first question, for the records
     pending = gr.State(None)  # the answer just rated, awaiting an optional comment
     shown = gr.State([])  # the chat box's messages, kept on the server (see Page.respond)
-    ask = {"fn": page.respond, "inputs": [question, shown, turns, conversation],
-           "outputs": [chatbot, shown, question, turns, conversation, feedback_row],
-           "concurrency_limit": 4, **PRIVATE}
+    ask = {
+        "fn": page.respond,
+        "inputs": [question, shown, turns, conversation],
+        "outputs": [chatbot, shown, question, turns, conversation, feedback_row],
+        "concurrency_limit": 4,
+        **PRIVATE,
+    }
     send.click(**ask)
     question.submit(**ask)
     chatbot.example_select(_example_text, None, question, **PRIVATE).then(**ask)
     for button, text in zip(example_buttons, EXAMPLES, strict=True):
         button.click(lambda t=text: t, None, question, **PRIVATE).then(**ask)
     # The examples show inside the empty chat; once it has begun, they wait below it.
-    gr.on([send.click, question.submit, chatbot.example_select],
-          lambda: gr.update(visible=True), None, examples_row, queue=False, **PRIVATE)
+    gr.on(
+        [send.click, question.submit, chatbot.example_select],
+        lambda: gr.update(visible=True),
+        None,
+        examples_row,
+        queue=False,
+        **PRIVATE,
+    )
     for trigger in (new_chat.click, chatbot.clear):
-        trigger(page.new_conversation, None,
-                [chatbot, shown, question, turns, conversation, feedback_row, pending],
-                **PRIVATE)
+        trigger(
+            page.new_conversation,
+            None,
+            [chatbot, shown, question, turns, conversation, feedback_row, pending],
+            **PRIVATE,
+        )
         trigger(lambda: gr.update(visible=False), None, examples_row, queue=False, **PRIVATE)
     chatbot.like(page.like, [turns], [feedback_row, pending, feedback_text], **PRIVATE)
     for event in (comment_send.click, comment.submit):
@@ -811,36 +995,70 @@ def _eligibility_tab(page: Page) -> None:
     from assistant.eligibility.profile import FACTS, QUALIFICATIONS
 
     statuses = [name for name in QUALIFICATIONS]
-    other = ["tech_based", "rd_expenses", "tech_services", "tech_transfer_income",
-             "high_tech_products", "employs_disabled", "special_equipment", "resource_recycling",
-             "founded_by_priority_group"]
+    other = [
+        "tech_based",
+        "rd_expenses",
+        "tech_services",
+        "tech_transfer_income",
+        "high_tech_products",
+        "employs_disabled",
+        "special_equipment",
+        "resource_recycling",
+        "founded_by_priority_group",
+    ]
     stage_choices = [UNSURE, "初创期", "成长期", "成熟期"]
     size_choices = [UNSURE, "微型", "小型", "中型", "大型"]
-    industries = [UNSURE, "软件和信息服务业", "科技服务业", "生物医药", "集成电路", "北斗导航",
-                  "人工智能", "智能制造", "绿色新材料", "农林牧渔", "其他"]
+    industries = [
+        UNSURE,
+        "软件和信息服务业",
+        "科技服务业",
+        "生物医药",
+        "集成电路",
+        "北斗导航",
+        "人工智能",
+        "智能制造",
+        "绿色新材料",
+        "农林牧渔",
+        "其他",
+    ]
     with gr.Row(elem_id="pa-eligibility"):
         with gr.Column(scale=2, min_width=300, elem_id="pa-profile"):
-            quals = gr.CheckboxGroup(statuses, label="已具备的资质（未勾选视为不具备）",
-                                     elem_id="pa-quals")
+            quals = gr.CheckboxGroup(
+                statuses, label="已具备的资质（未勾选视为不具备）", elem_id="pa-quals"
+            )
             with gr.Row():
                 stage = gr.Radio(stage_choices, value=UNSURE, label="发展阶段", elem_id="pa-stage")
                 size = gr.Radio(size_choices, value=UNSURE, label="企业规模", elem_id="pa-size")
-            recognition = gr.Radio([UNSURE, "首次认定", "重新认定"], value=UNSURE,
-                                   label="高企认定类型（如是高新技术企业）", elem_id="pa-recognition")
+            recognition = gr.Radio(
+                [UNSURE, "首次认定", "重新认定"],
+                value=UNSURE,
+                label="高企认定类型（如是高新技术企业）",
+                elem_id="pa-recognition",
+            )
             with gr.Row():
-                registered = gr.Radio(YES_NO, value=UNSURE, label="在青浦区注册",
-                                      elem_id="pa-registered")
-                park = gr.Radio(YES_NO, value=UNSURE, label="位于张江高新区青浦园",
-                                elem_id="pa-park")
-            industry = gr.Dropdown(industries, value=UNSURE, label="所属行业", elem_id="pa-industry")
-            facts = gr.CheckboxGroup([FACTS[f].label for f in other],
-                                     label="其他情况（勾选符合的，未勾选视为不确定）",
-                                     elem_id="pa-facts")
+                registered = gr.Radio(
+                    YES_NO, value=UNSURE, label="在青浦区注册", elem_id="pa-registered"
+                )
+                park = gr.Radio(
+                    YES_NO, value=UNSURE, label="位于张江高新区青浦园", elem_id="pa-park"
+                )
+            industry = gr.Dropdown(
+                industries, value=UNSURE, label="所属行业", elem_id="pa-industry"
+            )
+            facts = gr.CheckboxGroup(
+                [FACTS[f].label for f in other],
+                label="其他情况（勾选符合的，未勾选视为不确定）",
+                elem_id="pa-facts",
+            )
             run = gr.Button("开始自测", variant="primary", elem_id="pa-check")
         with gr.Column(scale=3, min_width=300):
             verdicts = gr.HTML(empty_html(ELIGIBILITY_INTRO), elem_id="pa-verdicts")
-    run.click(page.eligibility, [quals, stage, size, recognition, registered, park, industry,
-                                 facts], verdicts, **PRIVATE)
+    run.click(
+        page.eligibility,
+        [quals, stage, size, recognition, registered, park, industry, facts],
+        verdicts,
+        **PRIVATE,
+    )
 
 
 def _documents_tab(page: Page, tab: gr.Tab) -> list[Any]:
@@ -858,19 +1076,30 @@ def _documents_tab(page: Page, tab: gr.Tab) -> list[Any]:
                     following = gr.Button("下一节 ›", size="sm", min_width=80)
             section_body = gr.HTML(empty_html(CHOOSE_DOCUMENT))
     tab.select(page.document_list, [documents], [documents, summary], **PRIVATE)
-    documents.input(page.open_document, [documents],
-                    [doc_header, navigation, sections, section_body], **PRIVATE)
+    documents.input(
+        page.open_document, [documents], [doc_header, navigation, sections, section_body], **PRIVATE
+    )
     sections.input(page.show_section, [documents, sections], [section_body], **PRIVATE)
-    previous.click(lambda d, s: page.step_section(d, s, -1), [documents, sections],
-                   [sections, section_body], **PRIVATE)
-    following.click(lambda d, s: page.step_section(d, s, 1), [documents, sections],
-                    [sections, section_body], **PRIVATE)
+    previous.click(
+        lambda d, s: page.step_section(d, s, -1),
+        [documents, sections],
+        [sections, section_body],
+        **PRIVATE,
+    )
+    following.click(
+        lambda d, s: page.step_section(d, s, 1),
+        [documents, sections],
+        [sections, section_body],
+        **PRIVATE,
+    )
     return [documents, summary, doc_header, navigation, sections, section_body]
 
 
 def _staff_tab(page: Page) -> None:
-    gr.HTML('<div class="pa-fineprint">供区科委工作人员使用：上传政策文件、'
-            "查看未能回答的问题和用户认为没有帮助的回答。</div>")
+    gr.HTML(
+        '<div class="pa-fineprint">供区科委工作人员使用：上传政策文件、'
+        "查看未能回答的问题和用户认为没有帮助的回答。</div>"
+    )
     if not page.settings.admin_key:
         gr.HTML(empty_html(NO_ADMIN))
         return
@@ -881,17 +1110,19 @@ def _staff_tab(page: Page) -> None:
     with gr.Column(visible=False) as staff:
         gr.Markdown("#### 上传政策文件")
         suffixes = supported_suffixes()
-        gr.HTML(f'<div class="pa-fineprint">支持 {"、".join(suffixes)}（UTF-8 或 GBK）；'
-                "可在文件开头用 front matter 写明 title、doc_number、issuer、date 等。"
-                "同名文件会替换旧版本。</div>")
-        uploads = gr.File(label="选择文件", file_count="multiple", file_types=list(suffixes),
-                          type="filepath")
+        gr.HTML(
+            f'<div class="pa-fineprint">支持 {"、".join(suffixes)}（UTF-8 或 GBK）；'
+            "可在文件开头用 front matter 写明 title、doc_number、issuer、date 等。"
+            "同名文件会替换旧版本。</div>"
+        )
+        uploads = gr.File(
+            label="选择文件", file_count="multiple", file_types=list(suffixes), type="filepath"
+        )
         ingest = gr.Button("收录并更新索引", variant="primary")
         ingest_result = gr.HTML()
         gr.Markdown("#### 移除上传的文件")
         with gr.Row():
-            removable = gr.Dropdown(label="工作人员上传的文件", choices=[], scale=4,
-                                    min_width=200)
+            removable = gr.Dropdown(label="工作人员上传的文件", choices=[], scale=4, min_width=200)
             remove = gr.Button("移除", variant="stop", scale=1, min_width=80)
         remove_result = gr.HTML()
         with gr.Row():
@@ -910,7 +1141,8 @@ def _staff_tab(page: Page) -> None:
         ready.then(page.recent, [admin_key], [unanswered, negative], **PRIVATE)
         ready.then(page.removable, [admin_key], [removable], **PRIVATE)
     ingest.click(page.ingest, [admin_key, uploads], [ingest_result], **PRIVATE).then(
-        page.removable, [admin_key], [removable], **PRIVATE)
+        page.removable, [admin_key], [removable], **PRIVATE
+    )
     remove.click(page.remove, [admin_key, removable], [remove_result, removable], **PRIVATE)
     refresh.click(page.recent, [admin_key], [unanswered, negative], **PRIVATE)
 
@@ -925,23 +1157,45 @@ STAFF_PAGE_ROUTES = (PAGE_UPLOAD_PATH, "/gradio_api/upload_progress", "/gradio_a
 # tools…), and every other path under the page is a 404. A path is allowed when it equals an
 # entry or starts with an entry that ends in "/" or "=".
 PAGE_ROUTES = {
-    "GET": ("/", "/config", "/config/", "/theme.css", "/robots.txt", "/favicon.ico",
-            "/manifest.json", "/assets/", "/static/", "/svelte/", "/gradio_api/info",
-            "/gradio_api/info/", "/gradio_api/queue/data", "/gradio_api/heartbeat/",
-            "/gradio_api/startup-events", "/gradio_api/upload_progress", "/gradio_api/file=",
-            "/gradio_api/call/chat/"),
+    "GET": (
+        "/",
+        "/config",
+        "/config/",
+        "/theme.css",
+        "/robots.txt",
+        "/favicon.ico",
+        "/manifest.json",
+        "/assets/",
+        "/static/",
+        "/svelte/",
+        "/gradio_api/info",
+        "/gradio_api/info/",
+        "/gradio_api/queue/data",
+        "/gradio_api/heartbeat/",
+        "/gradio_api/startup-events",
+        "/gradio_api/upload_progress",
+        "/gradio_api/file=",
+        "/gradio_api/call/chat/",
+    ),
     "HEAD": ("/",),
     # run/predict: the page's events that skip the queue (showing the example questions).
-    "POST": ("/gradio_api/queue/join", "/gradio_api/run/predict", "/gradio_api/cancel",
-             PAGE_UPLOAD_PATH,
-             "/gradio_api/call/chat", "/gradio_api/call/v2/chat"),
+    "POST": (
+        "/gradio_api/queue/join",
+        "/gradio_api/run/predict",
+        "/gradio_api/cancel",
+        PAGE_UPLOAD_PATH,
+        "/gradio_api/call/chat",
+        "/gradio_api/call/v2/chat",
+    ),
 }
 
 
 def page_route_allowed(method: str, path: str) -> bool:
     """Whether the page answers this method and path at all."""
-    return any(path == entry or (entry[-1] in "/=" and entry != "/" and path.startswith(entry))
-               for entry in PAGE_ROUTES.get(method, ()))
+    return any(
+        path == entry or (entry[-1] in "/=" and entry != "/" and path.startswith(entry))
+        for entry in PAGE_ROUTES.get(method, ())
+    )
 
 
 class _PageMount(Mount):
@@ -1032,15 +1286,30 @@ def mount_web(app: FastAPI, settings: Settings) -> None:
     api_roots = {_root(getattr(r, "path", "")) for r in app.router.routes} - {""}
     uploads = StaffUploads()
     blocks = build_page(Page(app, settings, uploads))
-    theme = gr.themes.Default(primary_hue=gr.themes.colors.blue,
-                              neutral_hue=gr.themes.colors.slate,
-                              font=list(FONTS), font_mono=list(MONO_FONTS))
+    theme = gr.themes.Default(
+        primary_hue=gr.themes.colors.blue,
+        neutral_hue=gr.themes.colors.slate,
+        font=list(FONTS),
+        font_mono=list(MONO_FONTS),
+    )
     gr.mount_gradio_app(
-        app, blocks, path="/", footer_links=[], run_history=False, ssr_mode=False, pwa=False,
-        mcp_server=False, enable_monitoring=False, show_error=True, theme=theme,
-        css_paths=[CSS_PATH], max_file_size=f"{max(1, int(settings.max_file_mb))}mb",
-        js=PAGE_JS, allowed_paths=[], blocked_paths=[str(settings.corpus_dir.resolve()),
-                                                     str(settings.index_dir.resolve())])
+        app,
+        blocks,
+        path="/",
+        footer_links=[],
+        run_history=False,
+        ssr_mode=False,
+        pwa=False,
+        mcp_server=False,
+        enable_monitoring=False,
+        show_error=True,
+        theme=theme,
+        css_paths=[CSS_PATH],
+        max_file_size=f"{max(1, int(settings.max_file_mb))}mb",
+        js=PAGE_JS,
+        allowed_paths=[],
+        blocked_paths=[str(settings.corpus_dir.resolve()), str(settings.index_dir.resolve())],
+    )
     # Gradio checks the files named in an event's input (only its own upload folder may be
     # named) once `launch()` has run; a mounted app never launches, so the check is off
     # unless the flag says otherwise. With it, a request naming /etc/passwd is refused

@@ -38,7 +38,8 @@ Only = Literal["all", "unanswered", "negative"]
 
 _meta = sa.MetaData()
 exchanges = sa.Table(
-    "exchanges", _meta,
+    "exchanges",
+    _meta,
     sa.Column("message_id", sa.String(64), primary_key=True),
     sa.Column("created", sa.String(32), nullable=False, index=True),  # UTC ISO, sorts as text
     sa.Column("client", sa.String(100), nullable=False),  # API key name or "anonymous"
@@ -52,7 +53,8 @@ exchanges = sa.Table(
     sa.Column("latency_ms", sa.Float, nullable=False),
 )
 feedback = sa.Table(
-    "feedback", _meta,
+    "feedback",
+    _meta,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("message_id", sa.String(64), nullable=False, index=True),
     sa.Column("rating", sa.Integer, nullable=False),  # +1 or -1
@@ -79,8 +81,10 @@ def _engine(url: str) -> Engine:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         return sa.create_engine(parsed, connect_args=args)
     except (ArgumentError, ValueError, ImportError, OSError) as exc:
-        raise ConfigError(f"配置项 ASSISTANT_DATABASE_URL 无效：{exc}",
-                          f"Setting ASSISTANT_DATABASE_URL is invalid: {exc}") from None
+        raise ConfigError(
+            f"配置项 ASSISTANT_DATABASE_URL 无效：{exc}",
+            f"Setting ASSISTANT_DATABASE_URL is invalid: {exc}",
+        ) from None
 
 
 def _first_line(exc: Exception) -> str:
@@ -99,21 +103,38 @@ class RecordStore:
             raise ConfigError(
                 f"无法打开记录数据库 {where}（ASSISTANT_DATABASE_URL）：{_first_line(exc)}",
                 f"Cannot open the records database {where} (ASSISTANT_DATABASE_URL): "
-                f"{_first_line(exc)}") from None
+                f"{_first_line(exc)}",
+            ) from None
 
     def close(self) -> None:
         """Release the database connections."""
         self.engine.dispose()
 
-    def add_exchange(self, message_id: str, question: str, answer: Answer, client: str,
-                     session_id: str | None, latency_ms: float) -> None:
+    def add_exchange(
+        self,
+        message_id: str,
+        question: str,
+        answer: Answer,
+        client: str,
+        session_id: str | None,
+        latency_ms: float,
+    ) -> None:
         """Record one question and its answer, with personal data removed from both."""
-        self._write(exchanges.insert().values(
-            message_id=message_id, created=_stamp(datetime.now(UTC)), client=client,
-            session_id=session_id, question=redact(question), answer=redact(answer.answer),
-            citations=json.dumps([c.to_json() for c in answer.citations], ensure_ascii=False),
-            abstained=answer.abstained, mode=answer.mode, intent=answer.intent,
-            latency_ms=round(latency_ms, 1)))
+        self._write(
+            exchanges.insert().values(
+                message_id=message_id,
+                created=_stamp(datetime.now(UTC)),
+                client=client,
+                session_id=session_id,
+                question=redact(question),
+                answer=redact(answer.answer),
+                citations=json.dumps([c.to_json() for c in answer.citations], ensure_ascii=False),
+                abstained=answer.abstained,
+                mode=answer.mode,
+                intent=answer.intent,
+                latency_ms=round(latency_ms, 1),
+            )
+        )
 
     def exchange_exists(self, message_id: str) -> bool:
         """Whether an exchange with this message_id was recorded."""
@@ -124,14 +145,19 @@ class RecordStore:
     def add_feedback(self, message_id: str, rating: int, comment: str | None) -> None:
         """Record 👍 (+1) or 👎 (-1) on a recorded answer; the comment is redacted."""
         if rating not in (1, -1):
-            raise RecordError(f"评分只能是 1 或 -1（收到 {rating!r}）。",
-                              f"A rating is 1 or -1 (got {rating!r}).")
+            raise RecordError(
+                f"评分只能是 1 或 -1（收到 {rating!r}）。", f"A rating is 1 or -1 (got {rating!r})."
+            )
         if not self.exchange_exists(message_id):
             raise UnknownMessageError(message_id)
-        self._write(feedback.insert().values(
-            message_id=message_id, rating=rating,
-            comment=redact(comment.strip()) if comment and comment.strip() else None,
-            created=_stamp(datetime.now(UTC))))
+        self._write(
+            feedback.insert().values(
+                message_id=message_id,
+                rating=rating,
+                comment=redact(comment.strip()) if comment and comment.strip() else None,
+                created=_stamp(datetime.now(UTC)),
+            )
+        )
 
     def _write(self, statement: sa.Insert) -> None:
         started = time.perf_counter()
@@ -140,10 +166,12 @@ class RecordStore:
                 conn.execute(statement)
         except SQLAlchemyError as exc:
             log.error("record not written to %s: %s", statement.table, _first_line(exc))
-            raise RecordError("记录写入失败。",
-                              f"The record was not written ({exc.__class__.__name__}).") from None
-        log.debug("%s: 1 row written in %.1f ms", statement.table,
-                  (time.perf_counter() - started) * 1000)
+            raise RecordError(
+                "记录写入失败。", f"The record was not written ({exc.__class__.__name__})."
+            ) from None
+        log.debug(
+            "%s: 1 row written in %.1f ms", statement.table, (time.perf_counter() - started) * 1000
+        )
 
     def export(self, since: datetime | None = None, only: Only = "all") -> list[dict[str, Any]]:
         """Exchanges, newest first, each with its feedback: all, the unanswered, or those with a 👎.
@@ -162,12 +190,17 @@ class RecordStore:
             query = query.where(exchanges.c.message_id.in_(disliked))
         ids = query.with_only_columns(exchanges.c.message_id)
         with self.engine.connect() as conn:
-            rows = [dict(r._mapping) for r in conn.execute(
-                query.order_by(exchanges.c.created.desc(), exchanges.c.message_id))]
-            notes = conn.execute(sa.select(feedback.c.message_id, feedback.c.rating,
-                                           feedback.c.comment)
-                                 .where(feedback.c.message_id.in_(ids))
-                                 .order_by(feedback.c.id)).all()
+            rows = [
+                dict(r._mapping)
+                for r in conn.execute(
+                    query.order_by(exchanges.c.created.desc(), exchanges.c.message_id)
+                )
+            ]
+            notes = conn.execute(
+                sa.select(feedback.c.message_id, feedback.c.rating, feedback.c.comment)
+                .where(feedback.c.message_id.in_(ids))
+                .order_by(feedback.c.id)
+            ).all()
         by_id = {r["message_id"]: r for r in rows}
         for r in rows:
             r["citations"] = json.loads(r["citations"])
@@ -177,13 +210,30 @@ class RecordStore:
             r["rating"] = rating if r["rating"] is None else min(r["rating"], rating)
             if comment:
                 r["comments"].append(comment)
-        log.debug("exported %d records (%s) in %.1f ms", len(rows), only,
-                  (time.perf_counter() - started) * 1000)
+        log.debug(
+            "exported %d records (%s) in %.1f ms",
+            len(rows),
+            only,
+            (time.perf_counter() - started) * 1000,
+        )
         return rows
 
 
-CSV_FIELDS = ("created", "message_id", "client", "session_id", "question", "answer",
-              "abstained", "mode", "intent", "latency_ms", "rating", "comments", "citations")
+CSV_FIELDS = (
+    "created",
+    "message_id",
+    "client",
+    "session_id",
+    "question",
+    "answer",
+    "abstained",
+    "mode",
+    "intent",
+    "latency_ms",
+    "rating",
+    "comments",
+    "citations",
+)
 
 
 def _cell(value: Any) -> Any:
@@ -199,9 +249,12 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
     writer.writeheader()
     for r in rows:
-        cited = "; ".join(" ".join(p for p in (f"《{c.get('title', '')}》",
-                                                 c.get("doc_number"), c.get("section")) if p)
-                          for c in r.get("citations", []))
+        cited = "; ".join(
+            " ".join(
+                p for p in (f"《{c.get('title', '')}》", c.get("doc_number"), c.get("section")) if p
+            )
+            for c in r.get("citations", [])
+        )
         flat = {**r, "comments": " | ".join(r.get("comments", [])), "citations": cited}
         writer.writerow({k: _cell(flat.get(k)) for k in CSV_FIELDS})
     return out.getvalue()

@@ -63,8 +63,9 @@ class Services:
             from assistant.answer.model import LLMAnswerer
 
             llm = LLMAnswerer(self.settings)
-        return Assistant(self.index, self.retriever, vocabulary(), self.settings.top_k, llm,
-                         self.rulebook)
+        return Assistant(
+            self.index, self.retriever, vocabulary(), self.settings.top_k, llm, self.rulebook
+        )
 
     def successor(self) -> Services:
         """Services over the index version now serving, sharing this one's loaded embedder.

@@ -87,7 +87,7 @@ _CN_DIGIT = f"[{_CN_DIGITS}]"
 _CN_ANY = f"[0-9{_CN_DIGITS}十百千万亿]"
 
 _TLD = r"(?:com|cn|net|org|edu|gov|info|biz|io|me|cc|co|top|xyz|vip|hk|tw|mo)"
-_AT = (r"(?:[ ]*(?:\(at\)|\[at\]|\{at\}|<at>|#|艾特)[ ]*|[ ]+at[ ]+)")
+_AT = r"(?:[ ]*(?:\(at\)|\[at\]|\{at\}|<at>|#|艾特)[ ]*|[ ]+at[ ]+)"
 _DOT = r"(?:[ ]*(?:\(dot\)|\[dot\]|\{dot\}|<dot>|点)[ ]*|[ ]+dot[ ]+|\.)"
 
 # Addresses: a street (or housing estate) and its numbers. Admin divisions (省市区县镇乡) end a
@@ -137,36 +137,81 @@ def _compile(body: str) -> re.Pattern[str]:
 
 # In priority order: of two finds starting at one place the longer wins, then the earlier here.
 _KINDS: tuple[_Kind, ...] = (
-    _Kind("email", EMAIL, _compile(
-        r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")),
-    _Kind("email", EMAIL, _compile(
-        rf"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*{_AT}(?!www\b)"
-        rf"(?:[A-Za-z0-9-]+{_DOT})+{_TLD}(?![A-Za-z0-9])")),
+    _Kind(
+        "email",
+        EMAIL,
+        _compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
+    ),
+    _Kind(
+        "email",
+        EMAIL,
+        _compile(
+            rf"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*{_AT}(?!www\b)"
+            rf"(?:[A-Za-z0-9-]+{_DOT})+{_TLD}(?![A-Za-z0-9])"
+        ),
+    ),
     _Kind("id18", ID_CARD, _compile(_BEFORE + _ID18 + _AFTER)),
-    _Kind("id15", ID_CARD, _compile(_BEFORE + rf"[1-9][0-9]{{5}}[0-9]{{2}}{_DATE}[0-9]{{3}}"
-                                    + _AFTER)),
-    _Kind("card", BANK_CARD, _compile(
-        _BEFORE + rf"[1-9][0-9]{{3}}(?:{_GROUP}?[0-9]{{4}}){{3}}(?:{_GROUP}?[0-9]{{1,3}})?"
-        + _AFTER), _card),
-    _Kind("mobile", MOBILE, _compile(
-        _BEFORE + rf"(?:\+?86{_GROUP}?)?1[3-9][0-9]{_GROUP}?[0-9]{{4}}{_GROUP}?[0-9]{{4}}"
-        + _AFTER)),
+    _Kind(
+        "id15", ID_CARD, _compile(_BEFORE + rf"[1-9][0-9]{{5}}[0-9]{{2}}{_DATE}[0-9]{{3}}" + _AFTER)
+    ),
+    _Kind(
+        "card",
+        BANK_CARD,
+        _compile(
+            _BEFORE
+            + rf"[1-9][0-9]{{3}}(?:{_GROUP}?[0-9]{{4}}){{3}}(?:{_GROUP}?[0-9]{{1,3}})?"
+            + _AFTER
+        ),
+        _card,
+    ),
+    _Kind(
+        "mobile",
+        MOBILE,
+        _compile(
+            _BEFORE
+            + rf"(?:\+?86{_GROUP}?)?1[3-9][0-9]{_GROUP}?[0-9]{{4}}{_GROUP}?[0-9]{{4}}"
+            + _AFTER
+        ),
+    ),
     # Digit by digit: "1 3 8 1 2 3 4 5 6 7 8", "1.3.8.1.2.3.4.5.6.7.8".
-    _Kind("mobile", MOBILE, _compile(
-        _BEFORE + rf"(?:\+?86{_GROUP})?1{_GROUP}[3-9](?:{_GROUP}[0-9]){{9}}" + _AFTER)),
-    _Kind("mobile", MOBILE, _compile(
-        rf"(?<!{_CN_ANY})[一幺][ .·-]?[三四五六七八九](?:[ .·-]?{_CN_DIGIT}){{9}}"
-        rf"(?!{_CN_ANY})")),
+    _Kind(
+        "mobile",
+        MOBILE,
+        _compile(_BEFORE + rf"(?:\+?86{_GROUP})?1{_GROUP}[3-9](?:{_GROUP}[0-9]){{9}}" + _AFTER),
+    ),
+    _Kind(
+        "mobile",
+        MOBILE,
+        _compile(
+            rf"(?<!{_CN_ANY})[一幺][ .·-]?[三四五六七八九](?:[ .·-]?{_CN_DIGIT}){{9}}"
+            rf"(?!{_CN_ANY})"
+        ),
+    ),
     # Area code 0xx(x), then a local number, which never starts with 0 or 1.
-    _Kind("landline", LANDLINE, _compile(
-        _BEFORE + r"(?:\(0[0-9]{2,3}\)|0[0-9]{2,3})[- ]?[2-9][0-9]{6,7}" + _AFTER)),
-    _Kind("passport", PASSPORT, _compile(
-        r"(?:护照|passport)[ ]*(?:号码|号|number|no\.?)?[ ]*(?:是|为|is)?[ ]*[:：#]?[ ]*"
-        r"(?P<value>[A-Za-z]{1,2}[0-9]{6,9}[0-9A-Za-z]?)(?![0-9A-Za-z])")),
-    _Kind("passport", PASSPORT, re.compile(
-        r"(?<![0-9A-Za-z])(?:[EG][0-9]{8}|E[A-HJ-NP-Z][0-9]{7})(?![0-9A-Za-z])")),
-    _Kind("address", ADDRESS, re.compile(
-        rf"(?P<street>{_NAME}{{0,10}}?(?:{_STREET}|{_ESTATE}))?{_HOUSE}"), _a_home),
+    _Kind(
+        "landline",
+        LANDLINE,
+        _compile(_BEFORE + r"(?:\(0[0-9]{2,3}\)|0[0-9]{2,3})[- ]?[2-9][0-9]{6,7}" + _AFTER),
+    ),
+    _Kind(
+        "passport",
+        PASSPORT,
+        _compile(
+            r"(?:护照|passport)[ ]*(?:号码|号|number|no\.?)?[ ]*(?:是|为|is)?[ ]*[:：#]?[ ]*"
+            r"(?P<value>[A-Za-z]{1,2}[0-9]{6,9}[0-9A-Za-z]?)(?![0-9A-Za-z])"
+        ),
+    ),
+    _Kind(
+        "passport",
+        PASSPORT,
+        re.compile(r"(?<![0-9A-Za-z])(?:[EG][0-9]{8}|E[A-HJ-NP-Z][0-9]{7})(?![0-9A-Za-z])"),
+    ),
+    _Kind(
+        "address",
+        ADDRESS,
+        re.compile(rf"(?P<street>{_NAME}{{0,10}}?(?:{_STREET}|{_ESTATE}))?{_HOUSE}"),
+        _a_home,
+    ),
 )
 
 # GB 32100-2015: the 31 characters of a credit code and the weights of its first 17.

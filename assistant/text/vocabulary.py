@@ -65,8 +65,12 @@ class Vocabulary:
 
     def __post_init__(self) -> None:
         # An English term's content words, worked out once: every question checks all groups.
-        english = {t: _english_words(t, self.stopwords)
-                   for group in self.synonyms for t in group if _ENGLISH_TERM.match(t)}
+        english = {
+            t: _english_words(t, self.stopwords)
+            for group in self.synonyms
+            for t in group
+            if _ENGLISH_TERM.match(t)
+        }
         object.__setattr__(self, "_english_terms", english)
 
     def tokens(self, text: str) -> list[str]:
@@ -78,8 +82,11 @@ class Vocabulary:
         out: list[str] = []
         for piece in _WORD.findall(normalize(text)):
             if _HAN.match(piece):
-                out.extend(w for w in self.tokenizer.cut_for_search(piece, HMM=True)
-                           if w not in self.stopwords)
+                out.extend(
+                    w
+                    for w in self.tokenizer.cut_for_search(piece, HMM=True)
+                    if w not in self.stopwords
+                )
             elif piece not in self.stopwords:
                 out.append(piece)
         return out
@@ -92,7 +99,9 @@ class Vocabulary:
         out: list[str] = []
         for piece in _WORD.findall(normalize(text)):
             if _HAN.match(piece):
-                out.extend(w for w in self.tokenizer.lcut(piece, HMM=True) if w not in self.stopwords)
+                out.extend(
+                    w for w in self.tokenizer.lcut(piece, HMM=True) if w not in self.stopwords
+                )
             elif piece not in self.stopwords:
                 out.append(piece)
         return out
@@ -167,10 +176,14 @@ def vocabulary() -> Vocabulary:
             if has_chinese(term) and " " not in term:
                 tokenizer.add_word(term, freq=1500)
     stop = frozenset(
-        w for line in _data_text("stopwords.txt").splitlines()
-        if not line.startswith("#") for w in line.split()
+        w
+        for line in _data_text("stopwords.txt").splitlines()
+        if not line.startswith("#")
+        for w in line.split()
     )
-    digest = hashlib.sha256("\0".join(
-        _data_text(n) for n in ("lexicon.txt", "synonyms.txt", "stopwords.txt")).encode())
-    return Vocabulary(synonyms=synonyms, stopwords=stop, tokenizer=tokenizer,
-                      signature=digest.hexdigest()[:12])
+    digest = hashlib.sha256(
+        "\0".join(_data_text(n) for n in ("lexicon.txt", "synonyms.txt", "stopwords.txt")).encode()
+    )
+    return Vocabulary(
+        synonyms=synonyms, stopwords=stop, tokenizer=tokenizer, signature=digest.hexdigest()[:12]
+    )
