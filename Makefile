@@ -37,9 +37,9 @@ test: setup-st browser               ## the whole suite, slow tests included
 browser:
 	command -v chromium || (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk)
 
-lint: setup
+lint: setup                          ## ruff (checks and format) and mypy; any finding fails
 	$(BIN)/ruff check assistant tests evals
-	$(BIN)/ruff format --check assistant tests evals || true
+	$(BIN)/ruff format --check assistant tests evals
 	$(BIN)/mypy assistant
 
 bench: ingest browser                ## ingest, search vs a baseline, HTTP load, the page in a browser
