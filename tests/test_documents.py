@@ -13,14 +13,9 @@ from assistant.errors import (
     UnsupportedFormatError,
 )
 from assistant.ingest import loading as documents
-from assistant.ingest.loading import (
-    LoadedText,
-    decode,
-    find_files,
-    load_document,
-    split_front_matter,
-    title_line,
-)
+from assistant.ingest.decoding import decode, split_front_matter
+from assistant.ingest.loading import LoadedText, find_files, load_document
+from assistant.ingest.metadata import title_line
 from assistant.ingest.segmenting import segment
 from assistant.search.index import keyword_terms
 from assistant.text.vocabulary import vocabulary

@@ -24,7 +24,8 @@ from assistant.errors import (
     UnsupportedFormatError,
 )
 from assistant.ingest.formats import chinese_number, format_number
-from assistant.ingest.loading import load_document, metadata_from_text, normalize_date
+from assistant.ingest.loading import load_document
+from assistant.ingest.metadata import metadata_from_text, normalize_date
 from assistant.ingest.segmenting import build_sections, page_span, segment
 from assistant.models import Chunk, Citation
 from assistant.serve.runtime import Services

@@ -35,7 +35,9 @@ from statistics import median
 from typing import Any
 
 from assistant.errors import CorruptFileError, EncryptedFileError, LoadLimitError, NoTextLayerError
-from assistant.ingest.loading import MB, LoadedText, LoadLimits, decode, normalize_date, register
+from assistant.ingest.decoding import decode
+from assistant.ingest.loading import MB, LoadedText, LoadLimits, register
+from assistant.ingest.metadata import normalize_date
 from assistant.ingest.segmenting import heading_rank
 
 CELL_SEPARATOR = " | "

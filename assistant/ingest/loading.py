@@ -1,4 +1,4 @@
-"""Loading policy files: decoding, metadata, and a registry of loaders by file type.
+"""Loading policy files: metadata, and a registry of loaders by file type.
 
 A loader turns the bytes of one file into a `Document` whose `text` is the body exactly as
 published, so citations can quote it. Loaders register themselves for file suffixes:
@@ -13,7 +13,8 @@ time and memory are bounded by running the loaders in a worker process (`sandbox
 Metadata comes from front matter at the top of a text file, from what a loader finds in the file
 (a web page's info table), or from a sidecar `<file name>.meta.yaml`; the sidecar wins where
 they give the same key. When none of them names the 文号, date or issuer, those are read from
-the text itself, where official documents put them (`metadata_from_text`).
+the text itself, where official documents put them (`metadata.py`). Bytes become text in
+`decoding.py`.
 
 The loaders for Word, PDF and web pages live in `formats.py` and register here.
 """
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +34,8 @@ from assistant.errors import (
     FileTooLargeError,
     UnsupportedFormatError,
 )
+from assistant.ingest.decoding import decode, parse_meta_lines, split_front_matter
+from assistant.ingest.metadata import STATED_FACTS, metadata_from_text, title_line
 from assistant.models import Document
 
 log = logging.getLogger(__name__)
@@ -112,74 +114,6 @@ def register(*suffixes: str) -> Callable[[Loader], Loader]:
 def supported_suffixes() -> list[str]:
     """File suffixes that some loader accepts."""
     return sorted(_LOADERS)
-
-
-def decode(data: bytes, path: str = "") -> str:
-    """Decode Chinese text: UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030.
-
-    GB18030 is a superset of GBK and GB2312, the encodings of most government downloads.
-    Strict decoding in this order is reliable because valid UTF-8 is almost never valid
-    Chinese GB text by accident and vice versa; charset detection is the last resort.
-    """
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    if b"\x00" not in data:
-        for encoding in ("utf-8", "gb18030"):
-            try:
-                return _checked_text(data.decode(encoding), path)
-            except UnicodeDecodeError:
-                continue
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data).best()
-    if best is None:
-        raise CorruptFileError(
-            path,
-            "无法识别文件编码（不是 UTF-8 或 GB18030/GBK 文本）",
-            "cannot tell the text encoding (not UTF-8 or GB18030/GBK)",
-        )
-    return _checked_text(str(best), path)
-
-
-def _checked_text(text: str, path: str) -> str:
-    """Refuse binary data that happened to decode: text has almost no control characters."""
-    controls = sum(1 for ch in text if ch < " " and ch not in "\n\r\t\f")
-    if controls > max(2, len(text) // 100):
-        raise CorruptFileError(
-            path,
-            "文件内容不是文本（可能已损坏或是二进制文件）",
-            "the file is not text (corrupt or binary)",
-        )
-    return text
-
-
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
-_META_LINE = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*:\s*(.*?)\s*$")
-
-
-def parse_meta_lines(block: str) -> dict[str, str]:
-    """Parse simple `key: value` lines (the subset of YAML staff write by hand)."""
-    meta = {}
-    for line in block.splitlines():
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        m = _META_LINE.match(line)
-        if m:
-            value = m.group(2).strip()
-            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-                value = value[1:-1]
-            meta[m.group(1).lower().replace("-", "_")] = value
-    return meta
-
-
-def split_front_matter(text: str) -> tuple[dict[str, str], str]:
-    """Separate `---` front matter from the body; the body is returned untouched."""
-    m = _FRONT_MATTER.match(text)
-    if not m:
-        return {}, text
-    return parse_meta_lines(m.group(1)), text[m.end() :]
 
 
 @register(".txt", ".md", ".markdown")
@@ -268,7 +202,7 @@ def load_document(
     if sidecar.is_file():
         meta.update(parse_meta_lines(decode(sidecar.read_bytes(), str(sidecar))))
     body = loaded.text
-    if not any(meta.get(key) for key in _STATED_FACTS):
+    if not any(meta.get(key) for key in STATED_FACTS):
         meta = {**metadata_from_text(body), **meta}
     title = meta.pop("title", "") or title_line(body) or place.stem
     doc_number = meta.pop("doc_number", "")
@@ -282,132 +216,6 @@ def load_document(
         metadata=meta,
         pages=loaded.pages,
     )
-
-
-# Keys that, when any is given, mean the metadata was written by someone: nothing is guessed.
-_STATED_FACTS = ("doc_number", "date", "publish_date", "issuer")
-_CN_DIGITS = {ch: i for i, ch in enumerate("〇一二三四五六七八九")} | {"零": 0, "○": 0, "O": 0}
-_DATE = re.compile(
-    r"((?:19|20)\d{2}|[〇零○O一二三四五六七八九]{4})\s*年\s*([\d一二三四五六七八九十]{1,3})"
-    r"\s*月\s*([\d一二三四五六七八九十]{1,3})\s*日"
-    r"|((?:19|20)\d{2})[-./](\d{1,2})[-./](\d{1,2})"
-)
-_DATE_LINE = re.compile(rf"^(?:{_DATE.pattern})(?:\s+\d{{1,2}}:\d{{2}}(?::\d{{2}})?)?$")
-DOC_NUMBER = re.compile(
-    r"[\u4e00-\u9fff]{1,15}\s*[〔［\[【(（]\s*(?:19|20)\d{2}\s*[〕］\]】)）]"
-    r"\s*第?\s*\d{1,4}\s*号"
-)
-_DOC_NUMBER_LINE = re.compile(rf"^(?:(?:发文字号|文号)\s*[：:]\s*)?({DOC_NUMBER.pattern})$")
-_ISSUER = re.compile(
-    r"(?:委员会|人民政府|政府|办公室|办公厅|管理委员会|总局|局|厅|部|委|协会|学会|联合会|"
-    r"中心|院|署|办)(?:[（(][^）)]{1,8}[）)])?$"
-)  # "（盖章）" may follow
-_SENTENCE_MARKS = re.compile(r"[。；;，,！？!?：:《》]")
-_HEAD_LINES = 12
-_TAIL_LINES = 8
-
-
-def _cn_number(text: str) -> int:
-    """A month or day written as 十二 / 二十一 / 一 (or digits)."""
-    if text.isdigit():
-        return int(text)
-    if "十" in text:
-        tens, _, ones = text.partition("十")
-        return (_CN_DIGITS.get(tens, 1) if tens else 1) * 10 + (
-            _CN_DIGITS.get(ones, 0) if ones else 0
-        )
-    return _CN_DIGITS.get(text, 0)
-
-
-def normalize_date(text: str) -> str:
-    """A date as YYYY-MM-DD from 2025年1月16日, 二〇二五年一月十六日 or 2025-01-16; else the
-    text unchanged (a value nobody can parse is still better shown than lost)."""
-    m = _DATE.search(text)
-    if not m:
-        return text.strip()
-    if m.group(1):
-        raw_year = m.group(1)
-        year = (
-            int(raw_year)
-            if raw_year.isdigit()
-            else int("".join(str(_CN_DIGITS.get(ch, 0)) for ch in raw_year))
-        )
-        month, day = _cn_number(m.group(2)), _cn_number(m.group(3))
-    else:
-        year, month, day = int(m.group(4)), int(m.group(5)), int(m.group(6))
-    if not (1 <= month <= 12 and 1 <= day <= 31):
-        return text.strip()
-    return f"{year:04d}-{month:02d}-{day:02d}"
-
-
-def _is_issuer_line(line: str) -> bool:
-    parts = line.split()
-    return (
-        len(line) <= 60
-        and not _SENTENCE_MARKS.search(line)
-        and all(_ISSUER.search(part) for part in parts)
-    )
-
-
-def metadata_from_text(text: str) -> dict[str, str]:
-    """文号, date and issuer read from where official documents state them.
-
-    The 文号 is a line of its own near the top (a 文号 inside a sentence names another
-    document); the date and the issuer are the signature at the end: the date line, with the
-    issuing bodies on the lines right above it. Without a signature, a date line near the top
-    and a red header ("示例区科学技术委员会文件") stand in. Nothing is taken from elsewhere.
-    """
-    lines = [line.strip(" \t\u3000\r\f") for line in text.splitlines()]
-    lines = [line for line in lines if line]
-    head, tail_start = lines[:_HEAD_LINES], max(0, len(lines) - _TAIL_LINES)
-    meta: dict[str, str] = {}
-    for line in head:
-        m = _DOC_NUMBER_LINE.match(line)
-        if m:
-            meta["doc_number"] = m.group(1)
-            break
-    for i in range(len(lines) - 1, tail_start - 1, -1):
-        if _DATE_LINE.match(lines[i]):
-            meta["date"] = normalize_date(lines[i])
-            issuers: list[str] = []
-            j = i - 1
-            while j >= max(0, i - 3) and _is_issuer_line(lines[j]):
-                issuers[:0] = lines[j].split()
-                j -= 1
-            if issuers:
-                meta["issuer"] = "、".join(dict.fromkeys(issuers))
-            break
-    if "date" not in meta:
-        dated = next((line for line in head if _DATE_LINE.match(line)), None)
-        if dated:
-            meta["date"] = normalize_date(dated)
-    if "issuer" not in meta and head and _is_red_header(head[0]):
-        issuer = head[0].removesuffix("文件").strip()
-        if _is_issuer_line(issuer):
-            meta["issuer"] = "、".join(issuer.split())
-    return meta
-
-
-def _is_red_header(line: str) -> bool:
-    """The issuing body's banner that tops an official document: "XX委员会文件"."""
-    return line.endswith("文件") and "关于" not in line and len(line) <= 40
-
-
-def title_line(text: str) -> str:
-    """The first line that can be a title: not a red header, a 文号 or a date."""
-    first = ""
-    for raw in text.splitlines():
-        line = _MARKDOWN_HASHES.sub("", raw.strip(" \t\u3000\r\f"))
-        if not line:
-            continue
-        first = first or line
-        if _is_red_header(line) or _DOC_NUMBER_LINE.match(line) or _DATE_LINE.match(line):
-            continue
-        return line[:80]
-    return first[:80]
-
-
-_MARKDOWN_HASHES = re.compile(r"^#{1,6}\s+")
 
 
 def skipped_name(name: str) -> tuple[str, str] | None:
