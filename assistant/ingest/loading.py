@@ -16,7 +16,7 @@ they give the same key. When none of them names the 文号, date or issuer, thos
 the text itself, where official documents put them (`metadata.py`). Bytes become text in
 `decoding.py`.
 
-The loaders for Word, PDF and web pages live in `formats.py` and register here.
+The loaders for Word, PDF and web pages live in `loaders/` and register here.
 """
 
 from __future__ import annotations
@@ -253,4 +253,4 @@ def find_files(paths: Iterable[Path]) -> Iterator[Path]:
 
 # The loaders for other file types register themselves on import; importing them here means
 # anything that loads documents sees every type.
-from assistant.ingest import formats  # noqa: E402, F401
+from assistant.ingest.loaders import html  # noqa: E402, F401
