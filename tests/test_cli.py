@@ -1,4 +1,5 @@
-"""The command line as a user runs it: a real process, real index, stdout/stderr and exit codes."""
+"""The command line as a user runs it: a real index, stdout/stderr and exit codes (in this process;
+one test crosses the process boundary)."""
 
 from __future__ import annotations
 
@@ -6,37 +7,44 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from assistant.cli import app
+from assistant.config import get_settings
 from assistant.ingest.loading import load_document
 from assistant.serve.runtime import Services
 
 from .openai_stub import OpenAIStub
 
-CLI = [sys.executable, "-m", "assistant.cli"]
+CLI = [sys.executable, "-m", "assistant.cli"]  # the real process, where its boundary is tested
+
+
+@dataclass
+class Ran:
+    """What a command printed and how it exited."""
+
+    returncode: int
+    stdout: str
+    stderr: str
 
 
 def run(
     args: list[str], env_dirs: tuple[Path, Path], stdin: str | None = None, **extra_env: str
-) -> subprocess.CompletedProcess[str]:
+) -> Ran:
+    """The command run in this process (as `policy-assistant …` runs it, settings read afresh
+    from the environment): the process boundary is tested once, not by every test."""
     corpus, index = env_dirs
-    env = {
-        **os.environ,
-        "ASSISTANT_CORPUS_DIR": str(corpus),
-        "ASSISTANT_INDEX_DIR": str(index),
-        **extra_env,
-    }
-    return subprocess.run(
-        CLI + args,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=env,
-        timeout=300,
-    )
+    env = {"ASSISTANT_CORPUS_DIR": str(corpus), "ASSISTANT_INDEX_DIR": str(index), **extra_env}
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, args, input=stdin, env=env, catch_exceptions=False)
+    finally:
+        get_settings.cache_clear()
+    return Ran(result.exit_code, result.stdout, result.stderr)
 
 
 @pytest.fixture

@@ -7,15 +7,16 @@ are fictional and say so.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import Result
+from typer.testing import CliRunner
 
-from assistant.config import PROJECT_DIR, load_settings
+from assistant.cli import app
+from assistant.config import PROJECT_DIR, get_settings, load_settings
 from assistant.eligibility.profile import Profile, parse_profile, read_facts
 from assistant.eligibility.rules import RuleBook, read_rule_files, uncovered
 from assistant.eligibility.verdicts import (
@@ -274,16 +275,15 @@ def test_facts_carry_over_until_the_subsidy_is_decided(shipped_services: Service
 
 
 def test_a_model_reads_the_profile_and_a_bad_reading_falls_back_to_the_vocabulary(
-    openai_stub: OpenAIStub, tmp_path: Path
+    openai_stub: OpenAIStub, shipped_services: Services
 ) -> None:
     settings = load_settings(
         corpus_dir=PROJECT_DIR / "corpus",
-        index_dir=tmp_path / "index",
+        index_dir=shipped_services.settings.index_dir,  # the session's index, read only
         answerer="llm",
         llm_base_url=openai_stub.base_url,
     )
     services = Services(settings)
-    services.store.ingest()
     openai_stub.script('{"stage": "成长期", "tech_sme": true, "registered_in_district": true}')
     [answer] = ask(services, "我们公司发展得挺快，已经入了科技型中小企业库，能贷款吗？")
     assert "在青浦区注册" in answer.answer  # only the model read that
@@ -296,39 +296,40 @@ def test_a_model_reads_the_profile_and_a_bad_reading_falls_back_to_the_vocabular
 # -- the command line ------------------------------------------------------------------
 
 
-def run(args: list[str], index_dir: Path) -> subprocess.CompletedProcess[str]:
+def run(args: list[str], index_dir: Path) -> Result:
+    """The command, in this process, over the shipped corpus and the given index."""
     env = {
-        **os.environ,
         "ASSISTANT_CORPUS_DIR": str(PROJECT_DIR / "corpus"),
         "ASSISTANT_INDEX_DIR": str(index_dir),
     }
-    return subprocess.run(
-        CLI + args, capture_output=True, text=True, encoding="utf-8", env=env, timeout=300
-    )
+    get_settings.cache_clear()
+    try:
+        return CliRunner().invoke(app, args, env=env, catch_exceptions=False)
+    finally:
+        get_settings.cache_clear()
 
 
 @pytest.mark.slow
 def test_eligibility_command_prints_cited_verdicts_and_explains_a_bad_profile(
-    tmp_path: Path,
+    tmp_path: Path, shipped_services: Services
 ) -> None:
-    index = tmp_path / "index"
-    assert run(["ingest"], index).returncode == 0
+    index = shipped_services.settings.index_dir
     profile = tmp_path / "profile.json"
     profile.write_text(
         json.dumps({"stage": "初创期", "size": "微型", "tech_based": True}, ensure_ascii=False),
         encoding="utf-8",
     )
     result = run(["eligibility", "--profile", str(profile), "--json"], index)
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.stderr
     verdicts = {v["rule_id"]: v for v in json.loads(result.stdout)["verdicts"]}
     assert verdicts["qingpu-micro-loan"]["outcome"] == "eligible"
     text = run(["eligibility", "--profile", str(profile)], index)
     assert "[符合] “3+X”科技信贷·微贷通" in text.stdout and "引文：" in text.stdout
     profile.write_text('{"stage": "初创期", "revenue": 5}', encoding="utf-8")
     bad = run(["eligibility", "--profile", str(profile)], index)
-    assert bad.returncode == 1 and "revenue" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.exit_code == 1 and "revenue" in bad.stderr and "Traceback" not in bad.stderr
     checked = run(["rules", "check", "--json"], index)
-    assert checked.returncode == 0 and json.loads(checked.stdout)["refused"] == []
+    assert checked.exit_code == 0 and json.loads(checked.stdout)["refused"] == []
 
 
 @pytest.mark.slow
@@ -338,15 +339,20 @@ def test_ingest_refuses_a_rule_whose_quote_is_not_in_the_corpus(tmp_path: Path) 
     source = PROJECT_DIR / "corpus" / "district" / "qingkewei-2025-1.txt"
     (corpus / "district" / source.name).write_bytes(source.read_bytes())
     write_rule(corpus / "rules", "invented-bonus", "对首次认定的高企给予100万元奖励")
-    env = {
-        **os.environ,
-        "ASSISTANT_CORPUS_DIR": str(corpus),
-        "ASSISTANT_INDEX_DIR": str(tmp_path / "index"),
-    }
-    result = subprocess.run(
-        [*CLI, "ingest"], capture_output=True, text=True, encoding="utf-8", env=env, timeout=300
-    )
-    assert result.returncode == 3
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(
+            app,
+            ["ingest"],
+            catch_exceptions=False,
+            env={
+                "ASSISTANT_CORPUS_DIR": str(corpus),
+                "ASSISTANT_INDEX_DIR": str(tmp_path / "index"),
+            },
+        )
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 3
     assert "invented-bonus" in result.stderr and "Traceback" not in result.stderr
     assert "1 documents" in result.stdout  # the rules folder is not a document
 
