@@ -1,7 +1,8 @@
 """Answers written by an OpenAI-compatible chat model from numbered passages.
 
 The prompts live in `prompts/` at the project root (system.md, answer.md, condense.md,
-profile.md) and are read once when an `LLMAnswerer` is built. The model's raw text keeps its [n] markers; checking
+profile.md), ship inside the package as `assistant.prompts`, and are read once when an
+`LLMAnswerer` is built. The model's raw text keeps its [n] markers; checking
 them against the passages is the caller's job. Every failure of the model, whether the
 connection, a timeout, an HTTP error or an empty reply, surfaces as `LLMError`.
 """
@@ -14,6 +15,7 @@ import logging
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
+from importlib import resources
 from pathlib import Path
 from types import ModuleType
 
@@ -26,7 +28,7 @@ from langchain_core.runnables import Runnable
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
-from assistant.config import PROJECT_DIR, Settings
+from assistant.config import Settings
 from assistant.eligibility.profile import Profile, parse_profile, profile_schema_text
 from assistant.errors import ConfigError, LLMError, ProfileError
 from assistant.models import Chunk, Message
@@ -34,7 +36,8 @@ from assistant.text.redaction import described
 
 log = logging.getLogger(__name__)
 
-PROMPTS_DIR = PROJECT_DIR / "prompts"
+# From the package, so an installed wheel has them as the source tree does.
+PROMPTS_DIR = Path(str(resources.files("assistant.prompts")))
 
 
 def _transports() -> list[ModuleType]:
