@@ -19,22 +19,27 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from assistant.answer.pipeline import Assistant
 from assistant.config import Settings, get_settings
 from assistant.errors import AssistantError
-from assistant.models import Answer, Citation, Hit, Message
+from assistant.models import Hit, Message
 from assistant.search.retrieval import MODES
 from assistant.serve.access import bounded
 from assistant.serve.logs import configure as configure_logging
 from assistant.serve.runtime import Services, limit_threads
+from assistant.terminal import (
+    parse_since,
+    print_answer,
+    print_hits,
+    read_conversation,
+    search_loop,
+    stream_answer,
+)
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Cited answers from Chinese policy documents."
@@ -145,18 +150,6 @@ def _rule_errors(services: Services) -> list[AssistantError]:
     return list(book.errors)
 
 
-def _print_hits(question: str, hits: list[Hit]) -> None:
-    if not hits:
-        typer.echo(
-            "没有找到相关内容。请换个说法，或确认相关文件已收录（policy-assistant ingest）。"
-        )
-        return
-    for n, hit in enumerate(hits, 1):
-        c = hit.chunk
-        where = " · ".join(p for p in (c.title, c.doc_number, c.section) if p)
-        typer.echo(f"[{n}] {where}  ({hit.score:.4f})\n    {c.text}\n")
-
-
 @app.command()
 def search(
     question: Annotated[
@@ -193,10 +186,10 @@ def search(
                 )
             )
         else:
-            _print_hits(question, hits)
+            print_hits(question, hits)
         return
     if sys.stdin.isatty() and not as_json:
-        _interactive(run, services)
+        search_loop(run, services)
         return
     for line in sys.stdin:
         q = line.strip()
@@ -206,69 +199,6 @@ def search(
                     {"query": q, "results": [h.to_json() for h in run(q)]}, ensure_ascii=False
                 )
             )
-
-
-def _interactive(run, services: Services) -> None:  # type: ignore[no-untyped-def]
-    manifest = services.index.manifest
-    typer.echo(
-        f"政策检索 · {len(manifest.documents)} 份文件，{manifest.chunk_count} 个段落。"
-        "输入问题后回车；空行或 Ctrl-D 退出。\n"
-        "例如：我们刚拿到高企证书，区里有补贴吗？ / 高企的企业所得税税率是多少？"
-    )
-    while True:
-        try:
-            q = input("\n问题> ").strip()
-        except (EOFError, KeyboardInterrupt):
-            typer.echo("")
-            return
-        if not q:
-            return
-        _print_hits(q, run(q))
-
-
-def _where(c: Citation) -> str:
-    return " · ".join(
-        p for p in (f"《{c.chunk.title}》", c.chunk.doc_number, c.chunk.section, c.page_label) if p
-    )
-
-
-def _print_answer(result: Answer, with_text: bool = True) -> None:
-    if with_text:
-        typer.echo(result.answer)
-    if result.citations:
-        typer.echo("\n引用 / citations:")
-        for c in result.citations:
-            typer.echo(f"  [{c.n}] {_where(c)}\n      “{c.quote}”")
-    if result.related:
-        typer.echo("\n相关条文 / related clauses:")
-        for c in result.related:
-            typer.echo(f"  - {_where(c)}\n      “{c.quote}”")
-    for note in result.notes:
-        typer.echo(f"\n注 / note: {note}")
-
-
-def _read_conversation(line: str) -> tuple[str, list[Message]]:
-    """The last user message of a JSON line `{"messages": [...]}`, and the turns before it.
-
-    System messages are left out: the assistant's own prompts decide how it answers.
-    """
-    try:
-        data = json.loads(line)
-        messages = [Message(str(m["role"]), str(m["content"])) for m in data["messages"]]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise AssistantError(
-            "输入行不是有效的 JSON 对话（需要 "
-            f'{{"messages": [{{"role": "user", "content": "…"}}]}}）：{exc}',
-            f'the line is not a JSON conversation ({{"messages": [{{"role": "user", '
-            f'"content": "…"}}]}} expected): {exc}',
-        ) from None
-    messages = [m for m in messages if m.role != "system"]
-    last = max(
-        (i for i, m in enumerate(messages) if m.role == "user" and m.content.strip()), default=None
-    )
-    if last is None:
-        raise AssistantError("对话中没有用户提问。", "the conversation holds no user question.")
-    return messages[last].content.strip(), messages[:last]
 
 
 @app.command()
@@ -309,7 +239,7 @@ def ask(
         if as_json:
             typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
         else:
-            _print_answer(result)
+            print_answer(result)
         return
     turns = services.settings.history_turns
     failed = 0
@@ -317,7 +247,7 @@ def ask(
         if not line.strip():
             continue
         try:
-            q, history = _read_conversation(line)
+            q, history = read_conversation(line)
             result = assistant.ask(q, bounded(history, turns))
         except AssistantError as exc:
             failed += 1
@@ -365,31 +295,13 @@ def chat() -> None:
             typer.echo("已开始新对话。 / New conversation.")
             continue
         try:
-            result = _stream_answer(assistant, q, bounded(history, turns))
+            result = stream_answer(assistant, q, bounded(history, turns))
         except AssistantError as exc:
             typer.echo(f"\n错误 / error: {exc.zh}\n  {exc.en}", err=True)
             continue
         if result is not None:
-            _print_answer(result, with_text=False)  # its text was streamed already
+            print_answer(result, with_text=False)  # its text was streamed already
             history += [Message("user", q), Message("assistant", result.answer)]
-
-
-def _stream_answer(assistant: Assistant, question: str, history: list[Message]) -> Answer | None:
-    """Print an answer as it is written; the final result, once complete."""
-    result: Answer | None = None
-    for event in assistant.stream(question, history):
-        if event.kind == "delta":
-            typer.echo(event.text, nl=False)
-        elif event.kind == "replace":
-            typer.echo(
-                "\n\n（模型回答未通过核验或未能完成，已替换为以下回答 / the model's answer "
-                "was replaced by this one）\n" + event.text,
-                nl=False,
-            )
-        elif event.kind == "result":
-            result = event.answer
-    typer.echo("")
-    return result
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -587,23 +499,6 @@ def evaluate(
         typer.echo("\n" + format_answer_report(answer_report))
     if eligibility_report is not None:
         typer.echo("\n" + format_eligibility_report(eligibility_report))
-
-
-def parse_since(text: str, now: datetime | None = None) -> datetime:
-    """ "7d", "24h" or an ISO date/time as a UTC datetime."""
-    now = now or datetime.now(UTC)
-    m = re.fullmatch(r"(\d+)\s*([dh])", text.strip())
-    if m:
-        amount = int(m.group(1))
-        return now - (timedelta(days=amount) if m.group(2) == "d" else timedelta(hours=amount))
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise AssistantError(
-            f"无法识别的时间 {text!r}（例如 7d、24h 或 2026-11-01）。",
-            f"unrecognized time {text!r} (e.g. 7d, 24h or 2026-11-01).",
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @app.command()
