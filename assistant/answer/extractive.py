@@ -11,15 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from assistant.answer.grounding import (
-    LIST_SENTENCE,
-    MAX_SENTENCE,
-    Assessment,
-    Need,
-    Span,
-    Support,
-    quote_span,
-)
+from assistant.answer.grounding import Assessment
+from assistant.answer.need import Need
+from assistant.answer.support import LIST_SENTENCE, MAX_SENTENCE, Span, Support, quote_span
 from assistant.models import Answer, Chunk, Citation
 
 NOTE = "（以上依据所引文件整理，具体以文件原文和主管部门的解释为准。）"

@@ -1,6 +1,10 @@
 """What a question asks for (a figure, a target, a time, a document number) and whether a
 passage holds that kind of answer. Pure functions over text, shared by retrieval and answering.
 
+`read_intent` gives the kinds of answer asked; `read_need` adds the question's subject (its
+words, weighted by how rare they are in the index), the attributes, figures, places and titles
+it names, which the answer must match.
+
 A passage on the right subject that lacks the kind of answer asked for is rarely what the asker
 needs: "去年技术合同成交了多少钱" wants the sentence with 亿元 in it, not the one about services.
 """
@@ -8,10 +12,12 @@ needs: "去年技术合同成交了多少钱" wants the sentence with 亿元 in 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from assistant.text.vocabulary import normalize
+from assistant.answer.aspects import ATTRIBUTES, NOT_SUBJECTS, OFF_TOPIC, Attribute, places_named
+from assistant.text.vocabulary import Vocabulary, has_chinese, normalize
 
 Kind = Literal["figure", "money", "percent", "count", "people", "target", "time", "doc_number"]
 
@@ -130,3 +136,186 @@ def read_intent(question: str) -> Intent:
     """What kinds of answer the question asks for."""
     q = asking_part(question)
     return Intent(frozenset(kind for kind, pattern in _ASKS if pattern.search(q)))
+
+
+# Kinds of answer specific enough that a passage lacking them cannot be the answer.
+SPECIFIC: tuple[Kind, ...] = ("money", "percent", "count", "people", "time")
+FOCUS_BOOST = 1.5  # a follow-up's new subject outweighs the carried question's words
+_QUOTED_TITLE = re.compile(r"《([^》]{2,60})》")
+_QUESTION_FIGURE = re.compile(r"(\d+(?:\.\d+)?)\s*(%|％|亿元|万元|元|亿|万|家|项|个|人|倍)")
+
+
+@dataclass(frozen=True)
+class Term:
+    """A subject word of the question, the forms it may take in a text, and its weight."""
+
+    word: str
+    forms: tuple[str, ...]
+    weight: float
+    known: bool = True  # some passage holds one of its forms
+
+    def found_in(self, text: str) -> bool:
+        """True when the (normalized) text holds any form of the term."""
+        return any(f in text for f in self.forms)
+
+
+@dataclass(frozen=True)
+class Need:
+    """What a question needs from the documents."""
+
+    question: str
+    intent: Intent
+    terms: tuple[Term, ...]
+    attributes: tuple[Attribute, ...] = ()
+    figures: tuple[str, ...] = ()  # figures the asker states ("是100%吗"): a text must hold them
+    places: tuple[tuple[str, ...], ...] = ()  # places named in the question (their names)
+    titles: tuple[str, ...] = ()  # documents named in 《》
+    off_topic: bool = False
+    english: bool = False
+
+    @property
+    def total_weight(self) -> float:
+        return sum(t.weight for t in self.terms) or 1.0
+
+    @property
+    def asks_documents(self) -> bool:
+        return bool(
+            re.search(
+                r"(?:哪些|什么|哪个|哪部|哪份|哪几)(?:科技方面的|方面的)?(?:政策)?(?:文件|政策|法律|办法|规定)|"
+                r"which (?:law|document|policy|policies)",
+                self.question,
+            )
+        )
+
+    @property
+    def kind(self) -> str:
+        """What the question asks for, in one word (the `intent` of an answer)."""
+        q = self.question
+        kinds = self.intent.kinds
+        checks = (
+            ("document", self.asks_documents or "doc_number" in kinds),
+            ("difference", bool(re.search(r"还差|差多少|相差|差距|多了多少|少了多少", q))),
+            ("target", "target" in kinds and bool(asked_kinds(self))),
+            ("figure", bool(set(kinds) & {"figure", "money", "percent", "count", "people"})),
+            ("time", "time" in kinds),
+            ("definition", bool(ASKS_DEFINITION.search(q))),
+            (
+                "condition",
+                bool(
+                    re.search(
+                        r"条件|符合|资格|哪些企业|什么企业|哪类企业|谁能|谁可以|"
+                        r"能不能(?:申请|享受)|可以(?:申请|享受)|qualif|eligib",
+                        q,
+                    )
+                ),
+            ),
+            (
+                "process",
+                bool(re.search(r"怎么|如何|流程|程序|手续|步骤|怎么办|how (?:do|can|to)", q)),
+            ),
+            ("list", self.asks_list),
+            (
+                "yesno",
+                bool(re.search(r"吗[?？]?$|是否|能不能|可不可以|^(?:can|is|are|do|does)\b", q)),
+            ),
+        )
+        return next((name for name, hit in checks if hit), "general")
+
+    @property
+    def asks_several(self) -> bool:
+        """True when the question asks more than one thing ("目标、…要建几个", two questions)."""
+        return len(re.findall(r"多少|几[家个项人次年月]|什么|哪些|吗", self.question)) > 1
+
+    @property
+    def asks_list(self) -> bool:
+        return bool(
+            re.search(r"哪些|有什么|有哪几|都有|包括|what are|which .*s\b|list", self.question)
+        )
+
+
+def read_need(
+    question: str,
+    vocab: Vocabulary,
+    weight_of: Callable[[str], float],
+    unknown_weight: float,
+    focus: Sequence[str] = (),
+) -> Need:
+    """The subject and the asked-for answer of a question.
+
+    `weight_of` gives a word's idf in the served index (0 when no passage holds it); a word the
+    index does not know weighs `unknown_weight` and is marked unknown. Words in `focus`
+    (the new subject of a follow-up) outweigh the rest, so the answer is about them.
+    """
+    q = normalize(question)
+    english = not has_chinese(q)
+    matches = vocab.synonym_matches(q)
+    synonyms: dict[str, tuple[str, ...]] = {}
+    for used, others in matches:
+        for u in used:
+            synonyms[u] = tuple(dict.fromkeys((*synonyms.get(u, ()), *others)))
+    terms: dict[str, Term] = {}
+    if english:
+        # English reaches the documents only through the glossary: one term per group touched.
+        for used, others in matches:
+            forms = tuple(f for f in (*used, *others) if has_chinese(f))
+            if forms:
+                w = max((weight_of(f) for f in forms), default=0.0) or unknown_weight
+                terms[forms[0]] = Term(forms[0], forms, w)
+    else:
+        for word in vocab.words(q):
+            if word in terms or word in NOT_SUBJECTS or (len(word) < 2 and not word.isdigit()):
+                continue
+            forms = (word, *synonyms.get(word, ()))
+            known = [weight_of(f) for f in forms if weight_of(f) > 0]
+            # The asker's own word weighs what it weighs in the documents; a paraphrase
+            # weighs like its most common documented form, so a rare synonym cannot make a
+            # common word look telling.
+            w = weight_of(word) or (min(known) if known else unknown_weight)
+            if word in focus:
+                w *= FOCUS_BOOST
+            terms[word] = Term(word, forms, w, bool(known))
+        # A synonym phrase spanning several jieba words ("刚拿到") still names its group.
+        for used, others in matches:
+            for u in used:
+                if u not in terms and has_chinese(u) and not any(u in t for t in terms):
+                    forms = (u, *others)
+                    w = max((weight_of(f) for f in forms), default=0.0) or unknown_weight
+                    terms[u] = Term(u, forms, w)
+    return Need(
+        question=q,
+        intent=read_intent(question),
+        terms=tuple(terms.values()),
+        attributes=tuple(a for a in ATTRIBUTES if a.asks.search(q)),
+        figures=tuple(m.group(0) for m in _QUESTION_FIGURE.finditer(q)),
+        places=places_named(q),
+        titles=tuple(m.group(1) for m in _QUOTED_TITLE.finditer(question)),
+        off_topic=bool(OFF_TOPIC.search(q)),
+        english=english,
+    )
+
+
+def asked_kinds(need: Need) -> tuple[Kind, ...]:
+    """The kinds of answer a supporting sentence must hold, most specific first."""
+    kinds = need.intent.kinds
+    if "percent" in kinds:
+        # "研发费用占销售收入的比例": 收入 names the base, the ask is a share.
+        return ("percent",)
+    specific = tuple(k for k in SPECIFIC if k in kinds)
+    if specific:
+        return specific
+    if "figure" in kinds:
+        return ("figure",)
+    if "target" in kinds and re.search(r"目标|指标|target|goal", need.question):
+        return ("target",)
+    return ()
+
+
+def needs_target(need: Need) -> bool:
+    """A target is required when a figure is asked of one ("目标是多少"), not for "打算怎么做"."""
+    return "target" in need.intent.kinds and bool(asked_kinds(need))
+
+
+ASKS_DEFINITION = re.compile(
+    r"指什么|是什么意思|什么意思|含义|定义|什么是|是指什么|what is meant|"
+    r"what does .* mean|definition"
+)

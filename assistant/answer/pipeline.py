@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.answer import extractive
+from assistant.answer.aspects import NOT_SUBJECTS
 from assistant.answer.conversation import (
     Resolved,
     condense,
@@ -26,14 +27,9 @@ from assistant.answer.conversation import (
     resolve_history,
     without_markup,
 )
-from assistant.answer.grounding import (
-    NOT_SUBJECTS,
-    Assessment,
-    Need,
-    assess,
-    read_need,
-    titles_mentioned,
-)
+from assistant.answer.grounding import Assessment, assess
+from assistant.answer.names import titles_mentioned
+from assistant.answer.need import Need, read_need
 from assistant.answer.verification import MARKER, Problem, verify
 from assistant.eligibility import verdicts as eligibility
 from assistant.eligibility.profile import Profile

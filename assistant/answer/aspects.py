@@ -1,0 +1,162 @@
+"""What a question may ask about besides its subject: data tables and the places it names.
+
+A specific attribute (a phone number, a deadline, an amount per enterprise) is asked in words
+of its own and held by a passage in a form of its own. Some words name an aspect or a time,
+never a subject; some requests lie outside policy documents altogether; and the places a
+question names must be ones the passage speaks of.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from assistant.text.vocabulary import has_chinese
+
+_DATA = resources.files("assistant.text") / "data"
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """A specific thing a question may ask for, and what a passage holding it looks like."""
+
+    zh: str
+    en: str
+    asks: re.Pattern[str]
+    holds: re.Pattern[str]
+
+
+ATTRIBUTES: tuple[Attribute, ...] = (
+    Attribute(
+        "联系电话",
+        "phone number",
+        re.compile(r"电话|热线|联系方式|怎么联系|phone|hotline|telephone|contact"),
+        re.compile(r"\d{3,4}[-－]\d{7,8}|(?<!\d)1[3-9]\d{9}(?!\d)|12345"),
+    ),
+    Attribute(
+        "办公地址",
+        "address",
+        re.compile(r"地址|办公地点|窗口在哪|在哪里办|去哪办|address|office location"),
+        re.compile(r"[路街弄]\d+号"),
+    ),
+    Attribute(
+        "网址或邮箱",
+        "website or e-mail",
+        re.compile(r"网址|网站|邮箱|email|e-mail|website|url"),
+        re.compile(r"https?://|www\.|@"),
+    ),
+    Attribute(
+        "截止日期",
+        "deadline",
+        re.compile(
+            r"截止|最晚|申报时间|申请时间|什么时候(?:申报|申请|报名)|几号(?:前|之前|截止)|"
+            r"deadline|due date|closing date"
+        ),
+        re.compile(
+            r"(?:截止|截至|之前|以前)(?:日期|时间)?.{0,3}\d{1,2}月\d{1,2}日|"
+            r"\d{1,2}月\d{1,2}日(?:前|之前|以前|截止|止)|之日起.{0,16}(?:日|月|年)内|"
+            r"期限|届满|[一二三四五六七八九十\d]+日内"
+        ),
+    ),
+    Attribute(
+        "利率",
+        "interest rate",
+        re.compile(r"利率|利息|年化|interest"),
+        re.compile(r"利率|利息|年化|贴息"),
+    ),
+    Attribute(
+        "单家企业的金额或标准",
+        "amount or standard per enterprise",
+        re.compile(
+            r"每家|每个企业|每户|单家|单个企业|一家(?:企业)?(?:能|可以|可)?(?:拿|得|领|补|贷)|"
+            r"(?:我们|我司|我家|咱们|公司|企业)(?:一般)?(?:能|可以|可)?(?:拿|领|得|获得)(?:到)?的?.{0,8}(?:金额|多少|钱)|"
+            r"能(?:拿|领|得)(?:到)?多少|"
+            r"(?:补贴|资助|奖励|补助|奖补)标准|标准是多少|per (?:company|enterprise|firm)|"
+            r"each (?:company|enterprise|firm)"
+        ),
+        re.compile(r"每家|每户|每个|每项|单家|最高|不超过|标准为|给予.{0,12}元"),
+    ),
+    Attribute(
+        "最高额度",
+        "maximum amount",
+        re.compile(
+            r"最高(?:能|可|可以)?(?:贷|补|拿|给|奖|资助|额度|多少)|最多(?:能|可|可以)?(?:贷|补|拿|给)|"
+            r"上限|封顶|maximum|max\b|up to|at most|ceiling"
+        ),
+        re.compile(r"最高|最多|不超过|上限|封顶"),
+    ),
+    Attribute(
+        "奖励或补贴",
+        "benefit",
+        re.compile(
+            r"(?:有什么|有哪些|有没有|能拿|能享受|能得到|给什么|给予什么)(?:奖励|补贴|补助|资助|奖补|"
+            r"扶持|优惠|支持政策)|what (?:benefit|subsidy|subsidies|reward|support)"
+        ),
+        re.compile(
+            r"奖励|补贴|补助|资助|奖补|优惠|扶持|减按|免征|减征|加计扣除|贴息|配套资金|"
+            r"支持|鼓励|享受"
+        ),
+    ),
+    Attribute(
+        "条件",
+        "conditions",
+        re.compile(
+            r"(?:满足|符合|具备)(?:哪些|什么)?条件|什么条件|哪些条件|门槛|什么资格|"
+            r"what (?:conditions|requirements|criteria)|requirements? for"
+        ),
+        re.compile(r"(?<!符合)条件(?!的)|下列|应当具备|资格|须|必须"),
+    ),
+    Attribute(
+        "奖金",
+        "prize money",
+        re.compile(r"奖金|奖多少|prize"),
+        re.compile(r"奖金|奖励.{0,10}元|奖.{0,6}元"),
+    ),
+)
+
+# Words that name an aspect, a time or nothing at all, not a subject: "那今年的目标呢" and
+# "其中市级的有几家" have no subject of their own, though 目标 and 其中 are rare in the documents.
+# They are not weighed as subject words either: the asked kind of answer covers them.
+NOT_SUBJECTS = frozenset(
+    "目标 条件 要求 标准 金额 额度 数量 期限 时间 比例 流程 程序 材料 规定 情况 结果 数据 "
+    "人数 多少 几家 几个 几项 几年 多少家 多少钱 去年 今年 明年 前年 全年 年底 上半年 下半年 那么 这个 那个 "
+    "其中 它们 怎么办 如果 要是 假如 做到 打算 计划 力争 争取 预计 一般 大概 大约 那边 这边 这种 这类 "
+    "自己 还有 还要 现在 目前 以上 以下 及以上 多长 多久 一共 总共 能否 是不是 咋样 咋 啥 是啥 怎么搞 "
+    "怎么做 要怎么 哪几 哪几种 几种 什么样 搞 target goal plan year".split()
+)
+
+# Requests outside policy documents altogether.
+OFF_TOPIC = re.compile(
+    r"天气|气温|下雨|下雪|写(?:一)?首|作诗|诗歌|对联|笑话|股票|股价|炒股|彩票|菜谱|做菜|星座|算命|"
+    r"翻译成|电影|weather|poem|joke|stock (?:price|tip)|lottery|recipe|horoscope"
+)
+
+
+# The place the local documents speak for: naming it does not narrow a question. Its city
+# counts the same when named with it ("上海青浦"); named alone ("上海市对高企有什么奖励")
+# it asks about city-level rules, which a passage must then speak of.
+HOME = frozenset({"青浦区"})
+HOME_CITY = "上海市"
+
+
+@lru_cache(maxsize=1)
+def known_places() -> tuple[tuple[str, ...], ...]:
+    """Provinces, cities and Shanghai's districts, each with its names (Chinese, English)."""
+    text = (_DATA / "places.txt").read_text(encoding="utf-8")
+    return tuple(
+        tuple(line.split())
+        for line in text.splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+
+
+def places_named(question: str) -> tuple[tuple[str, ...], ...]:
+    """The places a (normalized) question names, each as its tuple of names."""
+    words = set(re.findall(r"[a-z'-]+", question))
+    return tuple(
+        names
+        for names in known_places()
+        if any(n in question if has_chinese(n) else n in words for n in names)
+    )

@@ -1,0 +1,57 @@
+"""The names the documents use: document titles in 《》 and the domain's named things.
+
+An answer may name only titles the documents spell, and a figure next to a sibling product
+("履约贷" in a question about 微贷通) answers a neighbouring question, not this one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from importlib import resources
+
+from assistant.answer.need import Need
+from assistant.text.vocabulary import normalize
+
+_DATA = resources.files("assistant.text") / "data"
+_MENTIONED_TITLE = re.compile(r"《([^《》\n]{2,60})》")
+_MAX_NAMED = 3
+
+
+@lru_cache(maxsize=1)
+def domain_entities() -> frozenset[str]:
+    """The named things of the domain (loan products, qualifications…), from the lexicon."""
+    text = (_DATA / "lexicon.txt").read_text(encoding="utf-8")
+    return frozenset(
+        normalize(line.split()[0])
+        for line in text.splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+
+
+def names_sibling(clause: str, need: Need) -> bool:
+    """True when a clause names a domain entity that the question does not mention."""
+    asked = {f for t in need.terms for f in t.forms}
+    return any(e in clause and not any(e in a or a in e for a in asked) for e in domain_entities())
+
+
+def same_title(asked: str, title: str) -> bool:
+    """True when one title holds the other (normalized): the asker may shorten a title."""
+    a, t = normalize(asked), normalize(title)
+    return a in t or t in a
+
+
+def titles_mentioned(texts: Iterable[str]) -> list[str]:
+    """The document titles named in 《》 in some texts, as they spell them, each once."""
+    return list(
+        dict.fromkeys(m.group(1).strip() for text in texts for m in _MENTIONED_TITLE.finditer(text))
+    )
+
+
+def as_mentioned(asked: str, mentioned: Sequence[str]) -> list[str]:
+    """The titles the documents name that the asker means: the same one, else those holding
+    all of it (never one merely inside it: 《X规划补充办法》 is not 《X规划》)."""
+    a = normalize(asked)
+    same = [m for m in mentioned if normalize(m) == a]
+    return same or [m for m in mentioned if a in normalize(m)][:_MAX_NAMED]

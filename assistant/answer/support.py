@@ -1,0 +1,394 @@
+"""How well one sentence of the retrieved text answers a question, and what of it to quote.
+
+A sentence supports an answer only when it holds the asked kind of answer *next to* the
+subject — "微贷通最高能贷多少" is not answered by the credit line of 履约贷 in the same
+sentence — and speaks of the places and years the question names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from assistant.answer.aspects import HOME, HOME_CITY
+from assistant.answer.names import names_sibling
+from assistant.answer.need import (
+    ASKS_DEFINITION,
+    Kind,
+    Need,
+    Term,
+    asked_kinds,
+    holds,
+    needs_target,
+)
+from assistant.ingest.segmenting import split_sentences
+from assistant.models import Chunk, Hit
+from assistant.text.vocabulary import normalize
+
+_CLAUSE_END = re.compile(r"[，,；;：:、。！？!?]")
+NEAR_SHARE = 0.3  # a word next to the answer must weigh this share of the sentence's rarest
+SUBJECT_COVERAGE = 0.5  # share of the question's words that stands in for its telling word
+MAX_SENTENCE = 110  # longer sentences are quoted by their clauses around the answer
+LIST_SENTENCE = 170  # … unless the question asks for a list, which the whole sentence gives
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of a retrieved chunk, in offsets of the chunk's text."""
+
+    rank: int  # the chunk's position in the search results (0 = best)
+    chunk: Chunk
+    start: int
+    end: int
+
+    @property
+    def text(self) -> str:
+        return self.chunk.text[self.start : self.end]
+
+    @property
+    def doc_start(self) -> int:
+        return self.chunk.start + self.start
+
+    @property
+    def doc_end(self) -> int:
+        return self.chunk.start + self.end
+
+
+def clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Clause spans of a text: split at commas, semicolons, colons, enumeration marks and
+    sentence ends, without surrounding blanks."""
+    out, begin = [], start
+    for m in _CLAUSE_END.finditer(text, start, end):
+        out.append((begin, m.end()))
+        begin = m.end()
+    out.append((begin, end))
+    trimmed = []
+    for s, e in out:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            trimmed.append((s, e))
+    return trimmed
+
+
+@dataclass
+class Support:
+    """How well one sentence answers the question."""
+
+    span: Span
+    coverage: float  # weighted share of the subject the sentence holds
+    kind_ok: bool  # holds the asked kind of answer next to the subject (or nothing was asked)
+    attributes_ok: bool  # holds every specific attribute asked (phone, deadline, …)
+    figures_ok: bool  # holds the figures the asker stated
+    focus: tuple[int, int]  # the clauses worth quoting when the sentence is long
+    terms: frozenset[str] = field(default_factory=frozenset)
+    subject_ok: bool = True  # holds the question's telling word (or most of its words)
+    context_ok: bool = True  # the places and years the question names
+    documents: bool = False  # names a document (《…》) when documents were asked for
+    form: bool = False  # has the form of the answer asked: a definition, a remedy
+
+    @property
+    def answers(self) -> bool:
+        """True when the sentence holds all that was asked, about the question's subject."""
+        return (
+            self.kind_ok
+            and self.attributes_ok
+            and self.figures_ok
+            and self.subject_ok
+            and self.context_ok
+            and self.coverage > 0
+        )
+
+    @property
+    def score(self) -> float:
+        return (
+            self.coverage
+            + 0.5 * self.kind_ok
+            + 0.3 * self.attributes_ok
+            + 0.2 * self.figures_ok
+            + 0.3 * self.documents
+            + 0.3 * self.form
+            + 0.15 / (self.span.rank + 1)
+        )
+
+
+_PLAN = re.compile(r"要点|工作计划|行动方案|规划")  # headings of a plan: its figures are targets
+
+
+def years_asked(need: Need, doc_year: int | None) -> set[str]:
+    """The years a question is about: named ones, and 去年/今年/明年 counted from the document."""
+    years = set(re.findall(r"(?:19|20)\d{2}", need.question))
+    if doc_year:
+        for word, offset in _RELATIVE_YEARS:
+            if re.search(word, need.question):
+                years.add(str(doc_year + offset))
+    return years
+
+
+# 明年 is read both ways: a plan issued in January speaks of "this year" to its readers, who
+# asked about it the year before as "next year".
+_RELATIVE_YEARS = (
+    (r"前年", -2),
+    (r"去年|上一年|last year", -1),
+    (r"今年|本年|this year", 0),
+    (r"明年|下一年|next year", 0),
+    (r"明年|下一年|next year", 1),
+)
+
+
+# What a percentage measures. A question about one (比例) is not answered by another (税率).
+_PERCENT_FAMILIES = (
+    re.compile(r"税率"),
+    re.compile(r"利率|利息"),
+    re.compile(r"比例|占比|相当于|占"),
+    re.compile(r"增速|增长|增幅|涨幅|上升|提高|下降"),
+)
+
+
+def _percent_family_ok(need: Need, window: str) -> bool:
+    """When a question names what its percentage measures, the answer measures the same."""
+    asked = [f for f in _PERCENT_FAMILIES if f.search(need.question)]
+    return not asked or any(f.search(window) for f in asked)
+
+
+_ASKS_REMEDY = re.compile(
+    r"怎么办|怎么处理|如何处理|怎么补救|能不能补救|有什么办法|what can .* do|what to do"
+)
+_ASKS_TOTAL = re.compile(r"一共|总共|累计|总数|合计|in total|altogether|so far")
+_TOTAL = re.compile(r"累计|共计|总计|合计|总数|全区共|共\d")
+_REMEDY = re.compile(r"可以|有权|请求|提起|向.{2,20}(?:提出|申请|请求)")
+
+
+def _has_form(need: Need, text: str, present: Sequence[Term]) -> bool:
+    """True when a sentence has the form the question asks for.
+
+    "科技成果指什么" is answered by "本法所称科技成果，是指…", not by the sentence defining
+    科技成果转化; "被驳回了怎么办" by what the applicant may do ("可以…请求复审").
+    """
+    marker = ASKS_DEFINITION.search(need.question)
+    if marker:
+        # The word defined is the one asked last before "指什么".
+        before = need.question[: marker.start()]
+        asked = max(present, key=lambda t: max(before.rfind(f) for f in t.forms), default=None)
+        return asked is not None and any(
+            re.search(rf"{re.escape(f)}[,，]?(?:是指|指的是|是)", text) for f in asked.forms
+        )
+    if _ASKS_REMEDY.search(need.question):
+        return bool(_REMEDY.search(text))
+    if _ASKS_TOTAL.search(need.question):
+        return bool(_TOTAL.search(text))
+    return False
+
+
+def _subject_start(
+    text: str, chunk_clauses: Sequence[tuple[int, int]], j: int, kinds: Sequence[Kind], need: Need
+) -> int:
+    """Where the statement of the figure in clause j begins: up to three clauses back.
+
+    "累计认定登记技术合同839项,同比上升10.69%,成交金额213.79亿元" names its subject two
+    clauses before the amount. The walk stops at a clause holding another answer of the
+    asked kind (another fact) or naming a sibling the question does not ask about
+    ("24家企业通过履约贷审批" for a question about 微贷通).
+    """
+    start = chunk_clauses[j][0]
+    for k in range(j - 1, max(-1, j - 4), -1):
+        cs, ce = chunk_clauses[k]
+        clause = normalize(text[cs:ce])
+        start = cs
+        if any(t.found_in(clause) for t in need.terms):
+            break
+        if any(holds(kind, clause) for kind in kinds) or names_sibling(clause, need):
+            break
+    return start
+
+
+def assess_sentence(
+    need: Need, span: Span, doc_year: int | None = None, telling: Sequence[Term] = ()
+) -> Support:
+    """Score one sentence against the question's need.
+
+    `doc_year` is the year the sentence's document was issued: "去年" in a question read
+    against a 2025 work plan means 2024. `telling` are the question's words that the
+    retrieved text uses at all (see `telling_terms`).
+    """
+    text = normalize(span.text)
+    heading = normalize(span.chunk.section)
+    chunk_clauses = clauses(span.chunk.text, 0, len(span.chunk.text))
+    # The clause before the sentence still speaks of its subject: "…的高企予以资金补贴。
+    # 惠及企业达527家" names 高企 one sentence earlier.
+    before = [s for s, e in chunk_clauses if e <= span.start]
+    lead_in = normalize(span.chunk.text[before[-1] : span.start]) if before else ""
+    present = [t for t in need.terms if t.found_in(text) or t.found_in(lead_in)]
+    in_heading = [t for t in need.terms if t not in present and t.found_in(heading)]
+    # Words of the heading say what the passage is about, but less than its own words.
+    coverage = (
+        sum(t.weight for t in present) + 0.5 * sum(t.weight for t in in_heading)
+    ) / need.total_weight
+    kinds = asked_kinds(need)
+    if kinds:
+        kind_ok, focus = _answer_clause(need, span, chunk_clauses, kinds, present, in_heading)
+    else:
+        kind_ok, focus = True, _richest_clause(need, span, chunk_clauses, present)
+    if needs_target(need) and not (holds("target", text) or _PLAN.search(heading)):
+        kind_ok = False  # a year's result is not the next year's target
+    whole = normalize(span.chunk.text)
+    return Support(
+        span,
+        coverage,
+        kind_ok,
+        attributes_ok=all(a.holds.search(text) for a in need.attributes),
+        figures_ok=all(_figure_number(f) in whole for f in need.figures),
+        focus=focus,
+        terms=frozenset(t.word for t in present),
+        subject_ok=_subject_ok(need, telling, [*present, *in_heading], coverage),
+        context_ok=_context_ok(need, heading, text, whole, doc_year),
+        documents=need.asks_documents and "《" in span.text,
+        form=_has_form(need, text, present),
+    )
+
+
+def _answer_clause(
+    need: Need,
+    span: Span,
+    chunk_clauses: Sequence[tuple[int, int]],
+    kinds: Sequence[Kind],
+    present: Sequence[Term],
+    in_heading: Sequence[Term],
+) -> tuple[bool, tuple[int, int]]:
+    """Whether the sentence holds the asked kind of answer next to the subject, and where.
+
+    The best clause holding it, with the clauses back to its subject, is what to quote.
+    """
+    top = max((t.weight for t in present), default=0.0)
+    found, focus = False, (span.start, span.end)
+    best_clause_score = -1.0
+    for j, (cs, ce) in enumerate(chunk_clauses):
+        if cs < span.start or ce > span.end:
+            continue
+        clause = normalize(span.chunk.text[cs:ce])
+        held = [k for k in kinds if holds(k, clause)]
+        if not held:
+            continue
+        window_start = _subject_start(span.chunk.text, chunk_clauses, j, kinds, need)
+        window = normalize(span.chunk.text[window_start:ce])
+        near = [t for t in [*present, *in_heading] if t.found_in(window)]
+        # The answer must sit next to a telling word of the question, not next to a sibling
+        # alone (履约贷's credit line is no answer about 微贷通, in the same sentence).
+        if not any(t.weight >= NEAR_SHARE * top for t in near):
+            continue
+        if "percent" in held and not _percent_family_ok(need, window):
+            continue
+        score = sum(t.weight for t in near) + len(held)
+        if score > best_clause_score:
+            best_clause_score = score
+            found = True
+            focus = (max(window_start, span.start), ce)
+    return found, focus
+
+
+def _richest_clause(
+    need: Need, span: Span, chunk_clauses: Sequence[tuple[int, int]], present: Sequence[Term]
+) -> tuple[int, int]:
+    """Nothing specific asked: the clause of the sentence richest in the question's words."""
+    inside = [(s, e) for s, e in chunk_clauses if s >= span.start and e <= span.end]
+    if not inside:
+        return (span.start, span.end)
+    _, s, e = max(
+        (
+            (
+                sum(t.weight for t in present if t.found_in(normalize(span.chunk.text[s:e])))
+                + (10.0 if need.asks_documents and "《" in span.chunk.text[s:e] else 0),
+                s,
+                e,
+            )
+            for s, e in inside
+        ),
+        key=lambda x: x[0],
+    )
+    return (s, e)
+
+
+def _subject_ok(need: Need, telling: Sequence[Term], held: Sequence[Term], coverage: float) -> bool:
+    """Whether a figure asked for is about the question's rarest word the documents use.
+
+    A sentence without it (微贷通, 高企贷) answers a neighbouring question, unless it holds
+    most of the question's words.
+    """
+    if not ((asked_kinds(need) or need.attributes) and telling):
+        return True
+    top_weight = max(t.weight for t in telling)
+    return (
+        any(t in held for t in telling if t.weight >= 0.9 * top_weight)
+        or coverage >= SUBJECT_COVERAGE
+    )
+
+
+def _context_ok(need: Need, heading: str, text: str, whole: str, doc_year: int | None) -> bool:
+    """Whether the passage speaks of the places and years the question names."""
+    context = f"{heading} {whole}"
+    home_named = any(names[0] in HOME for names in need.places)
+    places_ok = all(
+        any(n in context for n in names)
+        for names in need.places
+        if names[0] not in HOME and not (home_named and names[0] == HOME_CITY)
+    )
+    years = years_asked(need, doc_year)
+    mentioned = set(re.findall(r"(?:19|20)\d{2}(?=年)", f"{heading} {text}"))
+    years_ok = not years or not mentioned or bool(years & mentioned)
+    return places_ok and years_ok
+
+
+def _figure_number(figure: str) -> str:
+    m = re.match(r"\d+(?:\.\d+)?", figure)
+    return m.group(0) if m else figure
+
+
+def telling_terms(need: Need, spans: Sequence[Span]) -> list[Term]:
+    """The question's known words that occur somewhere in the retrieved text.
+
+    When the documents use the asker's rarest word, the answer must be where they use it;
+    when they never do (a paraphrase), the next rarest word they do use takes its place.
+    """
+    texts = [normalize(f"{s.chunk.section} {s.chunk.text}") for s in spans]
+    return [t for t in need.terms if t.known and any(t.found_in(x) for x in texts)]
+
+
+def sentences(hits: Sequence[Hit]) -> list[Span]:
+    """Every sentence of the retrieved chunks, in rank order."""
+    out = []
+    for rank, hit in enumerate(hits):
+        text = hit.chunk.text
+        for s, e in split_sentences(text, 0, len(text)):
+            out.append(Span(rank, hit.chunk, s, e))
+    return out
+
+
+def quote_span(support: Support, limit: int = MAX_SENTENCE) -> Span:
+    """The part of a sentence to quote: all of it, or the clauses around the answer if long."""
+    span = support.span
+    if span.end - span.start <= limit:
+        return span
+    s, e = support.focus
+    cl = clauses(span.chunk.text, span.start, span.end)
+    # Grow the focus clause by clause while it stays short, so the quote reads as a statement.
+    idx = [i for i, (cs, ce) in enumerate(cl) if cs >= s and ce <= e]
+    if not idx:
+        return span
+    lo, hi = idx[0], idx[-1]
+    while True:
+        grown = False
+        if hi + 1 < len(cl) and cl[hi + 1][1] - cl[lo][0] <= limit // 2:
+            hi += 1
+            grown = True
+        if lo > 0 and cl[hi][1] - cl[lo - 1][0] <= limit // 2:
+            lo -= 1
+            grown = True
+        if not grown:
+            break
+    start, end = cl[lo][0], cl[hi][1]
+    while end > start and span.chunk.text[end - 1] in "，,；;：:、":
+        end -= 1
+    return Span(span.rank, span.chunk, start, end)
