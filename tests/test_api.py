@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.config import Settings, load_settings
+from assistant.config import PROJECT_DIR, Settings, load_settings
 from assistant.serve.app import create_app
 from assistant.serve.runtime import Services
 
@@ -309,4 +309,23 @@ def test_before_any_ingest_every_answer_endpoint_says_so_as_json(settings: Setti
             response = client.post(path, headers=AUTH, json={**body, "stream": True})
             assert response.status_code == 503, (path, response.text)
             assert "policy-assistant ingest" in response.json()["error"]["zh"]
+            assert response.json()["error"]["code"] == "index_not_built"
         assert client.get("/healthz").status_code == 503
+
+
+def test_every_error_kind_has_its_own_stable_code() -> None:
+    import assistant.errors as errors
+
+    kinds = [
+        k
+        for k in vars(errors).values()
+        if isinstance(k, type) and issubclass(k, errors.AssistantError)
+    ]
+    codes = [k.code for k in kinds]
+    assert len(set(codes)) == len(kinds), codes  # no kind borrows another's code
+    assert all(c.isascii() and c == c.lower() and " " not in c for c in codes)
+    assert errors.StoreUnavailableError.code == "store_unavailable"
+    assert not issubclass(errors.StoreUnavailableError, errors.IndexNotBuiltError)
+    assert issubclass(errors.StoreUnavailableError, errors.UnavailableError)
+    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    assert not [c for c in codes if f"`{c}`" not in readme]  # each one in the table of codes

@@ -40,7 +40,7 @@ from starlette.types import Scope
 from assistant.answer.pipeline import Event
 from assistant.config import Settings, get_settings
 from assistant.eligibility.profile import ProfileInput
-from assistant.errors import AssistantError, ConfigError, IndexNotBuiltError
+from assistant.errors import AssistantError, ConfigError, IndexNotBuiltError, UnavailableError
 from assistant.ingest.library import recover
 from assistant.ingest.loading import skipped_name
 from assistant.models import Answer, Citation, Message
@@ -515,8 +515,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AssistantError)
     async def assistant_error(_: Request, exc: AssistantError) -> JSONResponse:
-        status = 503 if isinstance(exc, IndexNotBuiltError) else 400
-        return JSONResponse(error_body(type(exc).__name__, exc.zh, exc.en), status_code=status)
+        status = 503 if isinstance(exc, UnavailableError) else 400
+        return JSONResponse(error_body(exc.code, exc.zh, exc.en), status_code=status)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -98,7 +98,7 @@ class Jobs:
                 then()
             job.state = "done"
         except AssistantError as exc:
-            job.error = {"code": type(exc).__name__, "zh": exc.zh, "en": exc.en}
+            job.error = {"code": exc.code, "zh": exc.zh, "en": exc.en}
             job.state = "failed"
         except Exception as exc:  # a bug must fail the job, not kill the worker thread
             log.exception("job %s (%s) failed", job.id, job.kind)

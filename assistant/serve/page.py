@@ -37,7 +37,7 @@ from starlette.types import Message as ASGIMessage
 
 from assistant.answer.extractive import NOTE
 from assistant.config import Settings
-from assistant.errors import AssistantError, IndexNotBuiltError
+from assistant.errors import AssistantError, IndexNotBuiltError, UnavailableError
 from assistant.ingest.loading import supported_suffixes
 from assistant.models import Answer, Chunk, Citation, Message
 from assistant.search.index import DocumentEntry, ServedIndex
@@ -80,8 +80,15 @@ META_LABELS = {
 GENERIC_ERROR = "服务暂时出现问题，请稍后再试。如多次出现，请联系区科委。"
 NO_INDEX = "暂未收录政策文件，暂时无法回答。请工作人员在“工作人员”页上传文件后再试。"
 NO_DOCUMENTS = "暂未收录政策文件。工作人员可在“工作人员”页上传文件。"
+STORE_DOWN = "政策文件库暂时无法访问，请稍后再试。如多次出现，请联系区科委。"
 CHOOSE_DOCUMENT = "请选择一份文件，即可逐节阅读。"
 NO_ADMIN = "本服务未配置管理员密钥（ASSISTANT_ADMIN_KEY），工作人员功能未开启。"
+
+
+def unavailable(exc: UnavailableError, no_index: str = NO_INDEX) -> str:
+    """Why nothing can be served, as the page says it: no documents yet, or the store is down
+    (its own message names the server, which is not for the public)."""
+    return no_index if isinstance(exc, IndexNotBuiltError) else STORE_DOWN
 
 
 # -- rendering (pure: plain data in, HTML out; every text from a document or a user escaped) ---
@@ -486,8 +493,8 @@ class Page:
                     conversation,
                     hide,
                 )
-        except IndexNotBuiltError:
-            yield fail(NO_INDEX)
+        except UnavailableError as exc:
+            yield fail(unavailable(exc))
         except AssistantError as exc:
             yield fail(exc.zh)
         except Exception:
@@ -507,6 +514,8 @@ class Page:
             raise gr.Error(message)
         try:
             answer, message_id = await self.runtime.answer(Question(question, [], None), "web-api")
+        except UnavailableError as exc:
+            raise gr.Error(unavailable(exc)) from None
         except AssistantError as exc:
             raise gr.Error(exc.zh) from None
         return {**answer.to_json(), "message_id": message_id}
@@ -582,8 +591,8 @@ class Page:
             index = self.runtime.services.index
             book = self.runtime.services.rulebook
             profile = parse_profile(data)
-        except IndexNotBuiltError:
-            return empty_html(NO_INDEX)
+        except UnavailableError as exc:
+            return empty_html(unavailable(exc))
         except AssistantError as exc:
             return error_html(exc.zh)
         result, citations = engine.cited_report(
@@ -591,11 +600,12 @@ class Page:
         )
         return verdicts_html(result, citations, self._sections(index))
 
-    def _index(self) -> ServedIndex | None:
+    def _index(self) -> ServedIndex | str:
+        """The index served, or what the page says instead when there is none."""
         try:
             return self.runtime.services.index
-        except IndexNotBuiltError:
-            return None
+        except UnavailableError as exc:
+            return unavailable(exc, NO_DOCUMENTS)
 
     @staticmethod
     def _choices(index: ServedIndex) -> list[tuple[str, str]]:
@@ -607,8 +617,9 @@ class Page:
     def document_list(self, current: str | None = None) -> tuple[Any, ...]:
         """The documents to choose from, keeping the one open if it is still there."""
         index = self._index()
-        if index is None or not index.manifest.documents:
-            return gr.update(choices=[], value=None, visible=False), empty_html(NO_DOCUMENTS)
+        if isinstance(index, str) or not index.manifest.documents:
+            message = index if isinstance(index, str) else NO_DOCUMENTS
+            return gr.update(choices=[], value=None, visible=False), empty_html(message)
         choices = self._choices(index)
         keep = current if current in index.manifest.documents else None
         count = f"共收录 {len(choices)} 份政策文件，选择一份即可逐节阅读。"
@@ -626,8 +637,8 @@ class Page:
     ) -> tuple[Any, ...]:
         """A document's header, the section navigation shown, its sections and the section."""
         index = self._index()
-        if index is None or not doc_id or doc_id not in index.manifest.documents:
-            message = NO_DOCUMENTS if index is None else CHOOSE_DOCUMENT
+        if isinstance(index, str) or not doc_id or doc_id not in index.manifest.documents:
+            message = index if isinstance(index, str) else CHOOSE_DOCUMENT
             return (
                 "",
                 gr.update(visible=False),
@@ -653,8 +664,8 @@ class Page:
     ) -> str:
         """One section of a document, the part at [start, end) marked."""
         index = self._index()
-        if index is None or not doc_id or doc_id not in index.manifest.documents:
-            return empty_html(CHOOSE_DOCUMENT)
+        if isinstance(index, str) or not doc_id or doc_id not in index.manifest.documents:
+            return empty_html(index if isinstance(index, str) else CHOOSE_DOCUMENT)
         sections = document_sections(index, doc_id)
         if section not in sections:
             return empty_html("请选择章节。")
@@ -666,8 +677,8 @@ class Page:
     def step_section(self, doc_id: str | None, section: str | None, step: int) -> tuple[Any, ...]:
         """The previous or next section."""
         index = self._index()
-        if index is None or not doc_id or doc_id not in index.manifest.documents:
-            return gr.update(), empty_html(CHOOSE_DOCUMENT)
+        if isinstance(index, str) or not doc_id or doc_id not in index.manifest.documents:
+            return gr.update(), empty_html(index if isinstance(index, str) else CHOOSE_DOCUMENT)
         sections = document_sections(index, doc_id)
         at = sections.index(section) if section in sections else 0
         target = sections[max(0, min(len(sections) - 1, at + step))] if sections else ""
@@ -790,7 +801,8 @@ class Page:
         if self._admin(key, request) is not None:
             return gr.update(choices=[], value=None)
         choices = [
-            (f"《{title}》", doc_id) for doc_id, title in removable(self.settings, self._index())
+            (f"《{title}》", doc_id)
+            for doc_id, title in removable(self.settings, self.runtime.served_index())
         ]
         return gr.update(choices=choices, value=None)
 
@@ -808,7 +820,9 @@ class Page:
         if problem is not None:
             return f'<div class="pa-error">{esc(problem)}</div>', gr.update()
         index = self._index()
-        if index is None or doc_id not in dict(removable(self.settings, index)):
+        if isinstance(index, str):
+            return f'<div class="pa-error">{esc(index)}</div>', gr.update()
+        if doc_id not in dict(removable(self.settings, index)):
             return '<div class="pa-error">请选择一份由工作人员上传的文件。</div>', gr.update()
         runtime = self.runtime
         if runtime.jobs.busy():
