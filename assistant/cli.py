@@ -21,7 +21,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -458,47 +458,57 @@ def rules_check(
 
 @app.command("eval")
 def evaluate(
-    questions: Annotated[Path | None, typer.Option(help="Question set (JSONL).")] = None,
+    questions: Annotated[Path | None, typer.Option(help="A question set (JSONL).")] = None,
+    corpus: Annotated[
+        Path | None, typer.Option(help="Ask about this folder (indexed apart) instead.")
+    ] = None,
     baseline: Annotated[
         bool, typer.Option(help="Also measure the naive LangChain baseline.")
     ] = True,
     answers: Annotated[bool, typer.Option(help="Also answer every question and score it.")] = True,
+    details: Annotated[bool, typer.Option(help="Every set's full report.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Retrieval (Recall@k, MRR, context per mode, beside a naive baseline) and answer quality."""
-    from assistant.evaluation import (
-        DEFAULT_QUESTIONS,
-        format_answer_report,
-        format_eligibility_report,
-        format_report,
-        load_questions,
-        run_answer_evaluation,
-        run_eligibility_evaluation,
-        run_evaluation,
-    )
+    """Retrieval (Recall@k, MRR, context per mode, beside a naive baseline) and answer quality:
+    the tuning, test and foreign sets side by side, or one set (--questions, --corpus)."""
+    from assistant import evaluation as ev
 
     services = _services()
+    if questions is not None or corpus is not None:
+        sets = [ev.EvalSet("custom", questions or ev.DEFAULT_QUESTIONS, corpus)]
+    else:
+        sets = [s for s in ev.SETS if s.questions.is_file()]
+    out: dict[str, dict[str, Any]] = {}
     try:
-        qs = load_questions(questions or DEFAULT_QUESTIONS)
-        report = run_evaluation(services, qs, with_baseline=baseline)
-        answer_report = run_answer_evaluation(services, qs) if answers else None
-        eligibility_report = (
-            run_eligibility_evaluation(services) if answers and services.rulebook.rules else None
-        )
+        for one in sets:
+            measured = ev.corpus_services(services, one.corpus) if one.corpus else services
+            qs = ev.load_questions(one.questions)
+            retrieval = ev.run_evaluation(measured, qs, with_baseline=baseline)
+            scored = ev.run_answer_evaluation(measured, qs) if answers else None
+            out[one.name] = {"retrieval": retrieval, "answers": scored}
+        rules = answers and not corpus and services.rulebook.rules
+        eligibility = ev.run_eligibility_evaluation(services) if rules else None
     except AssistantError as exc:
         _fail(exc)
         return
     if as_json:
-        out = {"retrieval": report, "answers": answer_report}
-        if eligibility_report is not None:
-            out["eligibility"] = eligibility_report
-        typer.echo(json.dumps(out, ensure_ascii=False, indent=1))
+        # One set: its report as it stands; several: one report per set, by name.
+        shown: dict[str, Any] = dict(out["custom"]) if "custom" in out else dict(out)
+        if eligibility is not None:
+            shown["eligibility"] = eligibility
+        typer.echo(json.dumps(shown, ensure_ascii=False, indent=1))
         return
-    typer.echo(format_report(report))
-    if answer_report is not None:
-        typer.echo("\n" + format_answer_report(answer_report))
-    if eligibility_report is not None:
-        typer.echo("\n" + format_eligibility_report(eligibility_report))
+    if len(out) > 1:
+        rows = [ev.summary(name, r["retrieval"], r["answers"]) for name, r in out.items()]
+        typer.echo(ev.format_summary(rows))
+    for name, result in out.items():
+        if len(out) > 1 and not details:
+            break
+        typer.echo(f"\n== {name} ==\n" + ev.format_report(result["retrieval"]))
+        if result["answers"] is not None:
+            typer.echo("\n" + ev.format_answer_report(result["answers"]))
+    if eligibility is not None:
+        typer.echo("\n" + ev.format_eligibility_report(eligibility))
 
 
 @app.command()

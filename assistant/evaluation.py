@@ -1,13 +1,19 @@
-"""Retrieval evaluation: a question set with gold evidence, metrics, and a naive baseline.
+"""Evaluation: question sets with gold evidence, retrieval and answer metrics, a naive baseline.
 
-A question (one JSON line of `evals/questions.jsonl`) names its gold evidence as groups of
-alternative substrings; a retrieved chunk is relevant when it contains any of them. The naive
-baseline is what a LangChain tutorial builds: RecursiveCharacterTextSplitter(500, 50) into
-Chroma with the same embeddings, measured in the same run.
+A question (one JSON line of a set such as `evals/questions.jsonl`) names its gold evidence as
+groups of alternative substrings; a retrieved chunk is relevant when it contains any of them.
+The naive baseline is what a LangChain tutorial builds: RecursiveCharacterTextSplitter(500,
+50) into Chroma with the same embeddings, measured in the same run.
+
+Three sets are read side by side (`SETS`): the tuning set, a test set written before any
+tuning and read only to report, and a foreign corpus of other shapes with its own questions.
+Any folder can be measured the same way (`corpus_services`): it is indexed in a folder of
+its own under the index folder, so a deployment can measure itself on its own documents.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import tempfile
@@ -26,8 +32,47 @@ from assistant.text.vocabulary import normalize
 
 log = logging.getLogger(__name__)
 
-DEFAULT_QUESTIONS = PROJECT_DIR / "evals" / "questions.jsonl"
+EVALS = PROJECT_DIR / "evals"
+DEFAULT_QUESTIONS = EVALS / "questions.jsonl"
 KS = (1, 3, 5)
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """A question set, and the corpus it asks about (None: the index the settings serve)."""
+
+    name: str
+    questions: Path
+    corpus: Path | None = None
+
+
+SETS = (
+    EvalSet("tuning", DEFAULT_QUESTIONS),
+    EvalSet("test", EVALS / "questions-test.jsonl"),
+    EvalSet("foreign", EVALS / "foreign" / "questions.jsonl", EVALS / "foreign" / "corpus"),
+)
+
+
+def corpus_services(services: Services, corpus: Path) -> Services:
+    """Services over another corpus folder, indexed (incrementally) in a folder of its own
+    under the index folder; the index being served is never touched."""
+    settings = services.settings
+    if not corpus.is_dir():
+        raise AssistantError(f"没有文件夹 {corpus}。", f"No folder {str(corpus)!r}.")
+    slug = hashlib.sha256(str(corpus.resolve()).encode()).hexdigest()[:12]
+    other = settings.model_copy(
+        update={
+            "corpus_dir": corpus,
+            "index_dir": settings.index_dir / "evals" / f"{corpus.name}-{slug}",
+            "rules_dir": None,
+            "database_url": "sqlite://",
+        }
+    )
+    built = Services(other)
+    built.__dict__["embeddings"] = services.embeddings  # loaded once
+    for problem in built.store.ingest().errors:
+        log.warning("not indexed for the evaluation: %s", problem.en)
+    return built
 
 
 @dataclass(frozen=True)
@@ -451,4 +496,47 @@ def format_eligibility_report(report: dict[str, Any]) -> str:
     ]
     if report["misses"]:
         lines += ["", "misses:", *(f"  {m}" for m in report["misses"])]
+    return "\n".join(lines)
+
+
+# -- several sets side by side --------------------------------------------------------------
+
+
+def summary(name: str, retrieval: dict[str, Any], answers: dict[str, Any] | None) -> dict[str, Any]:
+    """One line of the side-by-side table: the headline figures of a set."""
+    hybrid = retrieval["groups"].get("all", {}).get("hybrid", {})
+    row: dict[str, Any] = {
+        "set": name,
+        "questions": retrieval["questions"],
+        "documents": retrieval["documents"],
+        "recall@5": hybrid.get("recall@5"),
+        "mrr": hybrid.get("mrr"),
+    }
+    if answers is not None:
+        lead = answers["lead"]
+        row |= {
+            "lead": lead.get("all", {}).get("share"),
+            **{f"lead_{k}": v["share"] for k, v in lead.items() if k != "all"},
+            "abstention_recall": answers["abstention_recall"],
+            "false_abstention": answers["false_abstention"],
+            "quotes_exact": answers["quotes_exact"],
+            "latency_median_ms": answers["latency_ms"]["median"],
+        }
+    return row
+
+
+def format_summary(rows: Sequence[dict[str, Any]]) -> str:
+    """The sets side by side, one column each."""
+
+    def cell(value: Any) -> str:
+        if value is None:
+            return "–"
+        if isinstance(value, float):
+            return f"{100 * value:.1f}%" if value <= 1 else f"{value:.0f}"
+        return str(value)
+
+    keys = list(dict.fromkeys(k for row in rows for k in row if k != "set"))
+    width = max(len(k) for k in keys) + 2
+    lines = [" " * width + "".join(f"{row['set']:>10}" for row in rows)]
+    lines += [f"{k:<{width}}" + "".join(f"{cell(row.get(k)):>10}" for row in rows) for k in keys]
     return "\n".join(lines)

@@ -328,3 +328,37 @@ def test_eval_reports_retrieval_and_answers_and_can_skip_the_answers(
     )
     assert skipped.returncode == 0, skipped.stderr
     assert json.loads(skipped.stdout)["answers"] is None
+
+
+def test_eval_measures_any_folder_apart_from_the_served_index(
+    ingested: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _corpus, index = ingested
+    served = (index / "CURRENT").read_text(encoding="utf-8")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notice.txt").write_text(
+        "---\ntitle: 示例县创新券办法（虚构示例）\n---\n示例县创新券办法\n"
+        "一、支持标准\n(一)创新券。对本县科技型中小企业按服务合同金额的30%给予创新券支持。\n",
+        encoding="utf-8",
+    )
+    questions = tmp_path / "questions.jsonl"
+    row = {
+        "id": "f001",
+        "question": "示例县创新券按合同金额的多少比例支持？",
+        "scope": "district",
+        "kind": "figure",
+        "answerable": True,
+        "evidence": [["按服务合同金额的30%"]],
+        "answer": ["30%"],
+    }
+    questions.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+    result = run(
+        ["eval", "--corpus", str(other), "--questions", str(questions), "--no-baseline", "--json"],
+        ingested,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["retrieval"]["documents"] == 1
+    assert report["retrieval"]["groups"]["all"]["hybrid"]["recall@5"] == 1.0
+    assert (index / "CURRENT").read_text(encoding="utf-8") == served  # the served index stays
