@@ -16,7 +16,14 @@ import pytest
 
 from assistant.answer import extractive
 from assistant.answer.model import LLMAnswerer, load_prompt
-from assistant.answer.pipeline import FAILURE_NOTE, FALLBACK_NOTE, Assistant, Event
+from assistant.answer.pipeline import (
+    FAILURE_NOTE,
+    FALLBACK_NOTE,
+    Assistant,
+    Event,
+    Inquiry,
+    Transcript,
+)
 from assistant.answer.verification import figures_in
 from assistant.config import load_settings
 from assistant.ingest.loading import load_document
@@ -111,13 +118,10 @@ def kinds(events: Sequence[Event]) -> list[str]:
 
 def shown_text(events: Sequence[Event]) -> str:
     """What a client streaming the events ends up showing: the deltas, or the last replacement."""
-    text = ""
+    transcript = Transcript()
     for e in events:
-        if e.kind == "delta":
-            text += e.text
-        elif e.kind == "replace":
-            text = e.text
-    return text
+        transcript.add(e)
+    return transcript.text
 
 
 # -- extractive answers --------------------------------------------------------------------
@@ -456,3 +460,29 @@ def test_streaming_gives_the_same_answer_as_asking(assistant: Assistant, questio
     events = list(assistant.stream(question))
     assert final_answer(iter(events)) == assistant.ask(question)
     assert shown_text(events) == assistant.ask(question).answer
+
+
+def test_the_chain_is_the_stream(assistant: Assistant) -> None:
+    # One runnable over an Inquiry: what the stream yields is what the chain yields.
+    assert list(assistant.chain.stream(Inquiry(TAX))) == list(assistant.stream(TAX))
+
+
+@pytest.mark.parametrize(
+    ("reply", "mode"),
+    [
+        pytest.param(None, "llm", id="verified"),
+        pytest.param("高新技术企业补贴最高500万元[1]。", "extractive", id="rejected"),
+        pytest.param(Reply(status=500), "extractive", id="failing"),
+    ],
+)
+def test_asking_a_model_streams_it_and_keeps_the_streams_result(
+    model_assistant: Assistant, openai_stub: OpenAIStub, reply: str | Reply | None, mode: str
+) -> None:
+    if reply is None:  # a quote of the first passage, which verifies
+        hits = model_assistant.retriever.search(TAX, k=model_assistant.top_k)
+        reply = f"{sentence_with_a_figure(hits[0])}[1]。"
+    openai_stub.script(reply)
+    asked = model_assistant.ask(TAX)
+    assert openai_stub.requests[-1]["stream"] is True  # asking runs the streaming path
+    assert final_answer(model_assistant.stream(TAX)) == asked
+    assert asked.mode == mode

@@ -1,9 +1,13 @@
-"""The answer pipeline: resolve the question → hybrid retrieve → assess → answer → verify.
+"""The answer pipeline: resolve the question → hybrid retrieve → read the enterprise's facts
+→ draft (assess, extractive answer) → write (a model's answer, verified) as streamed events.
 
-Built once per served index as a LangChain runnable, so every edge (CLI, HTTP, web page)
-runs the same steps. The extractive answerer always works; a model, when configured, writes
-the answer instead, and its answer is shown only if it passes verification — otherwise, and
-whenever the model fails, the extractive answer stands in, with a note saying so.
+Built once per served index as one LangChain runnable over an `Inquiry`, the dataclass each
+step returns with more filled in; its last step yields `Event`s. `Assistant.stream` runs it
+and `Assistant.ask` keeps its last event, so every edge (CLI, HTTP, web page) runs the same
+steps. The extractive answerer always works; a model, when configured, writes the answer
+instead, and its answer is shown only if it passes verification — otherwise, and whenever the
+model fails, the extractive answer stands in, with a note saying so. `Transcript` folds the
+events into what a reader shows.
 """
 
 from __future__ import annotations
@@ -14,9 +18,9 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Literal
 
-from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 
 from assistant.answer import extractive
 from assistant.answer.aspects import NOT_SUBJECTS
@@ -65,13 +69,53 @@ def _tally(problems: Sequence[Problem]) -> str:
     return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
 
 
+EventKind = Literal["delta", "replace", "result"]
+
+
 @dataclass(frozen=True)
 class Event:
     """One piece of a streamed answer: text as it comes, a replacement, or the final result."""
 
-    kind: str  # "delta" | "replace" | "result"
+    kind: EventKind
+    text: str = ""
+    answer: Answer | None = None  # set on the result only
+
+
+@dataclass
+class Transcript:
+    """What a reader of a stream shows: the text so far, and the final answer once it comes.
+
+    Give it each event of `Assistant.stream` with `add`: `text` is then what to show, and
+    `answer` the final `Answer` once the result has arrived.
+    """
+
     text: str = ""
     answer: Answer | None = None
+    replaced: bool = False  # the streamed text was replaced (a model's answer was overruled)
+
+    def add(self, event: Event) -> None:
+        """Fold in one event: a delta extends the text, a replacement swaps it, a result ends it."""
+        if event.kind == "delta":
+            self.text += event.text
+        elif event.kind == "replace":
+            self.text = event.text
+            self.replaced = True
+        else:
+            self.answer = event.answer
+
+
+@dataclass(frozen=True)
+class Inquiry:
+    """One question on its way through the steps; each step returns it with more filled in."""
+
+    question: str  # as asked (markup removed by the first step)
+    history: tuple[Message, ...] = ()
+    resolved: str = ""  # the question made standalone
+    focus: tuple[str, ...] = ()  # a follow-up's new subject, which outweighs the carried words
+    hits: tuple[Hit, ...] = ()
+    reading: eligibility.Reading | None = None  # the enterprise's facts, when rules are loaded
+    draft: Answer | None = None  # the extractive answer (or the verdicts, or a request)
+    answerable: bool = False  # the documents hold an answer a model may word
 
 
 class Assistant:
@@ -112,10 +156,12 @@ class Assistant:
         # The titles an answer may name: the indexed documents' and those their text names.
         self.mentioned = titles_mentioned(c.text for c in index.chunks)
         self.named = frozenset((*self.titles, *self.mentioned))
-        self.chain: Runnable[dict[str, Any], Answer] = (
+        self.chain: Runnable[Inquiry, Event] = (
             RunnableLambda(self._resolve)
             | RunnableLambda(self._retrieve)
-            | RunnableLambda(self._answer)
+            | RunnableLambda(self._read)
+            | RunnableLambda(self._draft)
+            | RunnableGenerator(self._write)
         )
 
     # -- the steps ---------------------------------------------------------------------
@@ -152,6 +198,7 @@ class Assistant:
         return condense(question, earlier, self.subject_words)
 
     def need(self, question: str, focus: Sequence[str] = ()) -> Need:
+        """What a question needs from the documents, its words weighed by the served index."""
         keyword = self.index.keyword
         return read_need(
             question,
@@ -166,6 +213,7 @@ class Assistant:
     def assess(
         self, question: str, hits: Sequence[Hit], focus: Sequence[str] = ()
     ) -> tuple[Need, Assessment]:
+        """The question's need, and whether the retrieved hits answer it."""
         need = self.need(question, focus)
         return need, assess(
             need, hits, self.titles, self._corpus_has, self.doc_years, self.mentioned
@@ -174,24 +222,30 @@ class Assistant:
     def _corpus_has(self, word: str) -> bool:
         return normalize(word) in self._corpus
 
-    def _resolve(self, inputs: dict[str, Any]) -> dict[str, Any]:
+    def _resolve(self, inquiry: Inquiry) -> Inquiry:
         # Markup is read out before anything else, so no step can echo it into an answer.
-        question = without_markup(inputs["question"])
-        history = tuple(
-            Message(m.role, without_markup(m.content)) for m in inputs.get("history", ())
-        )
+        question = without_markup(inquiry.question)
+        history = tuple(Message(m.role, without_markup(m.content)) for m in inquiry.history)
         resolved = self.resolve(question, history)
-        return {
-            **inputs,
-            "question": question,
-            "history": history,
-            "resolved": resolved.text,
-            "focus": resolved.focus,
-        }
+        return replace(
+            inquiry,
+            question=question,
+            history=history,
+            resolved=resolved.text,
+            focus=resolved.focus,
+        )
 
-    def _retrieve(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        hits = self.retriever.search(inputs["resolved"], k=self.top_k)
-        return {**inputs, "hits": hits}
+    def _retrieve(self, inquiry: Inquiry) -> Inquiry:
+        return replace(inquiry, hits=tuple(self.retriever.search(inquiry.resolved, k=self.top_k)))
+
+    def _read(self, inquiry: Inquiry) -> Inquiry:
+        if self.rules is None or not self.rules.rules:
+            return inquiry  # no rules, no verdicts to give: the facts are not needed
+        return replace(inquiry, reading=self.reading(inquiry.question, inquiry.history))
+
+    def _draft(self, inquiry: Inquiry) -> Inquiry:
+        draft, answerable = self.draft(inquiry)
+        return replace(inquiry, draft=draft, answerable=answerable)
 
     def reading(self, question: str, history: Sequence[Message]) -> eligibility.Reading:
         """The enterprise's facts so far, and whether this turn asks what it qualifies for.
@@ -220,14 +274,13 @@ class Assistant:
             topical=len(rules) < len(self.rules.rules),
         )
 
-    def draft(self, inputs: dict[str, Any]) -> tuple[Answer, bool]:
+    def draft(self, inquiry: Inquiry) -> tuple[Answer, bool]:
         """The extractive answer, and whether the documents hold an answer a model may word."""
-        question, hits = inputs["resolved"], inputs["hits"]
-        if self.rules is not None and self.rules.rules:
-            reading = self.reading(inputs["question"], inputs.get("history", ()))
-            if reading.asks:
-                return self.check(reading.profile, inputs["question"], reading.topic), False
-        if not inputs.get("history") and leans_back(question) and not self.subject_words(question):
+        question, hits = inquiry.resolved, inquiry.hits
+        reading = inquiry.reading
+        if reading is not None and reading.asks:
+            return self.check(reading.profile, inquiry.question, reading.topic), False
+        if not inquiry.history and leans_back(question) and not self.subject_words(question):
             return Answer(CLARIFY, (), abstained=True, intent="clarify", question=question), False
         if hits and extractive.asks_document_facts(normalize(question)):
             doc_id = hits[0].chunk.doc_id
@@ -238,7 +291,7 @@ class Assistant:
             )
             if facts is not None:
                 return facts, False
-        need, assessment = self.assess(question, hits, inputs["focus"])
+        need, assessment = self.assess(question, hits, inquiry.focus)
         return extractive.answer(need, assessment, self.issuers), assessment.verdict == "answer"
 
     def noted(self, answer: Answer) -> Answer:
@@ -248,21 +301,42 @@ class Assistant:
         )
         return replace(answer, notes=(*answer.notes, *extra)) if extra else answer
 
-    def _answer(self, inputs: dict[str, Any]) -> Answer:
-        return self.noted(self._written(inputs))
+    def _write(self, inquiries: Iterator[Inquiry]) -> Iterator[Event]:
+        for inquiry in inquiries:
+            yield from self._events(inquiry)
 
-    def _written(self, inputs: dict[str, Any]) -> Answer:
-        draft, answerable = self.draft(inputs)
-        if self.llm is None or not answerable:
-            return draft
+    def _events(self, inquiry: Inquiry) -> Iterator[Event]:
+        """The answer to a drafted inquiry as events: the draft at once, or the model's
+        answer as it is written, replaced when it fails or fails verification, then the result.
+        """
+        draft = inquiry.draft
+        if draft is None:
+            raise ValueError("an inquiry is written only once it is drafted")
+        if self.llm is None or not inquiry.answerable:
+            yield Event("delta", draft.answer)
+            yield Event("result", answer=self.noted(draft))
+            return
+        pieces: list[str] = []
         try:
-            text = self.llm.answer(
-                inputs["resolved"], [h.chunk for h in inputs["hits"]], inputs.get("history", ())
-            )
+            for piece in self.llm.stream(
+                inquiry.resolved, [h.chunk for h in inquiry.hits], inquiry.history
+            ):
+                pieces.append(piece)
+                yield Event("delta", piece)
         except AssistantError as exc:
-            log.warning("model failed, answering extractively: %s", exc.en)
-            return replace(draft, notes=(FAILURE_NOTE,))
-        return self.checked(text, inputs["hits"], draft)
+            log.warning("model failed mid-stream, answering extractively: %s", exc.en)
+            result = replace(draft, notes=(FAILURE_NOTE,))
+            yield Event("replace", result.answer)
+            yield Event("result", answer=self.noted(result))
+            return
+        streamed = "".join(pieces)
+        result = self.checked(streamed, inquiry.hits, draft)
+        if result.mode != "llm" or not result.answer.startswith(streamed.strip()):
+            # Rejected, or its markers renumbered: the client must show the final text.
+            yield Event("replace", result.answer)
+        elif extractive.NOTE not in streamed:
+            yield Event("delta", "\n" + extractive.NOTE)
+        yield Event("result", answer=self.noted(result))
 
     def checked(self, text: str, hits: Sequence[Hit], fallback: Answer) -> Answer:
         """A model's answer with its citations, if it verifies; else the fallback, noted."""
@@ -292,9 +366,12 @@ class Assistant:
     # -- the public calls --------------------------------------------------------------
 
     def ask(self, question: str, history: Sequence[Message] = ()) -> Answer:
-        """Answer one question in the light of the conversation so far."""
+        """Answer one question in the light of the conversation so far: the stream's result."""
         started = time.perf_counter()
-        result = self.chain.invoke({"question": question, "history": tuple(history)})
+        *_, last = self.stream(question, history)
+        if last.answer is None:
+            raise ValueError("a stream ends with its result")
+        result = last.answer
         # The question may hold personal data: its length and fingerprint identify it in logs.
         log.info(
             "ask %s → %s%s in %.0f ms",
@@ -307,30 +384,4 @@ class Assistant:
 
     def stream(self, question: str, history: Sequence[Message] = ()) -> Iterator[Event]:
         """The answer as it is written: deltas, possibly a replacement, then the result."""
-        inputs = self._retrieve(self._resolve({"question": question, "history": tuple(history)}))
-        draft, answerable = self.draft(inputs)
-        if self.llm is None or not answerable:
-            yield Event("delta", draft.answer)
-            yield Event("result", answer=self.noted(draft))
-            return
-        pieces: list[str] = []
-        try:
-            for piece in self.llm.stream(
-                inputs["resolved"], [h.chunk for h in inputs["hits"]], inputs["history"]
-            ):
-                pieces.append(piece)
-                yield Event("delta", piece)
-        except AssistantError as exc:
-            log.warning("model failed mid-stream, answering extractively: %s", exc.en)
-            result = replace(draft, notes=(FAILURE_NOTE,))
-            yield Event("replace", result.answer)
-            yield Event("result", answer=self.noted(result))
-            return
-        streamed = "".join(pieces)
-        result = self.checked(streamed, inputs["hits"], draft)
-        if result.mode != "llm" or not result.answer.startswith(streamed.strip()):
-            # Rejected, or its markers renumbered: the client must show the final text.
-            yield Event("replace", result.answer)
-        elif extractive.NOTE not in "".join(pieces):
-            yield Event("delta", "\n" + extractive.NOTE)
-        yield Event("result", answer=self.noted(result))
+        yield from self.chain.stream(Inquiry(question, tuple(history)))
