@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+Role = Literal["user", "assistant"]  # who speaks a turn of a conversation
+AnswerMode = Literal["extractive", "llm"]  # quoted from the documents, or worded by a model
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,15 @@ class Citation:
         """ "第N页" for a quote from a paged file, "" otherwise: the tail of a cited label."""
         return f"第{self.page}页" if self.page is not None else ""
 
+    def where(self, sep: str = " ") -> str:
+        """Where the quote is from: "《title》 文号 section 第N页", the parts it has, joined by sep."""
+        c = self.chunk
+        return sep.join(
+            p for p in (f"《{c.title}》", c.doc_number, c.section, self.page_label) if p
+        )
+
     def to_json(self) -> dict[str, Any]:
+        """The public shape of a citation (CLI `--json` and HTTP)."""
         c = self.chunk
         # "page" only appears for paged files, so existing clients see the same keys as before.
         return {
@@ -130,12 +141,13 @@ class Answer:
     citations: tuple[Citation, ...]
     related: tuple[Citation, ...] = ()
     abstained: bool = False
-    mode: str = "extractive"
+    mode: AnswerMode = "extractive"
     intent: str = ""
     question: str = ""  # the question as answered, after resolving the conversation
     notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
+        """The public shape of an answer (CLI `--json` and HTTP)."""
         return {
             "answer": self.answer,
             "citations": [c.to_json() for c in self.citations],
@@ -152,5 +164,5 @@ class Answer:
 class Message:
     """One turn of a conversation."""
 
-    role: str  # "user" or "assistant"
+    role: str  # a Role: "user" or "assistant"
     content: str
