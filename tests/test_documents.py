@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,9 +14,10 @@ from assistant.errors import (
     FileTooLargeError,
     UnsupportedFormatError,
 )
-from assistant.ingest import loading as documents
+from assistant.ingest import loaders
 from assistant.ingest.decoding import decode, split_front_matter
-from assistant.ingest.loading import LoadedText, find_files, load_document
+from assistant.ingest.loaders.common import LoadedText
+from assistant.ingest.loading import find_files, load_document
 from assistant.ingest.metadata import title_line
 from assistant.ingest.segmenting import segment
 from assistant.search.index import keyword_terms
@@ -87,6 +90,42 @@ def test_an_unsupported_file_type_is_rejected_with_the_supported_ones(tmp_path: 
     assert "scan.jpg" in err.value.en and ".txt" in err.value.en
 
 
+def test_one_table_says_which_loader_reads_which_suffix() -> None:
+    from assistant.ingest import loading
+    from assistant.ingest.loaders import docx, html, pdf, text
+
+    assert loaders.LOADERS == {
+        ".txt": text.load,
+        ".md": text.load,
+        ".markdown": text.load,
+        ".docx": docx.load,
+        ".pdf": pdf.load,
+        ".html": html.load,
+        ".htm": html.load,
+        ".shtml": html.load,
+        ".xhtml": html.load,
+    }
+    assert loading.supported_suffixes() == sorted(loaders.LOADERS)
+    # The limits stay importable from loading.py, where the index and the page look for them.
+    assert loading.LoadLimits is loaders.common.LoadLimits
+
+
+def test_the_loaders_import_without_loading_py() -> None:
+    """The loaders sit below loading.py: importing one does not import it back."""
+    imported = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, assistant.ingest.loaders.html, assistant.ingest.loaders.docx; "
+            "print('assistant.ingest.loading' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert imported == "False"
+
+
 def test_binary_garbage_named_txt_is_rejected_not_indexed(tmp_path: Path) -> None:
     path = tmp_path / "broken.txt"
     path.write_bytes(bytes(range(256)) * 8)
@@ -101,7 +140,7 @@ def test_a_loader_that_fails_on_a_damaged_file_skips_only_that_file(
     def fragile(path: Path, data: bytes, limits: object) -> LoadedText:
         raise KeyError("word/document.xml")
 
-    monkeypatch.setitem(documents._LOADERS, ".fragile", fragile)
+    monkeypatch.setitem(loaders.LOADERS, ".fragile", fragile)
     path = tmp_path / "damaged.fragile"
     path.write_bytes(b"\x00")
     with pytest.raises(CorruptFileError) as err:

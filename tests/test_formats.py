@@ -23,7 +23,7 @@ from assistant.errors import (
     NoTextLayerError,
     UnsupportedFormatError,
 )
-from assistant.ingest.loaders.html import chinese_number, format_number
+from assistant.ingest.loaders.docx import chinese_number, format_number
 from assistant.ingest.loading import load_document
 from assistant.ingest.metadata import metadata_from_text, normalize_date
 from assistant.ingest.segmenting import build_sections, page_span, segment

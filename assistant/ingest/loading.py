@@ -1,14 +1,10 @@
-"""Loading policy files: metadata, and a registry of loaders by file type.
+"""Loading policy files: one file into a `Document`, with its metadata; and which files to load.
 
-A loader turns the bytes of one file into a `Document` whose `text` is the body exactly as
-published, so citations can quote it. Loaders register themselves for file suffixes:
-
-    @register(".docx")
-    def load_docx(path: Path, data: bytes, limits: LoadLimits) -> LoadedText: ...
-
-A loader checks what it can cheaply before parsing (a PDF's page count, the size a Word file
-unpacks to, how deeply a web page nests) against `LoadLimits`, and refuses a file over them;
-time and memory are bounded by running the loaders in a worker process (`sandbox.py`).
+A loader (`loaders/`, one module per file type, chosen by suffix from the table `LOADERS`)
+turns the bytes of one file into the body exactly as published, so citations can quote it. It
+checks what it can cheaply before parsing (a PDF's page count, the size a Word file unpacks to,
+how deeply a web page nests) against `LoadLimits`, and refuses a file over them; time and
+memory are bounded by running the loaders in a worker process (`sandbox.py`).
 
 Metadata comes from front matter at the top of a text file, from what a loader finds in the file
 (a web page's info table), or from a sidecar `<file name>.meta.yaml`; the sidecar wins where
@@ -16,15 +12,15 @@ they give the same key. When none of them names the 文号, date or issuer, thos
 the text itself, where official documents put them (`metadata.py`). Bytes become text in
 `decoding.py`.
 
-The loaders for Word, PDF and web pages live in `loaders/` and register here.
+`LoadLimits` and `supported_suffixes` are importable from here as well, where callers found
+them before the loaders had a package of their own.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from assistant.errors import (
@@ -34,94 +30,15 @@ from assistant.errors import (
     FileTooLargeError,
     UnsupportedFormatError,
 )
-from assistant.ingest.decoding import decode, parse_meta_lines, split_front_matter
+from assistant.ingest.decoding import decode, parse_meta_lines
+from assistant.ingest.loaders import LOADERS, supported_suffixes
+from assistant.ingest.loaders.common import LoadLimits
 from assistant.ingest.metadata import STATED_FACTS, metadata_from_text, title_line
 from assistant.models import Document
 
 log = logging.getLogger(__name__)
 
 SIDECAR_SUFFIX = ".meta.yaml"
-
-
-@dataclass(frozen=True)
-class LoadedText:
-    """What a loader returns: the body text and any metadata found in the file itself.
-
-    `pages` holds the offset in `text` where each page begins, for files that have pages.
-    """
-
-    text: str
-    metadata: dict[str, str] = field(default_factory=dict)
-    pages: tuple[int, ...] = ()
-
-
-MB = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class LoadLimits:
-    """How much loading one file may cost; a file over any of these is refused by name.
-
-    The defaults fit a policy library: a 2,000-page PDF is a large yearbook, a Word file's XML
-    rarely reaches 10 MB, a web page nests a few dozen elements deep.
-    """
-
-    seconds: float = 60.0  # wall-clock time for one file, after which its worker is killed
-    memory_mb: int = 1536  # the worker process's address space
-    pdf_pages: int = 2000
-    docx_xml_mb: float = 50.0  # what a Word file's XML parts unpack to, together
-    html_depth: int = 256  # how deeply a web page's elements nest
-    html_elements: int = 200_000
-
-    @classmethod
-    def from_settings(cls, settings: object) -> LoadLimits:
-        """The limits the settings give (ASSISTANT_LOAD_TIMEOUT_S, …); defaults for the rest."""
-        defaults = cls()
-        return cls(
-            **{
-                name: getattr(settings, setting, getattr(defaults, name))
-                for name, setting in _LIMIT_SETTINGS.items()
-            }
-        )
-
-
-# Each limit and the name of the setting that overrides it.
-_LIMIT_SETTINGS = {
-    "seconds": "load_timeout_s",
-    "memory_mb": "load_memory_mb",
-    "pdf_pages": "pdf_max_pages",
-    "docx_xml_mb": "docx_max_xml_mb",
-    "html_depth": "html_max_depth",
-    "html_elements": "html_max_elements",
-}
-
-
-Loader = Callable[[Path, bytes, LoadLimits], LoadedText]
-_LOADERS: dict[str, Loader] = {}
-
-
-def register(*suffixes: str) -> Callable[[Loader], Loader]:
-    """Register a loader for the given file suffixes (lower case, with the dot)."""
-
-    def decorate(loader: Loader) -> Loader:
-        for suffix in suffixes:
-            _LOADERS[suffix.lower()] = loader
-        return loader
-
-    return decorate
-
-
-def supported_suffixes() -> list[str]:
-    """File suffixes that some loader accepts."""
-    return sorted(_LOADERS)
-
-
-@register(".txt", ".md", ".markdown")
-def load_plain_text(path: Path, data: bytes, limits: LoadLimits) -> LoadedText:
-    """Plain text and Markdown: decoded, front matter taken as metadata."""
-    text = decode(data, str(path)).replace("\r\n", "\n").replace("\r", "\n")
-    meta, body = split_front_matter(text)
-    return LoadedText(body, meta)
 
 
 def doc_id_for(path: Path, root: Path | None) -> str:
@@ -160,7 +77,7 @@ def load_document(
     place = as_path or path
     name = str(place)
     limits = limits or LoadLimits()
-    loader = _LOADERS.get(place.suffix.lower())
+    loader = LOADERS.get(place.suffix.lower())
     if loader is None:
         raise UnsupportedFormatError(
             name,
@@ -249,8 +166,3 @@ def find_files(paths: Iterable[Path]) -> Iterator[Path]:
             if any(part.startswith(".") for part in parts[:-1]) or skipped_name(p.name):
                 continue
             yield p
-
-
-# The loaders for other file types register themselves on import; importing them here means
-# anything that loads documents sees every type.
-from assistant.ingest.loaders import html  # noqa: E402, F401

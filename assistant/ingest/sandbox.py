@@ -35,7 +35,7 @@ from typing import Any
 
 from assistant import errors
 from assistant.errors import CorruptFileError, DocumentError, IngestError, LoadLimitError
-from assistant.ingest.loading import MB, LoadLimits
+from assistant.ingest.loaders.common import MB, LoadLimits
 from assistant.models import Document
 
 log = logging.getLogger(__name__)
