@@ -74,7 +74,7 @@ class Sandbox:
         max_bytes: int | None = None,
         as_path: Path | None = None,
     ) -> Document:
-        """`documents.load_document` in the worker: a Document, or the DocumentError it met."""
+        """`loading.load_document` in the worker: a Document, or the DocumentError it met."""
         name = str(as_path or path)
         request = json.dumps(
             {
