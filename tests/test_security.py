@@ -25,8 +25,8 @@ from fastapi import FastAPI
 
 from assistant.config import Settings, load_settings
 from assistant.serve.access import session_key
-from assistant.serve.app import Runtime, create_app
-from assistant.serve.runtime import Services
+from assistant.serve.app import create_app
+from assistant.serve.runtime import Runtime, Services
 
 from .conftest import FICTIONAL, served
 

@@ -84,10 +84,9 @@ def test_the_chat_streams_the_text_then_shows_the_checked_answer_and_records_it(
     from assistant.answer.pipeline import Event
     from assistant.config import load_settings
     from assistant.serve.access import Keys, RateLimiter, Sessions
-    from assistant.serve.app import Runtime
     from assistant.serve.page import Page
     from assistant.serve.records import RecordStore
-    from assistant.serve.runtime import Services
+    from assistant.serve.runtime import Runtime, Services
 
     c = chunk("对首次认定的高新技术企业给予一次性奖励88万元。")
     final = Answer("奖励88万元[1]。", (Citation(1, c, c.text, c.start, c.end),), mode="llm")

@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -37,14 +37,20 @@ from starlette.types import Message as ASGIMessage
 
 from assistant.answer.extractive import NOTE
 from assistant.config import Settings
-from assistant.errors import AssistantError, IndexNotBuiltError, UnavailableError
+from assistant.errors import (
+    AssistantError,
+    IndexNotBuiltError,
+    NotRemovableError,
+    UnavailableError,
+)
 from assistant.ingest.loading import supported_suffixes
 from assistant.models import Answer, Chunk, Citation, Message
 from assistant.search.index import DocumentEntry, ServedIndex
+from assistant.serve import service
 from assistant.serve.access import bounded, staff_token
+from assistant.serve.runtime import Question, Runtime
 
 if TYPE_CHECKING:
-    from assistant.serve.app import Runtime
     from assistant.serve.jobs import Job
 
 log = logging.getLogger(__name__)
@@ -435,8 +441,6 @@ class Page:
         the request size limit. The answer is written as the API's streams are
         (Runtime.stream), so a visitor who leaves mid-answer holds no answer slot.
         """
-        from assistant.serve.app import Turn as Question
-
         conversation = conversation or uuid.uuid4().hex
         hide = gr.update(visible=False)
         question = (question or "").strip()
@@ -503,8 +507,6 @@ class Page:
 
     async def chat_api(self, question: str, request: gr.Request) -> dict[str, Any]:
         """The answer JSON for one question (as `POST /v1/chat` gives) and its message_id."""
-        from assistant.serve.app import Turn as Question
-
         question = (question or "").strip()
         if not question:
             raise gr.Error("请输入问题。")
@@ -532,7 +534,7 @@ class Page:
             return gr.update(visible=False), None, gr.update()  # withdrawn, or not an answer
         rating = 1 if data.liked else -1
         try:
-            self.runtime.records.add_feedback(turn.message_id, rating, None)
+            service.feedback(self.runtime, turn.message_id, rating, None)
         except AssistantError as exc:
             log.error("feedback not stored: %s", exc.en)
             gr.Warning("评价未能保存，请稍后再试。")
@@ -546,7 +548,7 @@ class Page:
         """The optional comment after a 👍 / 👎, stored beside it."""
         if pending and (text or "").strip():
             try:
-                self.runtime.records.add_feedback(pending[0], pending[1], text.strip()[:2000])
+                service.feedback(self.runtime, pending[0], pending[1], text.strip()[:2000])
                 gr.Info("已收到您的补充说明，谢谢！")
             except AssistantError as exc:
                 log.error("comment not stored: %s", exc.en)
@@ -738,8 +740,6 @@ class Page:
         follows its progress while every other visitor is answered from the old index.
         Only files this staff member uploaded through the page are taken.
         """
-        from assistant.ingest.library import add_files
-
         problem = self._admin(key, request)
         if problem is not None:
             return f'<div class="pa-error">{esc(problem)}</div>'
@@ -752,17 +752,7 @@ class Page:
         if runtime.jobs.busy():
             return '<div class="pa-error">另一次收录正在进行，请稍后再试。</div>'
         progress(0, desc="正在检查文件…")
-        job = runtime.jobs.submit(
-            "add",
-            lambda step: add_files(
-                self.settings,
-                runtime.services.store,
-                [Path(f) for f in files],
-                step,
-                runtime.served_index(),
-            ),
-            then=runtime.swap,
-        )
+        job = service.add_documents(runtime, [Path(f) for f in files])
         return self._follow(job, progress)
 
     def _follow(self, job: Job, progress: gr.Progress) -> str:
@@ -796,14 +786,9 @@ class Page:
 
     def removable(self, key: str, request: gr.Request) -> Any:
         """The uploaded documents staff may remove."""
-        from assistant.ingest.library import removable
-
         if self._admin(key, request) is not None:
             return gr.update(choices=[], value=None)
-        choices = [
-            (f"《{title}》", doc_id)
-            for doc_id, title in removable(self.settings, self.runtime.served_index())
-        ]
+        choices = [(f"《{title}》", d) for d, title in service.uploaded_documents(self.runtime)]
         return gr.update(choices=choices, value=None)
 
     def remove(
@@ -814,30 +799,21 @@ class Page:
         progress: gr.Progress = gr.Progress(),  # noqa: B008 — Gradio reads it from the signature
     ) -> tuple[Any, ...]:
         """Delete an uploaded document's file and ingest its folder again."""
-        from assistant.ingest.library import removable, remove_document
-
         problem = self._admin(key, request)
         if problem is not None:
             return f'<div class="pa-error">{esc(problem)}</div>', gr.update()
-        index = self._index()
-        if isinstance(index, str):
-            return f'<div class="pa-error">{esc(index)}</div>', gr.update()
-        if doc_id not in dict(removable(self.settings, index)):
-            return '<div class="pa-error">请选择一份由工作人员上传的文件。</div>', gr.update()
         runtime = self.runtime
         if runtime.jobs.busy():
             return '<div class="pa-error">另一次收录正在进行，请稍后再试。</div>', gr.update()
-        job = runtime.jobs.submit(
-            "remove",
-            lambda step: remove_document(
-                self.settings, runtime.services.store, index, str(doc_id), step
-            ),
-            then=runtime.swap,
-        )
+        try:
+            job, title = service.remove_uploaded(runtime, str(doc_id or ""))
+        except UnavailableError as exc:
+            return f'<div class="pa-error">{esc(unavailable(exc, NO_DOCUMENTS))}</div>', gr.update()
+        except NotRemovableError:
+            return '<div class="pa-error">请选择一份由工作人员上传的文件。</div>', gr.update()
         outcome = self._follow(job, progress)
         if job.state == "failed":
             return outcome, gr.update()
-        title = index.manifest.documents[str(doc_id)].title
         return (
             f'<div class="pa-ok">已移除《{esc(title)}》，索引已更新。</div>',
             self.removable(key, request),
@@ -1294,10 +1270,11 @@ class _RecordUploads:
                 self.uploads.add(token, [p for p in paths if isinstance(p, str)])
 
 
-def mount_web(app: FastAPI, settings: Settings) -> None:
-    """Serve the page at "/" of the API app, beside the API's own routes."""
+def mount_web(app: FastAPI, settings: Settings, api_paths: Iterable[str]) -> None:
+    """Serve the page at "/" of the API app, beside the API's own routes (`api_paths`: the
+    paths of every route the app has, whose first segments the page leaves to the API)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from Gradio
-    api_roots = {_root(getattr(r, "path", "")) for r in app.router.routes} - {""}
+    api_roots = {_root(path) for path in api_paths} - {""}
     uploads = StaffUploads()
     blocks = build_page(Page(app, settings, uploads))
     theme = gr.themes.Default(

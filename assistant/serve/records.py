@@ -17,6 +17,8 @@ import csv
 import io
 import json
 import logging
+import os
+import secrets
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,11 +28,20 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from assistant.config import Settings
 from assistant.errors import ConfigError, RecordError, UnknownMessageError
 from assistant.models import Answer
 from assistant.text.redaction import redact
 
-__all__ = ["CSV_FIELDS", "Only", "RecordError", "RecordStore", "UnknownMessageError", "to_csv"]
+__all__ = [
+    "CSV_FIELDS",
+    "Only",
+    "RecordError",
+    "RecordStore",
+    "UnknownMessageError",
+    "records_secret",
+    "to_csv",
+]
 
 log = logging.getLogger(__name__)
 
@@ -258,3 +269,35 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
         flat = {**r, "comments": " | ".join(r.get("comments", [])), "citations": cited}
         writer.writerow({k: _cell(flat.get(k)) for k in CSV_FIELDS})
     return out.getvalue()
+
+
+def records_secret(settings: Settings) -> bytes:
+    """The key of the hashes records keep instead of session and user ids: the setting, else
+    one made once and kept beside the index (readable by its owner only)."""
+    if settings.records_secret:
+        return settings.records_secret.encode()
+    path = settings.index_dir / ".records-secret"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise ConfigError(
+            f"索引目录 {path.parent} 不可用：无法读取 {path.name}（{exc.strerror}）。",
+            f"The index folder {str(path.parent)!r} is not usable: cannot read "
+            f"{path.name} ({exc.strerror}).",
+        ) from None
+    secret = secrets.token_hex(32).encode()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(secret)
+    except FileExistsError:  # another worker made it first
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"索引目录 {path.parent} 不可写（{exc.strerror}）。",
+            f"The index folder {str(path.parent)!r} is not writable: {exc.strerror}.",
+        ) from None
+    return secret

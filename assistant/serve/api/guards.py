@@ -1,0 +1,162 @@
+"""Who may call: the dependencies the routes declare (the runtime, a client's key and rate,
+the admin key), and the same checks made before an upload's body is read (admission).
+
+The dependencies are async only so that they run on the event loop: they never wait, and a
+plain function would be sent to a worker thread and back on every request.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable, Collection
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.datastructures import Headers
+from starlette.responses import Response
+from starlette.types import Scope
+
+from assistant.serve.access import FailedAuth, Keys, StaffTokens, staff_token
+from assistant.serve.api.errors import ApiError
+from assistant.serve.middleware import client_host, error_response, is_loopback
+from assistant.serve.runtime import Runtime
+
+ADMIN_DISABLED = (
+    "未配置管理员密钥（ASSISTANT_ADMIN_KEY）。",
+    "No admin key is configured (ASSISTANT_ADMIN_KEY).",
+)
+
+
+async def runtime(request: Request) -> Runtime:
+    """The runtime the app's lifespan built; on the way, notice an index switched elsewhere."""
+    current: Runtime = request.app.state.runtime
+    current.watch()
+    return current
+
+
+Served = Annotated[Runtime, Depends(runtime)]
+
+
+def bearer(request: Request) -> str | None:
+    """The key in `Authorization: Bearer …`, or None."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def too_many_failures(wait: float) -> ApiError:
+    """The refusal of an address that sent too many wrong keys."""
+    seconds = max(1, math.ceil(wait))
+    return ApiError(
+        429,
+        "too_many_failures",
+        f"密钥错误次数过多，请 {seconds} 秒后再试。",
+        f"Too many wrong keys; retry in {seconds} s.",
+        {"Retry-After": str(seconds)},
+    )
+
+
+async def client(request: Request, runtime: Served) -> str:
+    """The caller's key name (or "anonymous" when the server has no keys), rate-limited."""
+    name = "anonymous"
+    if runtime.keys.required:
+        host = client_host(request.scope)
+        if (wait := runtime.failures.blocked(host)) > 0:
+            raise too_many_failures(wait)
+        found = runtime.keys.client(bearer(request))
+        if found is None:
+            runtime.failures.failed(host)
+            raise ApiError(
+                401,
+                "unauthorized",
+                "缺少或无效的 API 密钥（Authorization: Bearer …）。",
+                "Missing or invalid API key (Authorization: Bearer …).",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        name = found
+    wait = runtime.limiter.take(name)
+    if wait > 0:
+        seconds = max(1, math.ceil(wait))
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"请求过于频繁，请 {seconds} 秒后再试。",
+            f"Too many requests; retry in {seconds} s.",
+            {"Retry-After": str(seconds)},
+        )
+    return name
+
+
+Client = Annotated[str, Depends(client)]
+
+
+async def admin(request: Request, runtime: Served) -> None:
+    """Refuse a request without the admin key (and an address that guesses at it)."""
+    if runtime.keys.admin is None:
+        raise ApiError(403, "admin_disabled", *ADMIN_DISABLED)
+    host = client_host(request.scope)
+    if (wait := runtime.failures.blocked(host)) > 0:
+        raise too_many_failures(wait)
+    if not runtime.keys.is_admin(bearer(request)):
+        runtime.failures.failed(host)
+        raise ApiError(
+            401,
+            "unauthorized",
+            "需要管理员密钥。",
+            "The admin key is required.",
+            {"WWW-Authenticate": "Bearer"},
+        )
+
+
+def admission(
+    keys: Keys,
+    failures: FailedAuth,
+    tokens: StaffTokens,
+    api_upload: str,
+    staff_page: Collection[str],
+) -> Callable[[Scope], Awaitable[Response | None]]:
+    """The checks made before a request's body is read: the loopback rule, and the keys of
+    the upload routes (the API's admin key on `api_upload`; the page's staff cookie on the
+    `staff_page` routes, where an entry ending in "=" is a prefix)."""
+
+    async def check(scope: Scope) -> Response | None:
+        host = client_host(scope)
+        if not keys.required and not is_loopback(host):
+            return error_response(
+                403,
+                "loopback_only",
+                "本服务未配置 API 密钥，只接受本机访问。",
+                "This server has no API keys configured and serves loopback clients only.",
+            )
+        path = scope["path"]
+        is_api_upload = scope["method"] == "POST" and path == api_upload
+        if not is_api_upload and not any(
+            path == p or (p.endswith("=") and path.startswith(p)) for p in staff_page
+        ):
+            return None
+        wait = failures.blocked(host)
+        if wait > 0:
+            refused = too_many_failures(wait)
+            return error_response(
+                refused.status, refused.code, refused.zh, refused.en, refused.headers
+            )
+        headers = Headers(scope=scope)
+        if is_api_upload:
+            if keys.admin is None:
+                return error_response(403, "admin_disabled", *ADMIN_DISABLED)
+            scheme, _, token = headers.get("authorization", "").partition(" ")
+            allowed = scheme.lower() == "bearer" and keys.is_admin(token.strip() or None)
+        else:
+            allowed = tokens.valid(staff_token(headers.get("cookie", "")))
+        if allowed:
+            return None
+        failures.failed(host)
+        return error_response(
+            401,
+            "unauthorized",
+            "上传文件需要工作人员身份（管理员密钥）。",
+            "Uploading needs a staff sign-in (the admin key).",
+            {"WWW-Authenticate": "Bearer"},
+        )
+
+    return check
