@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from assistant.models import Answer, Chunk, Citation
-from assistant.serve.page import answer_html, quote_span, reader_link
+from assistant.serve.web.page import answer_html, quote_span, reader_link
 
 from .conftest import FICTIONAL, served
 
@@ -84,9 +84,9 @@ def test_the_chat_streams_the_text_then_shows_the_checked_answer_and_records_it(
     from assistant.answer.pipeline import Event
     from assistant.config import load_settings
     from assistant.serve.access import Keys, RateLimiter, Sessions
-    from assistant.serve.page import Page
     from assistant.serve.records import RecordStore
     from assistant.serve.runtime import Runtime, Services
+    from assistant.serve.web.page import Page
 
     c = chunk("对首次认定的高新技术企业给予一次性奖励88万元。")
     final = Answer("奖励88万元[1]。", (Citation(1, c, c.text, c.start, c.end),), mode="llm")

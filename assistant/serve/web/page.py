@@ -65,7 +65,7 @@ EXAMPLES = (
 )
 FONTS = ("PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif")
 MONO_FONTS = ("ui-monospace", "Menlo", "Consolas", "monospace")
-CSS_PATH = Path(__file__).with_name("page.css")
+CSS_PATH = Path(__file__).parent.parent / "page.css"  # package data of assistant.serve
 RECENT_RECORDS = 20
 # The metadata a reader is shown, in this order; other keys (checksums…) are for the index.
 META_LABELS = {
