@@ -221,7 +221,7 @@ def test_two_servers_answer_alike_from_one_chroma_server(
             response = httpx.post(f"{base}/v1/search", json={"query": QUESTIONS[1]}, timeout=60)
             assert response.status_code == 503
             error = response.json()["error"]
-            assert error["code"] == "StoreUnavailableError"
+            assert error["code"] == "store_unavailable"
             assert chroma.url in error["zh"] and "Cannot reach the Chroma server" in error["en"]
     finally:
         for server in servers:
