@@ -10,6 +10,7 @@ nothing from any other origin and log no console error. Screenshots go to tests/
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -19,10 +20,17 @@ from typing import Any
 
 import pytest
 
+from assistant.config import Settings, load_settings
 from assistant.models import Answer, Chunk, Citation
-from assistant.serve.web.page import answer_html, quote_span, reader_link
+from assistant.serve.access import Keys, RateLimiter, Sessions
+from assistant.serve.records import RecordStore
+from assistant.serve.runtime import Runtime, Services
+from assistant.serve.web.chat import ChatTab, Exchange
+from assistant.serve.web.context import PageContext
+from assistant.serve.web.render import answer_html, quote_span, reader_link
 
 from .conftest import FICTIONAL, served
+from .openai_stub import OpenAIStub
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 ADMIN = "web-admin-key-0001"
@@ -31,6 +39,7 @@ BROWSER_ARGS = ["--headless=new", "--no-sandbox", "--disable-background-networki
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 QUOTE = "对首次认定的高新技术企业给予一次性奖励88万元。"
+QUESTION = "首次认定的高新技术企业奖励多少？"
 
 
 # -- the HTML pieces and the chat handler ----------------------------------------------------
@@ -74,51 +83,37 @@ def test_a_reader_link_encodes_the_document_and_section() -> None:
 
 
 def test_the_chat_streams_the_text_then_shows_the_checked_answer_and_records_it(
-    tmp_path: Path,
+    settings: Settings, openai_stub: OpenAIStub
 ) -> None:
-    import asyncio
-    from types import SimpleNamespace
-
-    from fastapi import FastAPI
-
-    from assistant.answer.pipeline import Event
-    from assistant.config import load_settings
-    from assistant.serve.access import Keys, RateLimiter, Sessions
-    from assistant.serve.records import RecordStore
-    from assistant.serve.runtime import Runtime, Services
-    from assistant.serve.web.page import Page
-
-    c = chunk("对首次认定的高新技术企业给予一次性奖励88万元。")
-    final = Answer("奖励88万元[1]。", (Citation(1, c, c.text, c.start, c.end),), mode="llm")
-
-    class ModelLikeAssistant:
-        """An answer as a model writes one: a wrong draft, then the verified replacement."""
-
-        index = SimpleNamespace(chunks=[c], manifest=SimpleNamespace(version="v1"))
-
-        def stream(self, question: str, history: object) -> Iterator[Event]:
-            yield Event("delta", "奖励")
-            yield Event("delta", "99万元")
-            yield Event("replace", "奖励88万元[1]。")
-            yield Event("result", answer=final)
-
-    settings = load_settings(index_dir=tmp_path / "index")
-    services = Services(settings)
-    services.__dict__.update(assistant=ModelLikeAssistant(), index=ModelLikeAssistant.index)
+    # A model's draft names a figure the documents do not hold: the visitor watches it being
+    # written, then sees it replaced by the answer checked against the clauses, with its card.
+    openai_stub.script("首次认定的高新技术企业给予一次性奖励99万元[1]。")
+    model = load_settings(
+        corpus_dir=settings.corpus_dir,
+        index_dir=settings.index_dir,
+        answerer="llm",
+        llm_base_url=openai_stub.base_url,
+    )
+    services = Services(model)
+    services.store.ingest()
     records = RecordStore("sqlite://")
-    app = FastAPI()
-    page = Page(app, settings)
 
-    async def shown() -> list[str]:
-        app.state.runtime = Runtime(
-            settings, services, Keys({}), RateLimiter(60), Sessions(10, 60), records
-        )
-        return [out[0][-1]["content"] async for out in page.respond("奖励多少？", [], [], "", None)]  # type: ignore[arg-type]
+    async def shown() -> tuple[list[str], list[Exchange]]:
+        runtime = Runtime(model, services, Keys({}), RateLimiter(60), Sessions(10, 60), records)
+        chat = ChatTab(PageContext(model, lambda: runtime))
+        texts, kept = [], []
+        async for out in chat.respond(QUESTION, [], [], "", None):  # type: ignore[arg-type]
+            texts.append(out[0][-1]["content"])  # the chat box as shown at this moment
+            kept = out[3]
+        return texts, kept
 
-    texts = asyncio.run(shown())
-    assert "奖励99万元" in texts[-3] and "pa-pending" in texts[-3]  # as it is written
-    assert "99万元" not in texts[-1] and "<mark>" in texts[-1]  # replaced by the checked one
-    assert [r["question"] for r in records.export()] == ["奖励多少？"]
+    texts, exchanges = asyncio.run(shown())
+    assert any("99万元" in t and "pa-pending" in t for t in texts)  # as it is written
+    assert "99万元" not in texts[-1] and "pa-pending" not in texts[-1]  # then replaced …
+    assert f"<mark>{QUOTE}</mark>" in texts[-1]  # … by the checked answer, with its card
+    assert "99万元" not in exchanges[-1].answer and exchanges[-1].message_id
+    assert [r["question"] for r in records.export()] == [QUESTION]
+    assert [r["message_id"] for r in records.export()] == [exchanges[-1].message_id]
 
 
 # -- the page in a browser -------------------------------------------------------------------

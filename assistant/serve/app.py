@@ -33,7 +33,7 @@ from assistant.serve.logs import protect as protect_logs
 from assistant.serve.middleware import Admission, BodyLimit, ClientAddress, parse_networks
 from assistant.serve.records import RecordStore, records_secret
 from assistant.serve.runtime import Runtime, Services, limit_threads
-from assistant.serve.web.page import PAGE_UPLOAD_PATH, STAFF_PAGE_ROUTES, mount_web
+from assistant.serve.web.mount import PAGE_UPLOAD_PATH, STAFF_PAGE_ROUTES, mount_web
 
 __all__ = ["app_factory", "create_app", "footnotes", "records_secret"]
 
