@@ -113,12 +113,7 @@ def footnotes(answer: Answer) -> str:
     """Citations as a text block, for clients that show only the message text."""
 
     def line(c: Citation) -> str:
-        where = " ".join(
-            p
-            for p in (f"《{c.chunk.title}》", c.chunk.doc_number, c.chunk.section, c.page_label)
-            if p
-        )
-        return f"[{c.n}] {where}：“{c.quote}”"
+        return f"[{c.n}] {c.where()}：“{c.quote}”"
 
     blocks = []
     if answer.citations:
