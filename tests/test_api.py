@@ -122,7 +122,8 @@ def test_feedback_is_stored_and_staff_can_export_the_thumbs_down(api: TestClient
 
 def test_feedback_on_an_unknown_answer_is_a_clear_4xx(api: TestClient) -> None:
     response = api.post("/v1/feedback", headers=AUTH, json={"message_id": "nope", "rating": "up"})
-    assert 400 <= response.status_code < 500 and response.json()["error"]["en"]
+    assert response.status_code == 404 and response.json()["error"]["en"]
+    assert response.json()["error"]["code"] == "unknown_message"
 
 
 def test_a_phone_number_in_a_question_is_not_stored(api: TestClient) -> None:

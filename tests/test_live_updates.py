@@ -109,7 +109,7 @@ def test_an_upload_named_readme_is_refused_not_reported_as_ingested(api: TestCli
     )
     assert refused.status_code == 400  # before anything is copied, with the reason
     error = refused.json()["error"]
-    assert "README" in error["zh"] and "rename" in error["en"]
+    assert "README" in error["zh"] and "rename" in error["en"] and error["code"] == "bad_upload"
     listed = api.get("/v1/admin/documents", headers=STAFF).json()["documents"]
     assert not any(d["uploaded"] for d in listed)
 
@@ -120,7 +120,9 @@ def test_staff_endpoints_need_the_admin_key_and_refuse_what_they_cannot_do(api: 
     assert api.post("/v1/admin/documents", headers=AUTH, files=upload).status_code == 401
     shipped = api.delete("/v1/admin/documents/fictional-subsidy-notice", headers=STAFF)
     assert shipped.status_code == 409 and "不是工作人员上传的文件" in shipped.json()["error"]["zh"]
-    assert api.delete("/v1/admin/documents/uploads/nothing", headers=STAFF).status_code == 404
+    nothing = api.delete("/v1/admin/documents/uploads/nothing", headers=STAFF)
+    assert nothing.status_code == 404
+    assert {shipped.json()["error"]["code"], nothing.json()["error"]["code"]} == {"not_removable"}
     assert api.get("/v1/admin/jobs/nope", headers=STAFF).status_code == 404
     nameless = api.post(
         "/v1/admin/documents", headers=STAFF, files=[("files", (".hidden", b"x", "text/plain"))]

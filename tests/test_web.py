@@ -116,6 +116,40 @@ def test_the_chat_streams_the_text_then_shows_the_checked_answer_and_records_it(
     assert [r["message_id"] for r in records.export()] == [exchanges[-1].message_id]
 
 
+def test_the_page_tells_a_store_outage_from_no_documents(settings: Settings) -> None:
+    from assistant.serve.web.context import NO_DOCUMENTS, NO_INDEX, STORE_DOWN
+    from assistant.serve.web.documents import DocumentsTab
+
+    from .conftest import free_port
+
+    Services(settings).store.ingest()  # served by the embedded store, which then goes away
+    store_down = load_settings(
+        corpus_dir=settings.corpus_dir,
+        index_dir=settings.index_dir,
+        chroma_url=f"http://127.0.0.1:{free_port()}",
+    )
+    nothing_yet = load_settings(corpus_dir=settings.corpus_dir, index_dir=settings.index_dir / "x")
+
+    async def said(values: Settings) -> tuple[str, str]:
+        runtime = Runtime(
+            values,
+            Services(values),
+            Keys({}),
+            RateLimiter(60),
+            Sessions(10, 60),
+            RecordStore("sqlite://"),
+        )
+        context = PageContext(values, lambda: runtime)
+        chat = [out async for out in ChatTab(context).respond(QUESTION, [], [], "", None)]  # type: ignore[arg-type]
+        return chat[-1][0][-1]["content"], DocumentsTab(context).document_list()[1]
+
+    answer, documents = asyncio.run(said(store_down))
+    assert STORE_DOWN in answer and STORE_DOWN in documents
+    assert "Chroma" not in answer + documents  # the server's address is not for visitors
+    answer, documents = asyncio.run(said(nothing_yet))
+    assert NO_INDEX in answer and NO_DOCUMENTS in documents
+
+
 # -- the page in a browser -------------------------------------------------------------------
 
 
