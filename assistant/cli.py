@@ -317,9 +317,8 @@ def serve(
     import uvicorn
 
     from assistant.serve.access import load_keys
-    from assistant.serve.app import records_secret
     from assistant.serve.middleware import parse_networks
-    from assistant.serve.records import RecordStore
+    from assistant.serve.records import RecordStore, records_secret
 
     settings = get_settings()
     try:  # what would stop the server, said before it starts

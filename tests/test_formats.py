@@ -624,8 +624,8 @@ def test_an_answer_from_a_pdf_cites_its_section_and_page(formats_services: Servi
     assert cited.chunk.doc_id == "rules" and "80万元" in cited.quote
     assert cited.chunk.section == "第二章 支持措施 > 第五条"
     assert cited.page == 2 and cited.to_json()["page"] == 2
-    from assistant.serve.app import footnotes
-    from assistant.serve.page import citation_card
+    from assistant.serve.api.answers import footnotes
+    from assistant.serve.web.render import citation_card
 
     assert "第二章 支持措施 > 第五条 第2页" in footnotes(answer)  # what an OpenAI client shows
     assert "第2页" in citation_card(cited, [cited.chunk])  # the page's citation card

@@ -26,7 +26,6 @@ from assistant.errors import AssistantError, IndexNotBuiltError
 from assistant.ingest.library import recover
 from assistant.serve.access import FailedAuth, Keys, RateLimiter, Sessions, StaffTokens, load_keys
 from assistant.serve.api import answers, feedback, health, staff
-from assistant.serve.api.answers import footnotes
 from assistant.serve.api.errors import install_error_handlers
 from assistant.serve.api.guards import admission
 from assistant.serve.logs import protect as protect_logs
@@ -35,7 +34,7 @@ from assistant.serve.records import RecordStore, records_secret
 from assistant.serve.runtime import Runtime, Services, limit_threads
 from assistant.serve.web.mount import PAGE_UPLOAD_PATH, STAFF_PAGE_ROUTES, mount_web
 
-__all__ = ["app_factory", "create_app", "footnotes", "records_secret"]
+__all__ = ["app_factory", "create_app"]
 
 log = logging.getLogger(__name__)
 
