@@ -18,9 +18,9 @@ import pytest
 
 from assistant.config import Settings
 from assistant.errors import FileTooLargeError
-from assistant.ingest.library import add_files, upload_folder
 from assistant.ingest.loading import LoadLimits, load_document
 from assistant.ingest.sandbox import Sandbox
+from assistant.serve.library import add_files, upload_folder
 from assistant.serve.runtime import Services
 
 from .test_formats import write_canvas_pdf, write_docx

@@ -17,7 +17,8 @@ import pytest
 from assistant.config import Settings
 from assistant.errors import IngestError
 from assistant.ingest import library
-from assistant.ingest.library import (
+from assistant.search.index import IndexStore, VectorCollection
+from assistant.serve.library import (
     STAGING,
     UNINDEXED,
     add_files,
@@ -26,7 +27,6 @@ from assistant.ingest.library import (
     remove_document,
     upload_folder,
 )
-from assistant.search.index import IndexStore, VectorCollection
 from assistant.serve.runtime import Services
 
 

@@ -23,11 +23,11 @@ from starlette.concurrency import run_in_threadpool
 
 from assistant.config import Settings, get_settings
 from assistant.errors import AssistantError, IndexNotBuiltError
-from assistant.ingest.library import recover
 from assistant.serve.access import FailedAuth, Keys, RateLimiter, Sessions, StaffTokens, load_keys
 from assistant.serve.api import answers, feedback, health, staff
 from assistant.serve.api.errors import install_error_handlers
 from assistant.serve.api.guards import admission
+from assistant.serve.library import recover
 from assistant.serve.logs import protect as protect_logs
 from assistant.serve.middleware import Admission, BodyLimit, ClientAddress, parse_networks
 from assistant.serve.records import RecordStore, records_secret
