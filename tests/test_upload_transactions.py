@@ -16,8 +16,8 @@ import pytest
 
 from assistant.config import Settings
 from assistant.errors import IngestError
-from assistant.ingest import library
 from assistant.search.index import IndexStore, VectorCollection
+from assistant.serve import library
 from assistant.serve.library import (
     STAGING,
     UNINDEXED,
@@ -161,7 +161,7 @@ def test_a_failed_removal_keeps_the_file_and_its_document(
 UPLOADER = """
 import os, signal, sys, time
 from pathlib import Path
-from assistant.ingest import library
+from assistant.serve import library
 from assistant.config import load_settings
 from assistant.serve.runtime import Services
 

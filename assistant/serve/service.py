@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from assistant.errors import LibraryError, NotRemovableError, UploadError
-from assistant.ingest import library
 from assistant.ingest.loading import skipped_name
+from assistant.serve import library
 from assistant.serve.jobs import Job
 from assistant.serve.runtime import Runtime
 
