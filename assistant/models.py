@@ -8,6 +8,9 @@ from typing import Any, Literal
 Role = Literal["user", "assistant"]  # who speaks a turn of a conversation
 AnswerMode = Literal["extractive", "llm"]  # quoted from the documents, or worded by a model
 
+# The line that closes every answer drawn from the documents, and every eligibility answer.
+NOTE = "（以上依据所引文件整理，具体以文件原文和主管部门的解释为准。）"
+
 
 @dataclass(frozen=True)
 class Document:
@@ -164,5 +167,5 @@ class Answer:
 class Message:
     """One turn of a conversation."""
 
-    role: str  # a Role: "user" or "assistant"
+    role: Role
     content: str

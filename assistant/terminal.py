@@ -78,7 +78,11 @@ def read_conversation(line: str) -> tuple[str, list[Message]]:
     """
     try:
         data = json.loads(line)
-        messages = [Message(str(m["role"]), str(m["content"])) for m in data["messages"]]
+        messages = [
+            Message("user" if m["role"] == "user" else "assistant", str(m["content"]))
+            for m in data["messages"]
+            if m["role"] in ("user", "assistant")
+        ]
     except (ValueError, KeyError, TypeError) as exc:
         raise AssistantError(
             "输入行不是有效的 JSON 对话（需要 "
@@ -86,7 +90,6 @@ def read_conversation(line: str) -> tuple[str, list[Message]]:
             f'the line is not a JSON conversation ({{"messages": [{{"role": "user", '
             f'"content": "…"}}]}} expected): {exc}',
         ) from None
-    messages = [m for m in messages if m.role != "system"]
     last = max(
         (i for i, m in enumerate(messages) if m.role == "user" and m.content.strip()), default=None
     )

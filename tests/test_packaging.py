@@ -111,6 +111,18 @@ def test_an_installed_wheel_answers_with_and_without_a_model(
         env={**os.environ, "PYTHONPATH": str(installed)},
     )
     assert where.stdout.startswith(str(installed))  # the wheel's copy, not the source tree
+    page = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from assistant.serve.web.page import CSS_PATH; print(CSS_PATH.is_file())",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(installed)},
+    )
+    assert page.stdout.strip() == "True", page.stderr  # the page's stylesheet ships too
     assert cli(installed, tmp_path, "ingest").returncode == 0
     plain = cli(installed, tmp_path, "ask", "首次认定的高新技术企业奖励多少？", "--json")
     assert plain.returncode == 0, plain.stderr

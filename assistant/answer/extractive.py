@@ -14,9 +14,8 @@ from collections.abc import Mapping, Sequence
 from assistant.answer.grounding import Assessment
 from assistant.answer.need import Need
 from assistant.answer.support import LIST_SENTENCE, MAX_SENTENCE, Span, Support, quote_span
-from assistant.models import Answer, Chunk, Citation
+from assistant.models import NOTE, Answer, Chunk, Citation
 
-NOTE = "（以上依据所引文件整理，具体以文件原文和主管部门的解释为准。）"
 SCOPE = (
     "我是政策文件问答助手，只能回答收录文件中的内容：青浦区科技创新政策文件（如青科委〔2025〕1号），"
     "以及科技进步、成果转化、中小企业促进、企业所得税、专利、科普、标准化等国家法律。"

@@ -13,17 +13,10 @@ from dataclasses import dataclass, field
 
 from assistant.answer.aspects import HOME, HOME_CITY
 from assistant.answer.names import names_sibling
-from assistant.answer.need import (
-    ASKS_DEFINITION,
-    Kind,
-    Need,
-    Term,
-    asked_kinds,
-    holds,
-    needs_target,
-)
+from assistant.answer.need import ASKS_DEFINITION, Need, Term, asked_kinds, needs_target
 from assistant.ingest.segmenting import split_sentences
 from assistant.models import Chunk, Hit
+from assistant.text.intent import Kind, holds
 from assistant.text.vocabulary import normalize
 
 _CLAUSE_END = re.compile(r"[，,；;：:、。！？!?]")

@@ -14,10 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from assistant.answer.extractive import NOTE
 from assistant.eligibility.profile import FACTS, Profile, describe, mentions_self, read_facts
 from assistant.eligibility.rules import Condition, Rule
-from assistant.models import Answer, Citation, Message
+from assistant.models import NOTE, Answer, Citation, Message
 
 Status = Literal["met", "unmet", "unknown"]
 Outcome = Literal["eligible", "needs_info", "not_stated", "not_eligible"]

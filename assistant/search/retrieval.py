@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from assistant.answer.need import read_intent
 from assistant.ingest.lifecycle import NOT_CURRENT_WEIGHT, standings
 from assistant.models import Hit
 from assistant.search.embeddings import PolicyEmbeddings
 from assistant.search.index import ServedIndex
+from assistant.text.intent import read_intent
 from assistant.text.vocabulary import Vocabulary, has_chinese, normalize
 
 log = logging.getLogger(__name__)

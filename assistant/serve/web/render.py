@@ -11,8 +11,7 @@ from typing import Any
 from urllib.parse import quote as urlquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from assistant.answer.extractive import NOTE
-from assistant.models import Answer, Chunk, Citation
+from assistant.models import NOTE, Answer, Chunk, Citation
 from assistant.search.index import DocumentEntry, ServedIndex
 
 RECENT_RECORDS = 20

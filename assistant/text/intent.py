@@ -1,0 +1,133 @@
+"""What kind of answer a question asks for (a figure, a target, a time, a document number) and
+whether a text holds that kind of answer: pure functions over text, used by retrieval to lift
+passages holding the asked kind and by the answer path to read what is asked.
+
+A passage on the right subject that lacks the kind of answer asked for is rarely what the asker
+needs: "去年技术合同成交了多少钱" wants the sentence with 亿元 in it, not the one about services.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from assistant.text.vocabulary import normalize
+
+Kind = Literal["figure", "money", "percent", "count", "people", "target", "time", "doc_number"]
+
+_NUMBER = r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十两百千万亿]+)"
+
+# What the question says → what it asks for.
+_ASKS: list[tuple[Kind, re.Pattern[str]]] = [
+    (
+        "figure",
+        re.compile(
+            r"多少|几[个家项次年人]|几成|多大|多高|数量|how (?:many|much)|what share|"
+            r"what (?:percentage|proportion|rate|amount)|total"
+        ),
+    ),
+    (
+        "money",
+        re.compile(
+            r"多少钱|金额|资金|额度|投资|投了|拨付|营收|收入|成交|贷多少|补多少|"
+            r"(?:奖金|资助|补贴|补助|奖励|奖补|费用|钱).{0,6}(?:多少|几)|"
+            r"(?:多少|几).{0,3}(?:钱|奖金|资助|补贴|补助|费用)|能(?:拿|领|得|贷|补)多少|"
+            r"how much|amount|investment|revenue|funding"
+        ),
+    ),
+    (
+        "percent",
+        re.compile(
+            r"比例|占比|百分之|税率|增速|增幅|涨幅|增长率|几成|%|percent|rate|share|"
+            r"proportion"
+        ),
+    ),
+    (
+        "count",
+        re.compile(
+            r"多少家|几家|多少个|几个|多少项|几项|"
+            r"how many(?! (?:years|months|days|weeks|people|persons|times))"
+        ),
+    ),
+    ("people", re.compile(r"多少人|几人|人数|人次|how many people")),
+    (
+        "target",
+        re.compile(
+            r"目标|力争|争取|计划|打算|想做到|要做到|今年.*(?:要|多少|几)|明年|"
+            r"target|goal|plan|aim"
+        ),
+    ),
+    (
+        "time",
+        re.compile(
+            r"什么时候|何时|哪天|哪一天|多久|期限|截止|几年|几月|日期|时限|时间要求|多长时间|"
+            r"when|how long|how many (?:years|months|days|weeks)|deadline|date"
+        ),
+    ),
+    ("doc_number", re.compile(r"文号|发文字号|文件编号|document number")),
+]
+
+# What a passage holds, per kind of answer.
+_HOLDS: dict[Kind, re.Pattern[str]] = {
+    "figure": re.compile(
+        rf"{_NUMBER}\s*(?:%|亿|万|元|家|项|个|人|次|场|批|倍|小时|平方米|"
+        rf"年|月|日)|百分之{_NUMBER}"
+    ),
+    "money": re.compile(rf"{_NUMBER}\s*(?:亿|万)?元"),
+    "percent": re.compile(rf"{_NUMBER}\s*%|百分之|成(?:以上|以下)|倍"),
+    "count": re.compile(rf"{_NUMBER}\s*(?:家|项|个|批|场|所|座)"),
+    "people": re.compile(rf"{_NUMBER}\s*(?:万)?(?:人次|人)"),
+    "target": re.compile(r"力争|争取|目标|达到|年内|全年.{0,6}达"),
+    "time": re.compile(
+        rf"{_NUMBER}\s*(?:年|个月|月|日|天)(?:内|以内|之内)?|之日起|期限|当年|次年|"
+        r"\d{4}年\d{1,2}月"
+    ),
+    "doc_number": re.compile(r"〔\d{4}〕\d+号|\[\d{4}\]\d+号"),
+}
+
+
+def holds(kind: Kind, text: str) -> bool:
+    """True when a (normalized) text holds an answer of that kind."""
+    return bool(_HOLDS[kind].search(text))
+
+
+@dataclass(frozen=True)
+class Intent:
+    """The kinds of answer a question asks for (possibly none)."""
+
+    kinds: frozenset[Kind]
+
+    def matches(self, text: str) -> float:
+        """Share of the asked-for kinds that the text holds (0 when nothing was asked)."""
+        if not self.kinds:
+            return 0.0
+        t = normalize(text)
+        return sum(1 for k in self.kinds if _HOLDS[k].search(t)) / len(self.kinds)
+
+
+_YES_NO = re.compile(r"(?:吗|么|嘛)\s*$")
+
+
+def asking_part(question: str) -> str:
+    """The part of a question that asks, without the clauses that describe the asker.
+
+    In a yes/no question the earlier clauses state facts: "投了几家初创企业，所得税上能有优惠吗"
+    says "several" with 几家, it does not ask how many. So a sentence ending in 吗 asks only
+    with its last clause; other sentences ask with all of theirs.
+    """
+    parts = []
+    for sentence in re.split(r"[？?。！!]+", normalize(question)):
+        sentence = sentence.strip()
+        if not sentence:
+            continue
+        if _YES_NO.search(sentence):
+            sentence = re.split(r"[，,；;]", sentence)[-1]
+        parts.append(sentence)
+    return "，".join(parts)
+
+
+def read_intent(question: str) -> Intent:
+    """What kinds of answer the question asks for."""
+    q = asking_part(question)
+    return Intent(frozenset(kind for kind, pattern in _ASKS if pattern.search(q)))
