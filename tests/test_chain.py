@@ -173,7 +173,9 @@ def test_abstains_on_a_district_the_documents_do_not_cover(assistant: Assistant)
 def test_a_question_outside_policy_gets_the_scope_statement(assistant: Assistant) -> None:
     result = assistant.ask("明天青浦天气怎么样")
     assert result.abstained
-    assert result.answer == extractive.SCOPE
+    assert result.answer == assistant.scope  # what the index holds, in the site's words
+    assert result.answer.startswith(extractive.SCOPE_HEAD) and "国家法律" in result.answer
+    assert "您可以问我补贴" in result.answer  # corpus/site.yaml's scope.topics
     assert result.citations == () and result.related == ()
 
 

@@ -398,7 +398,10 @@ def test_the_eligibility_endpoint_gives_cited_verdicts_and_readable_errors(
         assert api.post("/v1/eligibility", json={"profile": {}}).status_code == 401
 
 
-def test_a_registration_elsewhere_is_read_but_shanghai_itself_is_not_elsewhere() -> None:
+def test_a_registration_elsewhere_is_read_but_shanghai_itself_is_not_elsewhere(
+    shipped_services: Services,
+) -> None:
+    assert shipped_services.site.district.name  # the shipped site file names the home place
     assert read_facts("本企业在闵行注册").known() == {"registered_in_district": False}
     assert read_facts("我们公司在上海市注册").known() == {}
     assert read_facts("我们注册在青浦区").known() == {"registered_in_district": True}

@@ -134,11 +134,18 @@ OFF_TOPIC = re.compile(
 )
 
 
-# The place the local documents speak for: naming it does not narrow a question. Its city
-# counts the same when named with it ("上海青浦"); named alone ("上海市对高企有什么奖励")
-# it asks about city-level rules, which a passage must then speak of.
-HOME = frozenset({"青浦区"})
-HOME_CITY = "上海市"
+@dataclass(frozen=True)
+class Home:
+    """The place the local documents speak for (the site file's district): naming it does not
+    narrow a question. Its city counts the same when named with it; named alone it asks about
+    city-level rules, which a passage must then speak of. Names as places.txt lists them first.
+    """
+
+    district: frozenset[str] = frozenset()
+    city: str = ""
+
+
+NOWHERE = Home()
 
 
 @lru_cache(maxsize=1)

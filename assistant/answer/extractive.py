@@ -9,23 +9,52 @@ cannot state a figure the documents do not contain.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from assistant.answer.grounding import Assessment
 from assistant.answer.need import Need
 from assistant.answer.support import LIST_SENTENCE, MAX_SENTENCE, Span, Support, quote_span
 from assistant.models import NOTE, Answer, Chunk, Citation
 
-SCOPE = (
-    "我是政策文件问答助手，只能回答收录文件中的内容：青浦区科技创新政策文件（如青科委〔2025〕1号），"
-    "以及科技进步、成果转化、中小企业促进、企业所得税、专利、科普、标准化等国家法律。"
-    "您可以问我补贴、认定、贷款产品、税收优惠、工作目标等问题。"
-)
+SCOPE_HEAD = "我是政策文件问答助手，只能回答收录文件中的内容"
+_LAW_PREFIX = "中华人民共和国"
 _ARTICLE = re.compile(r"^第[一二三四五六七八九十百零〇\d]+条")
 _TRAILING = "，,；;：:、。 \n"
 _MAX_STATEMENTS = 3
 RELATED_SHARE = 0.5  # a related clause holds at least this share of the closest one's subject
 ARTICLE_QUOTE = 160  # law articles up to this length are quoted whole
+
+
+def indexed_text(documents: Iterable[tuple[str, str, str, str]]) -> str:
+    """What the index holds, in a phrase: each issuer's documents with one of their 文号, then
+    the national laws by name. `documents` are (title, 文号, issuer, kind) in index order."""
+    by_issuer: dict[str, str] = {}
+    laws: list[str] = []
+    for title, number, issuer, kind in documents:
+        if kind == "法律":
+            laws.append(title.removeprefix(_LAW_PREFIX))
+        elif issuer:
+            by_issuer.setdefault(issuer, number)
+            by_issuer[issuer] = by_issuer[issuer] or number
+        else:
+            by_issuer.setdefault("", "")
+    parts = [
+        f"{issuer}的文件（如{number}）" if number else f"{issuer}的文件"
+        for issuer, number in by_issuer.items()
+        if issuer
+    ]
+    if "" in by_issuer:
+        parts.append("其他政策文件")
+    if laws:
+        shown = "、".join(laws[:8])
+        parts.append(f"{shown}{'等' if len(laws) > 8 else ''}国家法律")
+    return "，以及".join(["；".join(parts[:-1]), parts[-1]]) if len(parts) > 1 else "".join(parts)
+
+
+def scope_message(indexed: str, topics: str = "") -> str:
+    """The reply to a question outside the documents: what they hold, then the site's words."""
+    held = f"：{indexed}。" if indexed else "。"
+    return f"{SCOPE_HEAD}{held}{topics}"
 
 
 def article_of(chunk: Chunk) -> str:
@@ -96,11 +125,14 @@ def choose(need: Need, supports: Sequence[Support]) -> list[Span]:
     return spans
 
 
-def answer(need: Need, assessment: Assessment, issuers: Mapping[str, str]) -> Answer:
-    """Compose the answer (or the abstention) for an assessed question."""
+def answer(
+    need: Need, assessment: Assessment, issuers: Mapping[str, str], scope: str = SCOPE_HEAD + "。"
+) -> Answer:
+    """Compose the answer (or the abstention) for an assessed question; `scope` is the reply
+    to a question outside the documents (see `scope_message`)."""
     intent = need.kind
     if assessment.verdict == "out_of_scope":
-        return Answer(SCOPE, (), abstained=True, intent="out_of_scope", question=need.question)
+        return Answer(scope, (), abstained=True, intent="out_of_scope", question=need.question)
     if assessment.verdict == "abstain":
         return abstain(need, assessment, issuers, intent)
     spans = choose(need, assessment.supports)

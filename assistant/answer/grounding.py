@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from assistant.answer.aspects import HOME, HOME_CITY
+from assistant.answer.aspects import NOWHERE, Home
 from assistant.answer.names import as_mentioned, same_title
 from assistant.answer.need import Need, asked_kinds
 from assistant.answer.support import Support, assess_sentence, sentences, telling_terms
@@ -70,13 +70,16 @@ def assess(
     corpus_has: Callable[[str], bool],
     doc_years: Mapping[str, int] | None = None,
     mentioned_titles: Sequence[str] = (),
+    home: Home = NOWHERE,
+    indexed: str = "",
 ) -> Assessment:
     """Decide whether the retrieved chunks answer the question.
 
     `known_titles` are the titles of the indexed documents, `mentioned_titles` the titles the
     indexed text names in 《》 (see `titles_mentioned`); `corpus_has(word)` tells whether any
     indexed passage holds a word (to notice places and documents the corpus never covers);
-    `doc_years` gives each document's year, against which 去年 and 今年 are read.
+    `doc_years` gives each document's year, against which 去年 and 今年 are read; `home` is
+    the deployment's own place, and `indexed` says what the corpus holds (see `indexed_text`).
     """
     doc_years = doc_years or {}
     if need.off_topic or not need.terms:
@@ -86,10 +89,12 @@ def assess(
     spans = sentences(hits)
     telling = telling_terms(need, spans)
     supports = sorted(
-        (assess_sentence(need, s, doc_years.get(s.chunk.doc_id), telling) for s in spans),
+        (assess_sentence(need, s, doc_years.get(s.chunk.doc_id), telling, home) for s in spans),
         key=lambda s: -s.score,
     )
-    uncovered = _uncovered(need, supports, known_titles, corpus_has, mentioned_titles)
+    uncovered = _uncovered(
+        need, supports, known_titles, corpus_has, mentioned_titles, home, indexed
+    )
     if uncovered is not None:
         return uncovered
     answering = [s for s in supports if s.answers]
@@ -104,20 +109,25 @@ def _uncovered(
     known_titles: Sequence[str],
     corpus_has: Callable[[str], bool],
     mentioned_titles: Sequence[str],
+    home: Home = NOWHERE,
+    indexed: str = "",
 ) -> Assessment | None:
     """An abstention when the question names a place or a document the corpus lacks."""
     foreign = [
         names[0]
         for names in need.places
-        if names[0] not in HOME and names[0] != HOME_CITY and not any(corpus_has(n) for n in names)
+        if names[0] not in home.district
+        and names[0] != home.city
+        and not any(corpus_has(n) for n in names)
     ]
     if foreign:
+        held = f"（收录的是{indexed}）" if indexed else ""
         return Assessment(
             "abstain",
             supports,
-            f"现有文件未涉及{'、'.join(foreign)}的情况（收录的是青浦区文件和国家法律）",
-            f"the documents do not cover {', '.join(foreign)} "
-            "(they are Qingpu District documents and national laws)",
+            f"现有文件未涉及{'、'.join(foreign)}的情况{held}",
+            f"the documents do not cover {', '.join(foreign)}"
+            + (f" (they are: {indexed})" if indexed else ""),
         )
     missing = [t for t in need.titles if not any(same_title(t, k) for k in known_titles)]
     if not missing:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Literal
 from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 
 from assistant.answer import extractive
-from assistant.answer.aspects import NOT_SUBJECTS
+from assistant.answer.aspects import NOT_SUBJECTS, NOWHERE, Home
 from assistant.answer.conversation import (
     Resolved,
     condense,
@@ -129,8 +129,13 @@ class Assistant:
         top_k: int = 5,
         llm: LLMAnswerer | None = None,
         rules: RuleBook | None = None,
+        home: Home = NOWHERE,
+        topics: str = "",
     ) -> None:
+        """`home` is the deployment's own place and `topics` its words on what may be asked
+        (both from the site file); what the documents are is read from the index."""
         self.index = index
+        self.home = home
         self.rules = rules
         self.retriever = retriever
         self.vocab = vocab
@@ -150,6 +155,16 @@ class Assistant:
             for d in entries
             if str(d.metadata.get("date", ""))[:4].isdigit()
         }
+        self.indexed = extractive.indexed_text(
+            (
+                d.title,
+                d.doc_number,
+                str(d.metadata.get("issuer", "")),
+                str(d.metadata.get("kind", "")),
+            )
+            for d in entries
+        )
+        self.scope = extractive.scope_message(self.indexed, topics)
         self._corpus = "\n".join(normalize(c.text) for c in index.chunks)
         self.standing = lifecycle.standings(index.manifest.documents)
         self._titles = {d.doc_id: d.title for d in entries}
@@ -216,7 +231,14 @@ class Assistant:
         """The question's need, and whether the retrieved hits answer it."""
         need = self.need(question, focus)
         return need, assess(
-            need, hits, self.titles, self._corpus_has, self.doc_years, self.mentioned
+            need,
+            hits,
+            self.titles,
+            self._corpus_has,
+            self.doc_years,
+            self.mentioned,
+            self.home,
+            self.indexed,
         )
 
     def _corpus_has(self, word: str) -> bool:
@@ -292,7 +314,8 @@ class Assistant:
             if facts is not None:
                 return facts, False
         need, assessment = self.assess(question, hits, inquiry.focus)
-        return extractive.answer(need, assessment, self.issuers), assessment.verdict == "answer"
+        answer = extractive.answer(need, assessment, self.issuers, self.scope)
+        return answer, assessment.verdict == "answer"
 
     def noted(self, answer: Answer) -> Answer:
         """The answer with a note for each cited document that is not in force."""

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from assistant.answer.aspects import HOME, HOME_CITY
+from assistant.answer.aspects import NOWHERE, Home
 from assistant.answer.names import names_sibling
 from assistant.answer.need import ASKS_DEFINITION, Need, Term, asked_kinds, needs_target
 from assistant.ingest.segmenting import split_sentences
@@ -199,13 +199,17 @@ def _subject_start(
 
 
 def assess_sentence(
-    need: Need, span: Span, doc_year: int | None = None, telling: Sequence[Term] = ()
+    need: Need,
+    span: Span,
+    doc_year: int | None = None,
+    telling: Sequence[Term] = (),
+    home: Home = NOWHERE,
 ) -> Support:
     """Score one sentence against the question's need.
 
     `doc_year` is the year the sentence's document was issued: "去年" in a question read
     against a 2025 work plan means 2024. `telling` are the question's words that the
-    retrieved text uses at all (see `telling_terms`).
+    retrieved text uses at all (see `telling_terms`); `home` is the deployment's own place.
     """
     text = normalize(span.text)
     heading = normalize(span.chunk.section)
@@ -237,7 +241,7 @@ def assess_sentence(
         focus=focus,
         terms=frozenset(t.word for t in present),
         subject_ok=_subject_ok(need, telling, [*present, *in_heading], coverage),
-        context_ok=_context_ok(need, heading, text, whole, doc_year),
+        context_ok=_context_ok(need, heading, text, whole, doc_year, home),
         documents=need.asks_documents and "《" in span.text,
         form=_has_form(need, text, present),
     )
@@ -319,14 +323,16 @@ def _subject_ok(need: Need, telling: Sequence[Term], held: Sequence[Term], cover
     )
 
 
-def _context_ok(need: Need, heading: str, text: str, whole: str, doc_year: int | None) -> bool:
+def _context_ok(
+    need: Need, heading: str, text: str, whole: str, doc_year: int | None, home: Home
+) -> bool:
     """Whether the passage speaks of the places and years the question names."""
     context = f"{heading} {whole}"
-    home_named = any(names[0] in HOME for names in need.places)
+    home_named = any(names[0] in home.district for names in need.places)
     places_ok = all(
         any(n in context for n in names)
         for names in need.places
-        if names[0] not in HOME and not (home_named and names[0] == HOME_CITY)
+        if names[0] not in home.district and not (home_named and names[0] == home.city)
     )
     years = years_asked(need, doc_year)
     mentioned = set(re.findall(r"(?:19|20)\d{2}(?=年)", f"{heading} {text}"))

@@ -93,18 +93,9 @@ class FactSpec:
 FACTS: dict[str, FactSpec] = {
     f.name: f
     for f in (
-        FactSpec(
-            "registered_in_district",
-            "在青浦区注册",
-            "贵企业是否在青浦区注册？",
-            ("在青浦注册", "注册在青浦", "青浦区注册", "青浦的企业", "青浦企业", "在青浦"),
-        ),
-        FactSpec(
-            "in_zhangjiang_park",
-            "位于张江高新区青浦园",
-            "贵企业是否位于张江高新区青浦园？",
-            ("张江高新区青浦园", "青浦园", "张江园区"),
-        ),
+        # The facts of location name no place here: the site file says which (`localize`).
+        FactSpec("registered_in_district", "在本区注册", "贵企业是否在本区注册？", ("在本区注册",)),
+        FactSpec("in_zhangjiang_park", "位于园区内", "贵企业是否位于园区内？", ("位于园区内",)),
         FactSpec("stage", "发展阶段", "贵企业处于哪个发展阶段（初创期、成长期还是成熟期）？"),
         FactSpec("size", "企业规模", "贵企业属于微型、小型、中型还是大型企业？"),
         FactSpec(
@@ -216,6 +207,23 @@ FACTS: dict[str, FactSpec] = {
         ),
     )
 }
+
+LOCATION_FACTS = ("registered_in_district", "in_zhangjiang_park")
+
+
+def localize(location: Mapping[str, FactSpec], home: Iterable[str]) -> None:
+    """Speak of the deployment's own place: its labels, questions and words for the facts of
+    location, and the names of home (which a registration "elsewhere" does not name).
+
+    One deployment serves one place, so this is set once per process (by the services that
+    read the site file) and holds for every reader of FACTS.
+    """
+    global _OTHER_PLACE
+    for name in LOCATION_FACTS:
+        if name in location:
+            FACTS[name] = location[name]
+    _OTHER_PLACE = _other_place(tuple(home))
+
 
 # The fields that are a status the enterprise holds, as the enterprise lists them.
 QUALIFICATIONS: dict[str, str] = {
@@ -342,10 +350,19 @@ _CHOICES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     ),
 }
 _YEAR = re.compile(r"(20\d\d)\s*年[^，。,；;]{0,6}(?:认定|评上|拿到|获评|通过)")
-_OTHER_PLACE = re.compile(
-    r"注册(?:地)?(?:在|于)(?!青浦|上海)[\u4e00-\u9fff]{2,4}?(?:区|市|县)"
-    r"|在(?!青浦|上海)[\u4e00-\u9fff]{2,4}?(?:区|市|县)?注册"
-)
+
+
+def _other_place(home: tuple[str, ...]) -> re.Pattern[str]:
+    """A registration somewhere named, other than at home ("在闵行注册")."""
+    names = sorted({n.removesuffix("区").removesuffix("市") or n for n in home}, key=len)[::-1]
+    not_home = f"(?!{'|'.join(map(re.escape, names))})" if names else ""
+    return re.compile(
+        rf"注册(?:地)?(?:在|于){not_home}[\u4e00-\u9fff]{{2,4}}?(?:区|市|县)"
+        rf"|在{not_home}[\u4e00-\u9fff]{{2,4}}?(?:区|市|县)?注册"
+    )
+
+
+_OTHER_PLACE = _other_place(())
 # Where a question starts: what comes before it may still name who asks ("高企能享受什么？").
 _ASK = re.compile(
     r"能否|能不能|能享受|能申请|能拿|能贷|能获得|可以|可否|是否|有没有|有哪些|有什么"

@@ -2,8 +2,8 @@
 
 A rule file (YAML under `corpus/rules/`) holds a list of rules:
 
-    - id: qingpu-high-tech-subsidy
-      name: 青浦区高新技术企业补贴
+    - id: district-high-tech-subsidy
+      name: 示例区高新技术企业补贴
       document: district/qingkewei-2025-1          # the doc_id its quotes come from
       topics: [补贴, 高企补贴]                        # words that make a question about it
       benefit: {text: 资金补贴（免申即享）, quote: "…exact words of the document…"}
@@ -129,7 +129,7 @@ class Benefit(_Strict):
 class Details(_Strict):
     """Where the corpus names the policy that holds the particulars, but does not hold it."""
 
-    document: str  # the title as the corpus names it, e.g. 《青浦区关于…实施办法》
+    document: str  # the title as the corpus names it, e.g. 《示例区关于…实施办法》
     quote: str  # the sentence of the corpus that names it
     note: str
 

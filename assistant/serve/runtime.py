@@ -26,8 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 
+from assistant.answer.aspects import Home
 from assistant.answer.pipeline import Assistant, Event
 from assistant.config import Settings
+from assistant.eligibility.profile import FactSpec, localize
 from assistant.eligibility.rules import RuleBook, read_rule_files
 from assistant.errors import AssistantError
 from assistant.models import Answer, Message
@@ -36,6 +38,7 @@ from assistant.search.index import IndexStore, ServedIndex
 from assistant.search.retrieval import Retriever
 from assistant.serve.access import FailedAuth, Keys, RateLimiter, Sessions
 from assistant.serve.jobs import Jobs
+from assistant.site import Site, load_site
 from assistant.text.redaction import pseudonym
 from assistant.text.vocabulary import vocabulary
 
@@ -63,6 +66,16 @@ class Services:
     settings: Settings
 
     @cached_property
+    def site(self) -> Site:
+        """The deployment's own facts (the site file); the facts of location speak of its place."""
+        site = load_site(self.settings.site_path)
+        localize(
+            {n: FactSpec(n, f.label, f.question, f.words) for n, f in site.location.items()},
+            site.district.names,
+        )
+        return site
+
+    @cached_property
     def embeddings(self) -> PolicyEmbeddings:
         return make_embeddings(self.settings)
 
@@ -81,6 +94,7 @@ class Services:
     @cached_property
     def rulebook(self) -> RuleBook:
         """The eligibility rules whose quotes the served index holds (the rest are logged)."""
+        _ = self.site  # the facts the rules test are worded for this place
         rules, errors = read_rule_files(self.settings.rules_folder)
         return RuleBook.build(rules, errors, self.index.chunks)
 
@@ -91,8 +105,16 @@ class Services:
             from assistant.answer.model import LLMAnswerer
 
             llm = LLMAnswerer(self.settings)
+        district = self.site.district
         return Assistant(
-            self.index, self.retriever, vocabulary(), self.settings.top_k, llm, self.rulebook
+            self.index,
+            self.retriever,
+            vocabulary(),
+            self.settings.top_k,
+            llm,
+            self.rulebook,
+            Home(frozenset({district.name} - {""}), district.city),
+            self.site.scope.topics,
         )
 
     def successor(self) -> Services:
@@ -103,6 +125,7 @@ class Services:
         """
         fresh = Services(self.settings)
         fresh.__dict__["embeddings"] = self.embeddings
+        fresh.__dict__["site"] = self.site
         return fresh
 
     def served_version(self) -> str | None:

@@ -91,7 +91,7 @@ _AT = r"(?:[ ]*(?:\(at\)|\[at\]|\{at\}|<at>|#|艾特)[ ]*|[ ]+at[ ]+)"
 _DOT = r"(?:[ ]*(?:\(dot\)|\[dot\]|\{dot\}|<dot>|点)[ ]*|[ ]+dot[ ]+|\.)"
 
 # Addresses: a street (or housing estate) and its numbers. Admin divisions (省市区县镇乡) end a
-# street's name, so 青浦区 and 华新镇 stay; a few verbs (住, 在) start an address, not name it.
+# street's name, so a district's or a town's name (…区, …镇) stays; a few verbs (住, 在) start an address, not name it.
 _NAME = r"[^\W\d_省市区县镇乡住在于至到是为]"
 _STREET = r"(?:大道|公路|路|街|巷|弄|胡同)"
 _ESTATE = r"(?:小区|花园|公寓|大厦|新村|家园|苑)"

@@ -33,12 +33,6 @@ from assistant.serve.web.render import answer_html, error_html, esc, pending_htm
 
 log = logging.getLogger(__name__)
 
-EXAMPLES = (
-    "我们刚拿到高企证书，区里有补贴吗？",
-    "高企的企业所得税税率是多少？",
-    "微贷通最高能贷多少？",
-    "去年全区有效高企有多少家？",
-)
 WELCOME = (
     '<div class="pa-welcome"><b>您好！</b>请输入您想了解的科技政策问题，'
     "我会依据已收录的政策文件原文作答，并列出所依据的条文；"
@@ -211,6 +205,7 @@ def _example_text(selected: gr.SelectData) -> str:
 
 def build_chat_tab(chat: ChatTab) -> None:
     """The chat box, the question box, the examples and the feedback row, wired up."""
+    examples = chat.context.site.page.examples  # the site file's
     chatbot = gr.Chatbot(
         show_label=False,
         elem_id="pa-chat",
@@ -221,7 +216,7 @@ def build_chat_tab(chat: ChatTab) -> None:
         buttons=[],
         latex_delimiters=[],
         layout="bubble",
-        examples=[{"text": q} for q in EXAMPLES],
+        examples=[{"text": q} for q in examples] or None,
         feedback_options=("Like", "Dislike"),
     )
     with gr.Row(elem_id="pa-feedback", visible=False) as feedback_row:
@@ -247,7 +242,7 @@ def build_chat_tab(chat: ChatTab) -> None:
         send = gr.Button("发送", variant="primary", scale=1, min_width=72, elem_id="pa-send")
     with gr.Row(elem_id="pa-examples", visible=False) as examples_row:
         gr.HTML('<span class="pa-examples-label">试试这样问：</span>', padding=False)
-        example_buttons = [gr.Button(q, size="sm", elem_classes=["pa-example"]) for q in EXAMPLES]
+        example_buttons = [gr.Button(q, size="sm", elem_classes=["pa-example"]) for q in examples]
     new_chat = gr.Button("开始新对话", size="sm", elem_id="pa-new")
 
     exchanges = gr.State([])
@@ -264,7 +259,7 @@ def build_chat_tab(chat: ChatTab) -> None:
     send.click(**ask)
     question.submit(**ask)
     chatbot.example_select(_example_text, None, question, **PRIVATE).then(**ask)
-    for button, text in zip(example_buttons, EXAMPLES, strict=True):
+    for button, text in zip(example_buttons, examples, strict=True):
         button.click(lambda t=text: t, None, question, **PRIVATE).then(**ask)
     # The examples show inside the empty chat; once it has begun, they wait below it.
     gr.on(

@@ -15,11 +15,12 @@ from assistant.config import Settings
 from assistant.errors import IndexNotBuiltError, UnavailableError
 from assistant.search.index import ServedIndex
 from assistant.serve.runtime import Runtime
+from assistant.site import Site, load_site
 
-GENERIC_ERROR = "服务暂时出现问题，请稍后再试。如多次出现，请联系区科委。"
+GENERIC_ERROR = "服务暂时出现问题，请稍后再试。如多次出现，请联系工作人员。"
 NO_INDEX = "暂未收录政策文件，暂时无法回答。请工作人员在“工作人员”页上传文件后再试。"
 NO_DOCUMENTS = "暂未收录政策文件。工作人员可在“工作人员”页上传文件。"
-STORE_DOWN = "政策文件库暂时无法访问，请稍后再试。如多次出现，请联系区科委。"
+STORE_DOWN = "政策文件库暂时无法访问，请稍后再试。如多次出现，请联系工作人员。"
 
 PRIVATE: dict[str, Any] = {"api_visibility": "private"}  # the page's own events: no API
 
@@ -42,6 +43,8 @@ class PageContext:
     def __init__(self, settings: Settings, current: Callable[[], Runtime]) -> None:
         self.settings = settings
         self._current = current
+        # The page is built before the runtime: it reads the same site file the services do.
+        self.site: Site = load_site(settings.site_path)
 
     @property
     def runtime(self) -> Runtime:

@@ -21,17 +21,25 @@ from assistant.serve.web.chat import ChatTab, build_chat_tab
 from assistant.serve.web.context import PRIVATE, PageContext
 from assistant.serve.web.documents import DocumentsTab, build_documents_tab
 from assistant.serve.web.eligibility import EligibilityTab, build_eligibility_tab
+from assistant.serve.web.render import esc
 from assistant.serve.web.staff import StaffTab, build_staff_tab
 from assistant.serve.web.uploads import StaffUploads
+from assistant.site import Site
 
-TITLE = "青浦区科技政策问答"
-SUBTITLE = "上海市青浦区科学技术委员会 · 依据政策文件原文作答，每条回答注明出处"
 FONTS = ("PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif")
 MONO_FONTS = ("ui-monospace", "Menlo", "Consolas", "monospace")
 CSS_PATH = Path(__file__).parent.parent / "page.css"  # package data of assistant.serve
 
-HEADER = f"""<header class="pa-header"><div class="pa-emblem" aria-hidden="true">青</div>
-<div><h1>{TITLE}</h1><p>{SUBTITLE}</p></div></header>"""
+
+def header(site: Site) -> str:
+    """The page's heading: the site file's emblem, title and subtitle."""
+    page = site.page
+    return (
+        f'<header class="pa-header"><div class="pa-emblem" aria-hidden="true">{esc(page.emblem)}'
+        f"</div>\n<div><h1>{esc(page.title)}</h1><p>{esc(page.subtitle)}</p></div></header>"
+    )
+
+
 FOOTER = (
     '<footer class="pa-footer">回答依据已收录的政策文件原文整理，仅供参考，'
     "具体以文件原文和主管部门的解释为准。请勿在提问中填写个人身份证号、手机号等信息。</footer>"
@@ -68,8 +76,9 @@ def theme() -> gr.themes.Base:
 def build_page(context: PageContext, uploads: StaffUploads) -> gr.Blocks:
     """The Blocks: 政策问答, 政策文件, 资格自测, 工作人员."""
     chat, documents = ChatTab(context), DocumentsTab(context)
-    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as blocks:
-        gr.HTML(HEADER, padding=False)
+    title = context.site.page.title
+    with gr.Blocks(title=title, analytics_enabled=False, delete_cache=(3600, 3600)) as blocks:
+        gr.HTML(header(context.site), padding=False)
         with gr.Tabs(elem_id="pa-tabs") as tabs:
             with gr.Tab("政策问答", id="chat"):
                 build_chat_tab(chat)
