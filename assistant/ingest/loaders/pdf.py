@@ -14,6 +14,7 @@ import io
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from statistics import median
 from typing import Any
@@ -31,6 +32,8 @@ _PAGE_NUMBER = re.compile(
 _EDGE_LINES = 2  # running headers and footers sit within this many lines of a page's edge
 _RUNNING_MAX = 60  # and are short
 _UNREADABLE = "(cid:"  # what pdfminer gives for a glyph its font cannot map to a character
+_SENTENCE_END = set("。！？；!?;")
+_UNBREAKABLE = re.compile(r"[0-9A-Za-z][0-9A-Za-z\-.:/@_%]*")  # a number, code or address
 
 
 @dataclass
@@ -107,22 +110,36 @@ def drop_running_lines(pages: list[_Page]) -> None:
 
 @dataclass(frozen=True)
 class _Layout:
-    """The body's measures: where lines start and end, and the size of a character."""
+    """The body's measures: where lines start and end, the size of a character, the space
+    between the lines of a paragraph, and whether paragraphs open with an indent."""
 
     left: float
     right: float
     size: float
+    leading: float = 0.0  # the usual gap between one line's bottom and the next one's top
+    indented: bool = False
 
     @property
     def center(self) -> float:
         return (self.left + self.right) / 2
 
     @classmethod
-    def of(cls, lines: list[_Line]) -> _Layout:
+    def of(cls, lines: list[_Line], pages: list[list[_Line]] | None = None) -> _Layout:
         size = median(line.bottom - line.top for line in lines) or 10.0
         left = Counter(round(line.x0) for line in lines).most_common(1)[0][0]
         ends = sorted(line.x1 for line in lines)
-        return cls(float(left), ends[int(0.9 * (len(ends) - 1))], size)
+        # Wide line spacing (14pt type on a 26pt pitch) is the body's, not a paragraph break:
+        # the smaller gaps between lines of one size are the spacing inside paragraphs.
+        gaps = sorted(
+            b.top - a.bottom
+            for page in pages or [lines]
+            for a, b in pairwise(page)
+            if abs((b.bottom - b.top) - (a.bottom - a.top)) <= 0.2 * size and b.top >= a.bottom
+        )
+        leading = gaps[len(gaps) // 4] if gaps else 0.0
+        # Paragraphs open two characters in, when a document indents them.
+        opening = sum(1 for line in lines if abs(line.x0 - left - 2 * size) <= 0.5 * size)
+        return cls(float(left), ends[int(0.9 * (len(ends) - 1))], size, leading, opening >= 2)
 
     def continues(self, prev: _Line, line: _Line, same_page: bool) -> bool:
         """Whether `line` goes on with the paragraph `prev` ended, wrapped by the page."""
@@ -132,21 +149,41 @@ class _Layout:
         if abs(height - prev_height) > 0.2 * self.size:  # a change of type size
             return False
         em = max(height, self.size)
-        if same_page and line.top - prev.bottom > 0.8 * em:  # spacing between paragraphs
-            return False
-        if prev.x1 < self.right - 2 * em:  # the line above ended short of the margin
+        if same_page and line.top - prev.bottom > max(0.8 * em, self.leading + 0.5 * em):
+            return False  # spacing between paragraphs, wider than between their lines
+        if prev.x1 < self.right - 2 * em and not self._too_wide(line, self.right - prev.x1):
+            # The line above ended short of the margin, and not because a number or a
+            # word that cannot be broken ("021-0000-0401") went on to the next line.
             return False
         if line.x0 > self.left + 0.8 * self.size:
             # Indented or centred, a line starts a paragraph; unless it is the second line
             # of a display line set larger and centred (a long title).
             return height > 1.2 * self.size and abs((line.x0 + line.x1) / 2 - self.center) < em
+        if prev.text.rstrip()[-1:] in _SENTENCE_END and not self.indented:
+            # Without indents, only the end of a sentence tells a new paragraph from a
+            # wrapped line; where paragraphs are indented, a line at the margin goes on.
+            return False
         return True
+
+    def _too_wide(self, line: _Line, room: float) -> bool:
+        """Whether the unbreakable word `line` opens would not fit in `room` on the line above."""
+        word = _UNBREAKABLE.match(line.text)
+        if word is None or not line.text:
+            return False
+        per_char = (line.x1 - line.x0) / sum(_width(ch) for ch in line.text)
+        return sum(_width(ch) for ch in word.group(0)) * per_char > room
+
+
+def _width(ch: str) -> float:
+    """A character's width in ems: Latin letters and digits are half as wide as Chinese."""
+    return 0.5 if ord(ch) < 0x2E80 else 1.0
 
 
 def reflow(pages: list[_Page]) -> tuple[str, tuple[int, ...]]:
     """The pages' lines as text, wrapped lines joined; and the offset where each page begins."""
     body = [line for page in pages for line in page.lines if not line.row]
-    layout = _Layout.of(body) if body else _Layout(0.0, 0.0, 10.0)
+    paged = [[line for line in page.lines if not line.row] for page in pages]
+    layout = _Layout.of(body, paged) if body else _Layout(0.0, 0.0, 10.0)
     parts: list[str] = []
     length = 0
     starts: list[int] = []
