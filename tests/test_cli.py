@@ -362,3 +362,13 @@ def test_eval_measures_any_folder_apart_from_the_served_index(
     assert report["retrieval"]["documents"] == 1
     assert report["retrieval"]["groups"]["all"]["hybrid"]["recall@5"] == 1.0
     assert (index / "CURRENT").read_text(encoding="utf-8") == served  # the served index stays
+
+
+def test_ingest_leaves_the_site_file_and_the_rules_out_of_the_documents(
+    dirs: tuple[Path, Path],
+) -> None:
+    corpus, _ = dirs
+    (corpus / "site.yaml").write_text("title: 示例区政策问答\n", encoding="utf-8")
+    result = run(["ingest"], dirs)
+    assert result.returncode == 0, result.stderr
+    assert "2 documents" in result.stdout and "site.yaml" not in result.stderr
