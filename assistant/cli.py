@@ -144,6 +144,7 @@ def _rule_errors(services: Services) -> list[AssistantError]:
     try:
         book = services.rulebook
     except AssistantError as exc:
+        typer.echo(f"规则未读取 / rules not read: {exc.zh}\n  {exc.en}", err=True)
         return [exc]
     for error in book.errors:
         typer.echo(f"规则未采用 / rule refused: {error.zh}\n  {error.en}", err=True)
