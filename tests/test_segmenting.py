@@ -163,5 +163,66 @@ def test_a_numbered_line_that_is_a_whole_provision_stays_quotable() -> None:
     doc = Document("d", text, "示例办法（虚构）")
     chunks = segment(doc)
     holder = next(c for c in chunks if "最高20万元" in c.text)
-    assert holder.section.endswith("（一）每家企业每年申领算力券最高20万元。")
+    assert holder.section == "一、额度"
+    assert holder.text == "（一）每家企业每年申领算力券最高20万元。"
     assert text[holder.start : holder.end] == holder.text
+
+
+# FICTIONAL measures (虚构示例): numbered provisions beside numbered headings.
+PROVISIONS = """示例区促进集成电路设计企业发展的若干措施（虚构示例，仅供测试）
+一、支持内容
+（一）流片补贴
+对首次流片的企业，按流片费用的30%给予补贴，最高不超过200万元。
+（二）对新引进的设计企业，给予一次性奖励50万元。
+二、附则
+（三）本办法自2025年1月1日起施行。
+（四）联系部门：区科委产业科，电话：021-0000-0000。
+第十条 本办法由区科委负责解释。
+"""
+
+
+def test_a_numbered_sentence_is_a_provision_of_its_section_not_a_heading() -> None:
+    doc = Document("d", PROVISIONS, PROVISIONS.splitlines()[0])
+    by_text = {c.text: c.section for c in segment(doc)}
+    # A short line that does not end as a sentence heads its section ...
+    assert by_text["对首次流片的企业，按流片费用的30%给予补贴，最高不超过200万元。"] == (
+        "一、支持内容 > （一）流片补贴"
+    )
+    # ... a numbered full sentence is text of the section its number stands in, one chunk each.
+    assert by_text["（二）对新引进的设计企业，给予一次性奖励50万元。"] == "一、支持内容"
+    assert by_text["（三）本办法自2025年1月1日起施行。"] == "二、附则"
+    # An article is named by its number, never by its sentence.
+    assert by_text["本办法由区科委负责解释。"] == "二、附则 > 第十条"
+    assert not any("施行" in s or "解释" in s for s in by_text.values())
+
+
+def test_a_contact_line_keeps_its_labels_in_one_quotable_piece() -> None:
+    doc = Document("d", PROVISIONS, PROVISIONS.splitlines()[0])
+    contact = "（四）联系部门：区科委产业科，电话：021-0000-0000。"
+    assert [c.text for c in segment(doc) if "区科委产业科" in c.text] == [contact]
+    assert split_sentences(contact, 0, len(contact)) == [(0, len(contact))]
+    # Under a heading that ends at the colon, the label stays in the text it labels.
+    text = (
+        "示例通知（虚构示例）\n五、联系方式：区科委产业科，电话：021-0000-0000，地址：示例路1号\n"
+    )
+    (chunk,) = [c for c in segment(Document("n", text, "示例通知（虚构示例）")) if c.section]
+    assert chunk.text.startswith("五、联系方式：区科委产业科，电话：021-0000-0000")
+
+
+def test_a_markdown_title_is_the_document_title_not_a_section(tmp_path: Path) -> None:
+    markdown = FICTIONAL.parent / "markdown"
+    document = load_document(markdown / "fictional-loans.md", markdown)
+    title = "示例区科技信贷贴息实施细则（虚构示例，仅供测试）"
+    assert document.title == title  # no front matter: the "# " line names the document
+    chunks = segment(document)
+    assert not any(title in c.section or c.text.startswith("# ") for c in chunks)
+    rate = next(c for c in chunks if "贴息" in c.text and "50%" in c.text)
+    assert rate.section == "二、贴息标准"
+    assert next(c for c in chunks if "融资难" in c.text).section == "一、总则"
+    # Front matter still names the title, and the "# " line is still no section.
+    (tmp_path / "named.md").write_text(
+        "---\ntitle: 示例实施细则（虚构示例）\n---\n" + document.text, encoding="utf-8"
+    )
+    named = load_document(tmp_path / "named.md", tmp_path)
+    assert named.title == "示例实施细则（虚构示例）"
+    assert not any(title in c.section for c in segment(named))

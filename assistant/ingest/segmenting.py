@@ -6,7 +6,10 @@ Chinese policy documents number their structure. Recognized headings, from outer
 
 A heading may fill its own line ("一、深化科技体制机制创新") or open a paragraph
 ("(一)优化科技领域发展顶层设计。开展……"), in which case its first sentence is the heading and
-the rest is body. Inside an article, lines such as "（一）国债利息收入；" are its 项, not headings.
+the rest is body. A numbered line that is one full sentence ("（三）本办法自2025年1月1日起施行。")
+is a provision, text of the section its number stands in; a heading is short and does not end
+as a sentence does. A label before a colon ("联系部门：区科委产业科") stays in the text it labels.
+Inside an article, lines such as "（一）国债利息收入；" are its 项, not headings.
 
 Chunks are runs of whole sentences that never cross a section boundary; an article of a law is
 one chunk unless it is long. Each chunk keeps its section path and character offsets into the
@@ -23,7 +26,7 @@ from dataclasses import dataclass, field
 
 from assistant.models import Chunk, Document
 
-SEGMENTER_VERSION = "4"
+SEGMENTER_VERSION = "5"
 
 _CN_NUM = "零〇一二三四五六七八九十百千"
 _HEADING_PATTERNS: list[tuple[int, re.Pattern[str]]] = [
@@ -75,6 +78,7 @@ class Section:
     rank: int
     path: tuple[str, ...]
     spans: list[tuple[int, int]] = field(default_factory=list)
+    provisions: set[int] = field(default_factory=set)  # where a numbered provision begins
 
     @property
     def is_article(self) -> bool:
@@ -108,17 +112,53 @@ def heading_rank(line: str) -> int | None:
     return None
 
 
+def markdown_text(line: str) -> str:
+    """A line without the hashes that make it a Markdown heading."""
+    return _MARKDOWN_HEADING.sub("", line).strip()
+
+
+def markdown_title(text: str) -> str:
+    """The first "# …" line of a Markdown text, without its hash; "" when it has none."""
+    for start, end in _lines(text):
+        line = text[start:end]
+        if line.startswith("# "):
+            return markdown_text(line)
+        if heading_rank(line) is not None:
+            return ""
+    return ""
+
+
 def _is_plain_line(line: str) -> bool:
     """A short line with no sentence punctuation: a title, date or signature line."""
     return len(line) <= 40 and not re.search(r"[。；;，,！？!?]", line)
 
 
 def _inline_heading_end(line: str) -> int | None:
-    """Where a heading that opens a paragraph ends (after its first 。), if it does."""
+    """Where a heading that opens a paragraph ends (after its first 。 or colon), if it does."""
     m = re.search(r"[。:：]", line)
     if m and m.start() <= 40 and m.end() < len(line):
         return m.end()
     return None
+
+
+def is_provision(line: str) -> bool:
+    """Whether a numbered line is a provision, not a heading: a full sentence under its number.
+
+    "（三）本办法自2025年1月1日起施行。" and "（四）联系部门：区科委产业科，电话：…。" end as
+    sentences do; a heading ("（一）首次认定奖励") is short and does not, and one that opens a
+    paragraph ends at its own 。 before the paragraph's next sentence.
+    """
+    if _MARKDOWN_HEADING.match(line) or _ARTICLE.match(line):
+        return False
+    if line.rstrip()[-1:] not in _SENTENCE_END:
+        return False
+    m = re.search(r"[。！？!?]", line)
+    return (
+        m is None
+        or m.end() >= len(line.rstrip())
+        or ":" in line[: m.start()]
+        or "：" in line[: m.start()]
+    )
 
 
 def build_sections(text: str) -> list[Section]:
@@ -126,12 +166,30 @@ def build_sections(text: str) -> list[Section]:
     preamble = Section("", -1, ())
     sections = [preamble]
     stack: list[Section] = []
+    titled = False
     for start, end in _lines(text):
         line = text[start:end]
         rank = heading_rank(line)
+        if rank == 0 and not titled and len(sections) == 1 and line.startswith("# "):
+            # The first "# …" of a Markdown file, before any section, is the document's title:
+            # preamble text, not a section every chunk would carry in its path.
+            titled, rank = True, None
         in_article = bool(stack) and stack[-1].is_article
         if rank is not None and in_article and rank > 2 and rank != ARTICLE_RANK:
             rank = None  # 项 and 目 inside an article are body text
+        if rank is not None and is_provision(line):
+            # A numbered provision is text of the section its number stands in (its
+            # siblings' parent), and begins a chunk of its own.
+            while stack and stack[-1].rank >= rank:
+                stack.pop()
+            outer = stack[-1] if stack else preamble
+            if sections[-1] is not outer:
+                outer = Section(outer.title, outer.rank, outer.path)
+                if stack:
+                    stack[-1] = outer
+                sections.append(outer)
+            outer.provisions.add(start)
+            rank = None
         if rank is None:
             sections[-1].spans.append((start, end))
             continue
@@ -144,15 +202,14 @@ def build_sections(text: str) -> list[Section]:
             title = marker.group(0)
             body_start = start + marker.end()
         else:
-            cut = _inline_heading_end(line) if len(line) > 40 or "。" in line else None
+            opens = len(line) > 40 or "。" in line or ":" in line or "：" in line
+            cut = _inline_heading_end(line) if opens else None
             if cut is not None:
-                title, body_start = line[:cut].rstrip("。:："), start + cut
+                title = line[:cut].rstrip("。:：")
+                # A label before a colon stays with what it labels: "联系部门：区科委产业科".
+                body_start = start + cut if line[cut - 1] == "。" else start
             else:
                 title = _MARKDOWN_HEADING.sub("", line).strip()
-                if line.rstrip()[-1:] in _SENTENCE_END and not _MARKDOWN_HEADING.match(line):
-                    # "（一）每家企业每年最高20万元。" is a whole provision under its marker:
-                    # it heads the section and is its text too, so it can be found and quoted.
-                    body_start = start
         section = Section(title, rank, (*(s.title for s in stack), title))
         stack.append(section)
         sections.append(section)
@@ -250,13 +307,16 @@ def section_chunks(text: str, section: Section, opts: SegmentOptions) -> list[tu
             piece for s, e in section.spans for piece in _split_long(text, s, e, opts.hard_max)
         ]
         return pack(lines, opts.hard_max, opts.min_chars)
-    sentences = []
+    # Each numbered provision begins a chunk of its own, as a section would.
+    groups: list[list[tuple[int, int]]] = [[]]
     for s, e in section.spans:
+        if s in section.provisions and groups[-1]:
+            groups.append([])
         for ss, se in split_sentences(text, s, e):
-            sentences.extend(
+            groups[-1].extend(
                 _split_long(text, ss, se, opts.hard_max) if se - ss > opts.hard_max else [(ss, se)]
             )
-    return pack(sentences, opts.max_chars, opts.min_chars)
+    return [chunk for group in groups for chunk in pack(group, opts.max_chars, opts.min_chars)]
 
 
 def page_span(pages: tuple[int, ...], start: int, end: int) -> tuple[int | None, tuple[int, ...]]:
@@ -278,7 +338,9 @@ def segment(doc: Document, opts: SegmentOptions | None = None) -> list[Chunk]:
     for section in build_sections(text):
         if section.rank < 0:
             # A line that only repeats the title says nothing a citation needs.
-            section.spans = [sp for sp in section.spans if text[slice(*sp)] != doc.title]
+            section.spans = [
+                sp for sp in section.spans if markdown_text(text[slice(*sp)]) != doc.title
+            ]
             if not section.spans:
                 continue
         path = " > ".join(section.path)
