@@ -59,7 +59,7 @@ def test_standing_follows_status_dates_and_supersession() -> None:
         "v2": "current",
         "plain": "current",
     }
-    assert got["old"].note == "已被《2026版细则》取代"
+    assert got["old"].note == "已被《2026版细则》（示科〔2026〕2号）取代"
     assert got["expired"].note == "已于2025-12-31失效"
 
 
@@ -127,3 +127,61 @@ def test_uploading_a_file_with_the_same_doc_number_replaces_the_old_one(settings
         }
         assert "uploads/voucher-v2" in listed and "uploads/voucher-v1" not in listed
         assert not (Path(settings.corpus_dir) / "uploads" / "voucher-v1.md").exists()
+
+
+# FICTIONAL: two versions of one measure that share a title; the new one's sidecar names the
+# old one's 文号 under `supersedes`, and the old one also says it was repealed.
+INCUBATOR_TITLE = "示例区科技企业孵化器管理办法（虚构示例，仅供测试）"
+INCUBATOR_OLD = f"""---
+title: {INCUBATOR_TITLE}
+doc_number: 示科发〔2097〕7号
+date: 2097-04-20
+status: 已废止
+---
+{INCUBATOR_TITLE}
+第一章 支持措施
+第一条 对新认定的区级孵化器，给予一次性奖励20万元。
+第二条 对孵化器按照年度考核结果给予运营补贴，考核优秀的每年补贴15万元，考核良好的每年补贴8万元。
+"""
+INCUBATOR_NEW = f"""{INCUBATOR_TITLE}
+示科发〔2099〕3号
+第一章 支持措施
+第一条 对新认定的区级孵化器，给予一次性奖励30万元。
+第二条 对孵化器按照年度考核结果给予运营补贴，考核优秀的每年补贴20万元，考核良好的每年补贴10万元，考核不合格的不予补贴。
+"""
+INCUBATOR_SIDECAR = f"""title: {INCUBATOR_TITLE}
+doc_number: 示科发〔2099〕3号
+date: 2099-02-10
+supersedes: 示科发〔2097〕7号
+"""
+OLD_SENTENCE = (
+    "对孵化器按照年度考核结果给予运营补贴，考核优秀的每年补贴15万元，考核良好的每年补贴8万元。"
+)
+
+
+def test_a_superseded_document_is_found_by_its_own_sentence_and_noted(settings: Settings) -> None:
+    corpus = Path(settings.corpus_dir)
+    (corpus / "incubator-2097.txt").write_text(INCUBATOR_OLD, encoding="utf-8")
+    (corpus / "incubator-2099.txt").write_text(INCUBATOR_NEW, encoding="utf-8")
+    (corpus / "incubator-2099.txt.meta.yaml").write_text(INCUBATOR_SIDECAR, encoding="utf-8")
+    services = Services(settings)
+    services.store.ingest()
+    standing = standings(services.store.open().manifest.documents)
+    assert standing["incubator-2097"].note == f"已被《{INCUBATOR_TITLE}》（示科发〔2099〕3号）取代"
+    assert standing["incubator-2099"].current
+
+    hits = services.retriever.search(OLD_SENTENCE, k=5)
+    # Its own words find the old clause first; the clause in force that replaced it follows.
+    assert [h.chunk.doc_id for h in hits[:2]] == ["incubator-2097", "incubator-2099"]
+    assert OLD_SENTENCE in hits[0].chunk.text
+
+    answer = services.assistant.ask(OLD_SENTENCE)
+    assert any(c.chunk.doc_id == "incubator-2097" for c in answer.citations)
+    assert any("已被《" in n and "（示科发〔2099〕3号）取代" in n for n in answer.notes), (
+        answer.notes
+    )
+
+    # A question in other words gets the version in force, with no note.
+    current = services.assistant.ask("区级孵化器新认定后能拿多少一次性奖励？")
+    assert current.citations[0].chunk.doc_id == "incubator-2099"
+    assert not any("取代" in n for n in current.notes)

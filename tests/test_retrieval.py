@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.search.bm25 import BM25
-from assistant.search.retrieval import collapse_duplicates, reciprocal_rank_fusion
+from assistant.search.retrieval import collapse_duplicates, quotes, reciprocal_rank_fusion
 from assistant.serve.runtime import Services
 
 
@@ -32,6 +32,24 @@ def test_near_duplicates_collapse_to_the_better_ranked() -> None:
         "有效高企数达1164家。",
     ]
     assert collapse_duplicates([1, 0, 2], texts, threshold=0.85) == [1, 2]
+
+
+def test_a_clause_in_force_is_not_collapsed_into_the_superseded_clause_it_replaced() -> None:
+    texts = [  # FICTIONAL: an old clause and the clause in force that replaced it
+        "考核优秀的孵化器每年补贴15万元，考核良好的每年补贴8万元。",
+        "考核优秀的孵化器每年补贴20万元，考核良好的每年补贴10万元。",
+    ]
+    assert collapse_duplicates([0, 1], texts, threshold=0.6) == [0]
+    assert collapse_duplicates([0, 1], texts, threshold=0.6, current=[False, True]) == [0, 1]
+    # The superseded clause still gives way to the clause in force ranked above it.
+    assert collapse_duplicates([1, 0], texts, threshold=0.6, current=[False, True]) == [1]
+
+
+def test_a_question_quotes_a_passage_only_when_it_holds_nearly_all_of_it() -> None:
+    clause = "对孵化器按照年度考核结果给予运营补贴，考核优秀的每年补贴15万元。"
+    assert quotes("对孵化器按照年度考核结果给予运营补贴,考核优秀的每年补贴15万元?", clause)
+    assert not quotes("考核优秀的孵化器每年补贴多少？", clause)
+    assert not quotes("运营补贴", clause)  # too short to quote anything
 
 
 def test_collapsing_with_a_limit_keeps_the_head_of_the_whole_result() -> None:

@@ -4,7 +4,8 @@ Pure logic over the documents' metadata. A document may declare `effective_date`
 `expiry_date`, `status` (效力状态, e.g. 现行有效 / 已废止 / 历史版本) and `supersedes` (the 文号
 or id of documents it replaces, separated by ；,、). Of documents sharing one 文号, the latest
 (by date) stands and the others count as superseded by it. Documents that are not current
-stay searchable, but answers prefer current ones and say when they cite one that is not.
+stay searchable, but answers prefer current ones and say when they cite one that is not; a
+superseded one is said to be replaced by the document that stands, named by title and 文号.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ CURRENT = "current"
 # Chroma scores are fused ranks: a document not in force keeps this share of its score, so it
 # still answers when nothing current does, but a current passage of similar rank comes first.
 NOT_CURRENT_WEIGHT = 0.6
+# A passage a question quotes word for word keeps nearly all of it: never hidden from its own
+# words, it still ranks below a current passage of the same score.
+QUOTED_WEIGHT = 0.99
 
 _REPEALED = ("已废止", "废止", "已失效", "失效")
 _HISTORICAL = ("历史版本",)
@@ -73,25 +77,34 @@ def standings(documents: Mapping[str, Entry], today: date | None = None) -> dict
                 *([documents[ref]] if ref in documents else []),
             ]:
                 if old.doc_id != d.doc_id:
-                    superseded_by[old.doc_id] = d.title
+                    superseded_by[old.doc_id] = named(d)
     for same in by_number.values():
         if len(same) > 1:
             latest = max(same, key=_issued)
             for old in same:
                 if old.doc_id != latest.doc_id and _issued(old) < _issued(latest):
-                    superseded_by.setdefault(old.doc_id, latest.title)
+                    superseded_by.setdefault(old.doc_id, named(latest))
     return {
         doc_id: _standing(d, superseded_by.get(doc_id), today) for doc_id, d in documents.items()
     }
 
 
+def named(d: Entry) -> str:
+    """How a note names a document: 《title》, with its 文号 when it has one.
+
+    Versions of one document often share a title; the 文号 tells the reader which one stands.
+    """
+    return f"《{d.title}》（{d.doc_number}）" if d.doc_number else f"《{d.title}》"
+
+
 def _standing(d: Entry, by: str | None, today: date) -> Standing:
     meta = d.metadata
     status = meta.get("status", "")
+    if by:
+        # Superseded says more than repealed: it names the document to read instead.
+        return Standing("superseded", f"已被{by}取代")
     if any(word in status for word in _REPEALED):
         return Standing("repealed", f"已{'废止' if '废止' in status else '失效'}")
-    if by:
-        return Standing("superseded", f"已被《{by}》取代")
     if any(word in status for word in _HISTORICAL):
         return Standing("superseded", "为历史版本")
     expiry = parse_date(meta.get("expiry_date", ""))

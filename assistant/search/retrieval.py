@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from assistant.ingest.lifecycle import NOT_CURRENT_WEIGHT, standings
+from assistant.ingest.lifecycle import NOT_CURRENT_WEIGHT, QUOTED_WEIGHT, standings
 from assistant.models import Hit
 from assistant.search.embeddings import PolicyEmbeddings
 from assistant.search.index import ServedIndex
@@ -72,26 +73,55 @@ def shingles(text: str, n: int = 2) -> set[str]:
 
 
 def collapse_duplicates(
-    ranked: list[int], texts: Sequence[str], threshold: float, limit: int | None = None
+    ranked: list[int],
+    texts: Sequence[str],
+    threshold: float,
+    limit: int | None = None,
+    current: Sequence[bool] | None = None,
 ) -> list[int]:
     """Drop items whose text nearly repeats a better-ranked one; at most `limit` kept.
 
     Similarity is the overlap coefficient of character bigrams, so a passage that is
     contained in another (a repeated sentence, a re-issued clause) counts as a duplicate.
+    With `current` (per item: is its document in force), a passage in force is never dropped
+    for repeating one that is not: the clause of a superseded version that a question quotes
+    comes first, and the clause in force that replaced it still follows.
     Whether an item is kept depends only on the items before it, so stopping at `limit`
     gives the first `limit` of the whole result without comparing the rest of the pool.
     """
     kept: list[int] = []
-    seen: list[set[str]] = []
+    seen: list[tuple[set[str], bool]] = []
     for item in ranked:
         if limit is not None and len(kept) >= limit:
             break
         grams = shingles(texts[item])
-        if any(len(grams & g) / max(1, min(len(grams), len(g))) >= threshold for g in seen):
+        in_force = current is None or current[item]
+        if any(
+            len(grams & g) / max(1, min(len(grams), len(g))) >= threshold
+            for g, g_in_force in seen
+            if g_in_force or not in_force
+        ):
             continue
         kept.append(item)
-        seen.append(grams)
+        seen.append((grams, in_force))
     return kept
+
+
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def quotes(query: str, text: str, share: float = 0.9) -> bool:
+    """Whether a question quotes a passage: nearly all its character pairs are in the text.
+
+    Both are compared in matching form without punctuation or spaces; a question shorter
+    than eight characters quotes nothing.
+    """
+    asked = _NOT_WORD.sub("", query)
+    if len(asked) < 8:
+        return False
+    grams = shingles(asked)
+    found = shingles(_NOT_WORD.sub("", text))
+    return len(grams & found) >= share * len(grams)
 
 
 class Retriever:
@@ -116,6 +146,7 @@ class Retriever:
         self._doc_weight = {
             d: 1.0 if s.current else NOT_CURRENT_WEIGHT for d, s in standing.items()
         }
+        self._current = [self._doc_weight.get(c.doc_id, 1.0) == 1.0 for c in index.chunks]
 
     def keyword_query(self, query: str) -> dict[str, float]:
         """Weighted BM25 terms: the query's own tokens, then its synonyms at a lower weight."""
@@ -163,9 +194,13 @@ class Retriever:
         if mode in ("dense", "hybrid"):
             scored["dense"] = self.dense_ranking(query, n)
         fused = self.prefer_answer_kind(query, self.fuse(scored, english=not has_chinese(query)))
-        fused = self.prefer_current(fused)
+        fused = self.prefer_current(fused, normalize(query))
         order = collapse_duplicates(
-            [i for i, _ in fused], self._texts, self.weights.duplicate_overlap, limit=k
+            [i for i, _ in fused],
+            self._texts,
+            self.weights.duplicate_overlap,
+            limit=k,
+            current=self._current,
         )
         score = dict(fused)
         positions = {m: {item: pos + 1 for pos, item in enumerate(r)} for m, r in scored.items()}
@@ -186,13 +221,24 @@ class Retriever:
         )
         return hits
 
-    def prefer_current(self, fused: list[tuple[int, float]]) -> list[tuple[int, float]]:
-        """Scores of passages from documents not in force scaled down, then re-ranked."""
-        if all(w == 1.0 for w in self._doc_weight.values()):
+    def prefer_current(
+        self, fused: list[tuple[int, float]], query: str = ""
+    ) -> list[tuple[int, float]]:
+        """Scores of passages from documents not in force scaled down, then re-ranked.
+
+        A passage the question quotes keeps nearly all its score: a document out of force
+        ranks below current ones of similar score, but is never hidden from its own words.
+        """
+        if all(self._current):
             return fused
-        chunks = self.index.chunks
-        weighted = [(i, s * self._doc_weight.get(chunks[i].doc_id, 1.0)) for i, s in fused]
+        weighted = [(i, s * self._weight(i, query)) for i, s in fused]
         return sorted(weighted, key=lambda p: -p[1])
+
+    def _weight(self, item: int, query: str) -> float:
+        """The share of its score a passage keeps: all when in force, most when quoted."""
+        if self._current[item]:
+            return 1.0
+        return QUOTED_WEIGHT if quotes(query, self._texts[item]) else NOT_CURRENT_WEIGHT
 
     def prefer_answer_kind(
         self, query: str, fused: list[tuple[int, float]]
