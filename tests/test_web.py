@@ -278,7 +278,8 @@ def test_a_question_gets_a_cited_answer_and_a_thumbs_up_is_stored(
     open_page: Callable[..., Any], site: Site
 ) -> None:
     page = open_page(DESKTOP)
-    assert "青浦区科技政策问答" in page.locator(".pa-header h1").inner_text()
+    # The fictional corpus has no site file: the page's title names no place.
+    assert page.locator(".pa-header h1").inner_text() == "政策问答"
     screenshot(page, "web-desktop-empty.png")
     answer = ask(page, "首次认定的高新技术企业奖励多少？")
     assert "88万元" in answer.locator(".pa-answer-text").inner_text()

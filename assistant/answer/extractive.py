@@ -25,9 +25,12 @@ RELATED_SHARE = 0.5  # a related clause holds at least this share of the closest
 ARTICLE_QUOTE = 160  # law articles up to this length are quoted whole
 
 
-def indexed_text(documents: Iterable[tuple[str, str, str, str]]) -> str:
+def indexed_text(documents: Iterable[tuple[str, str, str, str]], brief: bool = False) -> str:
     """What the index holds, in a phrase: each issuer's documents with one of their 文号, then
-    the national laws by name. `documents` are (title, 文号, issuer, kind) in index order."""
+    the national laws by name. `documents` are (title, 文号, issuer, kind) in index order.
+
+    `brief` names the issuers and "国家法律" only: no 文号, whose figures an abstention must
+    not state."""
     by_issuer: dict[str, str] = {}
     laws: list[str] = []
     for title, number, issuer, kind in documents:
@@ -39,15 +42,17 @@ def indexed_text(documents: Iterable[tuple[str, str, str, str]]) -> str:
         else:
             by_issuer.setdefault("", "")
     parts = [
-        f"{issuer}的文件（如{number}）" if number else f"{issuer}的文件"
+        f"{issuer}的文件（如{number}）" if number and not brief else f"{issuer}的文件"
         for issuer, number in by_issuer.items()
         if issuer
     ]
     if "" in by_issuer:
         parts.append("其他政策文件")
-    if laws:
+    if laws and brief:
+        parts.append("国家法律")
+    elif laws:
         shown = "、".join(laws[:8])
-        parts.append(f"{shown}{'等' if len(laws) > 8 else ''}国家法律")
+        parts.append(f"{shown}等国家法律")
     return "，以及".join(["；".join(parts[:-1]), parts[-1]]) if len(parts) > 1 else "".join(parts)
 
 

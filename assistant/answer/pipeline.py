@@ -155,16 +155,12 @@ class Assistant:
             for d in entries
             if str(d.metadata.get("date", ""))[:4].isdigit()
         }
-        self.indexed = extractive.indexed_text(
-            (
-                d.title,
-                d.doc_number,
-                str(d.metadata.get("issuer", "")),
-                str(d.metadata.get("kind", "")),
-            )
+        held = [
+            (d.title, d.doc_number, d.metadata.get("issuer", ""), d.metadata.get("kind", ""))
             for d in entries
-        )
-        self.scope = extractive.scope_message(self.indexed, topics)
+        ]
+        self.indexed = extractive.indexed_text(held, brief=True)  # said when abstaining
+        self.scope = extractive.scope_message(extractive.indexed_text(held), topics)
         self._corpus = "\n".join(normalize(c.text) for c in index.chunks)
         self.standing = lifecycle.standings(index.manifest.documents)
         self._titles = {d.doc_id: d.title for d in entries}

@@ -209,6 +209,7 @@ FACTS: dict[str, FactSpec] = {
 }
 
 LOCATION_FACTS = ("registered_in_district", "in_zhangjiang_park")
+_UNPLACED = {name: FACTS[name] for name in LOCATION_FACTS}  # as they read with no site file
 
 
 def localize(location: Mapping[str, FactSpec], home: Iterable[str]) -> None:
@@ -220,8 +221,7 @@ def localize(location: Mapping[str, FactSpec], home: Iterable[str]) -> None:
     """
     global _OTHER_PLACE
     for name in LOCATION_FACTS:
-        if name in location:
-            FACTS[name] = location[name]
+        FACTS[name] = location.get(name, _UNPLACED[name])
     _OTHER_PLACE = _other_place(tuple(home))
 
 

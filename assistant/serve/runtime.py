@@ -59,6 +59,16 @@ def limit_threads() -> None:
     threadpool_limits(limits=1, user_api="blas")
 
 
+def use_site(settings: Settings) -> Site:
+    """The site file, read, with the facts of location worded for its place (one per process)."""
+    site = load_site(settings.site_path)
+    localize(
+        {n: FactSpec(n, f.label, f.question, f.words) for n, f in site.location.items()},
+        site.district.names,
+    )
+    return site
+
+
 @dataclass
 class Services:
     """Lazily built, then reused: the embedder loads once, the index opens once."""
@@ -67,13 +77,8 @@ class Services:
 
     @cached_property
     def site(self) -> Site:
-        """The deployment's own facts (the site file); the facts of location speak of its place."""
-        site = load_site(self.settings.site_path)
-        localize(
-            {n: FactSpec(n, f.label, f.question, f.words) for n, f in site.location.items()},
-            site.district.names,
-        )
-        return site
+        """The deployment's own facts (the site file)."""
+        return use_site(self.settings)
 
     @cached_property
     def embeddings(self) -> PolicyEmbeddings:

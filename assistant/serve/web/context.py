@@ -14,8 +14,8 @@ import gradio as gr
 from assistant.config import Settings
 from assistant.errors import IndexNotBuiltError, UnavailableError
 from assistant.search.index import ServedIndex
-from assistant.serve.runtime import Runtime
-from assistant.site import Site, load_site
+from assistant.serve.runtime import Runtime, use_site
+from assistant.site import Site
 
 GENERIC_ERROR = "服务暂时出现问题，请稍后再试。如多次出现，请联系工作人员。"
 NO_INDEX = "暂未收录政策文件，暂时无法回答。请工作人员在“工作人员”页上传文件后再试。"
@@ -44,7 +44,7 @@ class PageContext:
         self.settings = settings
         self._current = current
         # The page is built before the runtime: it reads the same site file the services do.
-        self.site: Site = load_site(settings.site_path)
+        self.site: Site = use_site(settings)
 
     @property
     def runtime(self) -> Runtime:
