@@ -101,14 +101,11 @@ def _sources(old: Manifest | None, loaded: Mapping[str, Document]) -> dict[str, 
     }
 
 
-SITE_FILE = "site.yaml"  # the deployment's own facts, beside the documents (assistant.site)
-
-
 def policy_files(settings: Settings, roots: Sequence[Path]) -> Iterator[Path]:
     """The files under `roots` to ingest as documents: all but the eligibility rules and the
     site file."""
     rules = settings.rules_folder.resolve()
-    site = (settings.corpus_dir / SITE_FILE).resolve()
+    site = settings.site_path.resolve()  # the deployment's own facts (assistant.site)
     for path in find_files(roots):
         resolved = path.resolve()
         if resolved != site and not _is_under(resolved, rules):  # rules: checked once built
