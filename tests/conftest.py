@@ -70,6 +70,16 @@ def shipped_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servi
     yield services
 
 
+@pytest.fixture(autouse=True)
+def _site_of_the_shipped_corpus(request: pytest.FixtureRequest) -> None:
+    """A test over the shipped corpus sees its site's wording of the location facts, which a
+    process words once, by the site it served last (an earlier test may have served another)."""
+    if "shipped_services" in request.fixturenames:
+        from assistant.serve.runtime import use_site
+
+        use_site(request.getfixturevalue("shipped_services").settings)
+
+
 @pytest.fixture
 def openai_stub() -> Iterator[OpenAIStub]:
     """A local OpenAI-compatible chat server with scripted replies (see tests/openai_stub.py)."""
