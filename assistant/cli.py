@@ -39,6 +39,7 @@ from assistant.terminal import (
     read_conversation,
     search_loop,
     stream_answer,
+    typed_questions,
 )
 
 app = typer.Typer(
@@ -283,14 +284,7 @@ def chat() -> None:
         + " / ".join(EXAMPLES)
     )
     history: list[Message] = []
-    while True:
-        try:
-            q = input("\n问题> ").strip()
-        except (EOFError, KeyboardInterrupt):
-            typer.echo("")
-            return
-        if not q:
-            return
+    for q in typed_questions():
         if q in NEW_CONVERSATION:
             history = []
             typer.echo("已开始新对话。 / New conversation.")

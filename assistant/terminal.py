@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import typer
@@ -37,6 +37,12 @@ def search_loop(run: Callable[[str], list[Hit]], services: Services) -> None:
         "输入问题后回车；空行或 Ctrl-D 退出。\n"
         "例如：我们刚拿到高企证书，区里有补贴吗？ / 高企的企业所得税税率是多少？"
     )
+    for q in typed_questions():
+        print_hits(q, run(q))
+
+
+def typed_questions() -> Iterator[str]:
+    """Questions typed at the prompt, until an empty line, Ctrl-D or Ctrl-C."""
     while True:
         try:
             q = input("\n问题> ").strip()
@@ -45,7 +51,7 @@ def search_loop(run: Callable[[str], list[Hit]], services: Services) -> None:
             return
         if not q:
             return
-        print_hits(q, run(q))
+        yield q
 
 
 def where(c: Citation) -> str:
