@@ -306,6 +306,14 @@ def test_a_file_input_naming_a_server_file_is_neither_copied_nor_ingested(
                 "meta": {"_type": "gradio.FileData"},
             }
             run_event(server, fn, [key, [file_data]], cookies)
+            # The same event without the queue: the page's route for events that skip it.
+            skipped = httpx.post(
+                server.url + "/gradio_api/run/predict",
+                cookies=cookies,
+                timeout=60,
+                json={"data": [key, [file_data]], "fn_index": fn, "session_hash": "x" * 11},
+            )
+            assert skipped.status_code != 200 or "已收录" not in skipped.text
     copied = [
         p
         for p in cached_files(server)

@@ -227,14 +227,18 @@ class Runtime:
             try:
                 if gone.is_set():
                     return
+                result = None
                 with self.slots:
                     for event in assistant.stream(question.text, question.history):
-                        message_id = None
-                        if event.answer is not None:  # recorded even if the reader has left
-                            message_id = self.record(question, event.answer, who, started)
-                        put((event, message_id))
+                        if event.answer is not None:
+                            result = event
+                            break
+                        put((event, None))
                         if gone.is_set():
                             return
+                if result is not None and result.answer is not None:
+                    # Recorded after the slot is given back, even if the reader has left.
+                    put((result, self.record(question, result.answer, who, started)))
             except Exception as exc:
                 put(exc)
             finally:
