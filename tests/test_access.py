@@ -115,3 +115,13 @@ def test_staff_tokens_hold_only_for_their_admin_key_and_their_time() -> None:
     assert not tokens.valid(None) and not tokens.valid("1.2") and not StaffTokens(None).valid(token)
     clock.now += 61
     assert not tokens.valid(token)
+
+
+def test_a_key_check_accepts_counts_a_wrong_key_and_then_refuses_unread() -> None:
+    clock = Clock()
+    failures = FailedAuth(per_minute=1, clock=clock)
+    assert failures.verdict("198.51.100.7", lambda: True) is None
+    assert failures.verdict("198.51.100.7", lambda: False) == 0.0
+    read: list[bool] = []
+    wait = failures.verdict("198.51.100.7", lambda: read.append(True) or True)
+    assert wait == pytest.approx(60.0) and read == []  # the right key is not even compared

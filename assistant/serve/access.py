@@ -159,6 +159,16 @@ class FailedAuth:
         """Count one wrong key from this address."""
         self._buckets.take(address)
 
+    def verdict(self, address: str, accepted: Callable[[], bool]) -> float | None:
+        """None when the key is accepted; otherwise the seconds the address must wait (0 for a
+        wrong key, which is counted; more once its allowance is spent, the key unread)."""
+        if (wait := self.blocked(address)) > 0:
+            return wait
+        if accepted():
+            return None
+        self.failed(address)
+        return 0.0
+
 
 @dataclass(frozen=True)
 class StaffTokens:

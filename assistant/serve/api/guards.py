@@ -27,6 +27,15 @@ ADMIN_DISABLED = (
 )
 
 
+UPLOAD_REFUSED = ApiError(
+    401,
+    "unauthorized",
+    "上传文件需要工作人员身份（管理员密钥）。",
+    "Uploading needs a staff sign-in (the admin key).",
+    {"WWW-Authenticate": "Bearer"},
+)
+
+
 async def runtime(request: Request) -> Runtime:
     """The runtime the app's lifespan built; on the way, notice an index switched elsewhere."""
     current: Runtime = request.app.state.runtime
@@ -56,24 +65,33 @@ def too_many_failures(wait: float) -> ApiError:
     )
 
 
+def check_key(
+    failures: FailedAuth, host: str, accepted: Callable[[], bool], refusal: ApiError
+) -> None:
+    """Refuse an address that guessed too often, then a key that `accepted` refuses."""
+    wait = failures.verdict(host, accepted)
+    if wait is not None:
+        raise too_many_failures(wait) if wait > 0 else refusal
+
+
 async def client(request: Request, runtime: Served) -> str:
     """The caller's key name (or "anonymous" when the server has no keys), rate-limited."""
     name = "anonymous"
     if runtime.keys.required:
-        host = client_host(request.scope)
-        if (wait := runtime.failures.blocked(host)) > 0:
-            raise too_many_failures(wait)
         found = runtime.keys.client(bearer(request))
-        if found is None:
-            runtime.failures.failed(host)
-            raise ApiError(
+        check_key(
+            runtime.failures,
+            client_host(request.scope),
+            lambda: found is not None,
+            ApiError(
                 401,
                 "unauthorized",
                 "缺少或无效的 API 密钥（Authorization: Bearer …）。",
                 "Missing or invalid API key (Authorization: Bearer …).",
                 {"WWW-Authenticate": "Bearer"},
-            )
-        name = found
+            ),
+        )
+        name = str(found)
     wait = runtime.limiter.take(name)
     if wait > 0:
         seconds = max(1, math.ceil(wait))
@@ -94,18 +112,18 @@ async def admin(request: Request, runtime: Served) -> None:
     """Refuse a request without the admin key (and an address that guesses at it)."""
     if runtime.keys.admin is None:
         raise ApiError(403, "admin_disabled", *ADMIN_DISABLED)
-    host = client_host(request.scope)
-    if (wait := runtime.failures.blocked(host)) > 0:
-        raise too_many_failures(wait)
-    if not runtime.keys.is_admin(bearer(request)):
-        runtime.failures.failed(host)
-        raise ApiError(
+    check_key(
+        runtime.failures,
+        client_host(request.scope),
+        lambda: runtime.keys.is_admin(bearer(request)),
+        ApiError(
             401,
             "unauthorized",
             "需要管理员密钥。",
             "The admin key is required.",
             {"WWW-Authenticate": "Bearer"},
-        )
+        ),
+    )
 
 
 def admission(
@@ -134,29 +152,25 @@ def admission(
             path == p or (p.endswith("=") and path.startswith(p)) for p in staff_page
         ):
             return None
-        wait = failures.blocked(host)
-        if wait > 0:
-            refused = too_many_failures(wait)
-            return error_response(
-                refused.status, refused.code, refused.zh, refused.en, refused.headers
-            )
         headers = Headers(scope=scope)
         if is_api_upload:
             if keys.admin is None:
                 return error_response(403, "admin_disabled", *ADMIN_DISABLED)
             scheme, _, token = headers.get("authorization", "").partition(" ")
-            allowed = scheme.lower() == "bearer" and keys.is_admin(token.strip() or None)
+
+            def accepted() -> bool:
+                return scheme.lower() == "bearer" and keys.is_admin(token.strip() or None)
         else:
-            allowed = tokens.valid(staff_token(headers.get("cookie", "")))
-        if allowed:
-            return None
-        failures.failed(host)
-        return error_response(
-            401,
-            "unauthorized",
-            "上传文件需要工作人员身份（管理员密钥）。",
-            "Uploading needs a staff sign-in (the admin key).",
-            {"WWW-Authenticate": "Bearer"},
-        )
+
+            def accepted() -> bool:
+                return tokens.valid(staff_token(headers.get("cookie", "")))
+
+        try:
+            check_key(failures, host, accepted, UPLOAD_REFUSED)
+        except ApiError as refused:
+            return error_response(
+                refused.status, refused.code, refused.zh, refused.en, refused.headers
+            )
+        return None
 
     return check

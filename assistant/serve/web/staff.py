@@ -77,13 +77,16 @@ class StaffTab:
         runtime = self.context.runtime
         if runtime.keys.admin is None:
             return NO_ADMIN
-        address = host(request)
-        if (wait := runtime.failures.blocked(address)) > 0:
-            return f"密钥错误次数过多，请 {max(1, round(wait))} 秒后再试。"
-        if not runtime.keys.is_admin((key or "").strip() or None):
-            runtime.failures.failed(address)
-            return "管理员密钥不正确。"
-        return None
+        wait = runtime.failures.verdict(
+            host(request), lambda: runtime.keys.is_admin((key or "").strip() or None)
+        )
+        if wait is None:
+            return None
+        return (
+            f"密钥错误次数过多，请 {max(1, round(wait))} 秒后再试。"
+            if wait
+            else "管理员密钥不正确。"
+        )
 
     def sign_in(self, key: str, request: gr.Request) -> tuple[Any, ...]:
         """Show the staff tools once the admin key is right."""
