@@ -95,6 +95,21 @@ class Support:
             and self.coverage > 0
         )
 
+    def signals(self) -> dict[str, float | bool]:
+        """The measured signals behind the score, by name (what staff see when testing)."""
+        return {
+            "score": round(self.score, 4),
+            "coverage": round(self.coverage, 4),
+            "kind": self.kind_ok,
+            "attributes": self.attributes_ok,
+            "figures": self.figures_ok,
+            "subject": self.subject_ok,
+            "context": self.context_ok,
+            "documents": self.documents,
+            "form": self.form,
+            "rank": self.span.rank,
+        }
+
     @property
     def score(self) -> float:
         return (
