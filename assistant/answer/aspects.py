@@ -83,9 +83,9 @@ ATTRIBUTES: tuple[Attribute, ...] = (
         "maximum amount",
         re.compile(
             r"最高(?:能|可|可以)?(?:贷|补|拿|给|奖|资助|额度|多少)|最多(?:能|可|可以)?(?:贷|补|拿|给)|"
-            r"上限|封顶|maximum|max\b|up to|at most|ceiling"
+            r"最长|最久|上限|封顶|maximum|max\b|up to|at most|ceiling|longest"
         ),
-        re.compile(r"最高|最多|不超过|上限|封顶"),
+        re.compile(r"最高|最多|最长|不超过|不得超过|上限|封顶|以内|以下"),
     ),
     Attribute(
         "奖励或补贴",

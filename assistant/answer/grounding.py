@@ -19,6 +19,7 @@ from typing import Literal
 from assistant.answer.aspects import NOWHERE, Home
 from assistant.answer.names import as_mentioned, same_title
 from assistant.answer.need import Need, asked_kinds
+from assistant.answer.places import EMPTY, Gazetteer, unknown_places
 from assistant.answer.support import Support, assess_sentence, sentences, telling_terms
 from assistant.models import Hit
 
@@ -72,6 +73,7 @@ def assess(
     mentioned_titles: Sequence[str] = (),
     home: Home = NOWHERE,
     indexed: str = "",
+    gazetteer: Gazetteer = EMPTY,
 ) -> Assessment:
     """Decide whether the retrieved chunks answer the question.
 
@@ -79,7 +81,8 @@ def assess(
     indexed text names in 《》 (see `titles_mentioned`); `corpus_has(word)` tells whether any
     indexed passage holds a word (to notice places and documents the corpus never covers);
     `doc_years` gives each document's year, against which 去年 and 今年 are read; `home` is
-    the deployment's own place, and `indexed` says what the corpus holds (see `indexed_text`).
+    the deployment's own place, `indexed` says what the corpus holds (see `indexed_text`),
+    and `gazetteer` the places each document speaks for.
     """
     doc_years = doc_years or {}
     if need.off_topic or not need.terms:
@@ -89,7 +92,17 @@ def assess(
     spans = sentences(hits)
     telling = telling_terms(need, spans)
     supports = sorted(
-        (assess_sentence(need, s, doc_years.get(s.chunk.doc_id), telling, home) for s in spans),
+        (
+            assess_sentence(
+                need,
+                s,
+                doc_years.get(s.chunk.doc_id),
+                telling,
+                home,
+                gazetteer.by_document.get(s.chunk.doc_id, frozenset()),
+            )
+            for s in spans
+        ),
         key=lambda s: -s.score,
     )
     uncovered = _uncovered(
@@ -119,6 +132,11 @@ def _uncovered(
         if names[0] not in home.district
         and names[0] != home.city
         and not any(corpus_has(n) for n in names)
+    ]
+    foreign += [
+        p
+        for p in unknown_places(need.question, corpus_has)
+        if p not in home.district and p not in foreign
     ]
     if foreign:
         held = f"（收录的是{indexed}）" if indexed else ""

@@ -114,14 +114,20 @@ def read_need(
     weight_of: Callable[[str], float],
     unknown_weight: float,
     focus: Sequence[str] = (),
+    places: Sequence[tuple[str, ...]] = (),
 ) -> Need:
     """The subject and the asked-for answer of a question.
 
     `weight_of` gives a word's idf in the served index (0 when no passage holds it); a word the
     index does not know weighs `unknown_weight` and is marked unknown. Words in `focus`
-    (the new subject of a follow-up) outweigh the rest, so the answer is about them.
+    (the new subject of a follow-up) outweigh the rest, so the answer is about them. `places`
+    are the indexed documents' places the question names (see `Gazetteer.named_in`): like
+    the places of places.txt they narrow the answer by where it applies, and are not subject
+    words, since the clause that answers says 本区, not the name.
     """
     q = normalize(question)
+    named = tuple(dict.fromkeys((*places_named(q), *places)))
+    place_words = {n for names in named for n in names}
     english = not has_chinese(q)
     matches = vocab.synonym_matches(q)
     synonyms: dict[str, tuple[str, ...]] = {}
@@ -139,6 +145,8 @@ def read_need(
     else:
         for word in vocab.words(q):
             if word in terms or word in NOT_SUBJECTS or (len(word) < 2 and not word.isdigit()):
+                continue
+            if any(word in p for p in place_words):
                 continue
             forms = (word, *synonyms.get(word, ()))
             known = [weight_of(f) for f in forms if weight_of(f) > 0]
@@ -162,7 +170,7 @@ def read_need(
         terms=tuple(terms.values()),
         attributes=tuple(a for a in ATTRIBUTES if a.asks.search(q)),
         figures=tuple(m.group(0) for m in _QUESTION_FIGURE.finditer(q)),
-        places=places_named(q),
+        places=named,
         titles=tuple(m.group(1) for m in _QUOTED_TITLE.finditer(question)),
         off_topic=bool(OFF_TOPIC.search(q)),
         english=english,

@@ -34,6 +34,7 @@ from assistant.answer.conversation import (
 from assistant.answer.grounding import Assessment, assess
 from assistant.answer.names import titles_mentioned
 from assistant.answer.need import Need, read_need
+from assistant.answer.places import Gazetteer
 from assistant.answer.verification import MARKER, Problem, verify
 from assistant.eligibility import verdicts as eligibility
 from assistant.eligibility.profile import Profile
@@ -161,7 +162,16 @@ class Assistant:
         ]
         self.indexed = extractive.indexed_text(held, brief=True)  # said when abstaining
         self.scope = extractive.scope_message(extractive.indexed_text(held), topics)
-        self._corpus = "\n".join(normalize(c.text) for c in index.chunks)
+        self.gazetteer = Gazetteer.of(
+            (d.doc_id, str(d.metadata.get("issuer", "")), d.title) for d in entries
+        )
+        # Titles and issuers count as indexed text: a place or a name may be only there.
+        self._corpus = "\n".join(
+            [
+                *(normalize(c.text) for c in index.chunks),
+                *(normalize(f"{d.title} {d.metadata.get('issuer', '')}") for d in entries),
+            ]
+        )
         self.standing = lifecycle.standings(index.manifest.documents)
         self._titles = {d.doc_id: d.title for d in entries}
         # The titles an answer may name: the indexed documents' and those their text names.
@@ -219,6 +229,7 @@ class Assistant:
             ),
             UNKNOWN_WEIGHT,
             focus,
+            self.gazetteer.named_in(normalize(question)),
         )
 
     def assess(
@@ -235,6 +246,7 @@ class Assistant:
             self.mentioned,
             self.home,
             self.indexed,
+            self.gazetteer,
         )
 
     def _corpus_has(self, word: str) -> bool:

@@ -157,9 +157,12 @@ _PERCENT_FAMILIES = (
 
 
 def _percent_family_ok(need: Need, window: str) -> bool:
-    """When a question names what its percentage measures, the answer measures the same."""
+    """When a question names what its percentage measures, the answer does not measure
+    another thing: "贴息比例" is answered by "按…的30%给予贴息", which never says 比例, but
+    not by a 税率."""
     asked = [f for f in _PERCENT_FAMILIES if f.search(need.question)]
-    return not asked or any(f.search(window) for f in asked)
+    named = [f for f in _PERCENT_FAMILIES if f.search(window)]
+    return not asked or not named or any(f in named for f in asked)
 
 
 _ASKS_REMEDY = re.compile(
@@ -219,12 +222,14 @@ def assess_sentence(
     doc_year: int | None = None,
     telling: Sequence[Term] = (),
     home: Home = NOWHERE,
+    doc_places: frozenset[str] = frozenset(),
 ) -> Support:
     """Score one sentence against the question's need.
 
     `doc_year` is the year the sentence's document was issued: "去年" in a question read
     against a 2025 work plan means 2024. `telling` are the question's words that the
-    retrieved text uses at all (see `telling_terms`); `home` is the deployment's own place.
+    retrieved text uses at all (see `telling_terms`); `home` is the deployment's own place,
+    and `doc_places` the places the sentence's document speaks for (see `Gazetteer`).
     """
     text = normalize(span.text)
     heading = normalize(span.chunk.section)
@@ -256,7 +261,7 @@ def assess_sentence(
         focus=focus,
         terms=frozenset(t.word for t in present),
         subject_ok=_subject_ok(need, telling, [*present, *in_heading], coverage),
-        context_ok=_context_ok(need, heading, text, whole, doc_year, home),
+        context_ok=_context_ok(need, heading, text, whole, doc_year, home, doc_places),
         documents=need.asks_documents and "《" in span.text,
         form=_has_form(need, text, present),
     )
@@ -339,13 +344,20 @@ def _subject_ok(need: Need, telling: Sequence[Term], held: Sequence[Term], cover
 
 
 def _context_ok(
-    need: Need, heading: str, text: str, whole: str, doc_year: int | None, home: Home
+    need: Need,
+    heading: str,
+    text: str,
+    whole: str,
+    doc_year: int | None,
+    home: Home,
+    doc_places: frozenset[str] = frozenset(),
 ) -> bool:
-    """Whether the passage speaks of the places and years the question names."""
+    """Whether the passage speaks of the places and years the question names: its document
+    was issued for the place, or its text names it."""
     context = f"{heading} {whole}"
     home_named = any(names[0] in home.district for names in need.places)
     places_ok = all(
-        any(n in context for n in names)
+        any(n in context or n in doc_places for n in names)
         for names in need.places
         if names[0] not in home.district and not (home_named and names[0] == home.city)
     )
