@@ -23,8 +23,10 @@
     ├── LibraryError                staff asked to add or remove a document in a way that cannot be done
     │   ├── UploadError             an upload's files are too many, too few, or badly named
     │   └── NotRemovableError       the document is not one staff uploaded, or not indexed at all
-    └── RecordError                 an exchange or feedback record could not be written or read
-        └── UnknownMessageError     feedback names a message_id that was never recorded
+    ├── RecordError                 an exchange or feedback record could not be written or read
+    │   └── UnknownMessageError     feedback names a message_id that was never recorded
+    └── CheckError                  a saved check cannot be kept as sent (empty, too long, too many)
+        └── UnknownCheckError       no saved check has this id
 
 Each class has a `code`: a stable name for the kind of error, which clients of the HTTP API
 and of `--json` output may test (class names may change; codes do not). Edges (CLI, HTTP)
@@ -216,3 +218,20 @@ class UnknownMessageError(RecordError):
             f"No answer with message_id {message_id!r}; the feedback was not recorded.",
         )
         self.message_id = message_id
+
+
+class CheckError(AssistantError):
+    """A saved check (a question and the words its answer must hold) cannot be kept as sent:
+    the question is empty or too long, too many or too long words, or the list is full."""
+
+    code: ClassVar[str] = "check_error"
+
+
+class UnknownCheckError(CheckError):
+    """A saved check was named by an id that no saved check has (perhaps deleted)."""
+
+    code: ClassVar[str] = "unknown_check"
+
+    def __init__(self, check_id: int) -> None:
+        super().__init__(f"没有编号为 {check_id} 的测试问题。", f"No saved check {check_id}.")
+        self.check_id = check_id

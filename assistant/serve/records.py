@@ -1,6 +1,8 @@
 """Exchanges and feedback kept for staff, in any SQL database SQLAlchemy reaches (SQLite by
-default, `ASSISTANT_DATABASE_URL` otherwise). Text is redacted before it is written: no phone,
-ID-card or e-mail address ever lands here.
+default, `ASSISTANT_DATABASE_URL` otherwise), and the questions staff saved as checks with
+their last result (see assistant.serve.checks). Text is redacted before it is written: no
+phone, ID-card or e-mail address ever lands here. Tables are only ever added, so a database
+written by an earlier release opens as it is.
 
 Staff read them to see what the documents are missing: the questions the assistant could not
 answer, and the answers users marked 👎 (`policy-assistant logs`, `GET /v1/admin/records`).
@@ -29,7 +31,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from assistant.config import Settings
-from assistant.errors import ConfigError, RecordError, UnknownMessageError
+from assistant.errors import CheckError, ConfigError, RecordError, UnknownMessageError
 from assistant.models import Answer
 from assistant.text.redaction import redact
 
@@ -71,6 +73,26 @@ feedback = sa.Table(
     sa.Column("rating", sa.Integer, nullable=False),  # +1 or -1
     sa.Column("comment", sa.Text),
     sa.Column("created", sa.String(32), nullable=False),
+)
+checks = sa.Table(
+    "checks",
+    _meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created", sa.String(32), nullable=False),
+    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("expect", sa.Text, nullable=False),  # JSON list: words the answer must hold
+    sa.Column("abstain", sa.Boolean, nullable=False),  # the answer must say "not stated"
+    # The last run (all None before the first): when, what ran it, against which index
+    # version, its outcome, the start of the answer, a fingerprint of the whole answer (so a
+    # change shows without keeping every answer), and whether it differs from the run before.
+    sa.Column("ran", sa.String(32)),
+    sa.Column("trigger", sa.String(20)),
+    sa.Column("index_version", sa.String(64)),
+    sa.Column("passed", sa.Boolean),
+    sa.Column("was_passed", sa.Boolean),  # the outcome of the run before, None if none
+    sa.Column("excerpt", sa.Text),
+    sa.Column("fingerprint", sa.String(16)),
+    sa.Column("changed", sa.Boolean),
 )
 
 
@@ -170,19 +192,24 @@ class RecordStore:
             )
         )
 
-    def _write(self, statement: sa.Insert) -> None:
+    def _write(self, statement: sa.Insert | sa.Update | sa.Delete) -> int:
+        """Run one change; the number of rows it touched."""
         started = time.perf_counter()
         try:
             with self.engine.begin() as conn:
-                conn.execute(statement)
+                touched = conn.execute(statement).rowcount
         except SQLAlchemyError as exc:
             log.error("record not written to %s: %s", statement.table, _first_line(exc))
             raise RecordError(
                 "记录写入失败。", f"The record was not written ({exc.__class__.__name__})."
             ) from None
         log.debug(
-            "%s: 1 row written in %.1f ms", statement.table, (time.perf_counter() - started) * 1000
+            "%s: %d rows written in %.1f ms",
+            statement.table,
+            touched,
+            (time.perf_counter() - started) * 1000,
         )
+        return touched
 
     def export(self, since: datetime | None = None, only: Only = "all") -> list[dict[str, Any]]:
         """Exchanges, newest first, each with its feedback: all, the unanswered, or those with a 👎.
@@ -228,6 +255,54 @@ class RecordStore:
             (time.perf_counter() - started) * 1000,
         )
         return rows
+
+    # -- saved checks ----------------------------------------------------------------------
+
+    def add_check(self, question: str, expect: list[str], abstain: bool, limit: int) -> int:
+        """Save a question and the words its answer must hold (redacted); its new id.
+
+        Raises CheckError when `limit` checks are saved already."""
+        try:
+            with self.engine.begin() as conn:
+                saved = conn.execute(sa.select(sa.func.count()).select_from(checks)).scalar_one()
+                if saved >= limit:
+                    raise CheckError(
+                        f"已保存 {saved} 个测试问题，达到上限 {limit}，请先删除不再需要的。",
+                        f"{saved} checks are saved, the limit is {limit}; delete some first.",
+                    )
+                inserted = conn.execute(
+                    checks.insert().values(
+                        created=_stamp(datetime.now(UTC)),
+                        question=redact(question),
+                        expect=json.dumps([redact(w) for w in expect], ensure_ascii=False),
+                        abstain=abstain,
+                    )
+                )
+        except SQLAlchemyError as exc:
+            log.error("check not saved: %s", _first_line(exc))
+            raise RecordError(
+                "测试问题保存失败。", f"The check was not saved ({exc.__class__.__name__})."
+            ) from None
+        key = inserted.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def checks(self) -> list[dict[str, Any]]:
+        """The saved checks, oldest first, each with its last result (`expect` as a list)."""
+        with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(sa.select(checks).order_by(checks.c.id))]
+        for r in rows:
+            r["expect"] = json.loads(r["expect"])
+        return rows
+
+    def remove_check(self, check_id: int) -> bool:
+        """Delete a saved check; whether there was one with this id."""
+        return self._write(checks.delete().where(checks.c.id == check_id)) > 0
+
+    def record_check(self, check_id: int, result: dict[str, Any]) -> None:
+        """Keep a check's last result: the `checks` columns from `ran` on (excerpt redacted)."""
+        values = {**result, "excerpt": redact(str(result.get("excerpt") or ""))}
+        self._write(checks.update().where(checks.c.id == check_id).values(**values))
 
 
 CSV_FIELDS = (

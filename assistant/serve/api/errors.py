@@ -19,6 +19,7 @@ from assistant.errors import (
     AssistantError,
     NotRemovableError,
     UnavailableError,
+    UnknownCheckError,
     UnknownMessageError,
 )
 from assistant.serve.middleware import error_body
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 STATUS: dict[type[AssistantError], int] = {
     UnavailableError: 503,
     UnknownMessageError: 404,
+    UnknownCheckError: 404,
     NotRemovableError: 409,
 }
 
