@@ -5,7 +5,8 @@ runtime's own (Runtime.answer, Runtime.stream).
 Each function takes the Runtime and raises an AssistantError (an UploadError, a
 NotRemovableError…) that each face shows in its own way: JSON with a status on the API, a
 message in Chinese on the page. A change of the documents runs as a background job, one at a
-time, and the new index is swapped in when it is complete.
+time, and the new index is swapped in when it is complete; the staff's saved checks then run
+against it (assistant.serve.checks).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, BinaryIO
 
 from assistant.errors import LibraryError, NotRemovableError, UploadError
 from assistant.ingest.loading import skipped_name
-from assistant.serve import library
+from assistant.serve import checks, library
 from assistant.serve.jobs import Job
 from assistant.serve.runtime import Runtime
 
@@ -103,7 +104,7 @@ def add_documents(runtime: Runtime, paths: Sequence[Path], staging: Path | None 
                 shutil.rmtree(staging, ignore_errors=True)
 
     try:
-        return runtime.jobs.submit("add", work, then=runtime.swap)
+        return runtime.jobs.submit("add", work, then=checks.serve_and_check(runtime, "add"))
     except BaseException:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
@@ -137,4 +138,5 @@ def remove_uploaded(runtime: Runtime, doc_id: str) -> tuple[Job, str]:
             runtime.settings, runtime.services.store, current, doc_id, progress
         )
 
-    return runtime.jobs.submit("remove", work, then=runtime.swap), title
+    then = checks.serve_and_check(runtime, "remove")
+    return runtime.jobs.submit("remove", work, then=then), title
