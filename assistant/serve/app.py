@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from assistant.config import Settings, get_settings
 from assistant.errors import AssistantError, IndexNotBuiltError
 from assistant.serve.access import FailedAuth, Keys, RateLimiter, Sessions, StaffTokens, load_keys
-from assistant.serve.api import answers, feedback, health, staff
+from assistant.serve.api import answers, checks, feedback, health, staff
 from assistant.serve.api.errors import install_error_handlers
 from assistant.serve.api.guards import admission
 from assistant.serve.library import recover
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     tokens = StaffTokens(keys.admin)
     app.state.staff_tokens = tokens  # the page-session route signs with them
     install_error_handlers(app)
-    routers = (health.router, answers.router, feedback.router, staff.router)
+    routers = (health.router, answers.router, feedback.router, staff.router, checks.router)
     for router in routers:
         app.include_router(router)
     # The app's own routes (docs, schema) and the routers'; FastAPI keeps an included router
