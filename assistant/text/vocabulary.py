@@ -1,7 +1,9 @@
 """Chinese text for matching: normalization, jieba tokens, and synonym expansion.
 
-The lexicon, synonym table and stop words are data files in `assistant/text/data/`, so staff can
-extend the vocabulary of their domain without touching code.
+The lexicon, synonym table, everyday wordings of statutory terms and stop words are data files
+in `assistant/text/data/`, so staff can extend the vocabulary of their domain without touching
+code. The synonym table and the wordings are checked when they load: a malformed line stops
+the load with an error naming the file and the line.
 """
 
 from __future__ import annotations
@@ -17,12 +19,17 @@ from pathlib import Path
 
 import jieba
 
+from assistant.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 _DATA = resources.files("assistant.text") / "data"
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _WORD = re.compile(r"[0-9a-z]+(?:[.%&-][0-9a-z]+)*%?|[\u3400-\u9fff]+", re.I)
 _ENGLISH_TERM = re.compile(r"^[\x00-\x7f]+$")
+GAP = "*"  # in an everyday wording: a few words of the question may stand here
+MAX_GAP = 6  # characters a gap may span, never across punctuation
+_GAP_TEXT = rf"[^\s，。？！；：、,.?!;:]{{0,{MAX_GAP}}}?"
 
 
 def _data_text(name: str) -> str:
@@ -54,13 +61,45 @@ def has_chinese(text: str) -> bool:
 
 
 @dataclass(frozen=True)
+class Wording:
+    """Statutory terms and the everyday phrases enterprises say them in (a line of wordings.txt).
+
+    One way only: a question in everyday words is also about the statutory terms, but a
+    question in statutory words gains nothing from the everyday ones, which no document uses.
+    A phrase may hold gaps (`GAP`), each standing for up to `MAX_GAP` characters of the
+    question, so "没*签*合同" is found in "一直没跟他签劳动合同".
+    """
+
+    statutory: tuple[str, ...]
+    phrases: tuple[str, ...]
+    _patterns: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        patterns = tuple(
+            re.compile(_GAP_TEXT.join(re.escape(part) for part in phrase.split(GAP)))
+            for phrase in self.phrases
+        )
+        object.__setattr__(self, "_patterns", patterns)
+
+    def said_in(self, query: str) -> list[str]:
+        """The spans of a (normalized) question that say this in everyday words."""
+        spans: list[str] = []
+        for pattern in self._patterns:
+            found = pattern.search(query)
+            if found and found.group(0) not in spans:
+                spans.append(found.group(0))
+        return spans
+
+
+@dataclass(frozen=True)
 class Vocabulary:
-    """Domain lexicon, synonym groups and stop words, loaded once."""
+    """Domain lexicon, synonym groups, everyday wordings and stop words, loaded once."""
 
     synonyms: tuple[tuple[str, ...], ...]
     stopwords: frozenset[str]
     tokenizer: jieba.Tokenizer
-    signature: str = ""  # changes whenever the data files change: tokens must be rebuilt
+    signature: str = ""  # changes whenever the data that splits text changes: tokens are rebuilt
+    wordings: tuple[Wording, ...] = ()
     _english_terms: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -114,7 +153,11 @@ class Vocabulary:
         return extra
 
     def synonym_matches(self, query: str) -> list[tuple[list[str], list[str]]]:
-        """For each synonym group the query touches: the terms it used, and the others."""
+        """For each synonym group the query touches: the terms it used, and the others.
+
+        An everyday wording the query uses counts as a group too: the spans of the query that
+        say it (as the query writes them), and the statutory terms they stand for.
+        """
         q = normalize(query)
         words = _english_words(q, self.stopwords)
         out: list[tuple[list[str], list[str]]] = []
@@ -122,6 +165,10 @@ class Vocabulary:
             used = [t for t in group if self._mentions(q, words, t)]
             if used:
                 out.append((used, [t for t in group if t not in used]))
+        for wording in self.wordings:
+            spans = wording.said_in(q)
+            if spans:
+                out.append((spans, list(wording.statutory)))
         return out
 
     def _mentions(self, query: str, words: frozenset[str], term: str) -> bool:
@@ -150,15 +197,88 @@ def _english_words(text: str, stopwords: frozenset[str]) -> frozenset[str]:
     return frozenset(_singular(w) for w in _ENGLISH_WORD.findall(text) if w not in stopwords)
 
 
-def _parse_synonyms(text: str) -> tuple[tuple[str, ...], ...]:
-    groups = []
-    for line in text.splitlines():
-        line = line.strip()
+def _lines(text: str) -> list[tuple[int, str]]:
+    """The numbered lines of a data file that are neither blank nor comments, in matching form."""
+    out = []
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
         if line and not line.startswith("#"):
-            members = tuple(normalize(m.strip()) for m in line.split("|") if m.strip())
-            if len(members) > 1:
-                groups.append(members)
+            out.append((n, normalize(line)))
+    return out
+
+
+def _malformed(source: str, n: int, line: str, zh: str, en: str) -> ConfigError:
+    return ConfigError(
+        f"词表文件 {source} 第 {n} 行格式错误：{zh}（{line}）",
+        f"Vocabulary file {source}, line {n} is malformed: {en} ({line!r})",
+    )
+
+
+def _members(part: str) -> list[str]:
+    return [m.strip() for m in part.split("|")]
+
+
+def parse_synonyms(text: str, source: str = "synonyms.txt") -> tuple[tuple[str, ...], ...]:
+    """Synonym groups, one a line, members separated by "|"; a malformed line is a ConfigError."""
+    groups = []
+    for n, line in _lines(text):
+        members = _members(line)
+        if any(not m for m in members):
+            raise _malformed(source, n, line, "有空的词项", "a member is empty")
+        if len(members) < 2:
+            raise _malformed(
+                source,
+                n,
+                line,
+                "一组至少要有两个词，用“|”分隔",
+                "a group needs two members or more",
+            )
+        groups.append(tuple(members))
     return tuple(groups)
+
+
+def parse_wordings(text: str, source: str = "wordings.txt") -> tuple[Wording, ...]:
+    """Everyday wordings, one a line: `statutory | … = everyday | …`; a malformed line is a
+    ConfigError naming the file and the line."""
+    wordings = []
+    for n, line in _lines(text):
+        if line.count("=") != 1:
+            raise _malformed(
+                source,
+                n,
+                line,
+                "应写作“法条用语 | … = 日常说法 | …”，只有一个“=”",
+                "expected `statutory | … = everyday | …` with exactly one '='",
+            )
+        left, right = line.split("=")
+        statutory, phrases = _members(left), _members(right)
+        if any(not m for m in (*statutory, *phrases)):
+            raise _malformed(source, n, line, "有空的词项", "a term is empty")
+        if any(GAP in t for t in statutory):
+            raise _malformed(
+                source,
+                n,
+                line,
+                f"法条用语照文件原文写，不用“{GAP}”",
+                f"statutory terms are written as the documents write them, without '{GAP}'",
+            )
+        for phrase in phrases:
+            parts = phrase.split(GAP)
+            if any(not p.strip() for p in parts) or any(p != p.strip() for p in parts):
+                raise _malformed(
+                    source,
+                    n,
+                    line,
+                    f"“{GAP}”只能夹在两段文字之间：{phrase}",
+                    f"'{GAP}' stands only between two words: {phrase!r}",
+                )
+        repeated = {t for t in (*statutory, *phrases) if (*statutory, *phrases).count(t) > 1}
+        if repeated:
+            raise _malformed(
+                source, n, line, f"词项重复：{'、'.join(sorted(repeated))}", "a term is repeated"
+            )
+        wordings.append(Wording(tuple(statutory), tuple(phrases)))
+    return tuple(wordings)
 
 
 @lru_cache(maxsize=1)
@@ -169,8 +289,10 @@ def vocabulary() -> Vocabulary:
     tokenizer.tmp_dir = None
     lexicon = Path(str(_DATA / "lexicon.txt"))
     tokenizer.load_userdict(str(lexicon))
-    synonyms = _parse_synonyms(_data_text("synonyms.txt"))
-    # Every Chinese synonym is also a word, so the tokenizer keeps it whole.
+    synonyms = parse_synonyms(_data_text("synonyms.txt"), "synonyms.txt")
+    wordings = parse_wordings(_data_text("wordings.txt"), "wordings.txt")
+    # Every Chinese synonym is also a word, so the tokenizer keeps it whole. Everyday wordings
+    # are not: they are found in questions as written, and must not change how documents split.
     for group in synonyms:
         for term in group:
             if has_chinese(term) and " " not in term:
@@ -185,5 +307,9 @@ def vocabulary() -> Vocabulary:
         "\0".join(_data_text(n) for n in ("lexicon.txt", "synonyms.txt", "stopwords.txt")).encode()
     )
     return Vocabulary(
-        synonyms=synonyms, stopwords=stop, tokenizer=tokenizer, signature=digest.hexdigest()[:12]
+        synonyms=synonyms,
+        stopwords=stop,
+        tokenizer=tokenizer,
+        signature=digest.hexdigest()[:12],
+        wordings=wordings,
     )
