@@ -1,6 +1,6 @@
 """The 工作人员 tab, for staff with the admin key: upload policy files (progress and a result
-per file), remove an uploaded document, and read the recent unanswered questions and
-thumbs-down.
+per file), remove an uploaded document, read the recent unanswered questions and
+thumbs-down, and test questions (命中测试, in web/checks.py).
 
 The key is checked on every action, since the page's events can be called without the page,
 and wrong keys count against the address's allowance as they do on the API. Uploads and
@@ -20,6 +20,7 @@ from assistant.ingest.loading import supported_suffixes
 from assistant.serve import service
 from assistant.serve.access import staff_token
 from assistant.serve.jobs import Job
+from assistant.serve.web.checks import ChecksSection, build_checks_section
 from assistant.serve.web.context import (
     GENERIC_ERROR,
     NO_DOCUMENTS,
@@ -214,14 +215,20 @@ def build_staff_tab(staff_tab: StaffTab) -> None:
             with gr.Column(min_width=280):
                 gr.Markdown("**用户认为没有帮助的回答**")
                 negative = gr.HTML()
+        section = ChecksSection(staff_tab.context, staff_tab._admin)
+        checks_list = build_checks_section(section, admin_key)
     staff = staff_tab
     for event in (sign_in.click, admin_key.submit):
         ready = event(staff.sign_in, [admin_key], [tools, signed], **PRIVATE)
         ready.then(None, [admin_key], None, js=STAFF_SIGN_IN_JS, **PRIVATE)
         ready.then(staff.recent, [admin_key], [unanswered, negative], **PRIVATE)
         ready.then(staff.removable, [admin_key], [removable], **PRIVATE)
+        ready.then(section.listing, [admin_key], [*checks_list], **PRIVATE)
+    # A change of the documents runs the saved checks again: show their new results.
     ingest.click(staff.ingest, [admin_key, uploads], [ingest_result], **PRIVATE).then(
         staff.removable, [admin_key], [removable], **PRIVATE
+    ).then(section.listing, [admin_key], [*checks_list], **PRIVATE)
+    remove.click(staff.remove, [admin_key, removable], [remove_result, removable], **PRIVATE).then(
+        section.listing, [admin_key], [*checks_list], **PRIVATE
     )
-    remove.click(staff.remove, [admin_key, removable], [remove_result, removable], **PRIVATE)
     refresh.click(staff.recent, [admin_key], [unanswered, negative], **PRIVATE)
