@@ -147,20 +147,39 @@ class Retriever:
             d: 1.0 if s.current else NOT_CURRENT_WEIGHT for d, s in standing.items()
         }
         self._current = [self._doc_weight.get(c.doc_id, 1.0) == 1.0 for c in index.chunks]
+        self._written: dict[str, bool] = {}
+
+    def written(self, term: str) -> bool:
+        """Whether the documents use a word or phrase: a term of the keyword index, or text
+        some passage holds as written (an everyday phrase spans several index terms)."""
+        found = self._written.get(term)
+        if found is None:
+            found = self.index.keyword.knows(term) or (
+                has_chinese(term) and any(term in t for t in self._texts)
+            )
+            if len(self._written) < 10_000:
+                self._written[term] = found
+        return found
 
     def keyword_query(self, query: str) -> dict[str, float]:
         """Weighted BM25 terms: the query's own tokens, then its synonyms at a lower weight."""
         terms: dict[str, float] = {}
         for token in self.vocab.tokens(query):
             terms[token] = 1.0
-        known = self.index.keyword.knows
         for used, others in self.vocab.synonym_matches(query):
-            # When the documents never use the asker's word, its synonyms carry full weight.
-            weight = self.weights.expansion if any(known(t) for t in used) else 1.0
+            # When the documents never use the asker's words (开除, 没签合同), the terms they
+            # stand for carry full weight: they are all the documents can be found by.
+            weight = self.weights.expansion if any(self.written(t) for t in used) else 1.0
             for phrase in others:
                 for token in self.vocab.tokens(phrase):
                     terms[token] = max(terms.get(token, 0.0), weight)
         return {t: w for t, w in terms.items() if self.index.keyword.knows(t)}
+
+    def dense_query(self, query: str) -> str:
+        """What the dense model is asked: the question, then the statutory terms it says in
+        everyday words, so a question about 开除 lands near the articles on 解除劳动合同."""
+        extra = self.vocab.statutory_terms(query)
+        return f"{query} {' '.join(extra)}" if extra else query
 
     def keyword_ranking(self, query: str, n: int) -> dict[int, float]:
         """The n best chunks by BM25, with their scores."""
@@ -192,7 +211,7 @@ class Retriever:
         if mode in ("bm25", "hybrid"):
             scored["bm25"] = self.keyword_ranking(query, n)
         if mode in ("dense", "hybrid"):
-            scored["dense"] = self.dense_ranking(query, n)
+            scored["dense"] = self.dense_ranking(self.dense_query(query), n)
         fused = self.prefer_answer_kind(query, self.fuse(scored, english=not has_chinese(query)))
         fused = self.prefer_current(fused, normalize(query))
         order = collapse_duplicates(

@@ -171,6 +171,15 @@ class Vocabulary:
                 out.append((spans, list(wording.statutory)))
         return out
 
+    def statutory_terms(self, query: str) -> list[str]:
+        """The statutory terms a question says in everyday words, and does not write itself."""
+        q = normalize(query)
+        out: list[str] = []
+        for wording in self.wordings:
+            if wording.said_in(q):
+                out.extend(t for t in wording.statutory if t not in q and t not in out)
+        return out
+
     def _mentions(self, query: str, words: frozenset[str], term: str) -> bool:
         needed = self._english_terms.get(term)
         if needed is not None:
