@@ -476,3 +476,27 @@ def test_the_documents_tab_lists_each_document_with_its_metadata(
     assert "现行有效" in page.locator(".pa-doc-head").inner_text()
     no_sideways_scroll(page)
     screenshot(page, "web-phone-documents.png")
+
+
+@pytest.mark.slow
+def test_staff_see_why_a_question_is_answered_and_save_it_as_a_check(
+    open_page: Callable[..., Any],
+) -> None:
+    page = open_page(DESKTOP)
+    page.get_by_role("tab", name="工作人员").click()
+    assert not page.locator("#pa-hit-question").is_visible()  # only for signed-in staff
+    page.get_by_label("管理员密钥").fill(ADMIN)
+    page.get_by_role("button", name="验证").click()
+    page.wait_for_selector("text=已验证管理员身份")
+    page.fill("#pa-hit-question textarea", QUESTION)
+    page.click("#pa-hit-explain")
+    page.wait_for_selector("#pa-hit-explanation .pa-signals")
+    shown = page.locator("#pa-hit-explanation").inner_text()
+    assert "选中的句子" in shown and QUOTE in shown and "判断：作答" in shown
+    assert "融合得分" in (page.locator("#pa-hit-explanation").text_content() or "")  # folded
+    page.fill("#pa-hit-expect textarea", "88万元")
+    page.click("#pa-hit-save")
+    page.wait_for_selector("text=已保存为测试问题")
+    assert "通过" in page.locator("#pa-hit-outcome").inner_text()
+    assert QUESTION in page.locator("#pa-checks").inner_text()
+    screenshot(page, "web-desktop-checks.png")

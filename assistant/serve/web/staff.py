@@ -178,7 +178,7 @@ def build_staff_tab(staff_tab: StaffTab) -> None:
     """Sign-in, then the upload, the removal and the recent records, wired up."""
     gr.HTML(
         f'<div class="pa-fineprint">供{esc(staff_tab.context.site.office.called)}工作人员使用：上传政策文件、'
-        "查看未能回答的问题和用户认为没有帮助的回答。</div>"
+        "查看未能回答的问题和用户认为没有帮助的回答，以及命中测试。</div>"
     )
     if not staff_tab.context.settings.admin_key:
         gr.HTML(empty_html(NO_ADMIN))
