@@ -24,6 +24,8 @@ from assistant.answer.support import Support, assess_sentence, sentences, tellin
 from assistant.models import Hit
 
 Verdict = Literal["answer", "abstain", "out_of_scope"]
+Similarity = Callable[[Sequence[str]], Sequence[float]]  # sentences → cosine with the question
+SHORTLIST = 8  # sentences scored in meaning too: embedding one costs about 8 ms once
 
 
 @dataclass
@@ -74,6 +76,7 @@ def assess(
     home: Home = NOWHERE,
     indexed: str = "",
     gazetteer: Gazetteer = EMPTY,
+    similarity: Similarity | None = None,
 ) -> Assessment:
     """Decide whether the retrieved chunks answer the question.
 
@@ -82,7 +85,8 @@ def assess(
     indexed passage holds a word (to notice places and documents the corpus never covers);
     `doc_years` gives each document's year, against which 去年 and 今年 are read; `home` is
     the deployment's own place, `indexed` says what the corpus holds (see `indexed_text`),
-    and `gazetteer` the places each document speaks for.
+    `gazetteer` the places each document speaks for, and `similarity` scores sentences
+    against the question in meaning (the best `SHORTLIST` by the other signals are scored).
     """
     doc_years = doc_years or {}
     if need.off_topic or not need.terms:
@@ -105,6 +109,13 @@ def assess(
         ),
         key=lambda s: -s.score,
     )
+    if similarity is not None and supports:
+        shortlist = supports[:SHORTLIST]
+        for support, value in zip(
+            shortlist, similarity([s.span.text for s in shortlist]), strict=True
+        ):
+            support.similarity = value
+        supports.sort(key=lambda s: -s.score)
     uncovered = _uncovered(
         need, supports, known_titles, corpus_has, mentioned_titles, home, indexed
     )

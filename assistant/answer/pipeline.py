@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING, Literal
 
 from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
@@ -43,6 +44,7 @@ from assistant.ingest import lifecycle
 from assistant.models import Answer, Citation, Hit, Message
 from assistant.search.index import ServedIndex
 from assistant.search.retrieval import Retriever
+from assistant.search.similarity import SentenceSimilarity
 from assistant.text.redaction import described
 from assistant.text.vocabulary import Vocabulary, normalize
 
@@ -132,10 +134,12 @@ class Assistant:
         rules: RuleBook | None = None,
         home: Home = NOWHERE,
         topics: str = "",
+        similarity: SentenceSimilarity | None = None,
     ) -> None:
         """`home` is the deployment's own place and `topics` its words on what may be asked
         (both from the site file); what the documents are is read from the index."""
         self.index = index
+        self.similarity = similarity
         self.home = home
         self.rules = rules
         self.retriever = retriever
@@ -247,6 +251,7 @@ class Assistant:
             self.home,
             self.indexed,
             self.gazetteer,
+            None if self.similarity is None else partial(self.similarity.scores, question),
         )
 
     def _corpus_has(self, word: str) -> bool:

@@ -23,6 +23,7 @@ _CLAUSE_END = re.compile(r"[，,；;：:、。！？!?]")
 NEAR_SHARE = 0.3  # a word next to the answer must weigh this share of the sentence's rarest
 SUBJECT_COVERAGE = 0.5  # share of the question's words that stands in for its telling word
 MAX_SENTENCE = 110  # longer sentences are quoted by their clauses around the answer
+HEADING_SHARE = 1.0  # a word of the section path counts like the sentence's own (（二）成长履约贷)
 LIST_SENTENCE = 170  # … unless the question asks for a list, which the whole sentence gives
 
 
@@ -82,6 +83,8 @@ class Support:
     context_ok: bool = True  # the places and years the question names
     documents: bool = False  # names a document (《…》) when documents were asked for
     form: bool = False  # has the form of the answer asked: a definition, a remedy
+    measure_ok: bool = True  # its percentage measures what was asked (not a 税率 for a 比例)
+    similarity: float = 0.0  # cosine of sentence and question with the embedding model
 
     @property
     def answers(self) -> bool:
@@ -95,32 +98,50 @@ class Support:
             and self.coverage > 0
         )
 
+    def features(self) -> dict[str, float]:
+        """The measured signals the score weighs, each a number (see `WEIGHTS`)."""
+        return {
+            "coverage": self.coverage,
+            "kind": float(self.kind_ok),
+            "attributes": float(self.attributes_ok),
+            "figures": float(self.figures_ok),
+            "documents": float(self.documents),
+            "form": float(self.form),
+            "measure": float(self.measure_ok),
+            "rank": 1.0 / (self.span.rank + 1),
+            "similarity": self.similarity,
+        }
+
     def signals(self) -> dict[str, float | bool]:
-        """The measured signals behind the score, by name (what staff see when testing)."""
+        """The signals behind the score and the checks an answer must pass, by name (what
+        staff see when testing a question)."""
         return {
             "score": round(self.score, 4),
-            "coverage": round(self.coverage, 4),
-            "kind": self.kind_ok,
-            "attributes": self.attributes_ok,
-            "figures": self.figures_ok,
+            **{k: round(v, 4) for k, v in self.features().items()},
             "subject": self.subject_ok,
             "context": self.context_ok,
-            "documents": self.documents,
-            "form": self.form,
-            "rank": self.span.rank,
+            "answers": self.answers,
         }
 
     @property
     def score(self) -> float:
-        return (
-            self.coverage
-            + 0.5 * self.kind_ok
-            + 0.3 * self.attributes_ok
-            + 0.2 * self.figures_ok
-            + 0.3 * self.documents
-            + 0.3 * self.form
-            + 0.15 / (self.span.rank + 1)
-        )
+        """How well the sentence answers: its features, weighed by `WEIGHTS`."""
+        return sum(WEIGHTS[k] * v for k, v in self.features().items())
+
+
+# The weights of the score, fitted by `evals/fit_reader.py` on the tuning questions and the
+# development corpus (evals/foreign), never on the test questions.
+WEIGHTS: dict[str, float] = {
+    "coverage": 1.0,
+    "kind": 0.5,
+    "attributes": 0.3,
+    "figures": 0.2,
+    "documents": 0.3,
+    "form": 0.3,
+    "measure": 0.0,
+    "rank": 0.5,
+    "similarity": 1.5,
+}
 
 
 _PLAN = re.compile(r"要点|工作计划|行动方案|规划")  # headings of a plan: its figures are targets
@@ -242,13 +263,15 @@ def assess_sentence(
     in_heading = [t for t in need.terms if t not in present and t.found_in(heading)]
     # Words of the heading say what the passage is about, but less than its own words.
     coverage = (
-        sum(t.weight for t in present) + 0.5 * sum(t.weight for t in in_heading)
+        sum(t.weight for t in present) + HEADING_SHARE * sum(t.weight for t in in_heading)
     ) / need.total_weight
     kinds = asked_kinds(need)
     if kinds:
-        kind_ok, focus = _answer_clause(need, span, chunk_clauses, kinds, present, in_heading)
+        kind_ok, focus, measure_ok = _answer_clause(
+            need, span, chunk_clauses, kinds, present, in_heading
+        )
     else:
-        kind_ok, focus = True, _richest_clause(need, span, chunk_clauses, present)
+        kind_ok, focus, measure_ok = True, _richest_clause(need, span, chunk_clauses, present), True
     if needs_target(need) and not (holds("target", text) or _PLAN.search(heading)):
         kind_ok = False  # a year's result is not the next year's target
     whole = normalize(span.chunk.text)
@@ -264,6 +287,7 @@ def assess_sentence(
         context_ok=_context_ok(need, heading, text, whole, doc_year, home, doc_places),
         documents=need.asks_documents and "《" in span.text,
         form=_has_form(need, text, present),
+        measure_ok=measure_ok,
     )
 
 
@@ -274,13 +298,14 @@ def _answer_clause(
     kinds: Sequence[Kind],
     present: Sequence[Term],
     in_heading: Sequence[Term],
-) -> tuple[bool, tuple[int, int]]:
-    """Whether the sentence holds the asked kind of answer next to the subject, and where.
+) -> tuple[bool, tuple[int, int], bool]:
+    """Whether the sentence holds the asked kind of answer next to the subject, where, and
+    whether its percentage measures what was asked (see `_percent_family_ok`).
 
     The best clause holding it, with the clauses back to its subject, is what to quote.
     """
     top = max((t.weight for t in present), default=0.0)
-    found, focus = False, (span.start, span.end)
+    found, focus, measured = False, (span.start, span.end), True
     best_clause_score = -1.0
     for j, (cs, ce) in enumerate(chunk_clauses):
         if cs < span.start or ce > span.end:
@@ -296,14 +321,16 @@ def _answer_clause(
         # alone (履约贷's credit line is no answer about 微贷通, in the same sentence).
         if not any(t.weight >= NEAR_SHARE * top for t in near):
             continue
-        if "percent" in held and not _percent_family_ok(need, window):
-            continue
-        score = sum(t.weight for t in near) + len(held)
+        # A percentage of another measure is a weaker answer, not none: 贴息 is a share of
+        # 利息, and a question about its 比例 is answered by it.
+        same_measure = "percent" not in held or _percent_family_ok(need, window)
+        score = sum(t.weight for t in near) + len(held) + 2 * same_measure
         if score > best_clause_score:
             best_clause_score = score
             found = True
             focus = (max(window_start, span.start), ce)
-    return found, focus
+            measured = same_measure
+    return found, focus, measured
 
 
 def _richest_clause(

@@ -16,6 +16,7 @@ import glob
 import logging
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from assistant.errors import EmbeddingError
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
+_KEPT_QUERIES = 64
 
 
 class PolicyEmbeddings(Embeddings):
@@ -50,7 +52,9 @@ class PolicyEmbeddings(Embeddings):
             out[i : i + len(batch)] = self._embed(batch, is_query=False)
             if progress:
                 progress(len(batch))
-        log.info(
+        # A few sentences embedded for one question are routine; an ingest's batch is news.
+        log.log(
+            logging.INFO if len(texts) >= self.batch_size else logging.DEBUG,
             "embedded %d passages with %s in %.2fs",
             len(texts),
             self.name,
@@ -67,8 +71,16 @@ class PolicyEmbeddings(Embeddings):
         return self.query_vector(text).tolist()
 
     def query_vector(self, text: str) -> np.ndarray:
-        """One query as a normalized vector."""
-        return self._embed([text], is_query=True)[0]
+        """One query as a normalized vector; the last few are kept, since search and the
+        reader both ask for the same question's vector."""
+        kept: OrderedDict[str, np.ndarray] = self.__dict__.setdefault("_queries", OrderedDict())
+        vector = kept.get(text)
+        if vector is None:
+            vector = self._embed([text], is_query=True)[0]
+            kept[text] = vector
+            while len(kept) > _KEPT_QUERIES:
+                kept.popitem(last=False)
+        return vector
 
 
 def _openmp_thread_setter(package_dir: str) -> Callable[[int], None] | None:

@@ -36,6 +36,7 @@ from assistant.models import Answer, Message
 from assistant.search.embeddings import PolicyEmbeddings, make_embeddings
 from assistant.search.index import IndexStore, ServedIndex
 from assistant.search.retrieval import Retriever
+from assistant.search.similarity import SentenceSimilarity
 from assistant.serve.access import FailedAuth, Keys, RateLimiter, Sessions
 from assistant.serve.jobs import Jobs
 from assistant.site import Site, load_site
@@ -85,6 +86,11 @@ class Services:
         return make_embeddings(self.settings)
 
     @cached_property
+    def similarity(self) -> SentenceSimilarity:
+        """Sentences scored in meaning; its vectors outlive an index version."""
+        return SentenceSimilarity(self.embeddings)
+
+    @cached_property
     def store(self) -> IndexStore:
         return IndexStore(self.settings, self.embeddings)
 
@@ -120,6 +126,7 @@ class Services:
             self.rulebook,
             Home(frozenset({district.name} - {""}), district.city),
             self.site.scope.topics,
+            self.similarity,
         )
 
     def successor(self) -> Services:
@@ -131,6 +138,7 @@ class Services:
         fresh = Services(self.settings)
         fresh.__dict__["embeddings"] = self.embeddings
         fresh.__dict__["site"] = self.site
+        fresh.__dict__["similarity"] = self.similarity
         return fresh
 
     def served_version(self) -> str | None:
