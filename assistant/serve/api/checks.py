@@ -3,9 +3,9 @@ saved checks that run again after every document change (list, save, delete, run
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.serve import checks
@@ -13,6 +13,8 @@ from assistant.serve.api.answers import ChatMessage, ChatRequest, read_question
 from assistant.serve.api.guards import Served, admin
 
 router = APIRouter(tags=["staff"], dependencies=[Depends(admin)])
+# A check's id, within what every SQL database's integer holds.
+CheckId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 class ExplainRequest(BaseModel):
@@ -70,7 +72,7 @@ def save(body: CheckRequest, runtime: Served) -> dict[str, Any]:
 
 
 @router.delete("/v1/admin/checks/{check_id}")
-def delete(check_id: int, runtime: Served) -> dict[str, Any]:
+def delete(check_id: CheckId, runtime: Served) -> dict[str, Any]:
     """Forget a saved check."""
     checks.delete(runtime, check_id)
     return {"deleted": check_id}
