@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.config import PROJECT_DIR
+from assistant.evaluation import corpus_services
 from assistant.search.bm25 import BM25
 from assistant.search.retrieval import collapse_duplicates, quotes, reciprocal_rank_fusion
 from assistant.serve.runtime import Services
@@ -97,3 +99,110 @@ def test_an_english_question_still_finds_the_chinese_clause(fictional_retriever)
 
 def test_an_empty_question_returns_nothing(fictional_retriever) -> None:  # type: ignore[no-untyped-def]
     assert fictional_retriever.search("   ") == []
+
+
+# -- questions in everyday words, on the real law texts ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_laws(shipped_services: Services) -> Services:
+    """The labour contract, company and anti-unfair-competition laws (the real texts kept with
+    the foreign evaluation corpus), indexed apart as `policy-assistant eval` indexes a folder."""
+    return corpus_services(shipped_services, PROJECT_DIR / "evals" / "foreign" / "corpus" / "laws")
+
+
+def _rank(services: Services, question: str, clause: str) -> int | None:
+    hits = services.retriever.search(question, k=5)
+    return next((i + 1 for i, h in enumerate(hits) if clause in h.chunk.text), None)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("clause", "questions"),
+    [
+        (
+            "严重违反用人单位的规章制度的",
+            [
+                "员工严重违反公司制度，公司能直接开除吗",
+                "员工违反员工手册被辞退，合法吗",
+                "老板能不能解雇严重违反公司规定的员工",
+            ],
+        ),
+        (
+            "未与劳动者订立书面劳动合同的，应当向劳动者每月支付二倍的工资",
+            [
+                "老板招人不签劳动合同，要承担什么后果",
+                "员工来了半年还没有签书面合同，公司要赔什么",
+                "入职三个月了，公司一直没跟我签合同，怎么办",
+            ],
+        ),
+        (
+            "公司连续五年不向股东分配利润",
+            [
+                "公司一直赚钱但好几年不分红，小股东能退股吗",
+                "连续几年盈利却不分红，股东可以要求公司回购股权吗",
+            ],
+        ),
+        (
+            "股东向股东以外的人转让股权",
+            [
+                "我想把股权卖给外面的人，要其他股东同意吗",
+                "小股东把股份卖给外人需要通知谁",
+            ],
+        ),
+        (
+            "试用期不得超过",
+            [
+                "签一年的劳动合同，试用期最长多久",
+                "新员工合同签三年，试用期可以约定多长",
+                "劳动合同两年，试用期上限是多少",
+            ],
+        ),
+    ],
+)
+def test_a_question_in_everyday_words_finds_the_labour_or_company_law_article(
+    real_laws: Services, clause: str, questions: list[str]
+) -> None:
+    for question in questions:
+        assert _rank(real_laws, question, clause), question
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("clause", "questions"),
+    [
+        (
+            "不得违约拖欠中小企业的货物、工程、服务款项",
+            [
+                "大公司拖着货款不结，法律上怎么说",
+                "客户是大企业，一直欠款不付怎么办",
+                "国企拖了我们半年的工程款，有规定吗",
+            ],
+        ),
+        (
+            "股息、红利等权益性投资收益",
+            ["子公司给母公司分红，要交企业所得税吗", "我们公司拿到的投资分红需要交税吗"],
+        ),
+    ],
+)
+def test_a_question_in_everyday_words_finds_the_article_on_the_shipped_index(
+    shipped_services: Services, clause: str, questions: list[str]
+) -> None:
+    for question in questions:
+        assert _rank(shipped_services, question, clause), question
+
+
+@pytest.mark.slow
+def test_statutory_terms_weigh_fully_when_the_documents_never_use_the_askers_word(
+    real_laws: Services,
+) -> None:
+    retriever = real_laws.retriever
+    assert not retriever.written("开除") and not retriever.written("没签劳动合同")
+    terms = retriever.keyword_query("员工能直接开除吗")
+    assert terms["解除"] == 1.0 and terms["劳动合同"] == 1.0
+    # The asker's word is in the documents (员工, in the competition law): its synonym weighs less.
+    assert retriever.written("员工")
+    assert terms["劳动者"] < 1.0
+    # The dense model is asked with the statutory terms, and a statutory question as it is.
+    assert "解除劳动合同" in retriever.dense_query("员工能直接开除吗")
+    assert retriever.dense_query("用人单位解除劳动合同") == "用人单位解除劳动合同"

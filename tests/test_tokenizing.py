@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from assistant.text.vocabulary import has_chinese, normalize, vocabulary
+import pytest
+
+from assistant.config import PROJECT_DIR
+from assistant.errors import ConfigError
+from assistant.text.vocabulary import (
+    has_chinese,
+    normalize,
+    parse_synonyms,
+    parse_wordings,
+    vocabulary,
+)
 
 
 def test_domain_words_stay_whole() -> None:
@@ -41,3 +51,81 @@ def test_a_term_is_not_expanded_to_itself() -> None:
 def test_normalize_folds_traditional_and_full_width_forms() -> None:
     assert normalize("高新技術企業１５％ＡＢ") == "高新技术企业15%ab"
     assert has_chinese("高企") and not has_chinese("R&D 15%")
+
+
+def test_everyday_words_reach_the_statutory_terms() -> None:
+    vocab = vocabulary()
+    assert "解除劳动合同" in vocab.expansions("员工严重违纪，公司能直接开除吗")
+    assert "解除劳动合同" in vocab.expansions("试用期的员工可以辞退吗")
+    assert {"分配利润", "股息", "红利"} <= set(vocab.expansions("公司赚了钱不分红怎么办"))
+    assert "转让股权" in vocab.expansions("股东想把股权卖给外人")
+    assert "用人单位" in vocab.expansions("老板不给交社保")
+    assert "社会保险" in vocab.expansions("老板不给交社保")
+
+
+def test_an_everyday_phrase_is_found_with_words_between_its_parts() -> None:
+    vocab = vocabulary()
+    for question in ("入职半年一直没签合同", "公司没跟我签劳动合同", "没有和员工签书面劳动合同"):
+        assert "未订立书面劳动合同" in vocab.expansions(question), question
+    # The span the question wrote names the everyday wording, as the reader shows it.
+    used = [u for u, others in vocab.synonym_matches("大客户拖着货款不结") if "拖欠" in others]
+    assert used and "拖着货款不结" in used[0]
+    # A gap never reaches across punctuation.
+    assert "未订立书面劳动合同" not in vocab.expansions("没来得及。签合同的事下周再说")
+
+
+def test_statutory_words_are_not_expanded_into_everyday_ones() -> None:
+    vocab = vocabulary()
+    assert "开除" not in vocab.expansions("用人单位可以解除劳动合同的情形")
+    assert vocab.statutory_terms("用人单位可以解除劳动合同的情形") == []
+    assert set(vocab.statutory_terms("能开除员工吗")) == {"解除劳动合同", "劳动者"}
+
+
+def test_every_statutory_term_is_written_in_a_law() -> None:
+    # A typo on the statutory side would expand questions into words no law uses.
+    folders = (PROJECT_DIR / "corpus", PROJECT_DIR / "evals" / "foreign" / "corpus" / "laws")
+    texts = "".join(
+        normalize(p.read_text(encoding="utf-8")).replace(" ", "").replace("\n", "")
+        for folder in folders
+        for p in folder.rglob("*.txt")
+    )
+    missing = [t for w in vocabulary().wordings for t in w.statutory if t not in texts]
+    assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("解除劳动合同 开除 | 辞退", "exactly one '='"),
+        ("解除劳动合同 = 开除 = 辞退", "exactly one '='"),
+        ("解除劳动合同 = 开除 || 辞退", "empty"),
+        (" = 开除", "empty"),
+        ("解除*劳动合同 = 开除", "without '*'"),
+        ("未订立书面劳动合同 = 没签*", "between two words"),
+        ("未订立书面劳动合同 = 没签 * 合同", "between two words"),
+        ("解除劳动合同 = 开除 | 开除", "repeated"),
+    ],
+)
+def test_a_malformed_wording_line_names_its_file_and_line(line: str, reason: str) -> None:
+    text = "# everyday wordings\n试用期 = 转正\n\n" + line + "\n"
+    with pytest.raises(ConfigError) as caught:
+        parse_wordings(text, "wordings.txt")
+    assert "wordings.txt" in caught.value.en and "line 4" in caught.value.en
+    assert reason in caught.value.en
+    assert "第 4 行" in caught.value.zh
+
+
+def test_a_malformed_synonym_line_names_its_file_and_line() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_synonyms("高新技术企业 | 高企\n孤零零\n", "synonyms.txt")
+    assert "synonyms.txt, line 2" in caught.value.en
+    with pytest.raises(ConfigError, match="line 1"):
+        parse_synonyms("高企 |  | 高新企业\n", "synonyms.txt")
+
+
+def test_the_shipped_word_lists_load() -> None:
+    vocab = vocabulary()
+    assert len(vocab.wordings) >= 100 and len(vocab.synonyms) >= 200
+    data = PROJECT_DIR / "assistant" / "text" / "data"
+    parse_wordings((data / "wordings.txt").read_text(encoding="utf-8"))
+    parse_synonyms((data / "synonyms.txt").read_text(encoding="utf-8"))
