@@ -56,7 +56,8 @@ ATTRIBUTES: tuple[Attribute, ...] = (
         ),
         re.compile(
             r"(?:截止|截至|之前|以前)(?:日期|时间)?.{0,3}\d{1,2}月\d{1,2}日|"
-            r"\d{1,2}月\d{1,2}日(?:前|之前|以前|截止|止)|之日起.{0,16}(?:日|月|年)内|"
+            r"\d{1,2}月\d{1,2}日(?:前|之前|以前|截止|止)|至\d{1,2}月\d{1,2}日|"
+            r"之日起.{0,16}(?:日|月|年)内|"
             r"期限|届满|[一二三四五六七八九十\d]+日内"
         ),
     ),
@@ -106,7 +107,12 @@ ATTRIBUTES: tuple[Attribute, ...] = (
             r"(?:满足|符合|具备)(?:哪些|什么)?条件|什么条件|哪些条件|门槛|什么资格|"
             r"what (?:conditions|requirements|criteria)|requirements? for"
         ),
-        re.compile(r"(?<!符合)条件(?!的)|下列|应当具备|资格|须|必须"),
+        # A condition is stated as one, or as a threshold on whom a measure is for
+        # ("对上一年度研发费用投入超过500万元的企业").
+        re.compile(
+            r"(?<!符合)条件(?!的)|下列|应当具备|资格|须|必须|"
+            r"(?:对|面向).{0,30}(?:超过|以上|不低于|不少于|达到|满)[^，。；]{0,20}的"
+        ),
     ),
     Attribute(
         "奖金",

@@ -69,7 +69,7 @@ class Sentence:
 
     passage: int  # the rank of the passage it is in (see Passage.rank)
     text: str
-    signals: dict[str, float | bool]
+    signals: dict[str, float | bool | str]
     answers: bool  # holds all that was asked (only such sentences are answered with)
 
     def to_json(self) -> dict[str, Any]:

@@ -185,6 +185,23 @@ def _not_stated(need: Need, supports: list[Support]) -> Assessment:
     subject = subject_phrase(need)
     wanted_zh = "、".join(a.zh for a in need.attributes) or _kind_label(need)
     wanted_en = ", ".join(a.en for a in need.attributes) or _kind_label(need, en=True)
+    # What the documents state only for a sibling is said as such, never given as the answer.
+    siblings = list(
+        dict.fromkeys(
+            s.sibling
+            for s in supports
+            if s.sibling and s.kind_ok and s.attributes_ok and s.context_ok
+        )
+    )[:3]
+    if siblings:
+        only = "、".join(siblings)
+        return Assessment(
+            "abstain",
+            supports,
+            f"现有文件未载明{subject}的{wanted_zh}；文件只对{only}载明了这一项",
+            f"the documents do not state the {wanted_en} asked for ({subject}); "
+            f"they state it only for {', '.join(siblings)}",
+        )
     if need.figures and not any(s.figures_ok for s in supports if s.coverage > 0):
         # The asker's figure is not repeated: said back, it would read as the documents'.
         return Assessment(

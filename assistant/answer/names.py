@@ -31,9 +31,22 @@ def domain_entities() -> frozenset[str]:
 
 
 def names_sibling(clause: str, need: Need) -> bool:
-    """True when a clause names a domain entity that the question does not mention."""
+    """True when a clause names a named thing (of the lexicon or the documents) that the
+    question does not mention."""
     asked = {f for t in need.terms for f in t.forms}
-    return any(e in clause and not any(e in a or a in e for a in asked) for e in domain_entities())
+    return any(
+        e in clause and not any(e in a or a in e for a in asked)
+        for e in (*domain_entities(), *need.siblings)
+    )
+
+
+_QUOTED_NAME = re.compile(r"[“\"]([\u4e00-\u9fffA-Za-z0-9+]{2,12})[”\"]")
+
+
+def quoted_names(texts: Iterable[str]) -> frozenset[str]:
+    """The named things of the documents: programmes and products they quote by name
+    (本区设立“科创微贷”“成长履约贷”…), which a question names whole and must not confuse."""
+    return frozenset(normalize(m.group(1)) for text in texts for m in _QUOTED_NAME.finditer(text))
 
 
 def same_title(asked: str, title: str) -> bool:

@@ -6,7 +6,7 @@ figures, places and titles it names, which the answer must match. Pure functions
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from assistant.answer.aspects import ATTRIBUTES, NOT_SUBJECTS, OFF_TOPIC, Attribute, places_named
@@ -47,6 +47,8 @@ class Need:
     titles: tuple[str, ...] = ()  # documents named in 《》
     off_topic: bool = False
     english: bool = False
+    siblings: frozenset[str] = frozenset()  # the documents' named things the question does not name
+    names: tuple[str, ...] = ()  # the documents' named things the question names
 
     @property
     def total_weight(self) -> float:
@@ -115,6 +117,8 @@ def read_need(
     unknown_weight: float,
     focus: Sequence[str] = (),
     places: Sequence[tuple[str, ...]] = (),
+    names: Collection[str] = (),
+    corpus_has: Callable[[str], bool] = lambda _: False,
 ) -> Need:
     """The subject and the asked-for answer of a question.
 
@@ -123,11 +127,17 @@ def read_need(
     (the new subject of a follow-up) outweigh the rest, so the answer is about them. `places`
     are the indexed documents' places the question names (see `Gazetteer.named_in`): like
     the places of places.txt they narrow the answer by where it applies, and are not subject
-    words, since the clause that answers says 本区, not the name.
+    words, since the clause that answers says 本区, not the name. `names` are the named
+    things of the documents (“科创微贷”, see `quoted_names`): one the question names is one
+    subject word, however the tokenizer would cut it, and the others are its siblings;
+    `corpus_has` tells whether the indexed text holds a string (see `_inside_longer`).
     """
     q = normalize(question)
     named = tuple(dict.fromkeys((*places_named(q), *places)))
     place_words = {n for names in named for n in names}
+    attributes = tuple(a for a in ATTRIBUTES if a.asks.search(q))
+    # The words that ask ("最多贷", "电话多少") are said by the attribute, not the subject.
+    asking = [m.group(0) for a in attributes for m in a.asks.finditer(q)]
     english = not has_chinese(q)
     matches = vocab.synonym_matches(q)
     synonyms: dict[str, tuple[str, ...]] = {}
@@ -143,10 +153,24 @@ def read_need(
                 w = max((weight_of(f) for f in forms), default=0.0) or unknown_weight
                 terms[forms[0]] = Term(forms[0], forms, w)
     else:
-        for word in vocab.words(q):
+        rest = q
+        for place in sorted(place_words, key=len, reverse=True):
+            rest = rest.replace(place, "，")
+        for name in sorted(names, key=len, reverse=True):
+            if len(name) >= 2 and name in rest and not _inside_longer(rest, name, corpus_has):
+                w = weight_of(name)
+                terms[name] = Term(
+                    name,
+                    (name, *synonyms.get(name, ())),
+                    (w or unknown_weight) * (FOCUS_BOOST if name in focus else 1.0),
+                    w > 0,
+                )
+                rest = rest.replace(name, "，")
+        whole = list(terms)  # the names taken whole: their pieces are no words of their own
+        for word in vocab.words(rest):
             if word in terms or word in NOT_SUBJECTS or (len(word) < 2 and not word.isdigit()):
                 continue
-            if any(word in p for p in place_words):
+            if any(word in a for a in asking) or any(word in n for n in whole):
                 continue
             forms = (word, *synonyms.get(word, ()))
             known = [weight_of(f) for f in forms if weight_of(f) > 0]
@@ -160,6 +184,8 @@ def read_need(
         # A synonym phrase spanning several jieba words ("刚拿到") still names its group.
         for used, others in matches:
             for u in used:
+                if u in place_words or any(u in a for a in asking):
+                    continue
                 if u not in terms and has_chinese(u) and not any(u in t for t in terms):
                     forms = (u, *others)
                     w = max((weight_of(f) for f in forms), default=0.0) or unknown_weight
@@ -168,12 +194,25 @@ def read_need(
         question=q,
         intent=read_intent(question),
         terms=tuple(terms.values()),
-        attributes=tuple(a for a in ATTRIBUTES if a.asks.search(q)),
+        attributes=attributes,
         figures=tuple(m.group(0) for m in _QUESTION_FIGURE.finditer(q)),
         places=named,
+        siblings=frozenset(n for n in names if n not in terms),
+        names=tuple(n for n in terms if n in names),
         titles=tuple(m.group(1) for m in _QUOTED_TITLE.finditer(question)),
         off_topic=bool(OFF_TOPIC.search(q)),
         english=english,
+    )
+
+
+def _inside_longer(text: str, name: str, corpus_has: Callable[[str], bool]) -> bool:
+    """True when a name is, in this text, part of a longer word the documents use:
+    科技成果转化 in "科技成果转化法" is part of the law's title, not the programme."""
+    at = text.find(name)
+    before, after = text[max(0, at - 1) : at], text[at + len(name) : at + len(name) + 1]
+    return any(
+        c and has_chinese(c) and corpus_has(joined)
+        for c, joined in ((before, before + name), (after, name + after))
     )
 
 

@@ -33,7 +33,7 @@ from assistant.answer.conversation import (
     without_markup,
 )
 from assistant.answer.grounding import Assessment, assess
-from assistant.answer.names import titles_mentioned
+from assistant.answer.names import quoted_names, titles_mentioned
 from assistant.answer.need import Need, read_need
 from assistant.answer.places import Gazetteer
 from assistant.answer.verification import MARKER, Problem, verify
@@ -180,6 +180,7 @@ class Assistant:
         self._titles = {d.doc_id: d.title for d in entries}
         # The titles an answer may name: the indexed documents' and those their text names.
         self.mentioned = titles_mentioned(c.text for c in index.chunks)
+        self.names = quoted_names(c.text for c in index.chunks)
         self.named = frozenset((*self.titles, *self.mentioned))
         self.chain: Runnable[Inquiry, Event] = (
             RunnableLambda(self._resolve)
@@ -234,6 +235,8 @@ class Assistant:
             UNKNOWN_WEIGHT,
             focus,
             self.gazetteer.named_in(normalize(question)),
+            self.names,
+            self._corpus_has,
         )
 
     def assess(

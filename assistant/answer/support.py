@@ -83,8 +83,8 @@ class Support:
     context_ok: bool = True  # the places and years the question names
     documents: bool = False  # names a document (《…》) when documents were asked for
     form: bool = False  # has the form of the answer asked: a definition, a remedy
-    measure_ok: bool = True  # its percentage measures what was asked (not a 税率 for a 比例)
     similarity: float = 0.0  # cosine of sentence and question with the embedding model
+    sibling: str = ""  # the named thing the sentence is about instead of the asked one
 
     @property
     def answers(self) -> bool:
@@ -95,6 +95,7 @@ class Support:
             and self.figures_ok
             and self.subject_ok
             and self.context_ok
+            and not self.sibling
             and self.coverage > 0
         )
 
@@ -107,12 +108,11 @@ class Support:
             "figures": float(self.figures_ok),
             "documents": float(self.documents),
             "form": float(self.form),
-            "measure": float(self.measure_ok),
             "rank": 1.0 / (self.span.rank + 1),
             "similarity": self.similarity,
         }
 
-    def signals(self) -> dict[str, float | bool]:
+    def signals(self) -> dict[str, float | bool | str]:
         """The signals behind the score and the checks an answer must pass, by name (what
         staff see when testing a question)."""
         return {
@@ -120,6 +120,7 @@ class Support:
             **{k: round(v, 4) for k, v in self.features().items()},
             "subject": self.subject_ok,
             "context": self.context_ok,
+            "sibling": self.sibling,
             "answers": self.answers,
         }
 
@@ -138,7 +139,6 @@ WEIGHTS: dict[str, float] = {
     "figures": 0.2,
     "documents": 0.3,
     "form": 0.3,
-    "measure": 0.0,
     "rank": 0.5,
     "similarity": 1.5,
 }
@@ -169,21 +169,30 @@ _RELATIVE_YEARS = (
 
 
 # What a percentage measures. A question about one (比例) is not answered by another (税率).
+_TAX_RATE = re.compile(r"税率")
+_SHARE = re.compile(r"比例|占比|相当于|占")
 _PERCENT_FAMILIES = (
-    re.compile(r"税率"),
+    _TAX_RATE,
     re.compile(r"利率|利息"),
-    re.compile(r"比例|占比|相当于|占"),
+    _SHARE,
     re.compile(r"增速|增长|增幅|涨幅|上升|提高|下降"),
 )
 
 
 def _percent_family_ok(need: Need, window: str) -> bool:
-    """When a question names what its percentage measures, the answer does not measure
-    another thing: "贴息比例" is answered by "按…的30%给予贴息", which never says 比例, but
-    not by a 税率."""
+    """Whether a percentage measures what the question asks about.
+
+    A question naming a specific measure (税率, 利率, 增速) is answered only by it, or by a
+    percentage whose clause names no measure. A share (比例) is answered by any percentage
+    but a tax rate: "贴息比例" by "按贷款实际利息的30%给予贴息", not "研发费用比例" by 税率 15%.
+    """
     asked = [f for f in _PERCENT_FAMILIES if f.search(need.question)]
     named = [f for f in _PERCENT_FAMILIES if f.search(window)]
-    return not asked or not named or any(f in named for f in asked)
+    if not asked or any(f in named for f in asked):
+        return True
+    if all(f is _SHARE for f in asked):
+        return _TAX_RATE not in named
+    return not named
 
 
 _ASKS_REMEDY = re.compile(
@@ -267,11 +276,9 @@ def assess_sentence(
     ) / need.total_weight
     kinds = asked_kinds(need)
     if kinds:
-        kind_ok, focus, measure_ok = _answer_clause(
-            need, span, chunk_clauses, kinds, present, in_heading
-        )
+        kind_ok, focus = _answer_clause(need, span, chunk_clauses, kinds, present, in_heading)
     else:
-        kind_ok, focus, measure_ok = True, _richest_clause(need, span, chunk_clauses, present), True
+        kind_ok, focus = True, _richest_clause(need, span, chunk_clauses, present)
     if needs_target(need) and not (holds("target", text) or _PLAN.search(heading)):
         kind_ok = False  # a year's result is not the next year's target
     whole = normalize(span.chunk.text)
@@ -284,10 +291,10 @@ def assess_sentence(
         focus=focus,
         terms=frozenset(t.word for t in present),
         subject_ok=_subject_ok(need, telling, [*present, *in_heading], coverage),
+        sibling=_sibling(need, f"{heading} {lead_in} {text}"),
         context_ok=_context_ok(need, heading, text, whole, doc_year, home, doc_places),
         documents=need.asks_documents and "《" in span.text,
         form=_has_form(need, text, present),
-        measure_ok=measure_ok,
     )
 
 
@@ -298,14 +305,14 @@ def _answer_clause(
     kinds: Sequence[Kind],
     present: Sequence[Term],
     in_heading: Sequence[Term],
-) -> tuple[bool, tuple[int, int], bool]:
-    """Whether the sentence holds the asked kind of answer next to the subject, where, and
-    whether its percentage measures what was asked (see `_percent_family_ok`).
+) -> tuple[bool, tuple[int, int]]:
+    """Whether the sentence holds the asked kind of answer next to the subject, and where.
+    A percentage must measure what was asked (see `_percent_family_ok`).
 
     The best clause holding it, with the clauses back to its subject, is what to quote.
     """
     top = max((t.weight for t in present), default=0.0)
-    found, focus, measured = False, (span.start, span.end), True
+    found, focus = False, (span.start, span.end)
     best_clause_score = -1.0
     for j, (cs, ce) in enumerate(chunk_clauses):
         if cs < span.start or ce > span.end:
@@ -316,21 +323,20 @@ def _answer_clause(
             continue
         window_start = _subject_start(span.chunk.text, chunk_clauses, j, kinds, need)
         window = normalize(span.chunk.text[window_start:ce])
-        near = [t for t in [*present, *in_heading] if t.found_in(window)]
+        # The section's heading names the subject of every sentence under it (（一）科创微贷).
+        near = [*(t for t in present if t.found_in(window)), *in_heading]
         # The answer must sit next to a telling word of the question, not next to a sibling
         # alone (履约贷's credit line is no answer about 微贷通, in the same sentence).
         if not any(t.weight >= NEAR_SHARE * top for t in near):
             continue
-        # A percentage of another measure is a weaker answer, not none: 贴息 is a share of
-        # 利息, and a question about its 比例 is answered by it.
-        same_measure = "percent" not in held or _percent_family_ok(need, window)
-        score = sum(t.weight for t in near) + len(held) + 2 * same_measure
+        if "percent" in held and not _percent_family_ok(need, window):
+            continue
+        score = sum(t.weight for t in near) + len(held)
         if score > best_clause_score:
             best_clause_score = score
             found = True
             focus = (max(window_start, span.start), ce)
-            measured = same_measure
-    return found, focus, measured
+    return found, focus
 
 
 def _richest_clause(
@@ -353,6 +359,18 @@ def _richest_clause(
         key=lambda x: x[0],
     )
     return (s, e)
+
+
+def _sibling(need: Need, context: str) -> str:
+    """The named thing a sentence is about when the question names another one.
+
+    Under "（一）科创微贷", "区财政按贷款实际利息的50%给予贴息" is 科创微贷's interest subsidy:
+    it answers nothing about 领航信用贷. A sentence naming the asked thing (beside others)
+    is about it too.
+    """
+    if not need.names or any(n in context for n in need.names):
+        return ""
+    return next((n for n in sorted(need.siblings) if n in context), "")
 
 
 def _subject_ok(need: Need, telling: Sequence[Term], held: Sequence[Term], coverage: float) -> bool:

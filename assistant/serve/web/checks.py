@@ -41,7 +41,7 @@ SIGNALS = {
     "figures": "所述数字",
     "documents": "文件名",
     "form": "句式",
-    "measure": "计量",
+    "sibling": "说的是别项",
     "rank": "段落排名",
     "similarity": "相似度",
     "subject": "主题词",
@@ -59,7 +59,7 @@ def failed(message: str) -> str:
 # -- HTML, from plain data ----------------------------------------------------------------
 
 
-def signals_html(signals: dict[str, float | bool]) -> str:
+def signals_html(signals: dict[str, float | bool | str]) -> str:
     """A sentence's signals: the tests as ✓ / ✗, the measures as numbers."""
     chips = []
     for name, value in signals.items():
@@ -67,6 +67,9 @@ def signals_html(signals: dict[str, float | bool]) -> str:
         if isinstance(value, bool):
             mark, cls = ("✓", "pa-signal-ok") if value else ("✗", "pa-signal-no")
             chips.append(f'<span class="pa-signal {cls}">{mark} {label}</span>')
+        elif isinstance(value, str):
+            if value:  # a named thing the sentence is about instead (a sibling)
+                chips.append(f'<span class="pa-signal pa-signal-no">{label} {esc(value)}</span>')
         else:
             chips.append(f'<span class="pa-signal">{label} {value:g}</span>')
     return f'<div class="pa-signals">{"".join(chips)}</div>'
