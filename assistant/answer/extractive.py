@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 
-from assistant.answer.grounding import Assessment
+from assistant.answer.grounding import Assessment, subject_phrase
 from assistant.answer.need import Need
 from assistant.answer.support import LIST_SENTENCE, MAX_SENTENCE, Span, Support, quote_span
 from assistant.models import NOTE, Answer, Chunk, Citation
@@ -100,19 +101,22 @@ def _overlaps(a: Span, b: Span) -> bool:
     return a.chunk.chunk_id == b.chunk.chunk_id and a.start < b.end and b.start < a.end
 
 
-def choose(need: Need, supports: Sequence[Support]) -> list[Span]:
-    """The sentences to answer with: the best one, then others that add what it lacks."""
+def choose(
+    need: Need, supports: Sequence[Support], most: int = 2, limit: int = MAX_SENTENCE
+) -> list[Span]:
+    """The sentences to answer with: the best one, then others that add what it lacks, up to
+    `most` (more when a list is asked), each quoted whole up to `limit` characters."""
     if not supports:
         return []
     best = supports[0]
     picks = [best]
     covered = set(best.terms)
-    limit = _MAX_STATEMENTS if need.asks_list else 2
+    count = max(most, _MAX_STATEMENTS) if need.asks_list else most
     # A question asking two things ("传播量目标、科普阵地要建几个") may need its second answer
     # from a sentence that scores lower, since it holds the other half of the words.
     floor = 0.6 if need.asks_several else 0.75
     for s in supports[1:]:
-        if len(picks) >= limit:
+        if len(picks) >= count:
             break
         if s.score < floor * best.score:
             break
@@ -124,7 +128,8 @@ def choose(need: Need, supports: Sequence[Support]) -> list[Span]:
             covered |= s.terms
     spans: list[Span] = []
     for s in picks:
-        span = whole_article(quote_span(s, LIST_SENTENCE if need.asks_list else MAX_SENTENCE))
+        span = quote_span(s, LIST_SENTENCE if need.asks_list else limit)
+        span = whole_article(span) if limit == MAX_SENTENCE else span
         if not any(_overlaps(span, o) for o in spans):
             spans.append(span)
     return spans
@@ -149,6 +154,52 @@ def answer(
     return Answer(f"{derived}{body}\n{NOTE}", citations, intent=intent, question=need.question)
 
 
+def answer_parts(
+    question: str,
+    readings: Sequence[tuple[Need, Assessment]],
+    issuers: Mapping[str, str],
+    scope: str = SCOPE_HEAD + "。",
+) -> Answer:
+    """One answer to a question in several parts: each part answered by its own sentence and
+    citation, in the order asked, or said plainly not to be stated by the documents."""
+    if all(a.verdict == "out_of_scope" for _, a in readings):
+        return Answer(scope, (), abstained=True, intent="out_of_scope", question=question)
+    answerable = [
+        a.verdict == "answer" and a.supports[0].coverage >= PART_COVERAGE for _, a in readings
+    ]
+    if not any(answerable):
+        need, first = readings[0]
+        reasons = [a.reason_zh for _, a in readings if a.reason_zh]
+        merged = Assessment(
+            "abstain",
+            first.supports,
+            "；".join(dict.fromkeys(reasons)) or first.reason_zh,
+            "; ".join(dict.fromkeys(a.reason_en for _, a in readings if a.reason_en)),
+        )
+        return replace(abstain(need, merged, issuers, "several"), question=question)
+    spans: list[Span] = []
+    pieces: list[str] = []
+    for (need, assessment), ok in zip(readings, answerable, strict=True):
+        if assessment.verdict != "answer":
+            pieces.append(f"{assessment.reason_zh or PART_OUTSIDE}。")
+            continue
+        if not ok:
+            # A part read against the others' subject may match a stray word: said as unknown.
+            pieces.append(f"现有文件未载明{subject_phrase(need)}的相关规定。")
+            continue
+        for span in choose(need, assessment.supports, most=1, limit=PART_SENTENCE):
+            n = next((i for i, o in enumerate(spans, 1) if _overlaps(span, o)), 0)
+            if not n:
+                spans.append(span)
+                n = len(spans)
+            pieces.append(f"{statement(span)}[{n}]。")
+    citations = tuple(cite(n, s) for n, s in enumerate(spans, 1))
+    return Answer(f"{''.join(pieces)}\n{NOTE}", citations, intent="several", question=question)
+
+
+PART_OUTSIDE = "这一问不在收录文件的范围内"
+PART_COVERAGE = 0.4  # share of a part's subject its answer must hold
+PART_SENTENCE = 80  # each part is quoted by its clauses, so every part shows near the top
 DIFFERENCE_COVERAGE = 0.3
 _ASKS_DIFFERENCE = re.compile(r"还差|差多少|相差|差距|差几|多了多少|少了多少|增加了多少|多出")
 _AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(亿元|万元|元|家|项|个|人次|人|次|场|%)")

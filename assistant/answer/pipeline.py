@@ -35,6 +35,7 @@ from assistant.answer.conversation import (
 from assistant.answer.grounding import Assessment, assess
 from assistant.answer.names import quoted_names, titles_mentioned
 from assistant.answer.need import Need, read_need
+from assistant.answer.parts import question_parts
 from assistant.answer.places import Gazetteer
 from assistant.answer.verification import MARKER, Problem, verify
 from assistant.eligibility import verdicts as eligibility
@@ -116,6 +117,8 @@ class Inquiry:
     resolved: str = ""  # the question made standalone
     focus: tuple[str, ...] = ()  # a follow-up's new subject, which outweighs the carried words
     hits: tuple[Hit, ...] = ()
+    parts: tuple[str, ...] = ()  # a question asking several things, one standalone part each
+    part_hits: tuple[tuple[Hit, ...], ...] = ()  # what each part retrieved
     reading: eligibility.Reading | None = None  # the enterprise's facts, when rules are loaded
     draft: Answer | None = None  # the extractive answer (or the verdicts, or a request)
     answerable: bool = False  # the documents hold an answer a model may word
@@ -274,7 +277,29 @@ class Assistant:
         )
 
     def _retrieve(self, inquiry: Inquiry) -> Inquiry:
-        return replace(inquiry, hits=tuple(self.retriever.search(inquiry.resolved, k=self.top_k)))
+        # A follow-up made standalone joins two questions' words: it is read as one.
+        parts = self.parts(inquiry.resolved) if inquiry.resolved == inquiry.question else []
+        if len(parts) < 2:
+            return replace(
+                inquiry, hits=tuple(self.retriever.search(inquiry.resolved, k=self.top_k))
+            )
+        # Each part finds its own passages (区里的目标 and 法律上的规定 lie in other documents);
+        # a model is shown them all.
+        part_hits = tuple(tuple(self.retriever.search(p, k=self.top_k)) for p in parts)
+        merged = {h.chunk.chunk_id: h for hits in part_hits for h in hits}
+        return replace(
+            inquiry, hits=tuple(merged.values()), parts=tuple(parts), part_hits=part_hits
+        )
+
+    def parts(self, question: str) -> list[str]:
+        """The parts of a question asking several things (one part when it asks one)."""
+        return question_parts(
+            question,
+            lambda text: [
+                *(names[0] for names in self.need(text).places),
+                *self.subject_words(text),
+            ],
+        )
 
     def _read(self, inquiry: Inquiry) -> Inquiry:
         if self.rules is None or not self.rules.rules:
@@ -329,6 +354,13 @@ class Assistant:
             )
             if facts is not None:
                 return facts, False
+        if inquiry.parts:
+            readings = [
+                self.assess(part, part_hits)
+                for part, part_hits in zip(inquiry.parts, inquiry.part_hits, strict=True)
+            ]
+            answer = extractive.answer_parts(question, readings, self.issuers, self.scope)
+            return answer, any(a.verdict == "answer" for _, a in readings)
         need, assessment = self.assess(question, hits, inquiry.focus)
         answer = extractive.answer(need, assessment, self.issuers, self.scope)
         return answer, assessment.verdict == "answer"

@@ -1,0 +1,75 @@
+"""Questions that ask several things at once, read as one question per thing asked.
+
+"临溪区高企政策找哪个科室，电话多少" asks for an office and a phone number; "去年…多少？今年呢"
+asks twice. Each clause that asks ends a part; clauses that only describe ("员工才来了四个月")
+stay with the part they introduce, and what comes before the first asking clause is shared by
+all. A later part that names no subject of its own ("电话多少", "封顶多少") is asked about the
+first part's subject. Pure functions over text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from assistant.text.vocabulary import has_chinese, normalize
+
+_SENTENCE_END = re.compile(r"(?<=[？?；;])")
+_CLAUSE_END = re.compile(r"(?<=[，,])")
+_ASKS = re.compile(
+    r"吗|呢|多少|什么|哪些|哪个|哪家|哪里|哪儿|怎么|如何|是否|几[家个项人次年月天批成]|有没有|"
+    r"能不能|可不可以|多久|多长|何时|[？?]$"
+)
+_JOINING = re.compile(r"^(?:另外|此外|还有|以及|同时|并且|而且|那么?)[，,]?")
+_TIME = re.compile(r"前年|去年|今年|明年|本年|(?:19|20)\d{2}年度?")
+MAX_PARTS = 3
+OWN_SUBJECT = 2  # subject words a later part needs to stand on its own …
+SHORT = 10  # … and characters: "超出部分是不是减半" leans on the part before it
+
+
+def _clauses(question: str) -> list[str]:
+    out: list[str] = []
+    for sentence in _SENTENCE_END.split(question):
+        out.extend(c for c in _CLAUSE_END.split(sentence) if c.strip())
+    return out
+
+
+def question_parts(question: str, subject_words: Callable[[str], list[str]]) -> list[str]:
+    """The parts of a question, each standalone; one part when it asks one thing.
+
+    `subject_words(text)` lists the words of a text that name a subject the documents know,
+    and the places it names.
+    English questions are read whole: their parts are joined by words, not by punctuation.
+    """
+    if not has_chinese(question):
+        return [question]
+    shared: list[str] = []
+    parts: list[list[str]] = []
+    pending: list[str] = []
+    for clause in _clauses(normalize(question)):
+        text = clause.strip()
+        pending.append(text)
+        if _ASKS.search(text):
+            parts.append(pending)
+            pending = []
+        elif not parts:
+            shared.append(text)
+            pending = []
+    if pending and parts:
+        parts[-1].extend(pending)
+    if len(parts) < 2 or len(parts) > MAX_PARTS:
+        return [question]
+    texts = [_JOINING.sub("", "".join(c)).rstrip("，,") for c in parts]
+    own = [subject_words(t) for t in texts]
+    # A short part, or one without a subject of its own, is asked about the richest part's.
+    richest = max(range(len(texts)), key=lambda i: len(own[i]))
+    carried = " ".join(own[richest])
+    # So is one without a time, when an earlier part names one ("去年…多少个，结算资金多少").
+    times = [m.group(0) for m in (_TIME.search(t) for t in texts) if m]
+    prefix = "".join(shared)
+    out: list[str] = []
+    for i, text in enumerate(texts):
+        lacking = i != richest and carried and (len(own[i]) < OWN_SUBJECT or len(text) <= SHORT)
+        when = times[0] if times and not _TIME.search(text) and not _TIME.search(prefix) else ""
+        out.append(f"{prefix}{when}{carried + ' ' if lacking else ''}{text}".strip())
+    return out
