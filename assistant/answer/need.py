@@ -6,9 +6,10 @@ figures, places and titles it names, which the answer must match. Pure functions
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 
+from assistant.answer import brackets
 from assistant.answer.aspects import ATTRIBUTES, NOT_SUBJECTS, OFF_TOPIC, Attribute, places_named
 from assistant.text.intent import Intent, Kind, read_intent
 from assistant.text.vocabulary import Vocabulary, has_chinese, normalize
@@ -49,6 +50,7 @@ class Need:
     english: bool = False
     siblings: frozenset[str] = frozenset()  # the documents' named things the question does not name
     names: tuple[str, ...] = ()  # the documents' named things the question names
+    stated: Mapping[str, float] = field(default_factory=dict)  # the asker's own figures (brackets)
 
     @property
     def total_weight(self) -> float:
@@ -199,10 +201,16 @@ def read_need(
         places=named,
         siblings=frozenset(n for n in names if n not in terms),
         names=tuple(n for n in terms if n in names),
+        stated=brackets.stated(asking_part_free(q)),
         titles=tuple(m.group(1) for m in _QUOTED_TITLE.finditer(question)),
         off_topic=bool(OFF_TOPIC.search(q)),
         english=english,
     )
+
+
+def asking_part_free(question: str) -> str:
+    """The question without what it asks for: "最长能签几年" states no figure of the asker's."""
+    return re.sub(r"几[年个月日天周]|多少[年个月日天周万元]*|多[久长]", " ", question)
 
 
 def _inside_longer(text: str, name: str, corpus_has: Callable[[str], bool]) -> bool:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from assistant.answer import brackets
 from assistant.answer.aspects import NOWHERE, Home
 from assistant.answer.names import names_sibling
 from assistant.answer.need import ASKS_DEFINITION, Need, Term, asked_kinds, needs_target
@@ -85,6 +86,7 @@ class Support:
     form: bool = False  # has the form of the answer asked: a definition, a remedy
     similarity: float = 0.0  # cosine of sentence and question with the embedding model
     sibling: str = ""  # the named thing the sentence is about instead of the asked one
+    bracket: int = 0  # 1: its bracket holds the asker's figure; -1: it is another bracket
 
     @property
     def answers(self) -> bool:
@@ -96,6 +98,7 @@ class Support:
             and self.subject_ok
             and self.context_ok
             and not self.sibling
+            and self.bracket >= 0
             and self.coverage > 0
         )
 
@@ -110,6 +113,7 @@ class Support:
             "form": float(self.form),
             "rank": 1.0 / (self.span.rank + 1),
             "similarity": self.similarity,
+            "bracket": float(max(self.bracket, 0)),
         }
 
     def signals(self) -> dict[str, float | bool | str]:
@@ -141,6 +145,7 @@ WEIGHTS: dict[str, float] = {
     "form": 0.3,
     "rank": 0.5,
     "similarity": 1.5,
+    "bracket": 1.0,
 }
 
 
@@ -282,6 +287,10 @@ def assess_sentence(
     if needs_target(need) and not (holds("target", text) or _PLAN.search(heading)):
         kind_ok = False  # a year's result is not the next year's target
     whole = normalize(span.chunk.text)
+    # An article is one rule: "前款规定的人员" is the 高级技术人员 its first paragraph names.
+    in_article = (
+        [t for t in need.terms if t.found_in(whole)] if _ARTICLE.match(_last(heading)) else []
+    )
     return Support(
         span,
         coverage,
@@ -290,8 +299,9 @@ def assess_sentence(
         figures_ok=all(_figure_number(f) in whole for f in need.figures),
         focus=focus,
         terms=frozenset(t.word for t in present),
-        subject_ok=_subject_ok(need, telling, [*present, *in_heading], coverage),
+        subject_ok=_subject_ok(need, telling, [*present, *in_heading, *in_article], coverage),
         sibling=_sibling(need, f"{heading} {lead_in} {text}"),
+        bracket=brackets.fit(need.stated, f"{lead_in}{text}") if need.stated else 0,
         context_ok=_context_ok(need, heading, text, whole, doc_year, home, doc_places),
         documents=need.asks_documents and "《" in span.text,
         form=_has_form(need, text, present),
@@ -359,6 +369,13 @@ def _richest_clause(
         key=lambda x: x[0],
     )
     return (s, e)
+
+
+_ARTICLE = re.compile(r"^第[一二三四五六七八九十百零〇\d]+条")
+
+
+def _last(heading: str) -> str:
+    return heading.split(" > ")[-1].strip() if heading else ""
 
 
 def _sibling(need: Need, context: str) -> str:

@@ -62,7 +62,9 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
         "time",
         re.compile(
             r"什么时候|何时|哪天|哪一天|多久|期限|截止|几年|几月|日期|时限|时间要求|多长时间|"
-            r"when|how long|how many (?:years|months|days|weeks)|deadline|date"
+            # "when" asks at the start or before a verb, not as "when an employee invents".
+            r"^\s*when\b|\bwhen (?:is|was|were|will|do|does|did|must|should|can|shall|may)\b|"
+            r"how long|how many (?:years|months|days|weeks)|deadline|\bdate\b"
         ),
     ),
     ("doc_number", re.compile(r"文号|发文字号|文件编号|document number")),
