@@ -17,11 +17,12 @@ from typer.testing import CliRunner
 
 from assistant.cli import app
 from assistant.config import PROJECT_DIR, get_settings, load_settings
-from assistant.eligibility.profile import Profile, parse_profile, read_facts
+from assistant.eligibility.profile import Profile, mentions_self, parse_profile, read_facts
 from assistant.eligibility.rules import RuleBook, read_rule_files, uncovered
 from assistant.eligibility.verdicts import (
     HEAD,
     INTENT,
+    REQUEST,
     conversation_profile,
     evaluate,
     next_questions,
@@ -298,6 +299,126 @@ def test_a_model_reads_the_profile_and_a_bad_reading_falls_back_to_the_vocabular
     openai_stub.script('{"stage": "青春期"}')  # outside the vocabulary
     [fallback] = ask(services, "我们是成长期的科技型中小企业，能贷款吗？")
     assert fallback.intent == INTENT and "成长期" in fallback.answer
+
+
+# -- whose company: the verdicts answer only a question about the asker's own ------------------
+
+GENERAL_QUESTIONS = [
+    "国家在税收上对小微企业有哪些扶持？",
+    "高企有什么补贴？",
+    "小微企业的所得税税率是多少",
+    "哪些企业可以申请微贷通",
+    "高新技术企业能享受哪些税收优惠？",
+    "小型微利企业是否可以享受优惠",
+    "什么样的企业能申请履约贷？",
+    "我们想了解一下科技小巨人企业能享受什么政策",  # the first person only frames the question
+    "去年认定的高企，能享受区里的补贴吗？",  # a kind of enterprise, not a statement
+]
+OWN_COMPANY_QUESTIONS = [
+    "我们公司能拿区里的高企补贴吗？",
+    "我司符合条件吗",
+    "我们能申请哪些政策",
+    "我们是成长期的科技型中小企业，能享受什么政策吗？",
+    "我想问一下我们公司能不能申请微贷通",
+    "刚拿到高企证书，区里有补贴吗？",  # facts about the asker's company, then the question
+    "公司在青浦注册，能拿补贴吗",
+]
+
+
+@pytest.mark.parametrize("question", GENERAL_QUESTIONS)
+def test_a_general_question_about_policies_takes_the_answer_path(
+    shipped_services: Services, question: str
+) -> None:
+    [answer] = ask(shipped_services, question)
+    assert answer.intent != INTENT and not answer.answer.startswith(HEAD)
+
+
+@pytest.mark.parametrize("question", OWN_COMPANY_QUESTIONS)
+def test_a_question_about_ones_own_company_gets_the_verdicts(
+    shipped_services: Services, question: str
+) -> None:
+    [answer] = ask(shipped_services, question)
+    assert answer.intent == INTENT and answer.answer.startswith(HEAD)
+
+
+def test_a_missing_deciding_fact_is_asked_for_in_the_sites_words_not_guessed(
+    shipped_services: Services,
+) -> None:
+    [answer] = ask(shipped_services, "我们公司能拿区里的高企补贴吗？")
+    assert "【符合】" not in answer.answer and "【不符合】" not in answer.answer
+    request = answer.answer.split(REQUEST)[1].splitlines()[0]
+    # One short question per deciding fact, the location worded by corpus/site.yaml.
+    assert request.startswith(
+        "贵企业是否在青浦区注册？贵企业是否已被认定为高新技术企业？"
+        "贵企业的高新技术企业资格是首次认定还是重新认定？"
+    )
+    [told] = ask(shipped_services, "我们是高企，在青浦注册，区里的补贴能拿吗？")
+    assert told.answer.split(REQUEST)[1].startswith(
+        "贵企业的高新技术企业资格是首次认定还是重新认定？"
+    )
+    assert "是否在青浦区注册" not in told.answer.split(REQUEST)[1]
+
+
+def test_a_loan_question_asks_one_question_per_missing_condition(
+    shipped_services: Services,
+) -> None:
+    [answer] = ask(shipped_services, "我们可以申请微贷通吗？")
+    request = answer.answer.split(REQUEST)[1].splitlines()[0]
+    assert request.count("？") == 3  # stage, a technology enterprise, size: one each
+    assert "发展阶段" in request and "科技型企业" in request and "微型、小型" in request
+
+
+def test_asked_what_it_can_get_with_nothing_known_the_answer_asks_instead_of_judging(
+    shipped_services: Services,
+) -> None:
+    [answer] = ask(shipped_services, "我们能申请哪些政策？")
+    assert "暂不能判断" in answer.answer and "【符合】" not in answer.answer
+    assert 1 <= answer.answer.split(REQUEST)[1].splitlines()[0].count("？") <= 3
+
+
+def test_a_bare_yes_to_several_questions_is_not_taken_for_an_answer_to_one(
+    shipped_services: Services,
+) -> None:
+    first, second = ask(shipped_services, "我们公司能拿区里的高企补贴吗？", "是的")
+    assert "请逐项回答" in first.answer
+    assert second.intent == INTENT and "尚未提供企业情况" in second.answer
+    assert "是否在青浦区注册" in second.answer.split(REQUEST)[1]
+
+
+def test_an_own_company_question_naming_no_policy_is_about_the_one_asked_before(
+    shipped_services: Services,
+) -> None:
+    general, own = ask(shipped_services, "哪些企业可以申请微贷通？", "我司符合条件吗？")
+    assert general.intent != INTENT
+    assert own.intent == INTENT and "微贷通" in own.answer
+    assert "青浦区高新技术企业补贴" not in own.answer
+
+
+def test_a_general_question_during_a_check_takes_the_answer_path(
+    shipped_services: Services,
+) -> None:
+    check, general = ask(
+        shipped_services, "我们是成长期的科技型中小企业，能贷款吗？", "高企的企业所得税税率是多少？"
+    )
+    assert check.intent == INTENT
+    assert general.intent != INTENT and "15％" in general.answer
+
+
+@pytest.mark.parametrize("question", ["我们能申请专利吗？", "我们公司亏损能拿到以后年度弥补吗"])
+def test_an_own_company_question_about_what_no_rule_covers_is_answered_from_the_documents(
+    shipped_services: Services, question: str
+) -> None:
+    [answer] = ask(shipped_services, question)
+    assert answer.intent != INTENT
+
+
+def test_whose_company_a_message_speaks_of() -> None:
+    assert mentions_self("我们是高企")
+    assert mentions_self("公司是高企，能享受什么？")
+    assert mentions_self("刚拿到高企证书，区里有补贴吗？")
+    assert not mentions_self("我们想了解高企有什么补贴")
+    assert not mentions_self("小型微利企业是否可以享受优惠")
+    assert not mentions_self("去年认定的高企，能享受补贴吗？")
 
 
 # -- the command line ------------------------------------------------------------------

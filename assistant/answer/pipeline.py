@@ -316,7 +316,9 @@ class Assistant:
         A model, when configured, reads the facts (its reading is validated against the
         profile's schema); the vocabulary reads them otherwise, or when the model fails.
         """
-        reading = eligibility.conversation_profile(question, history)
+        reading = eligibility.conversation_profile(
+            question, history, self.rules.rules if self.rules else ()
+        )
         if reading.asks and self.llm is not None:
             try:
                 return replace(reading, profile=self.llm.extract_profile(question, history))

@@ -303,8 +303,20 @@ def describe(profile: Profile) -> list[str]:
 
 # Speaking of one's own company: only then do the words describe the asker.
 SELF = re.compile(
-    r"我们|我司|本公司|我公司|我单位|本单位|本企业|我企|咱们|我方|我的公司|我家公司|公司是|企业是"
+    r"我们|我司|本公司|我公司|我单位|本单位|本企业|我企|咱们|咱公司|我方|我的公司|我家公司"
 )
+# The asker's first person in the act of asking ("我们想了解…", "我想问一下") is not about
+# the company: "我们想了解高企有什么补贴" asks about 高企 in general.
+_FRAMING = re.compile(
+    r"(?:我们|咱们|我)(?:这边)?(?:想|要|需要|希望)?(?:了解|知道|问问?|咨询|请教|打听)(?:一下|下)?"
+)
+# A clause whose subject is the company itself, named bare ("公司是高企", "公司在…注册").
+_BARE_SUBJECT = re.compile(
+    r"^(?:公司|企业)(?:是(?!否|不是)|属于)"
+    r"|^公司(?:在|注册|已|刚|由|还|目前|今年|去年|成立|不是|没有|还没)"
+)
+# A statement with its subject left out, as one speaks of oneself ("刚拿到高企证书，…").
+_DROPPED_SUBJECT = re.compile(r"^(?:刚刚?|已经|去年|今年|前年|目前|现在)")
 _NEGATION = re.compile(
     r"(?:不是|不属于|并非|非|没有|没|未|还不是|尚未|不)(?:被)?(?:认定为?|评为|入选|获得|拿到|通过)?[^，。,；;！？]{0,3}$"
 )
@@ -371,8 +383,30 @@ _ASK = re.compile(
 
 
 def mentions_self(text: str) -> bool:
-    """Whether the writer speaks of their own enterprise."""
-    return bool(SELF.search(text))
+    """Whether the writer speaks of their own enterprise.
+
+    In the first person ("我们", "我司"; not in "我想问一下"), with the company as a bare
+    subject ("公司是高企"), or in a statement of facts with its subject left out that comes
+    before a question ("刚拿到高企证书，区里有补贴吗？"); a noun phrase ("去年认定的高企，…")
+    states nothing about the writer.
+    """
+    text = _FRAMING.sub("", text)
+    if SELF.search(text):
+        return True
+    clauses = [c.strip() for c in _clauses(text)]
+    for i, clause in enumerate(clauses):
+        if _BARE_SUBJECT.match(clause):
+            return True
+        if (
+            _DROPPED_SUBJECT.match(clause)
+            and not _asks(clause)
+            and not clause.endswith("的")
+            and not re.search(r"的[^，。]{1,8}$", clause)
+            and any(is_question(c) for c in clauses[i + 1 :])
+            and read_facts(clause).known()
+        ):
+            return True
+    return False
 
 
 def read_facts(text: str) -> Profile:
@@ -426,6 +460,14 @@ def _clauses(text: str) -> Iterable[str]:
 
 def _asks(clause: str) -> bool:
     return bool(re.search(r"[吗？?]|能否|能不能|可不可以|怎么|如何|是否", clause))
+
+
+_QUESTION = re.compile(r"[吗？?]|呢$|能否|能不能|可不可以|怎么|如何|是否|什么|哪些|哪个|啥|多少|几")
+
+
+def is_question(text: str) -> bool:
+    """Whether a message or clause asks something (rather than only stating)."""
+    return bool(_QUESTION.search(text.strip()))
 
 
 def _negated(before: str) -> bool:

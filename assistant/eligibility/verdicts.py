@@ -14,7 +14,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from assistant.eligibility.profile import FACTS, Profile, describe, mentions_self, read_facts
+from assistant.eligibility.profile import (
+    FACTS,
+    Profile,
+    describe,
+    is_question,
+    mentions_self,
+    read_facts,
+)
 from assistant.eligibility.rules import Condition, Rule
 from assistant.models import NOTE, Answer, Citation, Message
 
@@ -121,15 +128,49 @@ def next_questions(verdicts: Sequence[Verdict], limit: int = 2) -> list[str]:
     return [FACTS[f].question for f in ranked[:limit]]
 
 
+def deciding_questions(verdicts: Sequence[Verdict], limit: int = 4) -> list[str]:
+    """One short question per missing fact that would decide an open rule, each asked once.
+
+    Every unknown condition is settled by one fact: of the facts any of which would meet it
+    ("科技型中小企业或高新技术企业"), the one that settles most of the open conditions is
+    asked. The facts of rules with conditions already met come first, as in `next_questions`.
+    """
+    open_: list[tuple[int, tuple[str, ...]]] = []  # (conditions met in its rule, its facts)
+    for v in verdicts:
+        if v.outcome != "needs_info":
+            continue
+        met = sum(c.status == "met" for c in v.checks)
+        for c in v.checks:
+            if c.status == "unknown":
+                open_.append((met, tuple(f for f in c.condition.fields() if f in v.missing)))
+    seen = list(dict.fromkeys(f for _, fields in open_ for f in fields))
+    asked: list[str] = []
+    while open_ and len(asked) < limit:
+        weight: Counter[str] = Counter()
+        for met, fields in open_:
+            for f in fields:
+                weight[f] += 1 + 10 * met
+        if not weight:
+            break
+        best = min(weight, key=lambda f: (-weight[f], seen.index(f)))
+        asked.append(best)
+        open_ = [(met, fields) for met, fields in open_ if best not in fields]
+    return [FACTS[f].question for f in asked]
+
+
 def about(rules: Sequence[Rule], question: str) -> list[Rule]:
     """The rules a question is about, by their topic words; none named means all of them.
 
     Only the asking part counts: in "我们是高企，区里的补贴能拿吗？" the topic is 补贴, while
-    高企 describes the asker.
+    高企 describes the asker. `question` may hold several messages, one a line, the first
+    that names a rule deciding ("我司符合条件吗？" after "哪些企业可以申请微贷通？").
     """
-    asked = asked_part(question)
-    named = [r for r in rules if any(t in asked for t in r.topics)]
-    return named or list(rules)
+    for message in question.split("\n"):
+        asked = asked_part(message)
+        named = [r for r in rules if any(t in asked for t in r.topics)]
+        if named:
+            return named
+    return list(rules)
 
 
 def asked_part(question: str) -> str:
@@ -141,10 +182,13 @@ def asked_part(question: str) -> str:
 
 # -- in conversation -----------------------------------------------------------------------
 
+# Asking whether one qualifies, or what one can get: said of one's own company, these make a
+# question one for the verdicts.
 ASKS = re.compile(
     r"能享受|可以享受|可享受|享受什么|享受哪些|能申请|可以申请|可申请|能不能(?:申请|享受|拿|贷|获得|用)"
-    r"|(?:能|可以|可否)(?:用|减免|减|免|抵|申报|报)"
-    r"|符合.{0,8}(?:条件|要求)|有资格|够不够|够格|能拿|可以拿|能贷|可以贷|贷得到|能获得|可以获得"
+    r"|(?:能|可以|可否|能否)(?:用|减免|减|免|抵|申报|报|享受|申请|拿|领|贷|获得)"
+    r"|(?:符合|满足).{0,8}(?:条件|要求)|够条件|有资格|够不够|够格|能拿|可以拿|能贷|可以贷|贷得到"
+    r"|能获得|可以获得|适用吗|能不能用"
     r"|(?:有|能有)(?:哪些|什么|啥)[^，。？?]{0,6}(?:政策|优惠|补贴|支持|扶持|福利|好处|奖励|产品|项目)"
     r"|(?:有|能拿到?)(?:补贴|优惠|奖励|扶持)吗|适用(?:哪些|什么)|能用(?:哪些|什么)|可以用哪些"
 )
@@ -153,8 +197,38 @@ ASKS = re.compile(
 _ASKS_FIGURE = re.compile(
     r"多少|几[个家项年月天次]|金额|额度|比例|税率是|什么时候|何时|哪天|截止|期限"
 )
+# Who qualifies, asked in general: "哪些企业可以申请微贷通" is a question about the documents.
+_ANY_COMPANY = re.compile(
+    r"(?:哪些|哪类|哪种|哪一类|什么样的?|什么类型的?|何种)(?:企业|公司|单位|主体)"
+)
+# Asking in general what one can get, or whether one qualifies: about every rule there is.
+_GENERAL_ASK = re.compile(
+    r"(?:哪些|什么|啥)[^，。？?]{0,6}(?:政策|优惠|补贴|支持|扶持|福利|好处|奖励|项目|产品)"
+    r"|(?:享受|申请|拿|获得|用)(?:哪些|什么|啥)|(?:符合|满足|够)[^，。？?]{0,8}(?:条件|要求)"
+    r"|有资格|够格|够不够|(?:有|能拿到?)(?:补贴|优惠|奖励|扶持)吗"
+)
+# A question that names no object of its own refers to the one asked before ("我司符合条件吗").
+_OPEN_ENDED = re.compile(r"什么|哪些|哪类|啥")
 _YES = re.compile(r"^(?:是的?|对的?|有的?|嗯|是呀|是啊|没错|对啊|在的?|已经是|属于)[。！!，,]?$")
 _NO = re.compile(r"^(?:不是|没有|否|不在|还不是|不属于|没)[。！!，,]?$")
+REQUEST = "为进一步判断，请补充："
+
+
+def asks_own(question: str, in_check: bool = False) -> bool:
+    """Whether a message asks whether the writer's own enterprise qualifies, or what it can get.
+
+    It takes an asking verb (能申请, 能享受, 符合条件, 能拿…) said of the writer's company:
+    in the first person, or after facts stated about it ("我们是…企业，能享受…吗"). A question
+    about a kind of enterprise ("高企有什么补贴？", "哪些企业可以申请微贷通") is a question
+    about the documents, and so is one for a figure or a date. In a check under way, a question
+    with no subject of its own continues it ("那信用贷能申请吗？").
+    """
+    asking = asked_part(question)
+    if not ASKS.search(question) or _ASKS_FIGURE.search(question) or _ANY_COMPANY.search(asking):
+        return False
+    if mentions_self(question):
+        return True
+    return in_check and not read_facts(asking).known()
 
 
 @dataclass(frozen=True)
@@ -162,21 +236,31 @@ class Reading:
     """What a conversation has said about the enterprise, and what this turn asks."""
 
     profile: Profile
-    asks: bool  # whether this turn asks what the enterprise qualifies for
-    topic: str  # the message whose asking part names the rules in question
+    asks: bool  # whether this turn asks what the writer's own enterprise qualifies for
+    topic: str  # the messages naming the rules in question, one a line, the first deciding
 
 
-def conversation_profile(question: str, history: Sequence[Message]) -> Reading:
+def conversation_profile(
+    question: str, history: Sequence[Message], rules: Sequence[Rule] = ()
+) -> Reading:
     """The facts stated so far in a conversation, and whether this turn asks for verdicts.
 
-    Facts come from turns that speak of the writer's enterprise and from replies to the
-    assistant's own eligibility questions; a bare "是" / "没有" answers the fact asked last.
-    A reply keeps the topic of the question that started the check.
+    A turn asks for verdicts when it asks about the writer's own enterprise (`asks_own`), or
+    replies to the assistant's eligibility questions with facts ("首次认定的", "是的"); a
+    question about policies in general takes the answer path, even in a check under way.
+    Facts come from turns that speak of the writer's enterprise and from such replies; a bare
+    "是" / "没有" answers the yes-or-no fact asked last, when only one was asked. A reply keeps
+    the topic of the question that started the check; an own-company question that names no
+    rule ("我司符合条件吗？") is about what was asked just before. Given the `rules`, an
+    own-company question is one for the verdicts only if it names what a rule is about, or
+    asks in general what the company can get or whether it qualifies: "我们能申请专利吗？"
+    is for the documents.
     """
     profile = Profile()
     last_answer = ""
     in_check = False
-    topic = ""
+    topic = ""  # the question that started the check under way
+    earlier = ""  # the user's previous message
     for m in history:
         if m.role == "assistant":
             last_answer = m.content
@@ -184,32 +268,59 @@ def conversation_profile(question: str, history: Sequence[Message]) -> Reading:
             if not in_check:
                 topic = ""
         elif m.role == "user":
-            if mentions_self(m.content) or in_check:
-                profile = profile.merged(_reply_facts(m.content, last_answer if in_check else ""))
+            asked_in = last_answer if in_check else ""
+            if (
+                mentions_self(m.content)
+                or asks_own(m.content, in_check)
+                or _replies(m.content, in_check, asked_in)
+            ):
+                profile = profile.merged(_reply_facts(m.content, asked_in))
             if ASKS.search(m.content):
                 topic = m.content
-    stated = _reply_facts(question, last_answer if in_check else "")
-    asks = (
-        bool(ASKS.search(question))
-        and not _ASKS_FIGURE.search(question)
-        and (bool(stated.known()) or (mentions_self(question) and bool(profile.known())))
+            earlier = m.content
+    asked_in = last_answer if in_check else ""
+    if _OPEN_ENDED.search(asked_part(question)):
+        topics = [question]  # "我们能申请哪些政策？" asks afresh
+    else:
+        topics = [question, topic, earlier]
+    own = asks_own(question, in_check) and (
+        not rules or bool(_GENERAL_ASK.search(asked_part(question))) or _names(rules, topics)
     )
-    replying = in_check and bool(stated.known())
-    return Reading(
-        profile.merged(stated), asks or replying, question if asks or not topic else topic
-    )
+    replying = not own and _replies(question, in_check, asked_in)
+    if not own and not replying:
+        return Reading(profile, False, question)
+    profile = profile.merged(_reply_facts(question, asked_in))
+    if replying:
+        topics = [topic or question]
+    return Reading(profile, True, "\n".join(t.replace("\n", "，") for t in topics if t))
+
+
+def _names(rules: Sequence[Rule], messages: Sequence[str]) -> bool:
+    """Whether the asking part of one of the messages names what a rule is about."""
+    return any(t in asked_part(m) for m in messages if m for r in rules for t in r.topics)
+
+
+def _replies(text: str, in_check: bool, asked_in: str) -> bool:
+    """Whether a message answers the questions of a check under way (not asking one of its
+    own about the documents)."""
+    if not in_check:
+        return False
+    answer = text.strip()
+    if _YES.match(answer) or _NO.match(answer):
+        return True
+    return bool(_reply_facts(text, asked_in).known()) and not is_question(text)
 
 
 def _reply_facts(text: str, asked_in: str) -> Profile:
     facts = read_facts(text)
     answer = text.strip()
     if asked_in and (_YES.match(answer) or _NO.match(answer)):
+        request = asked_in.split(REQUEST, 1)[-1]
         asked = [
-            name for name, spec in FACTS.items() if spec.question in asked_in and spec.words
-        ]  # a yes/no fact
-        if asked:
-            last = max(asked, key=lambda n: asked_in.rfind(FACTS[n].question))
-            return facts.merged(Profile.model_validate({last: bool(_YES.match(answer))}))
+            name for name, spec in FACTS.items() if spec.words and spec.question in request
+        ]  # the yes/no facts asked for
+        if len(asked) == 1:  # with several asked, a bare 是 would be a guess
+            return facts.merged(Profile.model_validate({asked[0]: bool(_YES.match(answer))}))
     return facts
 
 
@@ -322,10 +433,18 @@ def chat_answer(
         for v in items:
             lines.append(_verdict_line(v, numbers))
     if not relevant:
-        lines.append("按目前的情况，暂未找到可以确认适用的政策条款。")
-    asks = next_questions(relevant)
+        lines.append(
+            "按目前的情况，暂未找到可以确认适用的政策条款。"
+            if profile.known()
+            else "尚不了解贵企业的情况，暂不能判断适用哪些政策。"
+        )
+    # Every fact that would decide a rule shown is asked for; with none shown, the facts
+    # that decide the most rules.
+    asks = deciding_questions(relevant or verdicts, limit=4 if relevant else 3)
     if asks:
-        lines.append("为进一步判断，请补充：" + "".join(asks))
+        yes_no = [q for q in asks if any(q == s.question for s in FACTS.values() if s.words)]
+        # A bare "是" answers one yes-or-no question only: with several, say so.
+        lines.append(REQUEST + "".join(asks) + ("（请逐项回答。）" if len(yes_no) > 1 else ""))
     lines.append(NOTE)
     return Answer("\n".join(lines), tuple(numbers.citations), intent=INTENT, question=question)
 
