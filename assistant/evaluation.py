@@ -435,14 +435,18 @@ def run_eligibility_evaluation(
 
     A JSON case checks the engine; a chat case goes through the assistant turn by turn and
     counts only if the last answer is an eligibility answer that lists every rule expected
-    to apply under 【符合】.
+    to apply under 【符合】. A case with `"route": "answer"` is a question about the documents:
+    it counts if its answer is not an eligibility answer. `asks_for` names the facts the last
+    answer must ask for, each in the site's wording.
     """
     from assistant.eligibility import verdicts as engine
-    from assistant.eligibility.profile import parse_profile
+    from assistant.eligibility.profile import FACTS, parse_profile
+    from assistant.serve.runtime import use_site
 
+    use_site(services.settings)  # another set measured before may have worded the facts
     book = services.rulebook
     names = {r.id: r.name for r in book.rules}
-    scores: dict[str, list[bool]] = {"json": [], "chat": []}
+    scores: dict[str, list[bool]] = {"json": [], "chat": [], "general": [], "missing": []}
     misses: list[str] = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip():
@@ -456,15 +460,27 @@ def run_eligibility_evaluation(
             for turn in case["turns"]:
                 answer = services.assistant.ask(turn, history)
                 history += [Message("user", turn), Message("assistant", answer.answer)]
+            routed = answer.intent == engine.INTENT
+            if case.get("route") == "answer":
+                scores["general"].append(not routed)
+                if routed:
+                    misses.append(f"{case['id']}: expected the answer path, got verdicts")
+                continue
             reading = services.assistant.reading(case["turns"][-1], history[:-2])
-            profile, routed = reading.profile, answer.intent == engine.INTENT
+            profile = reading.profile
             shown = (
                 answer.answer.split("【符合】")[1].split("【")[0]
                 if "【符合】" in answer.answer
                 else ""
             )
+            request = answer.answer.partition(engine.REQUEST)[2] if routed else ""
+            for field in case.get("asks_for", []):
+                asked = FACTS[field].question in request
+                scores["missing"].append(asked)
+                if not asked:
+                    misses.append(f"{case['id']} {field}: not asked for")
         got = {v.rule.id: v.outcome for v in engine.evaluate(profile, book.rules)}
-        for rule_id, expected in case["expect"].items():
+        for rule_id, expected in case.get("expect", {}).items():
             ok = routed and got.get(rule_id) == expected
             if ok and kind == "chat" and expected == "eligible":
                 ok = names.get(rule_id, "\0") in shown
@@ -477,12 +493,11 @@ def run_eligibility_evaluation(
                 else:
                     found = str(got.get(rule_id))
                 misses.append(f"{case['id']} {rule_id}: expected {expected}, got {found}")
-    every = scores["json"] + scores["chat"]
+    every = [ok for kind in scores.values() for ok in kind]
     return {
         "checks": len(every),
         "accuracy": sum(every) / max(len(every), 1),
-        "json": sum(scores["json"]) / max(len(scores["json"]), 1),
-        "chat": sum(scores["chat"]) / max(len(scores["chat"]), 1),
+        **{kind: sum(oks) / max(len(oks), 1) for kind, oks in scores.items()},
         "misses": misses,
     }
 
@@ -492,6 +507,8 @@ def format_eligibility_report(report: dict[str, Any]) -> str:
         "eligibility verdicts",
         f"  profiles as JSON     {report['json']:6.1%}",
         f"  profiles in chat     {report['chat']:6.1%}",
+        f"  general questions    {report['general']:6.1%}  (answered from the documents)",
+        f"  missing facts        {report['missing']:6.1%}  (asked for)",
         f"  all ({report['checks']} checks)   {report['accuracy']:6.1%}",
     ]
     if report["misses"]:
