@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from assistant.text.vocabulary import has_chinese
+from assistant.site import SiteVocabulary
+from assistant.text.vocabulary import has_chinese, normalize, site_words_in_use
 
 _DATA = resources.files("assistant.text") / "data"
 
@@ -115,6 +116,15 @@ ATTRIBUTES: tuple[Attribute, ...] = (
         ),
     ),
     Attribute(
+        "联系部门",
+        "office to contact",
+        re.compile(
+            r"(?:哪个|哪家|什么)(?:科室|部门|处室|单位)(?!发)|找谁|联系部门|主管部门|"
+            r"which (?:office|department)|who (?:do|should) we (?:contact|ask)"
+        ),
+        re.compile(r"联系部门|联系人|[科处室局委办中心][:：，,]|负责|受理"),
+    ),
+    Attribute(
         "奖金",
         "prize money",
         re.compile(r"奖金|奖多少|prize"),
@@ -154,15 +164,22 @@ class Home:
 NOWHERE = Home()
 
 
-@lru_cache(maxsize=1)
 def known_places() -> tuple[tuple[str, ...], ...]:
-    """Provinces, cities and Shanghai's districts, each with its names (Chinese, English)."""
+    """Provinces, cities and districts, each with its names (Chinese, English): places.txt's,
+    then the site's own (its vocabulary's `places`)."""
+    return _known_places(site_words_in_use())
+
+
+@lru_cache(maxsize=4)
+def _known_places(site_words: SiteVocabulary) -> tuple[tuple[str, ...], ...]:
     text = (_DATA / "places.txt").read_text(encoding="utf-8")
-    return tuple(
+    listed = tuple(
         tuple(line.split())
         for line in text.splitlines()
         if line.strip() and not line.startswith("#")
     )
+    own = tuple(tuple(normalize(n) for n in names) for names in site_words.places)
+    return tuple(dict.fromkeys((*listed, *own)))
 
 
 def places_named(question: str) -> tuple[tuple[str, ...], ...]:

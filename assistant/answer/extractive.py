@@ -188,11 +188,10 @@ def answer_parts(
             pieces.append(f"现有文件未载明{subject_phrase(need)}的相关规定。")
             continue
         for span in choose(need, assessment.supports, most=1, limit=PART_SENTENCE):
-            n = next((i for i, o in enumerate(spans, 1) if _overlaps(span, o)), 0)
-            if not n:
-                spans.append(span)
-                n = len(spans)
-            pieces.append(f"{statement(span)}[{n}]。")
+            if any(_overlaps(span, o) for o in spans):
+                continue  # one sentence answering two parts is quoted once
+            spans.append(span)
+            pieces.append(f"{statement(span)}[{len(spans)}]。")
     citations = tuple(cite(n, s) for n, s in enumerate(spans, 1))
     return Answer(f"{''.join(pieces)}\n{NOTE}", citations, intent="several", question=question)
 

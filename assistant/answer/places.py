@@ -32,7 +32,7 @@ _SUFFIXES = ("自治区", "新区", "省", "市", "区", "县")
 
 
 def leading_places(name: str) -> list[str]:
-    """The administrative names an issuer or title starts with ("上海市青浦区科委" → 上海市, 青浦区)."""
+    """The administrative names an issuer or title starts with ("某市某区科委" → 某市, 某区)."""
     out: list[str] = []
     for part in re.split(r"[、，,；;\s]+", name):
         at = 0

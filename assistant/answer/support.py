@@ -268,6 +268,9 @@ def assess_sentence(
     """
     text = normalize(span.text)
     heading = normalize(span.chunk.section)
+    # A passage carries its document: the title's words (…促进高新技术企业…措施) are the
+    # subject of a line such as "联系部门：区科委产业科".
+    in_title = [t for t in need.terms if t.found_in(normalize(span.chunk.title))]
     chunk_clauses = clauses(span.chunk.text, 0, len(span.chunk.text))
     # The clause before the sentence still speaks of its subject: "…的高企予以资金补贴。
     # 惠及企业达527家" names 高企 one sentence earlier.
@@ -299,7 +302,9 @@ def assess_sentence(
         figures_ok=all(_figure_number(f) in whole for f in need.figures),
         focus=focus,
         terms=frozenset(t.word for t in present),
-        subject_ok=_subject_ok(need, telling, [*present, *in_heading, *in_article], coverage),
+        subject_ok=_subject_ok(
+            need, telling, [*present, *in_heading, *in_article, *in_title], coverage
+        ),
         sibling=_sibling(need, f"{heading} {lead_in} {text}"),
         bracket=brackets.fit(need.stated, f"{lead_in}{text}") if need.stated else 0,
         context_ok=_context_ok(need, heading, text, whole, doc_year, home, doc_places),

@@ -42,6 +42,7 @@ SIGNALS = {
     "documents": "文件名",
     "form": "句式",
     "sibling": "说的是别项",
+    "bracket": "档次相符",
     "rank": "段落排名",
     "similarity": "相似度",
     "subject": "主题词",
