@@ -11,18 +11,24 @@ all come from `site.yaml` (ASSISTANT_SITE_FILE, else `site.yaml` in the corpus f
     location:
       registered_in_district: {label: 在示例区注册, question: 贵企业是否在示例区注册？, words: [...]}
       in_zhangjiang_park: {label: 位于…园区, question: …, words: [...]}
+    vocabulary:
+      words: [示例园, 大示例]                      # kept whole when text is split into words
+      synonyms: [[示例区, 示例, shili], [示例园, 示例科技园]]   # the documents' term first
+      places: [[示例区, 示例, shili]]             # its names in Chinese, then its English
 
-Without the file the defaults name no place at all. A malformed file is a ConfigError that
-names the file and the field.
+The vocabulary adds the deployment's own words to the package's (`assistant/text/data/`): they
+split questions and documents alike, so changing them rebuilds the index. Without the file the
+defaults name no place at all. A malformed file is a ConfigError that names the file and the
+field.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from assistant.errors import ConfigError
 
@@ -80,6 +86,26 @@ class LocationFact(_Strict):
 LocationField = Literal["registered_in_district", "in_zhangjiang_park"]
 
 
+# A word of the vocabulary: one token, no spaces (an English term of a synonym group may
+# have them, "high-tech zone"); a place's name is one word, as places.txt writes it.
+Term = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Word = Annotated[Term, StringConstraints(pattern=r"^\S+$")]
+
+
+class SiteVocabulary(_Strict):
+    """The deployment's own words, added to the package's lexicon, synonyms and places.
+
+    `words` are kept whole by the tokenizer (a park's name: 示例园); each group of `synonyms`
+    is one term in several wordings, the documents' own first, and each of its Chinese terms is
+    kept whole too; each of `places` is one place a question may name, its names in Chinese
+    and then its English spelling (as a line of places.txt).
+    """
+
+    words: tuple[Word, ...] = ()
+    synonyms: tuple[Annotated[tuple[Term, ...], Field(min_length=2)], ...] = ()
+    places: tuple[Annotated[tuple[Word, ...], Field(min_length=1)], ...] = ()
+
+
 class Site(_Strict):
     """The deployment's own facts (not policy text)."""
 
@@ -88,6 +114,7 @@ class Site(_Strict):
     page: Page = Page()
     scope: Scope = Scope()
     location: dict[LocationField, LocationFact] = {}
+    vocabulary: SiteVocabulary = SiteVocabulary()
 
 
 def load_site(path: Path | None) -> Site:

@@ -29,7 +29,7 @@ from assistant.config import load_settings
 from assistant.ingest.loading import load_document
 from assistant.models import Answer, Citation, Hit, Message
 from assistant.serve.runtime import Services
-from assistant.text.vocabulary import normalize, vocabulary
+from assistant.text.vocabulary import normalize
 
 from .openai_stub import OpenAIStub, Reply
 
@@ -72,7 +72,11 @@ def with_model(services: Services, stub: OpenAIStub, timeout: float = 10.0) -> A
         corpus_dir=services.settings.corpus_dir,
     )
     return Assistant(
-        services.index, services.retriever, vocabulary(), settings.top_k, LLMAnswerer(settings)
+        services.index,
+        services.retriever,
+        services.vocabulary,
+        settings.top_k,
+        LLMAnswerer(settings),
     )
 
 

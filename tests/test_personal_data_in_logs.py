@@ -18,7 +18,6 @@ from assistant.errors import LLMError
 from assistant.models import Message
 from assistant.serve.runtime import Services
 from assistant.text.redaction import described, fingerprint
-from assistant.text.vocabulary import vocabulary
 
 from .openai_stub import OpenAIStub, Reply
 
@@ -55,7 +54,11 @@ def with_model(services: Services, stub: OpenAIStub) -> Assistant:
         corpus_dir=services.settings.corpus_dir,
     )
     return Assistant(
-        services.index, services.retriever, vocabulary(), settings.top_k, LLMAnswerer(settings)
+        services.index,
+        services.retriever,
+        services.vocabulary,
+        settings.top_k,
+        LLMAnswerer(settings),
     )
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from assistant.config import PROJECT_DIR
 from assistant.errors import ConfigError
+from assistant.site import SiteVocabulary
 from assistant.text.vocabulary import (
     has_chinese,
     normalize,
@@ -129,3 +130,33 @@ def test_the_shipped_word_lists_load() -> None:
     data = PROJECT_DIR / "assistant" / "text" / "data"
     parse_wordings((data / "wordings.txt").read_text(encoding="utf-8"))
     parse_synonyms((data / "synonyms.txt").read_text(encoding="utf-8"))
+
+
+# A fictional park of a fictional district, as a site file's vocabulary section names them.
+SITE_WORDS = SiteVocabulary(
+    words=("临溪智谷",),
+    synonyms=(("临溪智谷", "智谷", "linxi valley"), ("临溪区", "临溪", "linxi")),
+    places=(("临溪区", "临溪", "linxi"),),
+)
+
+
+def test_a_sites_words_stay_whole_and_expand_through_its_synonyms() -> None:
+    vocab = vocabulary(SITE_WORDS)
+    assert "临溪智谷" in vocab.words("入驻临溪智谷园区的企业")
+    assert "临溪智谷" in vocab.tokens("入驻临溪智谷园区的企业")
+    assert "临溪智谷" in vocab.expansions("智谷的企业有补贴吗")
+    assert {"临溪智谷", "智谷"} <= set(vocab.expansions("Are there grants in Linxi Valley?"))
+    assert "临溪" in vocab.expansions("Which policies does Linxi have?")
+    # The package's own words are all still there.
+    assert "高新技术企业" in vocab.expansions("高企有什么优惠")
+
+
+def test_each_site_has_a_vocabulary_of_its_own() -> None:
+    site, plain = vocabulary(SITE_WORDS), vocabulary()
+    assert vocabulary(SITE_WORDS) is site and vocabulary(SiteVocabulary()) is plain
+    assert "临溪智谷" not in plain.words("入驻临溪智谷园区的企业")
+    assert "临溪智谷" not in plain.expansions("智谷的企业有补贴吗")
+    # The site's words split documents too: an index built with other words is rebuilt.
+    assert site.signature != plain.signature
+    other = SiteVocabulary(words=("临溪智谷",), synonyms=(("临溪智谷", "智谷"),))
+    assert vocabulary(other).signature not in {site.signature, plain.signature}

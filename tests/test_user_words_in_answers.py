@@ -18,7 +18,6 @@ from assistant.answer.verification import figures_in
 from assistant.config import load_settings
 from assistant.models import Answer
 from assistant.serve.runtime import Services
-from assistant.text.vocabulary import vocabulary
 
 from .openai_stub import OpenAIStub
 
@@ -48,7 +47,11 @@ def with_model(services: Services, stub: OpenAIStub) -> Assistant:
         corpus_dir=services.settings.corpus_dir,
     )
     return Assistant(
-        services.index, services.retriever, vocabulary(), settings.top_k, LLMAnswerer(settings)
+        services.index,
+        services.retriever,
+        services.vocabulary,
+        settings.top_k,
+        LLMAnswerer(settings),
     )
 
 

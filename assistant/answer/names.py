@@ -12,22 +12,27 @@ from functools import lru_cache
 from importlib import resources
 
 from assistant.answer.need import Need
-from assistant.text.vocabulary import normalize
+from assistant.site import SiteVocabulary
+from assistant.text.vocabulary import normalize, site_words_in_use
 
 _DATA = resources.files("assistant.text") / "data"
 _MENTIONED_TITLE = re.compile(r"《([^《》\n]{2,60})》")
 _MAX_NAMED = 3
 
 
-@lru_cache(maxsize=1)
 def domain_entities() -> frozenset[str]:
-    """The named things of the domain (loan products, qualifications…), from the lexicon."""
+    """The named things of the domain (loan products, qualifications…): the lexicon's, and the
+    site's own words (its vocabulary's `words`: a park's name)."""
+    return _domain_entities(site_words_in_use())
+
+
+@lru_cache(maxsize=4)
+def _domain_entities(site_words: SiteVocabulary) -> frozenset[str]:
     text = (_DATA / "lexicon.txt").read_text(encoding="utf-8")
-    return frozenset(
-        normalize(line.split()[0])
-        for line in text.splitlines()
-        if line.strip() and not line.startswith("#")
+    listed = (
+        line.split()[0] for line in text.splitlines() if line.strip() and not line.startswith("#")
     )
+    return frozenset(normalize(w) for w in (*listed, *site_words.words))
 
 
 def names_sibling(clause: str, need: Need) -> bool:

@@ -42,6 +42,7 @@ from assistant.search.versions import (
     VersionFolder,
     new_version,
 )
+from assistant.site import load_site
 from assistant.text.vocabulary import Vocabulary, vocabulary
 
 __all__ = [
@@ -111,10 +112,11 @@ class Built:
     embedded: int
 
 
-def _segment_signature(opts: SegmentOptions) -> str:
-    """Everything that decides chunks and their terms; an index built otherwise is rebuilt."""
+def _segment_signature(opts: SegmentOptions, vocab: Vocabulary) -> str:
+    """Everything that decides chunks and their terms (the vocabulary with the site's own
+    words among them); an index built otherwise is rebuilt."""
     return (
-        f"{INDEX_FORMAT}/{SEGMENTER_VERSION}/{vocabulary().signature}:"
+        f"{INDEX_FORMAT}/{SEGMENTER_VERSION}/{vocab.signature}:"
         f"{opts.max_chars}/{opts.hard_max}/{opts.min_chars}/{opts.article_max}"
     )
 
@@ -171,10 +173,14 @@ class IndexStore:
         embeddings: PolicyEmbeddings,
         options: SegmentOptions | None = None,
         limits: LoadLimits | None = None,
+        vocab: Vocabulary | None = None,
     ) -> None:
+        """`vocab` splits the documents into keyword terms: by default the package's words and
+        those of the settings' site file."""
         self.settings = settings
         self.embeddings = embeddings
         self.options = options or SegmentOptions()
+        self.vocab = vocab or vocabulary(load_site(settings.site_path).vocabulary)
         self.limits = limits or LoadLimits.from_settings(settings)  # what loading a file may cost
         self.root = Path(settings.index_dir)
         self.versions = VersionFolder(self.root)
@@ -264,7 +270,7 @@ class IndexStore:
         old = self.read_manifest(old_version) if old_version else None
         compatible = bool(
             old
-            and reusable(old, self.embeddings.name, _segment_signature(self.options))
+            and reusable(old, self.embeddings.name, _segment_signature(self.options, self.vocab))
             # a reset or different Chroma server: nothing to reuse, all rebuilt
             and self.vectors.has(old.collection)
         )
@@ -350,7 +356,7 @@ class IndexStore:
             fresh.extend(doc_chunks)
 
         if fresh:
-            vocab = vocabulary()
+            vocab = self.vocab
             embedded = self.embeddings.embed_batches(
                 [embedding_text(c) for c in fresh], _counter(len(fresh), job.progress)
             )
@@ -365,7 +371,7 @@ class IndexStore:
             created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             embedder=self.embeddings.name,
             dim=self.embeddings.dim,
-            segmenter=_segment_signature(self.options),
+            segmenter=_segment_signature(self.options, self.vocab),
             collection=job.collection,
             documents=entries,
         )

@@ -41,7 +41,7 @@ from assistant.serve.access import FailedAuth, Keys, RateLimiter, Sessions
 from assistant.serve.jobs import Jobs
 from assistant.site import Site, load_site
 from assistant.text.redaction import pseudonym
-from assistant.text.vocabulary import vocabulary
+from assistant.text.vocabulary import Vocabulary, use_site_words, vocabulary
 
 if TYPE_CHECKING:
     from assistant.serve.records import RecordStore
@@ -61,12 +61,14 @@ def limit_threads() -> None:
 
 
 def use_site(settings: Settings) -> Site:
-    """The site file, read, with the facts of location worded for its place (one per process)."""
+    """The site file, read, with the facts of location worded for its place and its words
+    added to the answer's word lists (places, named things): one site per process."""
     site = load_site(settings.site_path)
     localize(
         {n: FactSpec(n, f.label, f.question, f.words) for n, f in site.location.items()},
         site.district.names,
     )
+    use_site_words(site.vocabulary)
     return site
 
 
@@ -82,6 +84,11 @@ class Services:
         return use_site(self.settings)
 
     @cached_property
+    def vocabulary(self) -> Vocabulary:
+        """The package's words and the site's own: documents and questions split alike."""
+        return vocabulary(self.site.vocabulary)
+
+    @cached_property
     def embeddings(self) -> PolicyEmbeddings:
         return make_embeddings(self.settings)
 
@@ -92,7 +99,7 @@ class Services:
 
     @cached_property
     def store(self) -> IndexStore:
-        return IndexStore(self.settings, self.embeddings)
+        return IndexStore(self.settings, self.embeddings, vocab=self.vocabulary)
 
     @cached_property
     def index(self) -> ServedIndex:
@@ -100,7 +107,7 @@ class Services:
 
     @cached_property
     def retriever(self) -> Retriever:
-        return Retriever(self.index, self.embeddings, vocabulary(), self.settings.candidates)
+        return Retriever(self.index, self.embeddings, self.vocabulary, self.settings.candidates)
 
     @cached_property
     def rulebook(self) -> RuleBook:
@@ -120,7 +127,7 @@ class Services:
         return Assistant(
             self.index,
             self.retriever,
-            vocabulary(),
+            self.vocabulary,
             self.settings.top_k,
             llm,
             self.rulebook,

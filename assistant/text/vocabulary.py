@@ -3,12 +3,15 @@
 The lexicon, synonym table, everyday wordings of statutory terms and stop words are data files
 in `assistant/text/data/`, so staff can extend the vocabulary of their domain without touching
 code. The synonym table and the wordings are checked when they load: a malformed line stops
-the load with an error naming the file and the line.
+the load with an error naming the file and the line. The words of the deployment's own place
+(its district, its parks) are not there but in the site file's `vocabulary` section, which
+`vocabulary(site_words)` adds: each site has a vocabulary of its own.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import unicodedata
@@ -20,6 +23,7 @@ from pathlib import Path
 import jieba
 
 from assistant.errors import ConfigError
+from assistant.site import SiteVocabulary
 
 log = logging.getLogger(__name__)
 
@@ -290,15 +294,28 @@ def parse_wordings(text: str, source: str = "wordings.txt") -> tuple[Wording, ..
     return tuple(wordings)
 
 
-@lru_cache(maxsize=1)
-def vocabulary() -> Vocabulary:
-    """The process-wide vocabulary (jieba initialized once, with the domain lexicon)."""
+NO_SITE_WORDS = SiteVocabulary()
+SITE_WORD_FREQ = 2000  # as the lexicon's own place names
+
+
+def vocabulary(site_words: SiteVocabulary | None = None) -> Vocabulary:
+    """The vocabulary of the package's data files and a site's own words (jieba initialized
+    once for each, then reused: two sites in one process keep a vocabulary each)."""
+    return _vocabulary(site_words or NO_SITE_WORDS)
+
+
+@lru_cache(maxsize=4)
+def _vocabulary(site_words: SiteVocabulary) -> Vocabulary:
     jieba.setLogLevel(logging.WARNING)
     tokenizer = jieba.Tokenizer()
     tokenizer.tmp_dir = None
     lexicon = Path(str(_DATA / "lexicon.txt"))
     tokenizer.load_userdict(str(lexicon))
-    synonyms = parse_synonyms(_data_text("synonyms.txt"), "synonyms.txt")
+    local_words = tuple(normalize(w) for w in site_words.words)
+    for word in local_words:
+        tokenizer.add_word(word, freq=SITE_WORD_FREQ)
+    local_synonyms = tuple(tuple(normalize(t) for t in g) for g in site_words.synonyms)
+    synonyms = parse_synonyms(_data_text("synonyms.txt"), "synonyms.txt") + local_synonyms
     wordings = parse_wordings(_data_text("wordings.txt"), "wordings.txt")
     # Every Chinese synonym is also a word, so the tokenizer keeps it whole. Everyday wordings
     # are not: they are found in questions as written, and must not change how documents split.
@@ -312,9 +329,10 @@ def vocabulary() -> Vocabulary:
         if not line.startswith("#")
         for w in line.split()
     )
-    digest = hashlib.sha256(
-        "\0".join(_data_text(n) for n in ("lexicon.txt", "synonyms.txt", "stopwords.txt")).encode()
-    )
+    split_by = [_data_text(n) for n in ("lexicon.txt", "synonyms.txt", "stopwords.txt")]
+    if local_words or local_synonyms:
+        split_by.append(json.dumps([local_words, local_synonyms], ensure_ascii=False))
+    digest = hashlib.sha256("\0".join(split_by).encode())
     return Vocabulary(
         synonyms=synonyms,
         stopwords=stop,
@@ -322,3 +340,19 @@ def vocabulary() -> Vocabulary:
         signature=digest.hexdigest()[:12],
         wordings=wordings,
     )
+
+
+# The site's words as the answer's own word lists read them (the places a question may name,
+# the named things of the domain): one site per process, like the facts of location, set
+# when the site is put to use (`assistant.serve.runtime.use_site`).
+_IN_USE: list[SiteVocabulary] = [NO_SITE_WORDS]
+
+
+def use_site_words(site_words: SiteVocabulary) -> None:
+    """Make these the site's words the answer's word lists add to the package's."""
+    _IN_USE[0] = site_words
+
+
+def site_words_in_use() -> SiteVocabulary:
+    """The site's words last put to use (none before a site is)."""
+    return _IN_USE[0]
