@@ -70,6 +70,16 @@ def shipped_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servi
     yield services
 
 
+@pytest.fixture(scope="session")
+def foreign_services(shipped_services: Services) -> Services:
+    """The fictional development corpus (evals/foreign), indexed apart as `eval` indexes it."""
+    from assistant.evaluation import SETS, corpus_services
+
+    [one] = [s for s in SETS if s.name == "foreign"]
+    assert one.corpus is not None
+    return corpus_services(shipped_services, one.corpus)
+
+
 @pytest.fixture(autouse=True)
 def _site_of_the_shipped_corpus(request: pytest.FixtureRequest) -> None:
     """A test over the shipped corpus sees its site's wording of the location facts, which a

@@ -17,7 +17,6 @@ from assistant.config import PROJECT_DIR, load_settings
 from assistant.evaluation import (
     DEFAULT_QUESTIONS,
     SETS,
-    corpus_services,
     load_questions,
     run_answer_evaluation,
     run_eligibility_evaluation,
@@ -71,8 +70,8 @@ def test_answers_lead_with_the_gold_answer_and_abstain_when_the_documents_are_si
     report = run_answer_evaluation(shipped_services, load_questions(DEFAULT_QUESTIONS))
     lead = {group: data["share"] for group, data in report["lead"].items()}
     misses = report["misses"]
-    assert lead["district"] >= 0.86, misses
-    assert lead["law"] >= 0.78, misses
+    assert lead["district"] >= 0.87, misses
+    assert lead["law"] >= 0.82, misses
     assert lead["follow-up"] >= 0.9, misses
     unanswerable = sum(not q.answerable for q in load_questions(DEFAULT_QUESTIONS))
     assert report["abstention_recall"] >= (unanswerable - 1) / unanswerable, misses
@@ -92,24 +91,20 @@ def test_eligibility_verdicts_match_the_expected_ones_for_json_and_chat_profiles
     assert report["chat"] >= 0.85, report["misses"]
 
 
-@pytest.fixture(scope="module")
-def foreign(shipped_services: Services) -> Services:
-    """The foreign corpus, indexed apart, as `policy-assistant eval` indexes it."""
-    [one] = [s for s in SETS if s.name == "foreign"]
-    assert one.corpus is not None
-    return corpus_services(shipped_services, one.corpus)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "recall", "lead"),
-    [("test", 0.92, 0.68), ("foreign", 0.84, 0.42)],
+    [("test", 0.94, 0.70), ("foreign", 0.92, 0.74)],
 )
 def test_sets_nobody_tuned_on_keep_their_floor(
-    shipped_services: Services, foreign: Services, name: str, recall: float, lead: float
+    shipped_services: Services,
+    foreign_services: Services,
+    name: str,
+    recall: float,
+    lead: float,
 ) -> None:
     [one] = [s for s in SETS if s.name == name]
-    services = foreign if one.corpus else shipped_services
+    services = foreign_services if one.corpus else shipped_services
     questions = load_questions(one.questions)
     retrieval = run_evaluation(services, questions, with_baseline=False)
     answers = run_answer_evaluation(services, questions)

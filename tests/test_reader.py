@@ -1,0 +1,163 @@
+"""The reader on documents it was not built around: the fictional development corpus
+(evals/foreign: other districts' measures in every format, and three laws), over a real index.
+
+Each test pins one mechanism: a passage carries its document's place, a figure belongs to the
+named thing of its clause, the asker's own figure picks its bracket, a question in parts is
+answered part by part. The pure pieces (brackets, places, parts) are checked on their own too.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from assistant.answer.brackets import brackets, fit, number, stated
+from assistant.answer.parts import question_parts
+from assistant.answer.places import Gazetteer, leading_places, unknown_places
+from assistant.search.similarity import SentenceSimilarity
+from assistant.serve.runtime import Services
+
+pytestmark = pytest.mark.slow
+
+
+def _lead(text: str) -> str:
+    return text[:200]
+
+
+def test_a_question_naming_a_district_is_answered_by_the_clause_of_its_document_that_says_本区(
+    foreign_services: Services,
+) -> None:
+    result = foreign_services.assistant.ask("临溪区对第一次认定的高企奖多少钱？")
+    assert not result.abstained
+    assert "30万元" in _lead(result.answer)
+    assert "临溪区" in result.citations[0].chunk.title
+    assert "本区" in result.citations[0].chunk.text or "临溪" not in result.citations[0].quote
+
+
+def test_a_district_the_documents_never_name_is_said_to_be_uncovered(
+    foreign_services: Services,
+) -> None:
+    result = foreign_services.assistant.ask("南屿区对高企有什么奖励")
+    assert result.abstained
+    assert "南屿区" in result.answer
+    assert not re.search(r"\d+万元", result.answer)
+
+
+def test_a_siblings_figure_is_never_given_and_the_abstention_names_whom_it_is_stated_for(
+    foreign_services: Services,
+) -> None:
+    # The documents state an interest subsidy for two loan products, not for the third.
+    result = foreign_services.assistant.ask("云杉区领航信用贷财政贴息比例是多少")
+    assert result.abstained
+    assert "%" not in result.answer
+    assert "文件只对" in result.answer and "科创微贷" in result.answer
+
+
+def test_the_bracket_holding_the_askers_own_figure_is_quoted_not_its_neighbour(
+    foreign_services: Services,
+) -> None:
+    two_years = foreign_services.assistant.ask("跟员工签两年劳动合同，试用期最长能约定多久")
+    assert "二个月" in _lead(two_years.answer)
+    assert "不得超过一个月" not in _lead(two_years.answer)
+    four_months = foreign_services.assistant.ask("员工才来了四个月，公司协商解除的话补偿多少")
+    assert "半个月工资" in _lead(four_months.answer)
+
+
+def test_a_question_in_two_parts_gets_each_part_answered_once_near_the_top(
+    foreign_services: Services,
+) -> None:
+    result = foreign_services.assistant.ask(
+        "东澜市首次认定国家级小巨人奖励多少？之前拿过专精特新奖的怎么算"
+    )
+    assert not result.abstained
+    assert "按差额补足" in result.answer[:300]
+    assert len({c.quote for c in result.citations}) == len(result.citations)
+
+
+def test_a_part_the_documents_do_not_state_is_said_plainly_beside_the_part_they_do(
+    shipped_services: Services,
+) -> None:
+    result = shipped_services.assistant.ask(
+        "技术转让所得多少钱以内能免企业所得税，超出部分是不是减半？"
+    )
+    assert result.abstained or "现有文件未载明" in result.answer
+
+
+def test_a_share_is_not_answered_by_a_tax_rate(shipped_services: Services) -> None:
+    result = shipped_services.assistant.ask(
+        "研发费用占销售收入要达到多少比例才能认定高新技术企业？"
+    )
+    assert result.abstained
+    assert "15" not in result.answer
+
+
+# -- the pure pieces ------------------------------------------------------------------
+
+
+def test_chinese_numerals_read_as_numbers() -> None:
+    assert number("两") == 2 and number("十二") == 12 and number("三十") == 30
+    assert number("半") == 0.5 and number("2000") == 2000
+
+
+def test_a_condition_states_its_bracket_and_the_askers_figure_falls_in_one() -> None:
+    assert [(b.low, b.high) for b in brackets("劳动合同期限一年以上不满三年的，")] == [(12, 36)]
+    assert brackets("按每月3000元的标准给予租房补贴") == []  # a figure, not a condition
+    contract = stated("签两年劳动合同")
+    assert fit(contract, "一年以上不满三年的，试用期不得超过二个月") == 1
+    assert fit(contract, "三个月以上不满一年的，试用期不得超过一个月") == -1
+    assert fit(contract, "试用期包含在劳动合同期限内") == 0
+    assert stated("最长能签几年") == {} and stated("2024年放了多少") == {}
+
+
+def test_places_are_read_from_issuers_and_titles() -> None:
+    assert leading_places("东澜市云杉区科学技术委员会、东澜市云杉区财政局") == ["东澜市", "云杉区"]
+    assert leading_places("中华人民共和国公司法") == []
+    gazetteer = Gazetteer.of([("d1", "东澜市临溪区科学技术委员会", "关于…的通知")])
+    assert gazetteer.named_in("临溪的高企") == (("临溪区", "临溪"),)
+    assert gazetteer.speaks_for("d1", ("东澜市",))
+
+
+def test_only_a_district_like_name_that_opens_a_phrase_is_taken_for_an_unknown_place() -> None:
+    def known(word: str) -> bool:
+        return word in "临溪区的文件"
+
+    assert unknown_places("南屿区对高企有什么奖励", known) == ["南屿区"]
+    assert unknown_places("我们在临溪区注册", known) == []
+    assert unknown_places("科技园区有什么补贴", known) == []
+    assert unknown_places("去年区里验收了多少个", known) == []
+
+
+def test_a_later_part_without_its_own_subject_is_asked_about_the_first_parts() -> None:
+    def subject(text: str) -> list[str]:
+        return [w for w in ("高企", "研发补贴", "技术合同", "成交额") if w in text]
+
+    assert question_parts("高企研发补贴按多少比例，封顶多少", subject) == [
+        "高企研发补贴按多少比例",
+        "高企 研发补贴 封顶多少",
+    ]
+    assert question_parts("高企研发补贴按多少比例", subject) == ["高企研发补贴按多少比例"]
+    two = question_parts("去年技术合同成交额多少？另外高企的研发补贴政策有哪些", subject)
+    assert two == ["去年技术合同成交额多少?", "去年高企的研发补贴政策有哪些"]
+
+
+def test_a_sentence_is_embedded_once_and_the_closest_in_meaning_scores_highest(
+    shipped_services: Services,
+) -> None:
+    similarity = SentenceSimilarity(shipped_services.embeddings)
+    embedded: list[int] = []
+    real = similarity.embeddings.embed_batches
+
+    def counted(texts, progress=None):  # type: ignore[no-untyped-def]
+        embedded.append(len(texts))
+        return real(texts, progress)
+
+    similarity.embeddings.embed_batches = counted  # type: ignore[method-assign]
+    try:
+        sentences = ["试用期不得超过六个月。", "对首次认定的企业给予一次性奖励30万元。"]
+        first = similarity.scores("试用期最长多久", sentences)
+        again = similarity.scores("高企奖励多少", sentences)
+    finally:
+        del similarity.embeddings.embed_batches
+    assert embedded == [2]
+    assert first[0] > first[1] and again[1] > again[0]
