@@ -81,8 +81,10 @@ _HOLDS: dict[Kind, re.Pattern[str]] = {
     "count": re.compile(rf"{_NUMBER}\s*(?:家|项|个|批|场|所|座)"),
     "people": re.compile(rf"{_NUMBER}\s*(?:万)?(?:人次|人)"),
     "target": re.compile(r"力争|争取|目标|达到|年内|全年.{0,6}达"),
+    # "上一年度", "每一年" name a period, not a time limit or a date.
     "time": re.compile(
-        rf"{_NUMBER}\s*(?:年|个月|月|日|天)(?:内|以内|之内)?|之日起|期限|当年|次年|"
+        rf"(?<![上下每当同前后]){_NUMBER}\s*(?:年(?!度)|个月|月|日|天)(?:内|以内|之内)?|"
+        r"之日起|期限|当年|次年|"
         r"\d{4}年\d{1,2}月"
     ),
     "doc_number": re.compile(r"〔\d{4}〕\d+号|\[\d{4}\]\d+号"),
