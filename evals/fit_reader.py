@@ -34,7 +34,7 @@ from assistant.evaluation import _squeeze, corpus_services, load_questions  # no
 from assistant.models import Message  # noqa: E402
 from assistant.serve.runtime import Services, limit_threads  # noqa: E402
 
-GRID = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 12.0)
+GRID = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
 FIXED = "coverage"
 
 
