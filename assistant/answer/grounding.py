@@ -25,7 +25,7 @@ from assistant.models import Hit
 
 Verdict = Literal["answer", "abstain", "out_of_scope"]
 Similarity = Callable[[Sequence[str]], Sequence[float]]  # sentences → cosine with the question
-SHORTLIST = 8  # sentences scored in meaning too: embedding one costs about 8 ms once
+SHORTLIST = 5  # sentences scored in meaning too: embedding one costs about 8 ms once
 
 
 @dataclass
