@@ -17,57 +17,73 @@ from assistant.text.vocabulary import normalize
 Kind = Literal["figure", "money", "percent", "count", "people", "target", "time", "doc_number"]
 
 _NUMBER = r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十两百千万亿]+)"
+# An English word's edge: between a Latin letter and anything else. Unlike \b it holds beside
+# a Han character, so "高企的tax rate" still asks a rate.
+_EDGE = r"(?:(?<![a-z])(?=[a-z])|(?<=[a-z])(?![a-z]))"
+
+
+def _asks(pattern: str) -> re.Pattern[str]:
+    """A pattern of what is asked, its English words (marked \b) matched whole."""
+    return re.compile(pattern.replace(r"\b", _EDGE))
+
 
 # What the question says → what it asks for.
 _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
     (
         "figure",
-        re.compile(
-            r"多少|几[个家项次年人]|几成|多大|多高|数量|how (?:many|much)|what share|"
-            r"what (?:percentage|proportion|rate|amount)|total"
+        _asks(
+            r"多少|几[个家项次年人]|几成|多大|多高|数量|\bhow (?:many|much)\b|\bwhat share\b|"
+            r"\bwhat (?:percentage|proportion|rate|amount)\b|\btotal\b|"
+            r"\b(?:largest|biggest|highest|maximum|max|most|minimum|lowest|smallest)\b"
+            r"(?! of\b).{0,24}\b(?:amount|sum|loan|subsidy|grant|award|reward|credit|funding|"
+            r"bonus|rate|share|number|count|figure)s?\b"
         ),
     ),
     (
         "money",
-        re.compile(
+        _asks(
             r"多少钱|金额|资金|额度|投资|投了|拨付|营收|收入|成交|贷多少|补多少|"
             r"(?:奖金|资助|补贴|补助|奖励|奖补|费用|钱).{0,6}(?:多少|几)|"
             r"(?:多少|几).{0,3}(?:钱|奖金|资助|补贴|补助|费用)|能(?:拿|领|得|贷|补)多少|"
-            r"how much|amount|investment|revenue|funding"
+            r"\bhow much\b|\bamount\b|\binvestment\b|\brevenue\b|\bfunding\b|"
+            r"\b(?:largest|biggest|highest|maximum|max)\b.{0,24}\b(?:loan|subsidy|grant|award|"
+            r"reward|credit|funding|bonus|sum)s?\b"
         ),
     ),
     (
         "percent",
-        re.compile(
-            r"比例|占比|百分之|税率|增速|增幅|涨幅|增长率|几成|%|percent|rate|share|"
-            r"proportion"
+        _asks(
+            r"比例|占比|百分之|税率|增速|增幅|涨幅|增长率|几成|%|\bpercent(?:age)?\b|\brates?\b|"
+            r"\bshare\b|\bproportion\b"
         ),
     ),
     (
         "count",
-        re.compile(
+        _asks(
             r"多少家|几家|多少个|几个|多少项|几项|"
-            r"how many(?! (?:years|months|days|weeks|people|persons|times))"
+            r"\bhow many\b(?! (?:years|months|days|weeks|people|persons|times)\b)"
         ),
     ),
-    ("people", re.compile(r"多少人|几人|人数|人次|how many people")),
+    ("people", _asks(r"多少人|几人|人数|人次|\bhow many (?:people|persons)\b")),
     (
         "target",
-        re.compile(
+        _asks(
             r"目标|力争|争取|计划|打算|想做到|要做到|今年.*(?:要|多少|几)|明年|"
-            r"target|goal|plan|aim"
+            # English words whole: "claim priority" asks no aim, "explain" no plan.
+            r"\b(?:targets?|goals?|plans?|planned|aims?)\b"
         ),
     ),
     (
         "time",
-        re.compile(
+        _asks(
             r"什么时候|何时|哪天|哪一天|多久|期限|截止|几年|几月|日期|时限|时间要求|多长时间|"
             # "when" asks at the start or before a verb, not as "when an employee invents".
             r"^\s*when\b|\bwhen (?:is|was|were|will|do|does|did|must|should|can|shall|may)\b|"
-            r"how long|how many (?:years|months|days|weeks)|deadline|\bdate\b"
+            r"\bhow long\b|\bhow many (?:years|months|days|weeks)\b|\bdeadline\b|\bdate\b|"
+            r"\b(?:within|by) (?:what|which) (?:time|date|period)\b|\btake effect\b"
         ),
     ),
-    ("doc_number", re.compile(r"文号|发文字号|文件编号|document number")),
+    ("doc_number", _asks(r"文号|发文字号|文件编号|\bdocument number\b")),
 ]
 
 # What a passage holds, per kind of answer.
