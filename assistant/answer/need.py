@@ -149,11 +149,12 @@ def read_need(
     terms: dict[str, Term] = {}
     if english:
         # English reaches the documents only through the glossary: one term per group touched.
+        # A group the index never uses (公司法 asked of a corpus without it) is no telling word.
         for used, others in matches:
             forms = tuple(f for f in (*used, *others) if has_chinese(f))
             if forms:
-                w = max((weight_of(f) for f in forms), default=0.0) or unknown_weight
-                terms[forms[0]] = Term(forms[0], forms, w)
+                w = max((weight_of(f) for f in forms), default=0.0)
+                terms[forms[0]] = Term(forms[0], forms, w or unknown_weight, w > 0)
     else:
         rest = q
         for place in sorted(place_words, key=len, reverse=True):
