@@ -11,11 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from functools import lru_cache
+from importlib import resources
 
 from assistant.answer.grounding import Assessment, subject_phrase
 from assistant.answer.need import Need
 from assistant.answer.support import LIST_SENTENCE, MAX_SENTENCE, Span, Support, quote_span
+from assistant.answer.verification import chinese_to_int
 from assistant.models import NOTE, Answer, Chunk, Citation
+from assistant.text.vocabulary import has_chinese, normalize, parse_synonyms
 
 SCOPE_HEAD = "我是政策文件问答助手，只能回答收录文件中的内容"
 _LAW_PREFIX = "中华人民共和国"
@@ -151,7 +155,64 @@ def answer(
         spans, derived = difference(spans, assessment.candidates)
     citations = tuple(cite(n, s) for n, s in enumerate(spans, 1))
     body = "".join(f"{statement(s)}[{n}]。" for n, s in enumerate(spans, 1))
-    return Answer(f"{derived}{body}\n{NOTE}", citations, intent=intent, question=need.question)
+    lead = f"{english_lead(spans)}\n" if need.english and spans else ""
+    return Answer(
+        f"{lead}{derived}{body}\n{NOTE}", citations, intent=intent, question=need.question
+    )
+
+
+# English names of laws, whose first English member of a synonym group is their name.
+_SMALL_WORDS = frozenset("a an and for in of on the to".split())
+_ACRONYMS = frozenset("sme smes eit s&t r&d ip".split())
+
+
+@lru_cache(maxsize=1)
+def _law_names() -> dict[str, str]:
+    """Each law's English name by its Chinese short title (专利法 → Patent Law)."""
+    text = (resources.files("assistant.text") / "data" / "synonyms.txt").read_text("utf-8")
+    names: dict[str, str] = {}
+    for group in parse_synonyms(text):
+        if not group[0].endswith("法"):
+            continue
+        english = next((m for m in group if not has_chinese(m)), "")
+        if english:
+            for member in group:
+                if has_chinese(member):
+                    names.setdefault(member, _title_case(english))
+    return names
+
+
+def _title_case(name: str) -> str:
+    words = name.split()
+    return " ".join(
+        w.upper()
+        if w in _ACRONYMS
+        else w
+        if w in _SMALL_WORDS and i > 0
+        else "-".join(p.capitalize() for p in w.split("-"))
+        for i, w in enumerate(words)
+    )
+
+
+def english_lead(spans: Sequence[Span]) -> str:
+    """A short English line before the Chinese quotes that answer an English question: the
+    law and article quoted, named in English ("Under Article 29 of the Patent Law:"), or that
+    the documents' own words follow. It states nothing else: no figure but an article's
+    number, which its heading holds."""
+    cited: list[str] = []
+    for span in spans:
+        article = article_of(span.chunk)
+        number = chinese_to_int(article[1:-1]) if article else None
+        if number is None:
+            continue
+        title = normalize(span.chunk.title).removeprefix(_LAW_PREFIX)
+        law = _law_names().get(title)
+        where = f"Article {number} of the {law}" if law else f"Article {number} of the law cited"
+        if where not in cited:
+            cited.append(where)
+    if cited:
+        return f"Under {' and '.join(cited[:2])}:"
+    return "The documents state:"
 
 
 def answer_parts(
@@ -193,7 +254,10 @@ def answer_parts(
             spans.append(span)
             pieces.append(f"{statement(span)}[{len(spans)}]。")
     citations = tuple(cite(n, s) for n, s in enumerate(spans, 1))
-    return Answer(f"{''.join(pieces)}\n{NOTE}", citations, intent="several", question=question)
+    lead = f"{english_lead(spans)}\n" if readings[0][0].english and spans else ""
+    return Answer(
+        f"{lead}{''.join(pieces)}\n{NOTE}", citations, intent="several", question=question
+    )
 
 
 PART_OUTSIDE = "这一问不在收录文件的范围内"
@@ -317,6 +381,10 @@ def abstain(need: Need, assessment: Assessment, issuers: Mapping[str, str], inte
     """Say plainly what the documents do not state, and what they do say on the subject."""
     related = related_spans(need, assessment.supports)
     parts = [f"{assessment.reason_zh}。"]
+    if need.english and assessment.reason_en:
+        # An English question is told in English first that the documents do not say.
+        reason = assessment.reason_en
+        parts.insert(0, f"{reason[0].upper()}{reason[1:]}.\n")
     if related:
         where = "、".join(dict.fromkeys(_where(s.chunk) for s in related))
         parts.append(f"文件中相关的内容见{where}（列在下方“相关条文”中，供参考）。")
