@@ -20,6 +20,7 @@ _ASKS = re.compile(
     r"吗|呢|多少|什么|哪些|哪个|哪家|哪里|哪儿|怎么|如何|是否|几[家个项人次年月天批成]|有没有|"
     r"能不能|可不可以|多久|多长|何时|[？?]$"
 )
+_YES_NO = re.compile(r"(?:吗|么|嘛)\s*[？?]?\s*$")
 _JOINING = re.compile(r"^(?:另外|此外|还有|以及|同时|并且|而且|那么?)[，,]?")
 _TIME = re.compile(r"前年|去年|今年|明年|本年|(?:19|20)\d{2}年度?")
 MAX_PARTS = 3
@@ -27,10 +28,14 @@ OWN_SUBJECT = 2  # subject words a later part needs to stand on its own …
 SHORT = 10  # … and characters: "超出部分是不是减半" leans on the part before it
 
 
-def _clauses(question: str) -> list[str]:
-    out: list[str] = []
+def _clauses(question: str) -> list[tuple[str, bool]]:
+    """The clauses of a question, each with whether it may ask. In a yes/no sentence only the
+    last clause asks: "投了几家初创企业，所得税上能有优惠吗" says "several" with 几家."""
+    out: list[tuple[str, bool]] = []
     for sentence in _SENTENCE_END.split(question):
-        out.extend(c for c in _CLAUSE_END.split(sentence) if c.strip())
+        clauses = [c for c in _CLAUSE_END.split(sentence) if c.strip()]
+        yes_no = bool(_YES_NO.search(sentence))
+        out.extend((c, not yes_no or i == len(clauses) - 1) for i, c in enumerate(clauses))
     return out
 
 
@@ -46,10 +51,10 @@ def question_parts(question: str, subject_words: Callable[[str], list[str]]) -> 
     shared: list[str] = []
     parts: list[list[str]] = []
     pending: list[str] = []
-    for clause in _clauses(normalize(question)):
+    for clause, may_ask in _clauses(normalize(question)):
         text = clause.strip()
         pending.append(text)
-        if _ASKS.search(text):
+        if may_ask and _ASKS.search(text):
             parts.append(pending)
             pending = []
         elif not parts:

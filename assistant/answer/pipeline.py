@@ -344,6 +344,11 @@ class Assistant:
         question, hits = inquiry.resolved, inquiry.hits
         reading = inquiry.reading
         if reading is not None and reading.asks:
+            if not reading.named:
+                # About the company, but naming no rule: the documents may answer it outright.
+                need, assessment = self.assess(question, hits, inquiry.focus)
+                if assessment.verdict == "answer":
+                    return extractive.answer(need, assessment, self.issuers, self.scope), True
             return self.check(reading.profile, inquiry.question, reading.topic), False
         if not inquiry.history and leans_back(question) and not self.subject_words(question):
             return Answer(CLARIFY, (), abstained=True, intent="clarify", question=question), False

@@ -238,6 +238,9 @@ class Reading:
     profile: Profile
     asks: bool  # whether this turn asks what the writer's own enterprise qualifies for
     topic: str  # the messages naming the rules in question, one a line, the first deciding
+    # This turn names what a rule is about (高企, 补贴…) or asks what the company can get; a
+    # turn that does neither ("亏损能拿到以后年度弥补吗") may be a question for the documents.
+    named: bool = True
 
 
 def conversation_profile(
@@ -292,7 +295,10 @@ def conversation_profile(
     profile = profile.merged(_reply_facts(question, asked_in))
     if replying:
         topics = [topic or question]
-    return Reading(profile, True, "\n".join(t.replace("\n", "，") for t in topics if t))
+    named = replying or bool(_GENERAL_ASK.search(asked_part(question))) or _names(rules, [question])
+    return Reading(
+        profile, True, "\n".join(t.replace("\n", "，") for t in topics if t), named or not rules
+    )
 
 
 def _names(rules: Sequence[Rule], messages: Sequence[str]) -> bool:
