@@ -212,7 +212,7 @@ class Retriever:
             scored["bm25"] = self.keyword_ranking(query, n)
         if mode in ("dense", "hybrid"):
             scored["dense"] = self.dense_ranking(self.dense_query(query), n)
-        fused = self.prefer_answer_kind(query, self.fuse(scored, english=not has_chinese(query)))
+        fused = self.prefer_answer_kind(query, self.fuse(scored))
         fused = self.prefer_current(fused, normalize(query))
         order = collapse_duplicates(
             [i for i, _ in fused],
@@ -278,8 +278,12 @@ class Retriever:
         head.sort(key=lambda kv: (-kv[1], kv[0]))
         return head + fused[depth:]
 
-    def fuse(self, scored: dict[str, dict[int, float]], english: bool) -> list[tuple[int, float]]:
-        """One ranking from the keyword and dense candidates."""
+    def fuse(self, scored: dict[str, dict[int, float]]) -> list[tuple[int, float]]:
+        """One ranking from the keyword and dense candidates.
+
+        An English question weighs its keyword side like a Chinese one: it reaches the
+        keyword index through the glossary's Chinese terms, which find the clause that the
+        dense model, matching English to Chinese, often ranks far down."""
         keyword, dense = scored.get("bm25", {}), scored.get("dense", {})
         if not dense or not keyword:
             # One side only, or nothing to match on the keyword side (a question with no
@@ -287,8 +291,6 @@ class Retriever:
             only = dense or keyword
             return sorted(only.items(), key=lambda kv: (-kv[1], kv[0]))
         share = self.weights.keyword
-        if english:
-            share /= 2  # English reaches the keyword index only through the glossary
         if self.weights.method == "rrf":
             ranked = [
                 (sorted(r, key=lambda i: -r[i]), w)
