@@ -32,7 +32,21 @@ class Term:
 
     def found_in(self, text: str) -> bool:
         """True when the (normalized) text holds any form of the term."""
-        return any(f in text for f in self.forms)
+        return any(_held(f, text) for f in self.forms)
+
+
+def _held(form: str, text: str) -> bool:
+    """True when the text holds the form other than negated: 非职务发明创造 is no
+    职务发明创造, 非居民企业 no 居民企业 (but 除非法律… still names 法律)."""
+    at = text.find(form)
+    while at >= 0:
+        if not (has_chinese(form[:1]) and _NEGATED.search(text, 0, at)):
+            return True
+        at = text.find(form, at + 1)
+    return False
+
+
+_NEGATED = re.compile(r"(?<![除无是莫])非$")  # 非 before a word, not 除非/无非/是非/莫非
 
 
 @dataclass(frozen=True)
