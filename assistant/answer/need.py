@@ -17,6 +17,7 @@ from assistant.text.vocabulary import Vocabulary, has_chinese, normalize
 # Kinds of answer specific enough that a passage lacking them cannot be the answer.
 SPECIFIC: tuple[Kind, ...] = ("money", "percent", "count", "people", "time")
 FOCUS_BOOST = 1.5  # a follow-up's new subject outweighs the carried question's words
+_TIMES = re.compile(r"前年|去年|今年|明年|本年|当年|上半年|下半年|年底|年初")
 _QUOTED_TITLE = re.compile(r"《([^》]{2,60})》")
 _QUESTION_FIGURE = re.compile(r"(\d+(?:\.\d+)?)\s*(%|％|亿元|万元|元|亿|万|家|项|个|人|倍)")
 
@@ -155,7 +156,7 @@ def read_need(
     # The words that ask ("最多贷", "电话多少") are said by the attribute, not the subject.
     asking = [m.group(0) for a in attributes for m in a.asks.finditer(q)]
     english = not has_chinese(q)
-    matches = vocab.synonym_matches(q)
+    matches = vocab.synonym_matches(q if english else times_apart(q))
     synonyms: dict[str, tuple[str, ...]] = {}
     for used, others in matches:
         for u in used:
@@ -170,7 +171,9 @@ def read_need(
                 w = max((weight_of(f) for f in forms), default=0.0)
                 terms[forms[0]] = Term(forms[0], forms, w or unknown_weight, w > 0)
     else:
-        rest = q
+        # Places and times are read apart, so their characters never join a neighbour:
+        # "去年报高企" is 去年 + 报高企, not 年报.
+        rest = times_apart(q)
         for place in sorted(place_words, key=len, reverse=True):
             rest = rest.replace(place, "，")
         for name in sorted(names, key=len, reverse=True):
@@ -221,6 +224,11 @@ def read_need(
         off_topic=bool(OFF_TOPIC.search(q)),
         english=english,
     )
+
+
+def times_apart(text: str) -> str:
+    """The text with its time words set apart, so their characters join no neighbour."""
+    return _TIMES.sub("，", text)
 
 
 def asking_part_free(question: str) -> str:

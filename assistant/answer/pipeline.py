@@ -34,7 +34,7 @@ from assistant.answer.conversation import (
 )
 from assistant.answer.grounding import Assessment, assess
 from assistant.answer.names import quoted_names, titles_mentioned
-from assistant.answer.need import Need, read_need
+from assistant.answer.need import Need, read_need, times_apart
 from assistant.answer.parts import question_parts
 from assistant.answer.places import Gazetteer
 from assistant.answer.verification import MARKER, Problem, verify
@@ -200,7 +200,7 @@ class Assistant:
         keyword = self.index.keyword
         floor = _SUBJECT_IDF_SHARE * keyword.max_idf
         out = []
-        for word in self.vocab.words(question):
+        for word in self.vocab.words(times_apart(question)):
             if len(word) < 2 or word in NOT_SUBJECTS or word.isdigit():
                 continue
             groups = [
