@@ -11,15 +11,15 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.answer.aspects import known_places, places_named
-from assistant.answer.names import domain_entities
+from assistant.answer.aspects import domain_entities, known_places, places_named
+from assistant.answer.need import read_need
 from assistant.config import PROJECT_DIR, Settings
 from assistant.eligibility.profile import FACTS, FactSpec, localize, read_facts
 from assistant.errors import ConfigError
 from assistant.serve.app import create_app
 from assistant.serve.runtime import Services
 from assistant.site import Site, SiteVocabulary, load_site
-from assistant.text.vocabulary import normalize, site_words_in_use, use_site_words, vocabulary
+from assistant.text.vocabulary import normalize, vocabulary
 
 from .test_api import AUTH, ask, make_settings
 
@@ -74,7 +74,6 @@ def _shipped_location_after() -> Iterator[None]:
         {n: FactSpec(n, f.label, f.question, f.words) for n, f in site.location.items()},
         site.district.names,
     )
-    use_site_words(site.vocabulary)
 
 
 @pytest.fixture
@@ -162,9 +161,10 @@ def test_a_sites_words_reach_the_index_and_the_questions(settings: Settings) -> 
     english = services.retriever.search("What is the settling-in award in Linxi Valley?", k=3)
     assert any(h.chunk.doc_id == "park-notice" and "bm25" in h.ranks for h in english)
     # The answer's word lists hold the site's place and its named things.
-    assert ("示例区", "示例", "shili") in known_places()
-    assert ("示例区", "示例", "shili") in places_named(normalize("shili的高企奖励"))
-    assert "临溪智谷" in domain_entities()
+    words = services.vocabulary.site_words
+    assert ("示例区", "示例", "shili") in known_places(words)
+    assert ("示例区", "示例", "shili") in places_named(normalize("shili的高企奖励"), words)
+    assert "临溪智谷" in domain_entities(words)
 
 
 def test_changing_the_sites_words_rebuilds_the_index(settings: Settings) -> None:
@@ -178,17 +178,19 @@ def test_changing_the_sites_words_rebuilds_the_index(settings: Settings) -> None
     assert sorted(again.replaced) == sorted(first.added) and not again.unchanged
 
 
-def test_the_answers_word_lists_follow_the_site_put_to_use(settings: Settings) -> None:
-    """The places and named things follow the site last put to use; two never mix."""
+def test_each_sites_answers_read_its_own_places_and_named_things(settings: Settings) -> None:
+    """Two sites in one process never mix: each assistant reads its own vocabulary's words."""
     site = settings.corpus_dir / "site.yaml"
     site.write_text(FICTIONAL_SITE + WORDS_SECTION, encoding="utf-8")
-    _ = Services(settings).site
-    assert "临溪智谷" in domain_entities() and ("示例区", "示例", "shili") in known_places()
+    worded = Services(settings).vocabulary
     site.write_text(FICTIONAL_SITE, encoding="utf-8")
-    _ = Services(settings).site
-    assert site_words_in_use() == SiteVocabulary()
-    assert "临溪智谷" not in domain_entities()
-    assert not any("示例区" in names for names in known_places())
+    plain = Services(settings)
+    question = "shili的临溪智谷有什么奖励"
+    need = read_need(question, worded, lambda _: 1.0, 1.0)
+    assert need.places and "临溪智谷" in need.entities
+    other = read_need(question, plain.vocabulary, lambda _: 1.0, 1.0)
+    assert not other.places and "临溪智谷" not in other.entities
+    assert plain.vocabulary.site_words == SiteVocabulary()
 
 
 def _names_of_the_shipped_district() -> set[str]:

@@ -14,7 +14,7 @@ from functools import lru_cache
 from importlib import resources
 
 from assistant.site import SiteVocabulary
-from assistant.text.vocabulary import has_chinese, normalize, site_words_in_use
+from assistant.text.vocabulary import NO_SITE_WORDS, has_chinese, normalize
 
 _DATA = resources.files("assistant.text") / "data"
 
@@ -164,14 +164,10 @@ class Home:
 NOWHERE = Home()
 
 
-def known_places() -> tuple[tuple[str, ...], ...]:
+@lru_cache(maxsize=4)
+def known_places(site_words: SiteVocabulary = NO_SITE_WORDS) -> tuple[tuple[str, ...], ...]:
     """Provinces, cities and districts, each with its names (Chinese, English): places.txt's,
     then the site's own (its vocabulary's `places`)."""
-    return _known_places(site_words_in_use())
-
-
-@lru_cache(maxsize=4)
-def _known_places(site_words: SiteVocabulary) -> tuple[tuple[str, ...], ...]:
     text = (_DATA / "places.txt").read_text(encoding="utf-8")
     listed = tuple(
         tuple(line.split())
@@ -182,11 +178,25 @@ def _known_places(site_words: SiteVocabulary) -> tuple[tuple[str, ...], ...]:
     return tuple(dict.fromkeys((*listed, *own)))
 
 
-def places_named(question: str) -> tuple[tuple[str, ...], ...]:
-    """The places a (normalized) question names, each as its tuple of names."""
+def places_named(
+    question: str, site_words: SiteVocabulary = NO_SITE_WORDS
+) -> tuple[tuple[str, ...], ...]:
+    """The places a (normalized) question names, each as its tuple of names (the package's
+    and the site's)."""
     words = set(re.findall(r"[a-z'-]+", question))
     return tuple(
         names
-        for names in known_places()
+        for names in known_places(site_words)
         if any(n in question if has_chinese(n) else n in words for n in names)
     )
+
+
+@lru_cache(maxsize=4)
+def domain_entities(site_words: SiteVocabulary = NO_SITE_WORDS) -> frozenset[str]:
+    """The named things of the domain (loan products, qualifications…): the lexicon's, and the
+    site's own words (its vocabulary's `words`: a park's name)."""
+    text = (_DATA / "lexicon.txt").read_text(encoding="utf-8")
+    listed = (
+        line.split()[0] for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
+    return frozenset(normalize(w) for w in (*listed, *site_words.words))

@@ -8,31 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
 from importlib import resources
 
 from assistant.answer.need import Need
-from assistant.site import SiteVocabulary
-from assistant.text.vocabulary import normalize, site_words_in_use
+from assistant.text.vocabulary import normalize
 
 _DATA = resources.files("assistant.text") / "data"
 _MENTIONED_TITLE = re.compile(r"《([^《》\n]{2,60})》")
 _MAX_NAMED = 3
-
-
-def domain_entities() -> frozenset[str]:
-    """The named things of the domain (loan products, qualifications…): the lexicon's, and the
-    site's own words (its vocabulary's `words`: a park's name)."""
-    return _domain_entities(site_words_in_use())
-
-
-@lru_cache(maxsize=4)
-def _domain_entities(site_words: SiteVocabulary) -> frozenset[str]:
-    text = (_DATA / "lexicon.txt").read_text(encoding="utf-8")
-    listed = (
-        line.split()[0] for line in text.splitlines() if line.strip() and not line.startswith("#")
-    )
-    return frozenset(normalize(w) for w in (*listed, *site_words.words))
 
 
 def names_sibling(clause: str, need: Need) -> bool:
@@ -41,7 +24,7 @@ def names_sibling(clause: str, need: Need) -> bool:
     asked = {f for t in need.terms for f in t.forms}
     return any(
         e in clause and not any(e in a or a in e for a in asked)
-        for e in (*domain_entities(), *need.siblings)
+        for e in (*need.entities, *need.siblings)
     )
 
 

@@ -10,7 +10,14 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from assistant.answer import brackets
-from assistant.answer.aspects import ATTRIBUTES, NOT_SUBJECTS, OFF_TOPIC, Attribute, places_named
+from assistant.answer.aspects import (
+    ATTRIBUTES,
+    NOT_SUBJECTS,
+    OFF_TOPIC,
+    Attribute,
+    domain_entities,
+    places_named,
+)
 from assistant.text.intent import Intent, Kind, read_intent
 from assistant.text.vocabulary import Vocabulary, has_chinese, normalize
 
@@ -65,6 +72,7 @@ class Need:
     english: bool = False
     siblings: frozenset[str] = frozenset()  # the documents' named things the question does not name
     names: tuple[str, ...] = ()  # the documents' named things the question names
+    entities: frozenset[str] = frozenset()  # the domain's named things (lexicon, site words)
     stated: Mapping[str, float] = field(default_factory=dict)  # the asker's own figures (brackets)
 
     @property
@@ -150,7 +158,7 @@ def read_need(
     `corpus_has` tells whether the indexed text holds a string (see `_inside_longer`).
     """
     q = normalize(question)
-    named = tuple(dict.fromkeys((*places_named(q), *places)))
+    named = tuple(dict.fromkeys((*places_named(q, vocab.site_words), *places)))
     place_words = {n for names in named for n in names}
     attributes = tuple(a for a in ATTRIBUTES if a.asks.search(q))
     # The words that ask ("最多贷", "电话多少") are said by the attribute, not the subject.
@@ -219,6 +227,7 @@ def read_need(
         places=named,
         siblings=frozenset(n for n in names if n not in terms),
         names=tuple(n for n in terms if n in names),
+        entities=domain_entities(vocab.site_words),
         stated=brackets.stated(asking_part_free(q)),
         titles=tuple(m.group(1) for m in _QUOTED_TITLE.finditer(question)),
         off_topic=bool(OFF_TOPIC.search(q)),

@@ -41,7 +41,7 @@ from assistant.serve.access import FailedAuth, Keys, RateLimiter, Sessions
 from assistant.serve.jobs import Jobs
 from assistant.site import Site, load_site
 from assistant.text.redaction import pseudonym
-from assistant.text.vocabulary import Vocabulary, use_site_words, vocabulary
+from assistant.text.vocabulary import Vocabulary, vocabulary
 
 if TYPE_CHECKING:
     from assistant.serve.records import RecordStore
@@ -61,14 +61,13 @@ def limit_threads() -> None:
 
 
 def use_site(settings: Settings) -> Site:
-    """The site file, read, with the facts of location worded for its place and its words
-    added to the answer's word lists (places, named things): one site per process."""
+    """The site file, read, with the facts of location worded for its place (one wording per
+    process); its words reach the answer through the vocabulary (`Services.vocabulary`)."""
     site = load_site(settings.site_path)
     localize(
         {n: FactSpec(n, f.label, f.question, f.words) for n, f in site.location.items()},
         site.district.names,
     )
-    use_site_words(site.vocabulary)
     return site
 
 

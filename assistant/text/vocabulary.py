@@ -95,6 +95,9 @@ class Wording:
         return spans
 
 
+NO_SITE_WORDS = SiteVocabulary()
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     """Domain lexicon, synonym groups, everyday wordings and stop words, loaded once."""
@@ -103,6 +106,7 @@ class Vocabulary:
     stopwords: frozenset[str]
     tokenizer: jieba.Tokenizer
     signature: str = ""  # changes whenever the data that splits text changes: tokens are rebuilt
+    site_words: SiteVocabulary = NO_SITE_WORDS  # the deployment's own words, places, synonyms
     wordings: tuple[Wording, ...] = ()
     _english_terms: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False)
 
@@ -294,7 +298,6 @@ def parse_wordings(text: str, source: str = "wordings.txt") -> tuple[Wording, ..
     return tuple(wordings)
 
 
-NO_SITE_WORDS = SiteVocabulary()
 SITE_WORD_FREQ = 2000  # as the lexicon's own place names
 
 
@@ -339,20 +342,5 @@ def _vocabulary(site_words: SiteVocabulary) -> Vocabulary:
         tokenizer=tokenizer,
         signature=digest.hexdigest()[:12],
         wordings=wordings,
+        site_words=site_words,
     )
-
-
-# The site's words as the answer's own word lists read them (the places a question may name,
-# the named things of the domain): one site per process, like the facts of location, set
-# when the site is put to use (`assistant.serve.runtime.use_site`).
-_IN_USE: list[SiteVocabulary] = [NO_SITE_WORDS]
-
-
-def use_site_words(site_words: SiteVocabulary) -> None:
-    """Make these the site's words the answer's word lists add to the package's."""
-    _IN_USE[0] = site_words
-
-
-def site_words_in_use() -> SiteVocabulary:
-    """The site's words last put to use (none before a site is)."""
-    return _IN_USE[0]
