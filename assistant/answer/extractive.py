@@ -230,7 +230,12 @@ def answer_parts(
     ]
     if not any(answerable):
         need, first = readings[0]
-        reasons = [a.reason_zh for _, a in readings if a.reason_zh]
+        reasons = [
+            a.reason_zh
+            or (PART_OUTSIDE if a.verdict == "out_of_scope" else "")
+            or f"现有文件未载明{subject_phrase(n)}的相关规定"
+            for n, a in readings
+        ]
         merged = Assessment(
             "abstain",
             first.supports,

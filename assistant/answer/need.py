@@ -223,7 +223,7 @@ def read_need(
         intent=read_intent(question),
         terms=tuple(terms.values()),
         attributes=attributes,
-        figures=tuple(m.group(0) for m in _QUESTION_FIGURE.finditer(q)),
+        figures=tuple(m.group(0) for m in _QUESTION_FIGURE.finditer(_asking_clauses(q))),
         places=named,
         siblings=frozenset(n for n in names if n not in terms),
         names=tuple(n for n in terms if n in names),
@@ -233,6 +233,16 @@ def read_need(
         off_topic=bool(OFF_TOPIC.search(q)),
         english=english,
     )
+
+
+_CLAUSE = re.compile(r"[，,；;。！!？?]")
+_ASKING_CLAUSE = re.compile(r"吗|么|嘛|多少|几|什么|哪|是否|是不是|对不对|怎么|如何|呢")
+
+
+def _asking_clauses(question: str) -> str:
+    """The clauses of a question that ask. A figure elsewhere is a fact about the asker
+    ("认缴了1000万，要几年内缴足"), not one the documents must confirm ("补贴是500万元吗")."""
+    return "，".join(c for c in _CLAUSE.split(question) if _ASKING_CLAUSE.search(c))
 
 
 def times_apart(text: str) -> str:
