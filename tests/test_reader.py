@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from assistant.answer.brackets import brackets, fit, number, stated
+from assistant.answer.brackets import brackets, degree_fit, denied_degrees, fit, number, stated
 from assistant.answer.parts import question_parts
 from assistant.answer.places import Gazetteer, leading_places, unknown_places
 from assistant.search.similarity import SentenceSimilarity
@@ -161,3 +161,11 @@ def test_a_sentence_is_embedded_once_and_the_closest_in_meaning_scores_highest(
         del similarity.embeddings.embed_batches
     assert embedded == [2]
     assert first[0] > first[1] and again[1] > again[0]
+
+
+def test_a_degree_the_asker_denies_rules_out_the_paragraph_for_that_degree() -> None:
+    denied = denied_degrees("情节不算严重的话，主管人员罚多少")
+    assert denied == {"严重"}
+    assert degree_fit(denied, "情节严重的，由省级以上部门责令改正，处五千万元以下罚款") == -1
+    assert degree_fit(denied, "对直接负责的主管人员处一万元以上十万元以下罚款") == 0
+    assert denied_degrees("员工严重违反规章制度，能解除合同吗") == frozenset()

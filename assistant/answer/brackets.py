@@ -117,6 +117,24 @@ def stated(question: str) -> dict[str, float]:
     return out
 
 
+# Laws bracket penalties by degree as well as by figure: "情节严重的…" is another paragraph
+# than the one for a case the asker says is "不算严重".
+_DEGREE = r"特别严重|严重|重大|较大|恶劣|轻微|巨大"
+_DENIED = re.compile(rf"(?:不算|不太|不是很|不是|并不|并非|没有|没那么|不)({_DEGREE})")
+_DEGREE_CONDITION = re.compile(rf"(?<![不非])({_DEGREE})的")
+
+
+def denied_degrees(question: str) -> frozenset[str]:
+    """The degrees a question says its case is not ("情节不算严重" → 严重)."""
+    return frozenset(m.group(1) for m in _DENIED.finditer(question))
+
+
+def degree_fit(denied: frozenset[str], text: str) -> int:
+    """-1 when the text is the bracket for a degree the asker denies, else 0."""
+    held = {m.group(1) for m in _DEGREE_CONDITION.finditer(text)}
+    return -1 if any(d in held or any(d in h for h in held) for d in denied) else 0
+
+
 def fit(question_figures: Mapping[str, float], text: str) -> int:
     """1 when the text's bracket holds the asker's figure, -1 when its brackets of that
     dimension all exclude it, 0 when it states no bracket of a dimension the asker gave."""

@@ -74,6 +74,7 @@ class Need:
     names: tuple[str, ...] = ()  # the documents' named things the question names
     entities: frozenset[str] = frozenset()  # the domain's named things (lexicon, site words)
     stated: Mapping[str, float] = field(default_factory=dict)  # the asker's own figures (brackets)
+    denied: frozenset[str] = frozenset()  # degrees the asker says the case is not (不算严重)
 
     @property
     def total_weight(self) -> float:
@@ -229,6 +230,7 @@ def read_need(
         names=tuple(n for n in terms if n in names),
         entities=domain_entities(vocab.site_words),
         stated=brackets.stated(asking_part_free(q)),
+        denied=brackets.denied_degrees(q),
         titles=tuple(m.group(1) for m in _QUOTED_TITLE.finditer(question)),
         off_topic=bool(OFF_TOPIC.search(q)),
         english=english,

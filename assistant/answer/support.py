@@ -306,7 +306,10 @@ def assess_sentence(
             need, telling, [*present, *in_heading, *in_article, *in_title], coverage
         ),
         sibling=_sibling(need, f"{heading} {lead_in} {text}"),
-        bracket=brackets.fit(need.stated, f"{lead_in}{text}") if need.stated else 0,
+        bracket=min(
+            brackets.fit(need.stated, f"{lead_in}{text}") if need.stated else 0,
+            brackets.degree_fit(need.denied, f"{lead_in}{text}") if need.denied else 0,
+        ),
         context_ok=_context_ok(need, heading, text, whole, doc_year, home, doc_places),
         documents=need.asks_documents and "《" in span.text,
         form=_has_form(need, text, present),
