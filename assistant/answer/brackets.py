@@ -13,9 +13,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6}
-_DIGITS |= {"七": 7, "八": 8, "九": 9}
-_SCALES = {"十": 10, "百": 100, "千": 1000}
+from assistant.answer.verification import chinese_to_int
+
 _NUMBER = r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千]+|半)"
 # Each unit with its dimension and its size in that dimension's base (months, yuan).
 _UNITS: dict[str, tuple[str, float]] = {
@@ -49,16 +48,8 @@ def number(text: str) -> float | None:
         return float(text)
     if text == "半":
         return 0.5
-    total, current = 0, 0
-    for ch in text:
-        if ch in _DIGITS:
-            current = _DIGITS[ch]
-        elif ch in _SCALES:
-            total += (current or 1) * _SCALES[ch]
-            current = 0
-        else:
-            return None
-    return float(total + current)
+    value = chinese_to_int(text)
+    return None if value is None else float(value)
 
 
 def _amount(value: str, unit: str) -> tuple[str, float] | None:

@@ -18,7 +18,7 @@ from assistant.answer.aspects import (
     domain_entities,
     places_named,
 )
-from assistant.text.intent import Intent, Kind, read_intent
+from assistant.text.intent import Intent, Kind, asks, read_intent
 from assistant.text.vocabulary import Vocabulary, has_chinese, normalize
 
 # Kinds of answer specific enough that a passage lacking them cannot be the answer.
@@ -48,13 +48,14 @@ def _held(form: str, text: str) -> bool:
     职务发明创造, 非居民企业 no 居民企业 (but 除非法律… still names 法律)."""
     at = text.find(form)
     while at >= 0:
-        if not (has_chinese(form[:1]) and _NEGATED.search(text, 0, at)):
+        negated = text[at - 1 : at] == "非" and text[at - 2 : at - 1] not in _NOT_NEGATING
+        if not (negated and has_chinese(form[:1])):
             return True
         at = text.find(form, at + 1)
     return False
 
 
-_NEGATED = re.compile(r"(?<![除无是莫])非$")  # 非 before a word, not 除非/无非/是非/莫非
+_NOT_NEGATING = ("除", "无", "是", "莫")  # 除非, 无非, 是非, 莫非 do not negate what follows
 
 
 @dataclass(frozen=True)
@@ -238,13 +239,12 @@ def read_need(
 
 
 _CLAUSE = re.compile(r"[，,；;。！!？?]")
-_ASKING_CLAUSE = re.compile(r"吗|么|嘛|多少|几|什么|哪|是否|是不是|对不对|怎么|如何|呢")
 
 
 def _asking_clauses(question: str) -> str:
     """The clauses of a question that ask. A figure elsewhere is a fact about the asker
     ("认缴了1000万，要几年内缴足"), not one the documents must confirm ("补贴是500万元吗")."""
-    return "，".join(c for c in _CLAUSE.split(question) if _ASKING_CLAUSE.search(c))
+    return "，".join(c for c in _CLAUSE.split(question) if asks(c))
 
 
 def times_apart(text: str) -> str:

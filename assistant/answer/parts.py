@@ -12,15 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from assistant.text.intent import asks, yes_no
 from assistant.text.vocabulary import has_chinese, normalize
 
 _SENTENCE_END = re.compile(r"(?<=[？?；;])")
 _CLAUSE_END = re.compile(r"(?<=[，,])")
-_ASKS = re.compile(
-    r"吗|呢|多少|什么|哪些|哪个|哪家|哪里|哪儿|怎么|如何|是否|几[家个项人次年月天批成]|有没有|"
-    r"能不能|可不可以|多久|多长|何时|[？?]$"
-)
-_YES_NO = re.compile(r"(?:吗|么|嘛)\s*[？?]?\s*$")
 _JOINING = re.compile(r"^(?:另外|此外|还有|以及|同时|并且|而且|那么?)[，,]?")
 _TIME = re.compile(r"前年|去年|今年|明年|本年|(?:19|20)\d{2}年度?")
 MAX_PARTS = 3
@@ -34,8 +30,8 @@ def _clauses(question: str) -> list[tuple[str, bool]]:
     out: list[tuple[str, bool]] = []
     for sentence in _SENTENCE_END.split(question):
         clauses = [c for c in _CLAUSE_END.split(sentence) if c.strip()]
-        yes_no = bool(_YES_NO.search(sentence))
-        out.extend((c, not yes_no or i == len(clauses) - 1) for i, c in enumerate(clauses))
+        closed = yes_no(sentence)
+        out.extend((c, not closed or i == len(clauses) - 1) for i, c in enumerate(clauses))
     return out
 
 
@@ -54,7 +50,7 @@ def question_parts(question: str, subject_words: Callable[[str], list[str]]) -> 
     for clause, may_ask in _clauses(normalize(question)):
         text = clause.strip()
         pending.append(text)
-        if may_ask and _ASKS.search(text):
+        if may_ask and asks(text):
             parts.append(pending)
             pending = []
         elif not parts:

@@ -126,7 +126,21 @@ class Intent:
         return sum(1 for k in self.kinds if _HOLDS[k].search(t)) / len(self.kinds)
 
 
-_YES_NO = re.compile(r"(?:吗|么|嘛)\s*$")
+_YES_NO = re.compile(r"(?:吗|么|嘛)\s*[？?]?\s*$")
+_ASKING_CLAUSE = re.compile(
+    r"吗|呢|多少|什么|哪些|哪个|哪家|哪里|哪儿|怎么|如何|是否|是不是|对不对|几[家个项人次年月天批成]|"
+    r"有没有|能不能|可不可以|多久|多长|何时|(?:么|嘛)\s*[？?]?\s*$|[？?]$"
+)
+
+
+def asks(clause: str) -> bool:
+    """True when a clause asks something (多少, 吗, 哪些…), rather than stating a fact."""
+    return bool(_ASKING_CLAUSE.search(clause))
+
+
+def yes_no(sentence: str) -> bool:
+    """True when a sentence asks yes or no ("…能有优惠吗？")."""
+    return bool(_YES_NO.search(sentence))
 
 
 def asking_part(question: str) -> str:
