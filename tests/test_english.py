@@ -93,18 +93,6 @@ def test_an_english_question_about_a_law_is_answered_by_its_chinese_article_unde
 
 
 @pytest.mark.slow
-def test_an_employees_invention_is_answered_by_the_rule_on_service_inventions_not_its_negation(
-    shipped_services: Services,
-) -> None:
-    result = shipped_services.assistant.ask(
-        "Who owns the patent when an employee invents something as part of their job?"
-    )
-    _answered(result)
-    assert "属于该单位" in result.answer[:LEAD]
-    assert not result.citations[0].quote.startswith("非职务")
-
-
-@pytest.mark.slow
 @pytest.mark.parametrize(
     ("question", "gold"),
     [
