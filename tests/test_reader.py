@@ -137,8 +137,11 @@ def test_a_later_part_without_its_own_subject_is_asked_about_the_first_parts() -
         "高企 研发补贴 封顶多少",
     ]
     assert question_parts("高企研发补贴按多少比例", subject) == ["高企研发补贴按多少比例"]
-    two = question_parts("去年技术合同成交额多少？另外高企的研发补贴政策有哪些", subject)
-    assert two == ["去年技术合同成交额多少?", "去年高企的研发补贴政策有哪些"]
+    # A part that leans on an earlier one takes its time too; one standing alone keeps its own.
+    leaning = question_parts("去年技术合同成交额多少，封顶多少", subject)
+    assert leaning == ["去年技术合同成交额多少", "去年技术合同 成交额 封顶多少"]
+    alone = question_parts("高企的研发补贴政策有哪些？另外今年技术合同成交额目标多少", subject)
+    assert alone == ["高企的研发补贴政策有哪些?", "今年技术合同成交额目标多少"]
 
 
 def test_a_sentence_is_embedded_once_and_the_closest_in_meaning_scores_highest(

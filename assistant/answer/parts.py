@@ -65,12 +65,16 @@ def question_parts(question: str, subject_words: Callable[[str], list[str]]) -> 
     # A short part, or one without a subject of its own, is asked about the richest part's.
     richest = max(range(len(texts)), key=lambda i: len(own[i]))
     carried = " ".join(own[richest])
-    # So is one without a time, when an earlier part names one ("去年…多少个，结算资金多少").
-    times = [m.group(0) for m in (_TIME.search(t) for t in texts) if m]
     prefix = "".join(shared)
     out: list[str] = []
+    when = ""  # the time of the latest part that named one
     for i, text in enumerate(texts):
         lacking = i != richest and carried and (len(own[i]) < OWN_SUBJECT or len(text) <= SHORT)
-        when = times[0] if times and not _TIME.search(text) and not _TIME.search(prefix) else ""
-        out.append(f"{prefix}{when}{carried + ' ' if lacking else ''}{text}".strip())
+        # Such a part is also asked at the time an earlier part named ("去年…多少个，结算资金
+        # 多少"); a part standing on its own keeps its own time, or none.
+        named = _TIME.search(text) or _TIME.search(prefix)
+        if named:
+            when = named.group(0)
+        carried_time = when if lacking and not named else ""
+        out.append(f"{prefix}{carried_time}{carried + ' ' if lacking else ''}{text}".strip())
     return out
