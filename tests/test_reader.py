@@ -15,6 +15,8 @@ import pytest
 from assistant.answer.brackets import brackets, degree_fit, denied_degrees, fit, number, stated
 from assistant.answer.parts import question_parts
 from assistant.answer.places import Gazetteer, leading_places, unknown_places
+from assistant.answer.support import Span, item_stem, opening_of_paragraph
+from assistant.models import Chunk
 from assistant.search.similarity import SentenceSimilarity
 from assistant.serve.runtime import Services
 
@@ -172,3 +174,39 @@ def test_a_degree_the_asker_denies_rules_out_the_paragraph_for_that_degree() -> 
     assert degree_fit(denied, "情节严重的，由省级以上部门责令改正，处五千万元以下罚款") == -1
     assert degree_fit(denied, "对直接负责的主管人员处一万元以上十万元以下罚款") == 0
     assert denied_degrees("员工严重违反规章制度，能解除合同吗") == frozenset()
+
+
+def test_a_list_item_is_read_and_quoted_after_the_sentence_that_introduces_its_list(
+    foreign_services: Services,
+) -> None:
+    # "（六）被依法追究刑事责任的" alone says nothing of dismissal; its stem does.
+    result = foreign_services.assistant.ask("员工被判刑了，公司可以跟他解除劳动合同吗")
+    assert not result.abstained
+    lead = _lead(result.answer)
+    assert "用人单位可以解除劳动合同：……（六）被依法追究刑事责任的" in lead
+    assert result.citations[0].quote.startswith("（六）")
+
+
+def test_an_items_stem_is_the_sentence_ending_in_the_colon_before_its_list() -> None:
+    text = "第一款。劳动者有下列情形之一的，用人单位可以解除劳动合同：\n（一）甲的；\n（二）乙的；"
+    stem = item_stem(text, text.index("（二）"))
+    assert stem is not None
+    assert text[slice(*stem)] == "劳动者有下列情形之一的，用人单位可以解除劳动合同："
+    assert item_stem(text, text.index("劳动者")) is None  # not an item
+    contact = "联系电话：021-5970。（一）另起"
+    assert item_stem(contact, contact.index("（一）")) is None  # the colon is no list's
+
+
+def test_the_degree_that_opens_a_paragraph_holds_for_its_later_sentences() -> None:
+    text = (
+        "违反本法规定的，处一万元以上十万元以下罚款。\n"
+        "有前款规定的违法行为，情节严重的，并处五千万元以下罚款；"
+        "对直接负责的主管人员处十万元以上一百万元以下罚款。"
+    )
+    chunk = Chunk("c#0", "c", "某法", "", "第六十六条", text, 0, len(text))
+    later = text.index("对直接负责")
+    opening = opening_of_paragraph(Span(0, chunk, later, len(text)))
+    assert "情节严重的" in opening
+    assert degree_fit(frozenset({"严重"}), opening + text[later:]) == -1
+    first = Span(0, chunk, 0, text.index("\n"))
+    assert opening_of_paragraph(first) == ""

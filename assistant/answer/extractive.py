@@ -16,7 +16,14 @@ from importlib import resources
 
 from assistant.answer.grounding import Assessment, subject_phrase
 from assistant.answer.need import Need
-from assistant.answer.support import LIST_SENTENCE, MAX_SENTENCE, Span, Support, quote_span
+from assistant.answer.support import (
+    LIST_SENTENCE,
+    MAX_SENTENCE,
+    Span,
+    Support,
+    item_stem,
+    quote_span,
+)
 from assistant.answer.verification import chinese_to_int
 from assistant.models import NOTE, Answer, Chunk, Citation
 from assistant.text.vocabulary import has_chinese, normalize, parse_synonyms
@@ -80,12 +87,20 @@ def statement(span: Span) -> str:
     （六）赞助支出"), which the chunk keeps as its lead.
     """
     text = span.text.strip().rstrip(_TRAILING)
+    # An item of a list is read after the sentence that introduces the list ("劳动者有下列情形
+    # 之一的，用人单位可以解除劳动合同：……（二）严重违反用人单位的规章制度的").
+    stem = item_stem(span.chunk.text, span.start)
     article = article_of(span.chunk)
-    if article:
+    if stem is not None:
+        opening = f"{span.chunk.text[slice(*stem)]}……"
+    elif article:
         lead = span.chunk.lead.strip()
         opening = f"{lead}……" if lead and not text.startswith(lead) else ""
+    else:
+        opening = ""
+    if article:
         return f"《{span.chunk.title}》{article}规定：{opening}{text}"
-    return text
+    return f"{opening}{text}"
 
 
 def whole_article(span: Span) -> Span:
@@ -93,7 +108,7 @@ def whole_article(span: Span) -> Span:
     书面合同"), and picking one of them loses the rule."""
     chunk = span.chunk
     if article_of(chunk) and len(chunk.text) <= ARTICLE_QUOTE:
-        return Span(span.rank, chunk, 0, len(chunk.text))
+        return Span(span.rank, chunk, 0, len(chunk.text), span.standing)
     return span
 
 

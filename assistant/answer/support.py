@@ -25,7 +25,43 @@ NEAR_SHARE = 0.3  # a word next to the answer must weigh this share of the sente
 SUBJECT_COVERAGE = 0.5  # share of the question's words that stands in for its telling word
 MAX_SENTENCE = 110  # longer sentences are quoted by their clauses around the answer
 HEADING_SHARE = 1.0  # a word of the section path counts like the sentence's own (（二）成长履约贷)
+PARAGRAPH_OPENING = 3  # clauses that open a paragraph and hold for all of it
 LIST_SENTENCE = 170  # … unless the question asks for a list, which the whole sentence gives
+
+
+# An item of an enumerated list: （二）…, 2. …, 2、…
+_ITEM = re.compile(r"\s*(?:[（(][一二三四五六七八九十]+[)）]|\d{1,2}[.．、](?!\d))")
+
+
+def item_stem(text: str, start: int) -> tuple[int, int] | None:
+    """The sentence that introduces the list an item at `start` belongs to, as offsets.
+
+    "（二）严重违反用人单位的规章制度的" means nothing alone: its stem, "劳动者有下列情形之一
+    的，用人单位可以解除劳动合同：", says what follows from it. None when the text at `start`
+    is no list item or its stem is not in the text.
+    """
+    if not _ITEM.match(text, start):
+        return None
+    colon = max(text.rfind("：", 0, start), text.rfind(":", 0, start))
+    if colon < 0:
+        return None
+    between = text[colon + 1 : start].strip()
+    if between and not _ITEM.match(between):
+        return None  # the colon introduces something else (联系电话：…)
+    begin = max(text.rfind(ch, 0, colon) for ch in "。；;\n") + 1
+    while begin < colon and text[begin].isspace():
+        begin += 1
+    return (begin, colon + 1) if colon - begin > 1 else None
+
+
+def opening_of_paragraph(span: Span) -> str:
+    """The opening clauses of the paragraph (line) a sentence is in, before the sentence: the
+    degree that opens a paragraph ("有前款规定的违法行为，情节严重的") holds for each of its
+    sentences."""
+    text = span.chunk.text
+    begin = text.rfind("\n", 0, span.start) + 1
+    opening = [m.end() for m in _CLAUSE_END.finditer(text, begin, span.start)][:PARAGRAPH_OPENING]
+    return normalize(text[begin : opening[-1]]) if opening else ""
 
 
 @dataclass(frozen=True)
@@ -36,6 +72,7 @@ class Span:
     chunk: Chunk
     start: int
     end: int
+    standing: float = 1.0  # the chunk's search score over the best one's (1 = the best)
 
     @property
     def text(self) -> str:
@@ -111,7 +148,9 @@ class Support:
             "figures": float(self.figures_ok),
             "documents": float(self.documents),
             "form": float(self.form),
-            "rank": 1.0 / (self.span.rank + 1),
+            # How far the search put its passage below the best: the fused scores say how
+            # much better the first passage is, where a place (1st, 2nd) overstates it.
+            "standing": self.span.standing,
             "similarity": self.similarity,
             "bracket": float(max(self.bracket, 0)),
         }
@@ -143,8 +182,8 @@ WEIGHTS: dict[str, float] = {
     "figures": 0.2,
     "documents": 0.3,
     "form": 0.3,
-    "rank": 0.5,
-    "similarity": 1.5,
+    "standing": 0.2,
+    "similarity": 2.0,
     "bracket": 1.0,
 }
 
@@ -276,6 +315,10 @@ def assess_sentence(
     # 惠及企业达527家" names 高企 one sentence earlier.
     before = [s for s, e in chunk_clauses if e <= span.start]
     lead_in = normalize(span.chunk.text[before[-1] : span.start]) if before else ""
+    # An item of a list speaks of what its stem says, not of the item before it.
+    stem = item_stem(span.chunk.text, span.start)
+    if stem is not None:
+        lead_in = normalize(span.chunk.text[slice(*stem)])
     present = [t for t in need.terms if t.found_in(text) or t.found_in(lead_in)]
     in_heading = [t for t in need.terms if t not in present and t.found_in(heading)]
     # Words of the heading say what the passage is about, but less than its own words.
@@ -308,7 +351,9 @@ def assess_sentence(
         sibling=_sibling(need, f"{heading} {lead_in} {text}"),
         bracket=min(
             brackets.fit(need.stated, f"{lead_in}{text}") if need.stated else 0,
-            brackets.degree_fit(need.denied, f"{lead_in}{text}") if need.denied else 0,
+            brackets.degree_fit(need.denied, f"{opening_of_paragraph(span)}{lead_in}{text}")
+            if need.denied
+            else 0,
         ),
         context_ok=_context_ok(need, heading, text, whole, doc_year, home, doc_places),
         documents=need.asks_documents and "《" in span.text,
@@ -455,10 +500,12 @@ def telling_terms(need: Need, spans: Sequence[Span]) -> list[Term]:
 def sentences(hits: Sequence[Hit]) -> list[Span]:
     """Every sentence of the retrieved chunks, in rank order."""
     out = []
+    best = max((hit.score for hit in hits), default=0.0)
     for rank, hit in enumerate(hits):
         text = hit.chunk.text
+        standing = hit.score / best if best > 0 else 1.0
         for s, e in split_sentences(text, 0, len(text)):
-            out.append(Span(rank, hit.chunk, s, e))
+            out.append(Span(rank, hit.chunk, s, e, standing))
     return out
 
 
@@ -487,4 +534,4 @@ def quote_span(support: Support, limit: int = MAX_SENTENCE) -> Span:
     start, end = cl[lo][0], cl[hi][1]
     while end > start and span.chunk.text[end - 1] in "，,；;：:、":
         end -= 1
-    return Span(span.rank, span.chunk, start, end)
+    return Span(span.rank, span.chunk, start, end, span.standing)
