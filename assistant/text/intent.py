@@ -44,7 +44,8 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
         _asks(
             r"多少钱|金额|资金|额度|投资|投了|拨付|营收|收入|成交|贷多少|补多少|"
             r"(?:奖金|资助|补贴|补助|奖励|奖补|费用|钱).{0,6}(?:多少|几)|"
-            r"(?:多少|几).{0,3}(?:钱|奖金|资助|补贴|补助|费用)|能(?:拿|领|得|贷|补)多少|"
+            r"(?:多少|几).{0,3}(?:钱|奖金|资助|补贴|补助|费用|补偿|赔偿|罚款|工资)|"
+            r"能(?:拿|领|得|贷|补)多少|"
             r"\bhow much\b|\bamount\b|\binvestment\b|\brevenue\b|\bfunding\b|"
             r"\b(?:largest|biggest|highest|maximum|max)\b.{0,24}\b(?:loan|subsidy|grant|award|"
             r"reward|credit|funding|bonus|sum)s?\b"
@@ -53,7 +54,7 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
     (
         "percent",
         _asks(
-            r"比例|占比|百分之|税率|增速|增幅|涨幅|增长率|几成|%|\bpercent(?:age)?\b|\brates?\b|"
+            r"比例|占比|百分之|税率|增速|增幅|涨幅|增长率|几成|几折|%|\bpercent(?:age)?\b|\brates?\b|"
             r"\bshare\b|\bproportion\b"
         ),
     ),
