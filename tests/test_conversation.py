@@ -67,6 +67,15 @@ def test_that_x_with_a_new_subject_keeps_the_previous_question_and_focuses_on_x(
     assert resolved.focus == ("科技小巨人",)
 
 
+def test_a_named_thing_in_place_of_another_replaces_it_in_the_previous_question() -> None:
+    names = ("微贷通", "履约贷")
+    resolved = condense("那履约贷呢？", ["微贷通最高能贷多少？"], subject_words, names)
+    assert "履约贷" in resolved.text and "最高能贷多少" in resolved.text
+    assert "微贷通" not in resolved.text  # asked beside it, it would pass for the subject
+    # A subject that is no named thing of the documents keeps the previous question whole.
+    assert "有效高企" in condense("那科技小巨人呢？", [FIRST], subject_words, names).text
+
+
 def test_a_question_with_its_own_subject_starts_fresh() -> None:
     question = "专利权的期限是多久？"
     assert condense(question, [FIRST], subject_words) == Resolved(question)

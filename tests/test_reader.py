@@ -13,6 +13,7 @@ import re
 import pytest
 
 from assistant.answer.brackets import brackets, degree_fit, denied_degrees, fit, number, stated
+from assistant.answer.names import classified_names
 from assistant.answer.parts import question_parts
 from assistant.answer.places import Gazetteer, leading_places, unknown_places
 from assistant.answer.support import Span, item_stem, opening_of_paragraph
@@ -210,3 +211,19 @@ def test_the_degree_that_opens_a_paragraph_holds_for_its_later_sentences() -> No
     assert degree_fit(frozenset({"严重"}), opening + text[later:]) == -1
     first = Span(0, chunk, 0, text.index("\n"))
     assert opening_of_paragraph(first) == ""
+
+
+def test_what_is_granted_only_to_a_sibling_class_is_said_to_be_stated_only_for_it(
+    foreign_services: Services,
+) -> None:
+    # The housing measures define three classes of talent; only the first gets a purchase
+    # subsidy. Asked for another class's, the reply says so and gives no amount.
+    result = foreign_services.assistant.ask("北汀区技能骨干的购房补贴有多少")
+    assert result.abstained
+    assert "文件只对领军人才载明了这一项" in result.answer
+    assert "100万元" not in result.answer
+
+
+def test_the_classes_a_document_divides_something_into_are_named_things() -> None:
+    text = "第三条　科技人才分为以下三类：\n（一）领军人才：入选计划；\n（二）青年英才：年龄不超过35周岁；\n（三）技能骨干：具有职业资格。\n第四条　（一）身份证明："
+    assert classified_names([text]) == {"领军人才", "青年英才", "技能骨干"}

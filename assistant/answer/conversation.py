@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from assistant.models import Message
@@ -80,12 +80,16 @@ def carried_subject(previous: str) -> str:
 
 
 def condense(
-    question: str, earlier: Sequence[str], subject_words: Callable[[str], list[str]]
+    question: str,
+    earlier: Sequence[str],
+    subject_words: Callable[[str], list[str]],
+    names: Collection[str] = (),
 ) -> Resolved:
     """The question made standalone from the earlier (already resolved) user questions.
 
     `subject_words(text)` lists the words of a text that name a subject the documents know
-    (not an aspect such as 目标 or 期限, not a time, not a function word).
+    (not an aspect such as 目标 or 期限, not a time, not a function word); `names` are the
+    documents' named things (loan products, classes of talent).
     """
     question = question.strip()
     changed = _TOPIC_CHANGE.match(normalize(question))
@@ -103,6 +107,14 @@ def condense(
     if own and not _ASKS.search(q):
         # "那科创助力贷呢？": the new subject, asked what the previous question asked.
         kept = re.sub(r"[？?。！!]+", " ", previous).strip()
+        # A named thing in place of another (那领航信用贷呢？ after a question about 成长履约贷)
+        # replaces it: asked beside it, the old one would pass for the subject still.
+        asked = [n for n in names if n in q]
+        if asked:
+            for name in names:
+                if name in kept and not any(name in a or a in name for a in asked):
+                    kept = kept.replace(name, " ")
+            kept = re.sub(r"\s+", " ", kept).strip()
         return Resolved(f"{rest} {kept}", tuple(own))
     subject = carried_subject(previous)
     if not subject:

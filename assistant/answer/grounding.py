@@ -22,9 +22,11 @@ from assistant.answer.need import Need, asked_kinds
 from assistant.answer.places import EMPTY, Gazetteer, unknown_places
 from assistant.answer.support import Support, assess_sentence, sentences, telling_terms
 from assistant.models import Hit
+from assistant.text.vocabulary import normalize
 
 Verdict = Literal["answer", "abstain", "out_of_scope"]
 Similarity = Callable[[Sequence[str]], Sequence[float]]  # sentences → cosine with the question
+HEAVY_SHARE = 0.6  # a word weighing this share of the question's heaviest names what is asked
 SHORTLIST = 5  # sentences scored in meaning too: embedding one costs about 8 ms once
 
 
@@ -122,9 +124,34 @@ def assess(
     if uncovered is not None:
         return uncovered
     answering = [s for s in supports if s.answers]
-    if answering:
+    if answering and not _only_for_sibling(need, answering[0], supports):
         return Assessment("answer", answering, candidates=supports)
     return _not_stated(need, supports)
+
+
+def _only_for_sibling(need: Need, best: Support, supports: Sequence[Support]) -> bool:
+    """True when what is asked of a named thing is stated only for its sibling.
+
+    Asked for 青年英才's 购房补贴, the best sentence names 青年英才 but grants a 租房补贴; the
+    购房补贴 is granted to 领军人才. The asked thing's heavy words that the best sentence
+    lacks are then held by a sibling's sentence, and the documents say it only for that one.
+    """
+    if not need.names:
+        return False
+    heaviest = max(t.weight for t in need.terms)
+    heading = normalize(best.span.chunk.section)
+    missing = [
+        t
+        for t in need.terms
+        if t.word not in need.names
+        and t.weight >= HEAVY_SHARE * heaviest
+        and t.word not in best.terms
+        and not t.found_in(heading)
+    ]
+    return bool(missing) and any(
+        s.sibling and s.kind_ok and s.context_ok and all(t.word in s.terms for t in missing)
+        for s in supports
+    )
 
 
 def _uncovered(

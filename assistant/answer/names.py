@@ -37,6 +37,37 @@ def quoted_names(texts: Iterable[str]) -> frozenset[str]:
     return frozenset(normalize(m.group(1)) for text in texts for m in _QUOTED_NAME.finditer(text))
 
 
+# A classification ("科技人才分为以下三类：") and the names its items define ("（二）青年英才：…").
+_CLASSIFICATION = re.compile(r"(?:分为|分成|划分为)[^。；：:\n]{0,10}[:：]")
+_DEFINED_ITEM = re.compile(
+    r"\s*[（(][一二三四五六七八九十]{1,3}[)）]([\u4e00-\u9fffA-Za-z0-9+]{2,8})[:：，,]"
+)
+
+
+def classified_names(texts: Iterable[str]) -> frozenset[str]:
+    """The classes a document divides something into (领军人才, 青年英才, 技能骨干): each is
+    a named thing, and a figure stated for one class does not answer for another."""
+    out = set()
+    for text in texts:
+        for stem in _CLASSIFICATION.finditer(text):
+            at = stem.end()
+            while item := _DEFINED_ITEM.match(text, at):
+                out.add(normalize(item.group(1)))
+                at = _next_line(text, item.end())
+    return frozenset(out)
+
+
+def _next_line(text: str, at: int) -> int:
+    end = text.find("\n", at)
+    return len(text) if end < 0 else end + 1
+
+
+def named_things(texts: Iterable[str]) -> frozenset[str]:
+    """The named things of the documents, quoted by name or defined as classes."""
+    kept = list(texts)
+    return quoted_names(kept) | classified_names(kept)
+
+
 def same_title(asked: str, title: str) -> bool:
     """True when one title holds the other (normalized): the asker may shorten a title."""
     a, t = normalize(asked), normalize(title)

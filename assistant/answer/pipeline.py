@@ -33,7 +33,7 @@ from assistant.answer.conversation import (
     without_markup,
 )
 from assistant.answer.grounding import Assessment, assess
-from assistant.answer.names import quoted_names, titles_mentioned
+from assistant.answer.names import named_things, titles_mentioned
 from assistant.answer.need import Need, read_need, times_apart
 from assistant.answer.parts import question_parts
 from assistant.answer.places import Gazetteer
@@ -183,7 +183,7 @@ class Assistant:
         self._titles = {d.doc_id: d.title for d in entries}
         # The titles an answer may name: the indexed documents' and those their text names.
         self.mentioned = titles_mentioned(c.text for c in index.chunks)
-        self.names = quoted_names(c.text for c in index.chunks)
+        self.names = named_things(c.text for c in index.chunks)
         self.named = frozenset((*self.titles, *self.mentioned))
         self.chain: Runnable[Inquiry, Event] = (
             RunnableLambda(self._resolve)
@@ -224,7 +224,7 @@ class Assistant:
         return self._condense(question, earlier)
 
     def _condense(self, question: str, earlier: list[str]) -> Resolved:
-        return condense(question, earlier, self.subject_words)
+        return condense(question, earlier, self.subject_words, self.names)
 
     def need(self, question: str, focus: Sequence[str] = ()) -> Need:
         """What a question needs from the documents, its words weighed by the served index."""

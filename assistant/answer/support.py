@@ -42,12 +42,9 @@ def item_stem(text: str, start: int) -> tuple[int, int] | None:
     """
     if not _ITEM.match(text, start):
         return None
-    colon = max(text.rfind("：", 0, start), text.rfind(":", 0, start))
-    if colon < 0:
+    colon = _list_colon(text, start)
+    if colon is None:
         return None
-    between = text[colon + 1 : start].strip()
-    if between and not _ITEM.match(between):
-        return None  # the colon introduces something else (联系电话：…)
     begin = max(text.rfind(ch, 0, colon) for ch in "。；;\n") + 1
     while begin < colon and text[begin].isspace():
         begin += 1
@@ -62,6 +59,26 @@ def opening_of_paragraph(span: Span) -> str:
     begin = text.rfind("\n", 0, span.start) + 1
     opening = [m.end() for m in _CLAUSE_END.finditer(text, begin, span.start)][:PARAGRAPH_OPENING]
     return normalize(text[begin : opening[-1]]) if opening else ""
+
+
+def _list_colon(text: str, start: int) -> int | None:
+    """Where the colon that opens the list of the item at `start` is, if it is there."""
+    # Items on lines of their own (which may hold colons: "（一）领军人才：…"): the stem is
+    # the line before the first of them.
+    line = text.rfind("\n", 0, start) + 1
+    if not text[line:start].strip():
+        while line > 0:
+            before = text.rfind("\n", 0, line - 1) + 1
+            if not _ITEM.match(text, before):
+                stem = text[before : line - 1].rstrip()
+                return before + len(stem) - 1 if stem.endswith(("：", ":")) else None
+            line = before
+        return None
+    colon = max(text.rfind("：", 0, start), text.rfind(":", 0, start))
+    between = text[colon + 1 : start].strip()
+    if colon < 0 or (between and not _ITEM.match(between)):
+        return None  # the colon introduces something else (联系电话：…)
+    return colon
 
 
 @dataclass(frozen=True)
@@ -319,6 +336,9 @@ def assess_sentence(
     stem = item_stem(span.chunk.text, span.start)
     if stem is not None:
         lead_in = normalize(span.chunk.text[slice(*stem)])
+    # What opens the paragraph holds for all of it: its subject (领军人才在本区…；在本区首次
+    # 购买…的，给予…购房补贴) and its degree (有前款规定的违法行为，情节严重的，…；对…).
+    opening = opening_of_paragraph(span)
     present = [t for t in need.terms if t.found_in(text) or t.found_in(lead_in)]
     in_heading = [t for t in need.terms if t not in present and t.found_in(heading)]
     # Words of the heading say what the passage is about, but less than its own words.
@@ -348,12 +368,10 @@ def assess_sentence(
         subject_ok=_subject_ok(
             need, telling, [*present, *in_heading, *in_article, *in_title], coverage
         ),
-        sibling=_sibling(need, f"{heading} {lead_in} {text}"),
+        sibling=_sibling(need, f"{heading} {opening} {lead_in} {text}"),
         bracket=min(
             brackets.fit(need.stated, f"{lead_in}{text}") if need.stated else 0,
-            brackets.degree_fit(need.denied, f"{opening_of_paragraph(span)}{lead_in}{text}")
-            if need.denied
-            else 0,
+            brackets.degree_fit(need.denied, f"{opening}{lead_in}{text}") if need.denied else 0,
         ),
         context_ok=_context_ok(need, heading, text, whole, doc_year, home, doc_places),
         documents=need.asks_documents and "《" in span.text,
