@@ -33,6 +33,8 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from assistant.config import Settings
 from assistant.errors import CheckError, ConfigError, RecordError, UnknownMessageError
 from assistant.models import Answer
+from assistant.serve.schema import checks, exchanges, feedback
+from assistant.serve.schema import metadata as _meta
 from assistant.text.redaction import redact
 
 __all__ = [
@@ -48,52 +50,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Only = Literal["all", "unanswered", "negative"]
-
-_meta = sa.MetaData()
-exchanges = sa.Table(
-    "exchanges",
-    _meta,
-    sa.Column("message_id", sa.String(64), primary_key=True),
-    sa.Column("created", sa.String(32), nullable=False, index=True),  # UTC ISO, sorts as text
-    sa.Column("client", sa.String(100), nullable=False),  # API key name or "anonymous"
-    sa.Column("session_id", sa.String(64)),
-    sa.Column("question", sa.Text, nullable=False),
-    sa.Column("answer", sa.Text, nullable=False),
-    sa.Column("citations", sa.Text, nullable=False),  # JSON list of Citation.to_json()
-    sa.Column("abstained", sa.Boolean, nullable=False),
-    sa.Column("mode", sa.String(20), nullable=False),
-    sa.Column("intent", sa.String(40), nullable=False),
-    sa.Column("latency_ms", sa.Float, nullable=False),
-)
-feedback = sa.Table(
-    "feedback",
-    _meta,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("message_id", sa.String(64), nullable=False, index=True),
-    sa.Column("rating", sa.Integer, nullable=False),  # +1 or -1
-    sa.Column("comment", sa.Text),
-    sa.Column("created", sa.String(32), nullable=False),
-)
-checks = sa.Table(
-    "checks",
-    _meta,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("created", sa.String(32), nullable=False),
-    sa.Column("question", sa.Text, nullable=False),
-    sa.Column("expect", sa.Text, nullable=False),  # JSON list: words the answer must hold
-    sa.Column("abstain", sa.Boolean, nullable=False),  # the answer must say "not stated"
-    # The last run (all None before the first): when, what ran it, against which index
-    # version, its outcome, the start of the answer, a fingerprint of the whole answer (so a
-    # change shows without keeping every answer), and whether it differs from the run before.
-    sa.Column("ran", sa.String(32)),
-    sa.Column("trigger", sa.String(20)),
-    sa.Column("index_version", sa.String(64)),
-    sa.Column("passed", sa.Boolean),
-    sa.Column("was_passed", sa.Boolean),  # the outcome of the run before, None if none
-    sa.Column("excerpt", sa.Text),
-    sa.Column("fingerprint", sa.String(16)),
-    sa.Column("changed", sa.Boolean),
-)
 
 
 def _stamp(moment: datetime) -> str:
