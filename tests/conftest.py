@@ -6,6 +6,7 @@ import shutil
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from assistant.config import PROJECT_DIR, Settings, load_settings
 from assistant.serve.runtime import Services, limit_threads
 
 from .openai_stub import OpenAIStub
+from .postgres import PostgresServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FICTIONAL = FIXTURES / "policies"
@@ -132,3 +134,28 @@ def served(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL 15 for the whole session, in a temporary folder removed at the end;
+    a test may stop and start it (`postgres_server.stop()`, `.start()`)."""
+    with PostgresServer.create() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """`postgresql+psycopg://…@127.0.0.1:PORT/assistant`: one database shared by the session."""
+    return postgres_server.url
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """An empty database of its own for one test, dropped after it; the server is started
+    again first if an earlier test left it stopped."""
+    postgres_server.start()
+    name = f"t{uuid.uuid4().hex[:12]}"
+    yield postgres_server.new_database(name)
+    postgres_server.start()
+    postgres_server.drop_database(name)
