@@ -107,14 +107,19 @@ class RecordStore:
         client: str,
         session_id: str | None,
         latency_ms: float,
+        user_hash: str | None = None,
     ) -> None:
-        """Record one question and its answer, with personal data removed from both."""
+        """Record one question and its answer, with personal data removed from both.
+
+        `user_hash` is the keyed hash of the end user the app named (never the raw id), so
+        staff can count distinct users and see a user's repeated questions."""
         self._write(
             exchanges.insert().values(
                 message_id=message_id,
                 created=_stamp(datetime.now(UTC)),
                 client=client,
                 session_id=session_id,
+                user_hash=user_hash,
                 question=redact(question),
                 answer=redact(answer.answer),
                 citations=json.dumps([c.to_json() for c in answer.citations], ensure_ascii=False),
@@ -266,6 +271,7 @@ CSV_FIELDS = (
     "message_id",
     "client",
     "session_id",
+    "user_hash",
     "question",
     "answer",
     "abstained",
