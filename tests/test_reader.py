@@ -20,6 +20,7 @@ from assistant.answer.support import Span, item_stem, opening_of_paragraph
 from assistant.models import Chunk
 from assistant.search.similarity import SentenceSimilarity
 from assistant.serve.runtime import Services
+from assistant.text.intent import read_intent
 
 pytestmark = pytest.mark.slow
 
@@ -227,3 +228,9 @@ def test_what_is_granted_only_to_a_sibling_class_is_said_to_be_stated_only_for_i
 def test_the_classes_a_document_divides_something_into_are_named_things() -> None:
     text = "第三条　科技人才分为以下三类：\n（一）领军人才：入选计划；\n（二）青年英才：年龄不超过35周岁；\n（三）技能骨干：具有职业资格。\n第四条　（一）身份证明："
     assert classified_names([text]) == {"领军人才", "青年英才", "技能骨干"}
+
+
+def test_a_question_between_two_alternatives_asks_which_not_how_much() -> None:
+    assert not read_intent("有限公司分红是按认缴还是实缴比例来分").kinds & {"percent", "figure"}
+    assert "percent" in read_intent("分红比例是多少").kinds
+    assert "money" in read_intent("按认缴还是实缴算，能拿多少钱").kinds

@@ -281,7 +281,7 @@ def answer_parts(
 
 
 PART_OUTSIDE = "这一问不在收录文件的范围内"
-PART_COVERAGE = 0.4  # share of a part's subject its answer must hold
+PART_COVERAGE = 0.25  # share of a part's subject its answer must hold
 PART_SENTENCE = 80  # each part is quoted by its clauses, so every part shows near the top
 DIFFERENCE_COVERAGE = 0.3
 _ASKS_DIFFERENCE = re.compile(r"还差|差多少|相差|差距|差几|多了多少|少了多少|增加了多少|多出")

@@ -162,7 +162,15 @@ def asking_part(question: str) -> str:
     return "，".join(parts)
 
 
+# "按认缴还是实缴比例来分" asks which of two, not a figure: its answer names one of them.
+_CHOICE = re.compile(r"[^，,；;。？?]还是[^，,；;。？?]")
+_HOW_MUCH = re.compile(r"多少|几[家个项人次年月天批成折]|\bhow (?:many|much)\b")
+
+
 def read_intent(question: str) -> Intent:
     """What kinds of answer the question asks for."""
     q = asking_part(question)
-    return Intent(frozenset(kind for kind, pattern in _ASKS if pattern.search(q)))
+    kinds = frozenset(kind for kind, pattern in _ASKS if pattern.search(q))
+    if _CHOICE.search(q) and not _HOW_MUCH.search(q):
+        kinds = kinds - {"figure", "percent", "money", "count", "people"}
+    return Intent(kinds)
