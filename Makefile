@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PA     := $(BIN)/policy-assistant
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: setup setup-st run ingest test browser lint bench bench-scale laws clean
+.PHONY: setup setup-st run ingest cluster test browser postgres lint bench bench-scale laws clean
 
 setup: $(VENV)/.installed            ## the package (editable) and its dev tools
 
@@ -29,13 +29,23 @@ ingest: setup                        ## build or update index/ from corpus/
 run: ingest                          ## set up, index the corpus, then serve the page and the API
 	$(PA) serve                      # http://127.0.0.1:8000/ (the page), /docs (the API)
 
-test: setup-st browser               ## the whole suite, slow tests included
+# PostgreSQL, a Chroma server and two replicas sharing them, on loopback; Ctrl-C stops them all.
+cluster: setup postgres              ## several replicas as one, on this machine (index/cluster/)
+	$(PA) cluster
+
+test: setup-st browser postgres      ## the whole suite, slow tests included
 	$(BIN)/pytest
 
 # The page's end-to-end tests drive Debian's chromium (Playwright's own browser download is
 # not reachable from here); the CJK fonts make its screenshots legible.
 browser:
 	command -v chromium || (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk)
+
+# The tests and `make cluster` run Debian's PostgreSQL 15 in folders of their own; the package's
+# own cluster (/var/lib/postgresql) is not used.
+postgres:
+	test -x /usr/lib/postgresql/15/bin/initdb || \
+		(apt-get update -qq && apt-get install -y -qq postgresql)
 
 lint: setup                          ## ruff (checks and format) and mypy; any finding fails
 	$(BIN)/ruff check assistant tests evals

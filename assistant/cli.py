@@ -7,6 +7,7 @@
     policy-assistant ask < conversations.jsonl  {"messages": [...]} per line → one result per line
     policy-assistant chat                      a conversation in the terminal
     policy-assistant serve [--host --port]     the HTTP API (docs at /docs)
+    policy-assistant cluster                   PostgreSQL, Chroma and two replicas, on loopback
     policy-assistant logs --since 7d --only unanswered --format csv   records for staff
     policy-assistant eligibility --profile profile.json   what the enterprise qualifies for
     policy-assistant rules check               rules against the corpus, and what is left to encode
@@ -349,6 +350,40 @@ def serve(
         timeout_graceful_shutdown=10,
         timeout_keep_alive=5,
     )
+
+
+@app.command()
+def cluster(
+    replicas: Annotated[int, typer.Option(min=1, max=16, help="Replicas to start.")] = 2,
+    port: Annotated[
+        int, typer.Option(min=1, max=65535, help="The first replica's port; the next follow.")
+    ] = 8001,
+    chroma_port: Annotated[int, typer.Option(min=1, max=65535, help="Chroma's port.")] = 8100,
+    pg_port: Annotated[int, typer.Option(min=1, max=65535, help="PostgreSQL's port.")] = 5433,
+    folder: Annotated[
+        Path | None, typer.Option(help="Where the cluster's data lives (default: index/cluster).")
+    ] = None,
+) -> None:
+    """PostgreSQL, a Chroma server and replicas sharing them, on loopback; Ctrl-C stops all."""
+    import os
+
+    from assistant.serve import cluster as runner
+
+    settings = get_settings()
+    try:
+        layout = runner.plan(
+            (folder or settings.index_dir / "cluster").resolve(),
+            port,
+            replicas,
+            chroma_port,
+            pg_port,
+        )
+        status = runner.run(layout, os.environ, typer.echo, records_secret=settings.records_secret)
+    except AssistantError as exc:
+        _fail(exc)
+        return
+    if status:
+        raise typer.Exit(status)
 
 
 @app.command()
