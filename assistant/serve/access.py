@@ -1,12 +1,17 @@
 """Who may call the API and how often, and the conversations it keeps (no I/O but a keys file).
 
 Keys are compared in constant time and must be long enough not to be guessed
-(MIN_KEY_LENGTH). Rate limits are token buckets per key: a client may burst up to its minute's
-allowance, then gets one request per (60 / limit) seconds. Failed key checks are limited per
+(MIN_KEY_LENGTH). Rate limits are token buckets: a client may burst up to its minute's
+allowance, then gets one request per (60 / limit) seconds. A key's bucket is its app's whole
+budget; each end user the app names has a smaller one of their own (admit). Failed key checks are limited per
 client address the same way, so keys cannot be tried at speed. Sessions keep the last turns of a
 conversation for a while, so a mini-program may send only the new question; a session belongs
 to the key, and the end user, that started it (session_key). Staff who signed in on the page
 carry a token signed with the admin key (StaffTokens), which the page's upload route asks for.
+
+The buckets and sessions here live in one process's memory; Buckets and Conversations are
+their interfaces, which assistant.serve.state implements in the database that every worker
+and replica shares.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, Protocol
 
 from assistant.errors import ConfigError
 from assistant.models import Message
@@ -97,6 +103,36 @@ def load_keys(api_keys: str | None, api_keys_file: Path | None, admin_key: str |
     return Keys(parse_keys(text), admin)
 
 
+class Buckets(Protocol):
+    """Token buckets by name: in this process (RateLimiter) or in the database that every
+    replica shares (assistant.serve.state.SharedBuckets)."""
+
+    per_minute: int
+
+    def take(self, client: str) -> float:
+        """0 when the request may go ahead (a token is spent); else the seconds to wait."""
+        ...
+
+    def peek(self, client: str) -> float:
+        """What `take` would answer, without spending anything."""
+        ...
+
+
+def bucket_after(tokens: float, elapsed: float, per_minute: int, take: bool) -> tuple[float, float]:
+    """A bucket `elapsed` seconds after it held `tokens`, asked for one request: the tokens
+    it holds then, and 0 when the request may go ahead (spending one if `take`) or else the
+    seconds to wait. It refills at `per_minute` a minute up to `per_minute`, so a bucket left
+    alone for a minute is full whatever it held (and may be forgotten)."""
+    rate = per_minute / 60.0
+    tokens = min(float(per_minute), tokens + max(0.0, elapsed) * rate)
+    if tokens >= 1.0:
+        return (tokens - 1.0 if take else tokens), 0.0
+    return tokens, (1.0 - tokens) / rate
+
+
+FULL_AFTER_S = 60.0  # a bucket untouched this long is full again (see bucket_after)
+
+
 @dataclass
 class RateLimiter:
     """Token buckets per client: `per_minute` requests a minute, bursts up to that many."""
@@ -117,23 +153,46 @@ class RateLimiter:
         return self._spend(client, take=False)
 
     def _spend(self, client: str, take: bool) -> float:
-        rate = self.per_minute / 60.0
         with self._lock:
             now = self.clock()
             tokens, last = self._buckets.get(client, (float(self.per_minute), now))
-            tokens = min(float(self.per_minute), tokens + (now - last) * rate)
-            if tokens >= 1.0:
-                if take:
-                    self._buckets[client] = (tokens - 1.0, now)
-                    self._bound()
+            tokens, wait = bucket_after(tokens, now - last, self.per_minute, take)
+            if wait == 0 and not take:
                 return 0.0
             self._buckets[client] = (tokens, now)
-            return (1.0 - tokens) / rate
+            self._bound()
+            return wait
 
     def _bound(self) -> None:
         # Full buckets are the same as no bucket: drop the oldest when there are too many.
         while len(self._buckets) > self.limit:
             del self._buckets[next(iter(self._buckets))]
+
+
+Limit = Literal["app", "user"]
+
+
+def user_bucket(client: str, user: str) -> str:
+    """The name of an end user's bucket: the key and the user together."""
+    return f"{client}\0{user}"
+
+
+def admit(
+    app: Buckets, users: Buckets, client: str, user: str | None
+) -> tuple[Limit, float] | None:
+    """None when a request of `client` (for its end user `user`, if named) may go ahead, the
+    app's token and the user's spent; else which limit refused it and the seconds to wait.
+
+    The user's bucket is looked at before the app's is spent, so one user over their limit
+    does not use up the budget all the app's users share.
+    """
+    if user is not None and (wait := users.peek(user_bucket(client, user))) > 0:
+        return "user", wait
+    if (wait := app.take(client)) > 0:
+        return "app", wait
+    if user is not None and (wait := users.take(user_bucket(client, user))) > 0:
+        return "user", wait  # another request of this user took the last token meanwhile
+    return None
 
 
 @dataclass
@@ -146,10 +205,11 @@ class FailedAuth:
 
     per_minute: int = 10
     clock: Callable[[], float] = time.monotonic
-    _buckets: RateLimiter = field(init=False)
+    buckets: Buckets | None = None  # where the counts are kept; None: this process's memory
+    _buckets: Buckets = field(init=False)
 
     def __post_init__(self) -> None:
-        self._buckets = RateLimiter(self.per_minute, self.clock)
+        self._buckets = self.buckets or RateLimiter(self.per_minute, self.clock)
 
     def blocked(self, address: str) -> float:
         """The seconds this address must wait before trying a key again (0: it may try)."""
@@ -213,6 +273,20 @@ def session_key(client: str, user: str | None, session_id: str) -> str:
     """Where a server-kept session is filed: under the key, the end user and the id together,
     so naming another key's or another user's session id starts a fresh conversation."""
     return "\0".join((client, user or "", session_id))
+
+
+class Conversations(Protocol):
+    """Server-kept conversations by owner (session_key): in this process (Sessions) or in
+    the database every replica shares (assistant.serve.state.SharedSessions)."""
+
+    def history(self, session_id: str) -> list[Message]:
+        """The kept turns of a session (empty if unknown or expired); UnavailableError when
+        they cannot be read now."""
+        ...
+
+    def add(self, session_id: str, question: str, answer: str) -> None:
+        """Keep one more exchange (a write that fails is logged and counted, not raised)."""
+        ...
 
 
 @dataclass

@@ -3,7 +3,8 @@
     uvicorn --factory assistant.serve.app:app_factory     # or `policy-assistant serve`
 
 This module only assembles: the services are built when the app starts (lifespan) into the
-Runtime that every request shares; the routers (assistant.serve.api) and the page
+Runtime that every request shares (its limits and sessions kept in the records' database,
+so that every worker and replica shares them: assistant.serve.state); the routers (assistant.serve.api) and the page
 (assistant.serve.web) are added, then the middleware that stands in front of both. Every
 error is a JSON body `{"error": {"code", "zh", "en"}}` with a 4xx/5xx status — never a stack
 trace (assistant.serve.api.errors).
@@ -23,7 +24,16 @@ from starlette.concurrency import run_in_threadpool
 
 from assistant.config import Settings, get_settings
 from assistant.errors import AssistantError, IndexNotBuiltError
-from assistant.serve.access import FailedAuth, Keys, RateLimiter, Sessions, StaffTokens, load_keys
+from assistant.serve.access import (
+    Buckets,
+    Conversations,
+    FailedAuth,
+    Keys,
+    RateLimiter,
+    Sessions,
+    StaffTokens,
+    load_keys,
+)
 from assistant.serve.api import answers, checks, feedback, health, staff
 from assistant.serve.api.errors import install_error_handlers
 from assistant.serve.api.guards import admission
@@ -32,6 +42,7 @@ from assistant.serve.logs import protect as protect_logs
 from assistant.serve.middleware import Admission, BodyLimit, ClientAddress, parse_networks
 from assistant.serve.records import RecordStore, records_secret
 from assistant.serve.runtime import Runtime, Services, limit_threads
+from assistant.serve.state import SharedBuckets, SharedSessions, SharedState, shared_state
 from assistant.serve.web.mount import PAGE_UPLOAD_PATH, STAFF_PAGE_ROUTES, mount_web
 
 __all__ = ["app_factory", "create_app"]
@@ -49,13 +60,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     protect_logs()
     keys = load_keys(settings.api_keys, settings.api_keys_file, settings.admin_key)
     trusted = parse_networks(settings.trusted_proxies)
-    failures = FailedAuth(settings.auth_failures_per_minute)
     secret = records_secret(settings)  # the index folder must be writable
     records = RecordStore(settings.records_url)  # a corrupt database stops us here, clearly
+    state = shared_state(records.engine, secret)
+    failures = FailedAuth(
+        settings.auth_failures_per_minute,
+        buckets=buckets(state, settings.auth_failures_per_minute, "auth"),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.runtime = await start(settings, keys, failures, secret, records)
+        app.state.runtime = await start(settings, keys, failures, secret, records, state)
         yield
         app.state.runtime.jobs.shutdown()
 
@@ -99,8 +114,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def buckets(state: SharedState | None, per_minute: int, kind: str) -> Buckets:
+    """Token buckets of one kind: in the shared database, or this process's memory without."""
+    return SharedBuckets(state, per_minute, kind) if state else RateLimiter(per_minute)
+
+
+def conversations(state: SharedState | None, settings: Settings) -> Conversations:
+    """The server-kept sessions: in the shared database, or this process's memory without."""
+    ttl = settings.session_ttl_minutes * 60
+    if state is None:
+        return Sessions(settings.session_turns, ttl)
+    return SharedSessions(state, settings.session_turns, ttl)
+
+
 async def start(
-    settings: Settings, keys: Keys, failures: FailedAuth, secret: bytes, records: RecordStore
+    settings: Settings,
+    keys: Keys,
+    failures: FailedAuth,
+    secret: bytes,
+    records: RecordStore,
+    state: SharedState | None = None,
 ) -> Runtime:
     """Build the services, open and warm the index, settle interrupted uploads: the Runtime.
 
@@ -125,11 +158,13 @@ async def start(
         settings,
         services,
         keys,
-        RateLimiter(settings.rate_limit_per_minute),
-        Sessions(settings.session_turns, settings.session_ttl_minutes * 60),
+        buckets(state, settings.rate_limit_per_minute, "app"),
+        conversations(state, settings),
         records,
         failures=failures,
         secret=secret,
+        users=buckets(state, settings.user_rate_limit_per_minute, "user"),
+        state=state,
     )
     log.info("ready in %.1f s", time.perf_counter() - started)
     return runtime

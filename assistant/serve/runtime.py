@@ -3,7 +3,8 @@
     Services   embeddings, index, retriever, rules and assistant, opened lazily, then reused
                (the CLI and the evaluation use them too)
     Runtime    the services plus the server's own state: keys, limits, sessions, records,
-               answer slots, background jobs; it answers a Question and records the exchange,
+               answer slots, background jobs (limits and sessions in the database every
+               worker and replica shares, see assistant.serve.state); it answers a Question and records the exchange,
                and switches to a new index version without a restart
 
 The routes receive the Runtime through a FastAPI dependency (assistant.serve.api.guards), the
@@ -37,7 +38,15 @@ from assistant.search.embeddings import PolicyEmbeddings, make_embeddings
 from assistant.search.index import IndexStore, ServedIndex
 from assistant.search.retrieval import Retriever
 from assistant.search.similarity import SentenceSimilarity
-from assistant.serve.access import FailedAuth, Keys, RateLimiter, Sessions
+from assistant.serve.access import (
+    Buckets,
+    Conversations,
+    FailedAuth,
+    Keys,
+    Limit,
+    RateLimiter,
+    admit,
+)
 from assistant.serve.jobs import Jobs
 from assistant.site import Site, load_site
 from assistant.text.redaction import pseudonym
@@ -45,6 +54,7 @@ from assistant.text.vocabulary import Vocabulary, vocabulary
 
 if TYPE_CHECKING:
     from assistant.serve.records import RecordStore
+    from assistant.serve.state import SharedState
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +179,8 @@ class Question:
     history: list[Message]
     session_id: str | None  # as the client named it, echoed back
     owner: str | None = None  # the server-kept session it belongs to (see access.session_key)
+    user: str | None = None  # the end user the app named (its records keep a keyed hash)
+    history_lost: bool = False  # the server-kept session could not be read: asked on its own
 
 
 @dataclass
@@ -178,8 +190,8 @@ class Runtime:
     settings: Settings
     services: Services
     keys: Keys
-    limiter: RateLimiter
-    sessions: Sessions
+    limiter: Buckets  # each key's budget: all of its app's users together
+    sessions: Conversations
     records: RecordStore
     # Every answer takes one of these slots: extractive answers are CPU-bound, and more of
     # them at once than there are cores only makes each slower and the waiting unfair
@@ -192,6 +204,9 @@ class Runtime:
     failures: FailedAuth = field(default_factory=FailedAuth)
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     jobs: Jobs = field(default_factory=Jobs)
+    users: Buckets | None = None  # each end user's budget per key; None: from the settings
+    state: SharedState | None = None  # the database the limits and sessions are kept in
+    _users: Buckets = field(init=False)
     _producers: set[asyncio.Future[None]] = field(default_factory=set)
     _checked: float = 0.0
     _swapping: threading.Lock = field(default_factory=threading.Lock)
@@ -204,6 +219,17 @@ class Runtime:
         )
         self.slots = threading.BoundedSemaphore(at_once)
         self.queue = asyncio.Semaphore(at_once)
+        self._users = self.users or RateLimiter(self.settings.user_rate_limit_per_minute)
+
+    def admit(self, who: str, user: str | None) -> tuple[Limit, float, int] | None:
+        """None when a chat of `who` for its end user `user` may go ahead (the tokens spent);
+        else which limit refused it, the seconds to wait and that limit's requests a minute."""
+        refused = admit(self.limiter, self._users, who, user)
+        if refused is None:
+            return None
+        limit, wait = refused
+        per_minute = (self.limiter if limit == "app" else self._users).per_minute
+        return limit, wait, per_minute
 
     async def answer(self, question: Question, who: str) -> tuple[Answer, str]:
         """The answer to a question, in its turn, and the message id it was recorded under."""
@@ -287,6 +313,7 @@ class Runtime:
                 who,
                 self.pseudonym(question.owner or question.session_id),
                 latency,
+                user_hash=self.pseudonym(question.user),
             )
         except AssistantError as exc:  # a record lost must not lose the answer
             log.error("could not record exchange %s: %s", message_id, exc.en)

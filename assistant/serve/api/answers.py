@@ -3,6 +3,11 @@
 Streams are server-sent events, one JSON object per `data:` line, so a WeChat mini-program
 reading with `wx.request({enableChunked: true})` can split on blank lines. A stream's answer
 is written by the runtime whatever its reader does (see Runtime.stream).
+
+The chat routes check their limits where the body is read (read_question): the app's budget
+(its key's) and the end user's the body names. A server-kept session the database cannot
+give back now is not a failure: the question is answered on its own, and the answer begins
+with a line saying so (HISTORY_UNREADABLE).
 """
 
 from __future__ import annotations
@@ -10,23 +15,31 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from assistant.eligibility.profile import ProfileInput
+from assistant.errors import UnavailableError
 from assistant.models import Answer, Citation, Message
 from assistant.serve.access import bounded, session_key
 from assistant.serve.api.errors import ApiError
-from assistant.serve.api.guards import Client, Served
+from assistant.serve.api.guards import Caller, Client, Served, rate_limited
 from assistant.serve.runtime import Question, Runtime
 
 MODEL_NAME = "policy-assistant"
 # Said in an OpenAI stream before the verified answer that replaces a model's draft.
 REPLACED = "\n\n（以上内容未通过引用核验，以下为依据文件原文的回答）\n"
+# The first line of an answer given without its conversation, which could not be read.
+HISTORY_UNREADABLE = (
+    "（对话记录暂时无法读取，本次按单独问题回答。"
+    "The conversation so far could not be read; this is answered as a question on its own.）"
+)
 
 router = APIRouter()
 
@@ -69,8 +82,13 @@ class EligibilityRequest(BaseModel):
 
 
 def read_question(runtime: Runtime, request: ChatRequest, who: str) -> Question:
-    """The question, its history (sent, or kept by the server), within the configured limits."""
+    """The question, its history (sent, or kept by the server), within the configured limits:
+    429 when the app's budget or this end user's is spent. Reads the database: for a worker
+    thread."""
     s = runtime.settings
+    refused = runtime.admit(who, request.user)
+    if refused is not None:
+        raise rate_limited(*refused)
     messages = [Message(m.role, m.content) for m in request.messages if m.role != "system"]
     last = max((i for i, m in enumerate(messages) if m.role == "user"), default=None)
     if last is None or not messages[last].content.strip():
@@ -97,9 +115,32 @@ def read_question(runtime: Runtime, request: ChatRequest, who: str) -> Question:
             f"The history is too long (limit {s.max_history_turns} turns).",
         )
     owner = session_key(who, request.user, request.session_id) if request.session_id else None
+    lost = False
     if owner and not history:
-        history = runtime.sessions.history(owner)
-    return Question(text, bounded(history, s.history_turns), request.session_id, owner)
+        try:
+            history = runtime.sessions.history(owner)
+        except UnavailableError:
+            lost = True
+    return Question(
+        text, bounded(history, s.history_turns), request.session_id, owner, request.user, lost
+    )
+
+
+async def question_of(runtime: Runtime, request: ChatRequest, who: str) -> Question:
+    """read_question on a worker thread."""
+    return await run_in_threadpool(read_question, runtime, request, who)
+
+
+def shown(answer: Answer, question: Question) -> Answer:
+    """The answer as the client sees it: said to be without its conversation when that
+    could not be read."""
+    if not question.history_lost:
+        return answer
+    return replace(
+        answer,
+        answer=f"{HISTORY_UNREADABLE}\n{answer.answer}",
+        notes=(*answer.notes, HISTORY_UNREADABLE),
+    )
 
 
 # -- what answers look like ------------------------------------------------------------------
@@ -158,11 +199,11 @@ def search(body: SearchRequest, runtime: Served, who: Client) -> dict[str, Any]:
 
 
 @router.post("/v1/chat", tags=["answers"], response_model=dict[str, Any])
-async def chat(body: ChatRequest, runtime: Served, who: Client) -> JSONResponse:
+async def chat(body: ChatRequest, runtime: Served, who: Caller) -> JSONResponse:
     """A cited answer to the last user message, in the light of the conversation."""
-    question = read_question(runtime, body, who)
+    question = await question_of(runtime, body, who)
     answer, message_id = await runtime.answer(question, who)
-    return JSONResponse(result_json(answer, message_id, question.session_id))
+    return JSONResponse(result_json(shown(answer, question), message_id, question.session_id))
 
 
 @router.post(
@@ -176,18 +217,24 @@ async def chat(body: ChatRequest, runtime: Served, who: Client) -> JSONResponse:
         }
     },
 )
-async def chat_stream(body: ChatRequest, runtime: Served, who: Client) -> StreamingResponse:
+async def chat_stream(body: ChatRequest, runtime: Served, who: Caller) -> StreamingResponse:
     """The same answer as server-sent events: `delta` texts as they come, `replace` if a
     model's answer was replaced, then `result` (the whole JSON result) and `done`."""
-    question = read_question(runtime, body, who)
+    question = await question_of(runtime, body, who)
     _ = runtime.services.assistant  # fails here, as JSON, when there is no index
+    before = f"{HISTORY_UNREADABLE}\n" if question.history_lost else ""
 
     async def events() -> AsyncIterator[str]:
+        if before:
+            yield sse({"type": "delta", "text": before}, "delta")
         async for event, message_id in runtime.stream(question, who):
-            if event.kind in ("delta", "replace"):
+            if event.kind == "delta":
                 yield sse({"type": event.kind, "text": event.text}, event.kind)
+            elif event.kind == "replace":
+                yield sse({"type": event.kind, "text": before + event.text}, event.kind)
             elif event.answer is not None:
-                result = result_json(event.answer, message_id or "", question.session_id)
+                answer = shown(event.answer, question)
+                result = result_json(answer, message_id or "", question.session_id)
                 yield sse({"type": "result", **result}, "result")
         yield sse({"type": "done"}, "done")
 
@@ -195,10 +242,10 @@ async def chat_stream(body: ChatRequest, runtime: Served, who: Client) -> Stream
 
 
 @router.post("/v1/chat/completions", tags=["openai"])
-async def completions(body: CompletionRequest, runtime: Served, who: Client) -> Any:
+async def completions(body: CompletionRequest, runtime: Served, who: Caller) -> Any:
     """OpenAI-compatible chat completions (plain and streamed). The citations come both as
     a footnote block in the message text and as the extra field `citations`."""
-    question = read_question(runtime, body, who)
+    question = await question_of(runtime, body, who)
     _ = runtime.services.assistant  # fails here, as JSON, when there is no index
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(datetime.now(UTC).timestamp())
@@ -206,6 +253,7 @@ async def completions(body: CompletionRequest, runtime: Served, who: Client) -> 
         chunks = completion_chunks(runtime, question, who, completion_id, created, body.model)
         return event_stream(chunks)
     answer, message_id = await runtime.answer(question, who)
+    answer = shown(answer, question)
     return JSONResponse(
         {
             "id": completion_id,
@@ -245,14 +293,17 @@ async def completion_chunks(
         return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
     yield chunk({"role": "assistant", "content": ""})
+    if question.history_lost:
+        yield chunk({"content": f"{HISTORY_UNREADABLE}\n"})
     async for event, message_id in runtime.stream(question, who):
         if event.kind == "delta":
             yield chunk({"content": event.text})
         elif event.kind == "replace":
             yield chunk({"content": REPLACED + event.text})
         elif event.answer is not None:
-            yield chunk({"content": footnotes(event.answer)})
-            yield chunk({}, "stop", **answer_extras(event.answer, message_id))
+            answer = shown(event.answer, question)
+            yield chunk({"content": footnotes(answer)})
+            yield chunk({}, "stop", **answer_extras(answer, message_id))
     yield "data: [DONE]\n\n"
 
 

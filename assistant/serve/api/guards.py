@@ -1,8 +1,9 @@
 """Who may call: the dependencies the routes declare (the runtime, a client's key and rate,
-the admin key), and the same checks made before an upload's body is read (admission).
+the admin key), the limits of the chat routes, and the same checks made before an upload's
+body is read (admission).
 
-The dependencies are async only so that they run on the event loop: they never wait, and a
-plain function would be sent to a worker thread and back on every request.
+The limits and the wrong-key counters are kept in the database every replica shares, so
+their checks are sent to a worker thread, once per request, never run on the event loop.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from collections.abc import Awaitable, Callable, Collection
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import Scope
 
-from assistant.serve.access import FailedAuth, Keys, StaffTokens, staff_token
+from assistant.serve.access import FailedAuth, Keys, Limit, StaffTokens, staff_token
 from assistant.serve.api.errors import ApiError
 from assistant.serve.middleware import client_host, error_response, is_loopback
 from assistant.serve.runtime import Runtime
@@ -74,35 +76,69 @@ def check_key(
         raise too_many_failures(wait) if wait > 0 else refusal
 
 
-async def client(request: Request, runtime: Served) -> str:
-    """The caller's key name (or "anonymous" when the server has no keys), rate-limited."""
-    name = "anonymous"
-    if runtime.keys.required:
-        found = runtime.keys.client(bearer(request))
-        check_key(
-            runtime.failures,
-            client_host(request.scope),
-            lambda: found is not None,
-            ApiError(
-                401,
-                "unauthorized",
-                "缺少或无效的 API 密钥（Authorization: Bearer …）。",
-                "Missing or invalid API key (Authorization: Bearer …).",
-                {"WWW-Authenticate": "Bearer"},
-            ),
-        )
-        name = str(found)
-    wait = runtime.limiter.take(name)
-    if wait > 0:
-        seconds = max(1, math.ceil(wait))
-        raise ApiError(
+def rate_limited(limit: Limit, wait: float, per_minute: int) -> ApiError:
+    """The refusal of a request over a limit: the app's (its key's) or this end user's."""
+    seconds = max(1, math.ceil(wait))
+    if limit == "user":
+        return ApiError(
             429,
-            "rate_limited",
-            f"请求过于频繁，请 {seconds} 秒后再试。",
-            f"Too many requests; retry in {seconds} s.",
+            "user_rate_limited",
+            f"该用户提问过于频繁（每位用户每分钟 {per_minute} 次），请 {seconds} 秒后再试。",
+            f"This user asks too often (each user's limit is {per_minute} a minute); "
+            f"retry in {seconds} s.",
             {"Retry-After": str(seconds)},
         )
-    return name
+    return ApiError(
+        429,
+        "rate_limited",
+        f"本应用的请求总量已达上限（每分钟 {per_minute} 次），请 {seconds} 秒后再试。",
+        f"Too many requests for this app (its key's limit is {per_minute} a minute); "
+        f"retry in {seconds} s.",
+        {"Retry-After": str(seconds)},
+    )
+
+
+def identify(runtime: Runtime, request: Request) -> str:
+    """The caller's key name (or "anonymous" when the server has no keys); 401 or 429 for a
+    wrong key (a worker thread's work: the wrong-key counters are in the database)."""
+    if not runtime.keys.required:
+        return "anonymous"
+    found = runtime.keys.client(bearer(request))
+    check_key(
+        runtime.failures,
+        client_host(request.scope),
+        lambda: found is not None,
+        ApiError(
+            401,
+            "unauthorized",
+            "缺少或无效的 API 密钥（Authorization: Bearer …）。",
+            "Missing or invalid API key (Authorization: Bearer …).",
+            {"WWW-Authenticate": "Bearer"},
+        ),
+    )
+    return str(found)
+
+
+async def caller(request: Request, runtime: Served) -> str:
+    """The caller's key name, nothing spent yet: the chat routes spend the app's and the end
+    user's tokens where the body names the user (see answers.read_question)."""
+    return await run_in_threadpool(identify, runtime, request)
+
+
+Caller = Annotated[str, Depends(caller)]
+
+
+async def client(request: Request, runtime: Served) -> str:
+    """The caller's key name, with one token of its app's budget spent."""
+
+    def identified() -> str:
+        name = identify(runtime, request)
+        wait = runtime.limiter.take(name)
+        if wait > 0:
+            raise rate_limited("app", wait, runtime.limiter.per_minute)
+        return name
+
+    return await run_in_threadpool(identified)
 
 
 Client = Annotated[str, Depends(client)]
@@ -112,7 +148,8 @@ async def admin(request: Request, runtime: Served) -> None:
     """Refuse a request without the admin key (and an address that guesses at it)."""
     if runtime.keys.admin is None:
         raise ApiError(403, "admin_disabled", *ADMIN_DISABLED)
-    check_key(
+    await run_in_threadpool(
+        check_key,
         runtime.failures,
         client_host(request.scope),
         lambda: runtime.keys.is_admin(bearer(request)),
@@ -166,7 +203,7 @@ def admission(
                 return tokens.valid(staff_token(headers.get("cookie", "")))
 
         try:
-            check_key(failures, host, accepted, UPLOAD_REFUSED)
+            await run_in_threadpool(check_key, failures, host, accepted, UPLOAD_REFUSED)
         except ApiError as refused:
             return error_response(
                 refused.status, refused.code, refused.zh, refused.en, refused.headers
