@@ -3,6 +3,8 @@
     index/CURRENT                       the version that serves (written last, atomically)
     index/STORE_ID                      this folder's name among a Chroma server's collections
     index/.ingest.lock                  held while an ingest runs: one at a time per folder
+                                        (with PostgreSQL, an advisory lock there instead:
+                                        one at a time across replicas, see assistant.locks)
     index/versions/<v>/manifest.json    documents, their content hashes, embedder, segmenter
     index/versions/<v>/chunks.jsonl     every chunk with its tokens: the keyword index
     index/versions/.<v>.tmp/            a version being written; renamed to <v> when complete
@@ -13,7 +15,6 @@ and CURRENT names it only after that, so a reader never sees half a version.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -26,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assistant.locks import exclusive
 from assistant.models import Chunk
 
 log = logging.getLogger(__name__)
@@ -80,10 +82,14 @@ def new_version() -> str:
 
 
 class VersionFolder:
-    """The versions under one index folder, and the file that says which one serves."""
+    """The versions under one index folder, and the file that says which one serves.
 
-    def __init__(self, root: Path) -> None:
+    `database_url` (ASSISTANT_DATABASE_URL) decides where the ingest lock lives: in the
+    PostgreSQL database that every replica shares, or beside the folder."""
+
+    def __init__(self, root: Path, database_url: str | None = None) -> None:
         self.root = root
+        self.database_url = database_url
 
     @property
     def current_file(self) -> Path:
@@ -134,19 +140,11 @@ class VersionFolder:
 
     @contextmanager
     def lock(self) -> Iterator[None]:
-        """Hold the folder's ingest lock: two ingests at once would each remove the other's
-        half-built version as garbage."""
+        """Hold the ingest lock, waiting for another ingest to finish: two ingests at once
+        would each remove the other's half-built version as garbage."""
         self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".ingest.lock", "ab") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                log.info("waiting for another ingest of %s to finish", self.root)
-                fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        with exclusive("ingest", self.root / ".ingest.lock", self.database_url):
+            yield
 
     def write(
         self,

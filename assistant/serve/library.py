@@ -17,12 +17,12 @@ Should the process die part-way (a kill -9 during an upload), the next library o
 It also moves any file in `uploads/` that the serving version does not hold (left by an
 earlier version of this code, or put there by hand and never ingested) to
 `uploads/.unindexed/`, so that what staff see listed and what the folder holds agree.
-Library operations hold a lock on the folder, so the workers of one server take turns.
+Library operations hold a lock, so the workers of a server, and with PostgreSQL every replica
+sharing the folder, take turns.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -38,6 +38,7 @@ from assistant.errors import DocumentError, LibraryError
 from assistant.ingest.lifecycle import number_key
 from assistant.ingest.loading import SIDECAR_SUFFIX, content_hash, sidecar_of, skipped_name
 from assistant.ingest.sandbox import Sandbox
+from assistant.locks import exclusive
 from assistant.search.index import DocumentEntry, IndexStore, IngestReport, Manifest, ServedIndex
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ def add_files(
     disk, so `index` (the caller's served index) is not needed.
     """
     folder = upload_folder(settings)
-    with _locked(folder):
+    with _locked(settings, folder):
         result = Result(files=_recover(store, folder))
         manifest = _serving(store)
         accepted, replaced = _check(settings, store, folder, uploads, manifest, result)
@@ -269,7 +270,7 @@ def remove_document(
         )
     folder = upload_folder(settings)
     name = Path(entry.source_path).name
-    with _locked(folder):
+    with _locked(settings, folder):
         result = Result(files=_recover(store, folder))
         plan = _stage(folder, {}, [name])
         try:
@@ -301,7 +302,7 @@ def recover(settings: Settings, store: IndexStore) -> list[FileOutcome]:
     folder = upload_folder(settings)
     if not folder.is_dir():
         return []
-    with _locked(folder):
+    with _locked(settings, folder):
         return _recover(store, folder)
 
 
@@ -309,15 +310,12 @@ def recover(settings: Settings, store: IndexStore) -> list[FileOutcome]:
 
 
 @contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    """Hold the uploads folder's lock: the workers of a server take turns changing it."""
+def _locked(settings: Settings, folder: Path) -> Iterator[None]:
+    """Hold the uploads folder's lock: the workers of a server (and the replicas sharing a
+    PostgreSQL database) take turns changing it."""
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".library.lock", "ab") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    with exclusive("library", folder / ".library.lock", settings.database_url):
+        yield
 
 
 def _serving(store: IndexStore) -> Manifest | None:
