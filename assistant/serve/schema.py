@@ -5,13 +5,14 @@ Records for staff: the exchanges, their feedback and the saved checks. State the
 share, so that any of them can answer any request: the server-kept conversations and the
 rate-limit buckets (per key, per key and end user, and the wrong-key counters per address).
 Bucket and session keys are keyed hashes, never raw user ids or addresses.
+
+A change here needs its revision in `migrations/versions/` as well: databases are created
+and changed by the migrations, and tests/test_migrations.py checks that the two agree.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-
-metadata = sa.MetaData()
 
 metadata = sa.MetaData()
 exchanges = sa.Table(
