@@ -1,4 +1,5 @@
-"""Records in a real SQLite file: redacted on the way in, exported for staff."""
+"""Records in a real SQLite file and a real PostgreSQL 15: redacted on the way in, exported
+for staff, and lost (counted, never raised) while the database is away."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,9 +18,17 @@ import pytest
 
 from assistant.cli import parse_since
 from assistant.config import load_settings
-from assistant.errors import AssistantError, ConfigError, RecordError, UnknownMessageError
+from assistant.errors import (
+    AssistantError,
+    ConfigError,
+    RecordError,
+    UnavailableError,
+    UnknownMessageError,
+)
 from assistant.models import Answer, Chunk, Citation
-from assistant.serve.records import RecordStore, to_csv
+from assistant.serve.records import RecordStore, to_csv, users_by_day
+
+from .postgres import PostgresServer
 
 CHUNK = Chunk(
     "c1",
@@ -233,3 +243,124 @@ def test_the_logs_command_names_a_bad_database_url(tmp_path: Path) -> None:
     bad = _logs([], "nosuchdb://x", tmp_path / "index")
     assert bad.returncode == 1 and "ASSISTANT_DATABASE_URL" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_sqlite_runs_in_wal_mode_and_waits_for_a_busy_writer(store: RecordStore) -> None:
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+
+
+WRITER = """
+import sys
+from assistant.models import Answer
+from assistant.serve.records import RecordStore
+store = RecordStore(sys.argv[1])
+for i in range(int(sys.argv[3])):
+    assert store.add_exchange(f"{sys.argv[2]}-{i}", "高企奖励多少？", Answer("答", ()), "app", None, 1)
+    store.export(only="unanswered")
+print(store.lost)
+"""
+
+
+@pytest.mark.slow
+def test_processes_sharing_one_sqlite_file_all_write_as_serve_workers_do(url: str) -> None:
+    RecordStore(url).close()
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, url, f"w{n}", "40"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+        )
+        for n in range(4)
+    ]
+    for writer in writers:
+        out, err = writer.communicate(timeout=120)
+        assert writer.returncode == 0, err
+        assert out.strip() == "0"
+    assert len(RecordStore(url).export()) == 160
+
+
+def test_an_end_user_is_kept_only_as_the_hash_the_caller_gives(store: RecordStore) -> None:
+    store.add_exchange("m1", "高企奖励多少？", answered(), "app", "s1", 10, user_hash="ab12" * 16)
+    store.add_exchange("m2", "补贴截止日期？", abstained(), "app", None, 10)
+    rows = {r["message_id"]: r for r in store.export()}
+    assert rows["m1"]["user_hash"] == "ab12" * 16 and rows["m2"]["user_hash"] is None
+    (first, second) = csv.DictReader(io.StringIO(to_csv(store.export())))
+    assert {first["user_hash"], second["user_hash"]} == {"ab12" * 16, ""}
+
+
+def test_users_by_day_counts_distinct_users_and_questions_asked_again() -> None:
+    def row(day: str, user: str | None, question: str) -> dict[str, object]:
+        return {"created": f"{day}T08:00:00.000+00:00", "user_hash": user, "question": question}
+
+    rows = [
+        row("2026-11-30", "u1", "高企奖励多少？"),
+        row("2026-11-30", "u1", " 高企奖励多少？"),
+        row("2026-11-30", "u1", "高企奖励多少？"),
+        row("2026-11-30", "u2", "高企奖励多少？"),
+        row("2026-11-30", None, "补贴截止日期？"),
+        row("2026-11-29", "u1", "高企奖励多少？"),
+    ]
+    assert users_by_day(rows) == [
+        {"day": "2026-11-30", "questions": 5, "users": 2, "repeated": 2},
+        {"day": "2026-11-29", "questions": 1, "users": 1, "repeated": 0},
+    ]
+    assert users_by_day([]) == []
+
+
+@pytest.mark.slow
+def test_a_record_written_while_postgres_is_away_is_counted_and_writing_resumes_when_it_is_back(
+    postgres_server: PostgresServer, fresh_postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = RecordStore(fresh_postgres_url, retry_after_s=1.0)
+    try:
+        assert store.add_exchange("before", "高企奖励多少？", answered(), "app", None, 10)
+        assert store.healthy() and store.lost == 0
+        postgres_server.stop()
+
+        question = "我的电话13812345678，高企奖励多少？"
+        started = time.monotonic()
+        assert store.add_exchange("during", question, answered(), "app", None, 10) is False
+        assert store.add_exchange("soon-after", question, answered(), "app", None, 10) is False
+        assert store.lost == 2
+        assert not store.healthy()
+        assert time.monotonic() - started < 15  # failed fast, never hung
+        with pytest.raises(UnavailableError):
+            store.export()
+        with pytest.raises(UnavailableError):
+            store.add_feedback("before", -1, None)
+        logged = caplog.text
+        assert "during" in logged and "2 lost" in logged
+        assert "13812345678" not in logged and "高企" not in logged  # no question in the log
+
+        postgres_server.start()
+        assert store.healthy()  # the same store, no restart
+        assert store.add_exchange("after", "创新券怎么申请？", answered(), "app", None, 10)
+        store.add_feedback("after", 1, None)
+        assert {r["message_id"] for r in store.export()} == {"before", "after"}
+        assert store.lost == 2
+    finally:
+        postgres_server.start()
+        store.close()
+
+
+def test_an_exchange_is_not_retried_while_the_database_was_away_a_moment_ago(
+    postgres_server: PostgresServer, fresh_postgres_url: str
+) -> None:
+    store = RecordStore(fresh_postgres_url, retry_after_s=60)
+    try:
+        postgres_server.stop()
+        assert store.add_exchange("first", "问", answered(), "app", None, 1) is False
+        postgres_server.start()
+        # Within the pause after a failure, no write is tried: counted lost at once.
+        assert store.add_exchange("second", "问", answered(), "app", None, 1) is False
+        assert store.lost == 2
+        assert store.healthy()  # the database answers again: writes resume
+        assert store.add_exchange("third", "问", answered(), "app", None, 1)
+        assert [r["message_id"] for r in store.export()] == ["third"]
+    finally:
+        postgres_server.start()
+        store.close()
