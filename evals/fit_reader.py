@@ -53,7 +53,7 @@ def candidates(services: Services, path: Path) -> list[list[Candidate]]:
             continue
         history = [Message("user", h) for h in q.history]
         resolved = assistant.resolve(q.question, history)
-        hits = assistant.retriever.search(resolved.text, k=assistant.top_k)
+        hits = assistant.search(resolved.text)
         _, assessment = assistant.assess(resolved.text, hits, resolved.focus)
         gold = [_squeeze(g) for g in q.answer]
         row = [

@@ -12,6 +12,7 @@ import re
 
 import pytest
 
+from assistant.answer.aspects import ATTRIBUTES
 from assistant.answer.brackets import brackets, degree_fit, denied_degrees, fit, number, stated
 from assistant.answer.names import classified_names
 from assistant.answer.parts import question_parts
@@ -234,3 +235,22 @@ def test_a_question_between_two_alternatives_asks_which_not_how_much() -> None:
     assert not read_intent("有限公司分红是按认缴还是实缴比例来分").kinds & {"percent", "figure"}
     assert "percent" in read_intent("分红比例是多少").kinds
     assert "money" in read_intent("按认缴还是实缴算，能拿多少钱").kinds
+
+
+def test_a_contact_asked_for_is_read_from_the_line_that_closes_the_document(
+    foreign_services: Services,
+) -> None:
+    # The contact line shares no word with the question; the question's document holds it.
+    result = foreign_services.assistant.ask("临溪区孵化器政策有问题该找哪个部门，电话是多少")
+    assert not result.abstained
+    lead = _lead(result.answer)
+    assert "创新服务科" in lead and "021-0000-0102" in lead
+    assert "未载明" not in lead
+
+
+@pytest.mark.parametrize(
+    "line", ["电话：021-59731234", "电话：021-5973-1234", "电话：（021）59731234", "13912345678"]
+)
+def test_a_phone_number_is_recognized_in_the_forms_documents_write_it(line: str) -> None:
+    phone = next(a for a in ATTRIBUTES if a.zh == "联系电话")
+    assert phone.holds.search(line)

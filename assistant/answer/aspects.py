@@ -27,6 +27,9 @@ class Attribute:
     en: str
     asks: re.Pattern[str]
     holds: re.Pattern[str]
+    # Stated apart from what it is about (a contact line closing the document), so it is
+    # looked for in the documents the question finds, not only by search.
+    locates: bool = False
 
 
 ATTRIBUTES: tuple[Attribute, ...] = (
@@ -34,19 +37,26 @@ ATTRIBUTES: tuple[Attribute, ...] = (
         "联系电话",
         "phone number",
         re.compile(r"电话|热线|联系方式|怎么联系|phone|hotline|telephone|contact"),
-        re.compile(r"\d{3,4}[-－]\d{7,8}|(?<!\d)1[3-9]\d{9}(?!\d)|12345"),
+        # 021-59731234, 021-5973-1234, (021)59731234, a mobile number, the 12345 hotline.
+        re.compile(
+            r"\d{3,4}[-－]\d{7,8}|\d{3,4}[-－ ]\d{3,4}[-－ ]\d{4}|[（(]0\d{2,3}[)）]\s?\d{7,8}|"
+            r"(?<!\d)1[3-9]\d{9}(?!\d)|12345"
+        ),
+        locates=True,
     ),
     Attribute(
         "办公地址",
         "address",
         re.compile(r"地址|办公地点|窗口在哪|在哪里办|去哪办|address|office location"),
         re.compile(r"[路街弄]\d+号"),
+        locates=True,
     ),
     Attribute(
         "网址或邮箱",
         "website or e-mail",
         re.compile(r"网址|网站|邮箱|email|e-mail|website|url"),
         re.compile(r"https?://|www\.|@"),
+        locates=True,
     ),
     Attribute(
         "截止日期",
@@ -123,6 +133,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
             r"which (?:office|department)|who (?:do|should) we (?:contact|ask)"
         ),
         re.compile(r"联系部门|联系人|[科处室局委办中心][:：，,]|负责|受理"),
+        locates=True,
     ),
     Attribute(
         "奖金",
@@ -137,7 +148,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
 # They are not weighed as subject words either: the asked kind of answer covers them.
 NOT_SUBJECTS = frozenset(
     "目标 条件 要求 标准 金额 额度 数量 期限 时间 比例 流程 程序 材料 规定 情况 结果 数据 "
-    "人数 多少 几家 几个 几项 几年 多少家 多少钱 去年 今年 明年 前年 全年 年底 上半年 下半年 那么 这个 那个 "
+    "政策 人数 多少 几家 几个 几项 几年 多少家 多少钱 去年 今年 明年 前年 全年 年底 上半年 下半年 那么 这个 那个 "
     "其中 它们 怎么办 如果 要是 假如 做到 打算 计划 力争 争取 预计 一般 大概 大约 那边 这边 这种 这类 "
     "自己 还有 还要 现在 目前 以上 以下 以内 之内 及以上 多长 多久 一共 总共 能否 是不是 咋样 咋 啥 是啥 怎么搞 "
     "怎么做 要怎么 哪几 哪几种 几种 什么样 搞 target goal plan year".split()

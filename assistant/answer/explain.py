@@ -116,7 +116,7 @@ def explain(assistant: Assistant, question: str, history: Sequence[Message] = ()
     asked = without_markup(question)
     earlier = [Message(m.role, without_markup(m.content)) for m in history]
     resolved = assistant.resolve(asked, earlier)
-    hits = assistant.retriever.search(resolved.text, k=assistant.top_k)
+    hits = assistant.search(resolved.text)
     _, assessment = assistant.assess(resolved.text, hits, resolved.focus)
     answer = assistant.ask(question, history)  # the answer the asker gets, model or not
     chosen = chosen_supports(assessment, answer.citations)

@@ -271,6 +271,9 @@ def _inside_longer(text: str, name: str, corpus_has: Callable[[str], bool]) -> b
 def asked_kinds(need: Need) -> tuple[Kind, ...]:
     """The kinds of answer a supporting sentence must hold, most specific first."""
     kinds = need.intent.kinds
+    if any(a.locates for a in need.attributes) and not kinds - {"figure"}:
+        # "电话多少" asks for a phone number, which the attribute itself recognizes.
+        return ()
     if "percent" in kinds:
         # "研发费用占销售收入的比例": 收入 names the base, the ask is a share.
         return ("percent",)

@@ -42,7 +42,7 @@ from assistant.eligibility import verdicts as eligibility
 from assistant.eligibility.profile import Profile
 from assistant.errors import AssistantError
 from assistant.ingest import lifecycle
-from assistant.models import Answer, Citation, Hit, Message
+from assistant.models import Answer, Chunk, Citation, Hit, Message
 from assistant.search.index import ServedIndex
 from assistant.search.retrieval import Retriever
 from assistant.search.similarity import SentenceSimilarity
@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 _SUBJECT_IDF_SHARE = 0.45
 # A word no passage holds cannot be matched; it weighs little, so that a colloquial verb
 # ("投了", "拿到") does not make every sentence look like a poor answer.
+ATTRIBUTE_DOCUMENTS = 2  # documents searched for a line stating a contact asked for
 UNKNOWN_WEIGHT = 1.0  # a subject word is at least this rare (share of the rarest idf)
 _FULLWIDTH_MARKER = re.compile(r"[［【\[]\s*(\d{1,2})\s*[］】\]]")
 CLARIFY = (
@@ -184,6 +185,9 @@ class Assistant:
         # The titles an answer may name: the indexed documents' and those their text names.
         self.mentioned = titles_mentioned(c.text for c in index.chunks)
         self.names = named_things(c.text for c in index.chunks)
+        self._chunks_of: dict[str, list[Chunk]] = {}
+        for c in index.chunks:
+            self._chunks_of.setdefault(c.doc_id, []).append(c)
         self.named = frozenset((*self.titles, *self.mentioned))
         self.chain: Runnable[Inquiry, Event] = (
             RunnableLambda(self._resolve)
@@ -276,16 +280,36 @@ class Assistant:
             focus=resolved.focus,
         )
 
+    def search(self, question: str) -> list[Hit]:
+        """The passages to read a question against: the best by search, and, when it asks for
+        a contact, an address or a deadline, the lines of their documents that state one.
+
+        A contact line ("联系部门：区科委产业科，电话：…") shares no word with the measures it
+        closes, so the search never ranks it; the question's document does hold it.
+        """
+        hits = self.retriever.search(question, k=self.top_k)
+        wanted = [a for a in self.need(question).attributes if a.locates]
+        if not hits or not wanted:
+            return hits
+        have = {h.chunk.chunk_id for h in hits}
+        docs = list(dict.fromkeys(h.chunk.doc_id for h in hits))[:ATTRIBUTE_DOCUMENTS]
+        extra = [
+            Hit(chunk, hits[-1].score)
+            for doc in docs
+            for chunk in self._chunks_of.get(doc, ())
+            if chunk.chunk_id not in have
+            and any(a.holds.search(normalize(chunk.text)) for a in wanted)
+        ]
+        return [*hits, *extra[:ATTRIBUTE_DOCUMENTS]]
+
     def _retrieve(self, inquiry: Inquiry) -> Inquiry:
         # A follow-up made standalone joins two questions' words: it is read as one.
         parts = self.parts(inquiry.resolved) if inquiry.resolved == inquiry.question else []
         if len(parts) < 2:
-            return replace(
-                inquiry, hits=tuple(self.retriever.search(inquiry.resolved, k=self.top_k))
-            )
+            return replace(inquiry, hits=tuple(self.search(inquiry.resolved)))
         # Each part finds its own passages (区里的目标 and 法律上的规定 lie in other documents);
         # a model is shown them all.
-        part_hits = tuple(tuple(self.retriever.search(p, k=self.top_k)) for p in parts)
+        part_hits = tuple(tuple(self.search(p)) for p in parts)
         merged = {h.chunk.chunk_id: h for hits in part_hits for h in hits}
         return replace(
             inquiry, hits=tuple(merged.values()), parts=tuple(parts), part_hits=part_hits

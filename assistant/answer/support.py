@@ -341,6 +341,10 @@ def assess_sentence(
     opening = opening_of_paragraph(span)
     present = [t for t in need.terms if t.found_in(text) or t.found_in(lead_in)]
     in_heading = [t for t in need.terms if t not in present and t.found_in(heading)]
+    # A line stating the document's contact (联系部门：…，电话：…) is about the whole
+    # document: the title's words are its subject as the heading's are a section's.
+    if any(a.locates and a.holds.search(text) for a in need.attributes):
+        in_heading += [t for t in in_title if t not in present and t not in in_heading]
     # Words of the heading say what the passage is about, but less than its own words.
     coverage = (
         sum(t.weight for t in present) + HEADING_SHARE * sum(t.weight for t in in_heading)
