@@ -52,7 +52,7 @@ lint: setup                          ## ruff (checks and format) and mypy; any f
 	$(BIN)/ruff format --check assistant tests evals
 	$(BIN)/mypy assistant
 
-bench: ingest browser                ## ingest, search vs a baseline, HTTP load, the page in a browser
+bench: ingest browser postgres       ## ingest, search vs a baseline, HTTP load (one process and two replicas), the page in a browser
 	$(BIN)/python evals/bench.py
 	$(BIN)/python evals/load.py
 	$(BIN)/python evals/page.py

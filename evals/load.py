@@ -5,6 +5,7 @@ Run it from the project folder (after `make setup`):
     .venv/bin/python evals/load.py                       # 50 clients for 30 s
     .venv/bin/python evals/load.py --clients 20 --seconds 10
     .venv/bin/python evals/load.py --json                # one JSON object instead of the table
+    .venv/bin/python evals/load.py --replicas 0          # without the run over two replicas
 
 What it does, on loopback only (figures only, nothing is asserted):
 
@@ -18,11 +19,20 @@ What it does, on loopback only (figures only, nothing is asserted):
    on a free loopback port, configured by `ASSISTANT_*` variables for the temporary index and
    records database, without API keys and with a rate limit it never reaches. Once `/healthz`
    answers, `--clients` concurrent httpx clients post to `/v1/chat` for `--seconds`, each
-   cycling through the question set from its own offset, so concurrent requests differ:
+   cycling through the question set from its own offset, so concurrent requests differ, and
+   each naming its own end user (`user`), as a mini-program's requests do:
    requests/s, p50, p95 and max latency, errors (non-200 or exceptions), and served req/s over
    the in-process answers/s on 2 threads. Before the load, the CPU the idle server uses (its
    background loops) over 5 s; during it, the cores the server and the load generator each
    used (Linux only). The server is terminated at the end.
+
+4. Several replicas as one (`--replicas`, 2 by default; 0 skips it): PostgreSQL (Debian's
+   package, in the temporary folder) and a Chroma server, a second index of the shipped corpus
+   built through the Chroma server, and `--replicas` servers as in 3., sharing the database
+   (records, sessions, rate-limit buckets), the Chroma server and the index folder. The same
+   clients, spread over the replicas in turn, for the same time: requests/s, p95 and errors,
+   beside the single process of 3. as a ratio. On one machine the replicas add no CPU: what
+   the ratio shows is what sharing the state costs (the target is 0 errors and at least 0.8x).
 
 The load generator runs on the same CPUs as the server and takes part of them: the served
 figures are a lower bound for a server with the machine to itself.
@@ -49,6 +59,7 @@ from typing import Any
 
 import httpx
 from bench import load_average  # evals/ is on the path when run as a script
+from shared_parts import shared_parts
 
 from assistant.config import PROJECT_DIR, load_settings
 from assistant.evaluation import DEFAULT_QUESTIONS, load_questions
@@ -159,8 +170,11 @@ def ask_throughput(
 # -- over HTTP -------------------------------------------------------------------------------
 
 
-def start_server(tmp: Path, port: int) -> tuple[subprocess.Popen[bytes], Path]:
-    """uvicorn in its own process, serving the temporary index; its output goes to a file."""
+def start_server(
+    tmp: Path, port: int, shared: dict[str, str] | None = None, name: str = "server"
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """uvicorn in its own process, serving the temporary index (or, with `shared`, the
+    settings that replicas share); its output goes to a file."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("ASSISTANT_")}
     env.update(
         {
@@ -168,9 +182,11 @@ def start_server(tmp: Path, port: int) -> tuple[subprocess.Popen[bytes], Path]:
             "ASSISTANT_INDEX_DIR": str(tmp / "index"),
             "ASSISTANT_DATABASE_URL": f"sqlite:///{tmp / 'records.sqlite3'}",
             "ASSISTANT_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT),
+            "ASSISTANT_USER_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT),
+            **(shared or {}),
         }
     )
-    log_path = tmp / "server.log"
+    log_path = tmp / f"{name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [
@@ -222,25 +238,26 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
 
 
 async def drive(
-    base_url: str, conversations: Sequence[Conversation], clients: int, seconds: float
+    base_urls: Sequence[str], conversations: Sequence[Conversation], clients: int, seconds: float
 ) -> dict[str, Any]:
-    """`clients` concurrent clients posting to /v1/chat until `seconds` have passed."""
+    """`clients` concurrent clients posting to /v1/chat until `seconds` have passed, each
+    client to one of `base_urls` in turn, as its own end user."""
     tally = Tally()
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(
-        base_url=base_url, limits=limits, timeout=REQUEST_TIMEOUT_S
-    ) as http:
+    async with httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT_S) as http:
         started = time.perf_counter()
         deadline = started + seconds
 
-        async def one_client(offset: int) -> None:
+        async def one_client(number: int, offset: int) -> None:
+            url = f"{base_urls[number % len(base_urls)]}/v1/chat"
+            user = f"load-user-{number}"
             n = offset
             while time.perf_counter() < deadline:
                 c = conversations[n % len(conversations)]
                 n += 1
                 sent = time.perf_counter()
                 try:
-                    response = await http.post("/v1/chat", json={"messages": c.messages()})
+                    response = await http.post(url, json={"messages": c.messages(), "user": user})
                 except httpx.HTTPError as exc:
                     tally.fail(type(exc).__name__)
                     continue
@@ -250,11 +267,12 @@ async def drive(
                     tally.fail(f"HTTP {response.status_code}")
 
         offsets = [i * len(conversations) // clients for i in range(clients)]
-        await asyncio.gather(*(one_client(o) for o in offsets))
+        await asyncio.gather(*(one_client(i, o) for i, o in enumerate(offsets)))
         elapsed = time.perf_counter() - started  # the last requests finish after the deadline
     served = len(tally.seconds)
     return {
         "clients": clients,
+        "servers": len(base_urls),
         "seconds": elapsed,
         "served": served,
         "requests_per_s": served / elapsed,
@@ -267,7 +285,62 @@ async def drive(
 # -- the run ---------------------------------------------------------------------------------
 
 
-def run(clients: int, seconds: float, ask_seconds: float, questions_path: Path) -> dict[str, Any]:
+def replicas_run(
+    tmp: Path, conversations: Sequence[Conversation], clients: int, seconds: float, count: int
+) -> dict[str, Any]:
+    """The same load spread over `count` servers sharing PostgreSQL, a Chroma server and one
+    index folder; the figures, with the ingest through the Chroma server and the CPU used."""
+    folder = tmp / "replicas"
+    folder.mkdir()
+    tmp.chmod(0o711)  # PostgreSQL's system user passes through to its own folder
+    folder.chmod(0o711)
+    with shared_parts(folder) as parts:
+        settings = load_settings(
+            corpus_dir=PROJECT_DIR / "corpus",
+            index_dir=parts.index_dir,
+            chroma_url=parts.chroma_url,
+            database_url=parts.database_url,
+            api_keys=None,
+        )
+        started = time.perf_counter()
+        Services(settings).store.ingest()
+        ingest_s = time.perf_counter() - started
+        shared = {
+            "ASSISTANT_INDEX_DIR": str(parts.index_dir),
+            "ASSISTANT_CHROMA_URL": parts.chroma_url,
+            "ASSISTANT_DATABASE_URL": parts.database_url,
+            "ASSISTANT_RECORDS_SECRET": "load-run-records-secret",
+        }
+        ports = [free_port() for _ in range(count)]
+        servers = [
+            start_server(folder, port, shared, f"replica-{n}") for n, port in enumerate(ports, 1)
+        ]
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
+        try:
+            startup = max(
+                wait_healthy(process, url, log)
+                for (process, log), url in zip(servers, urls, strict=True)
+            )
+            time.sleep(IDLE_SETTLE_S)
+            pids = [process.pid for process, _ in servers]
+            server_from = [process_cpu_seconds(pid) for pid in pids]
+            own_from = time.process_time()
+            figures = asyncio.run(drive(urls, conversations, clients, seconds))
+            elapsed = figures["seconds"]
+            shares = [cpu_share(p, f, elapsed) for p, f in zip(pids, server_from, strict=True)]
+            figures["server_cores"] = (
+                None if any(c is None for c in shares) else sum(c or 0.0 for c in shares)
+            )
+            figures["load_generator_cores"] = (time.process_time() - own_from) / elapsed
+        finally:
+            for process, _ in servers:
+                stop_server(process)
+    return {**figures, "ingest_s": ingest_s, "startup_s": startup}
+
+
+def run(
+    clients: int, seconds: float, ask_seconds: float, questions_path: Path, replicas: int = 2
+) -> dict[str, Any]:
     """Every measurement, in order; the figures."""
     limit_threads()
     conversations = [Conversation(q.question, q.history) for q in load_questions(questions_path)]
@@ -315,16 +388,26 @@ def run(clients: int, seconds: float, ask_seconds: float, questions_path: Path) 
             time.sleep(IDLE_SECONDS)
             result["server_idle_cores"] = cpu_share(process.pid, idle_from, IDLE_SECONDS)
             server_from, own_from = process_cpu_seconds(process.pid), time.process_time()
-            result["http"] = asyncio.run(drive(base_url, conversations, clients, seconds))
+            result["http"] = asyncio.run(drive([base_url], conversations, clients, seconds))
             elapsed = result["http"]["seconds"]
             result["http"]["server_cores"] = cpu_share(process.pid, server_from, elapsed)
             result["http"]["load_generator_cores"] = (time.process_time() - own_from) / elapsed
         finally:
             stop_server(process)
+        if replicas:
+            result["replicas"] = replicas_run(tmp, conversations, clients, seconds, replicas)
     two = result["in_process"][1]["answers_per_s"]
     result["http"]["over_in_process_2_threads"] = (
         result["http"]["requests_per_s"] / two if two else float("nan")
     )
+    if replicas:
+        single, several = result["http"], result["replicas"]
+        several["over_single_process"] = (
+            several["requests_per_s"] / single["requests_per_s"]
+            if single["requests_per_s"]
+            else float("nan")
+        )
+        several["p95_over_single_process"] = several["p95_ms"] / single["p95_ms"]
     result["machine"]["load_average_end"] = load_average()
     return result
 
@@ -367,6 +450,26 @@ def format_table(r: dict[str, Any]) -> str:
             f"{h['load_generator_cores']:.2f} cores; the idle server used "
             f"{r['server_idle_cores']:.3f} cores"
         ]
+    if "replicas" in r:
+        x = r["replicas"]
+        kinds = ", ".join(f"{k}: {n}" for k, n in sorted(x["error_kinds"].items()))
+        lines += [
+            "",
+            f"over HTTP, {x['servers']} replicas sharing PostgreSQL, a Chroma server and one "
+            f"index (ingest through the Chroma server {x['ingest_s']:.1f} s, up in "
+            f"{x['startup_s']:.1f} s), the same {x['clients']} clients spread over them for "
+            f"{x['seconds']:.1f} s",
+            f"  served        {x['served']:>8}   {x['requests_per_s']:.1f} requests/s "
+            f"({x['over_single_process']:.2f}x the single process above; target 0.8x)",
+            f"  latency       p50 {x['p50_ms']:.0f} ms   p95 {x['p95_ms']:.0f} ms "
+            f"({x['p95_over_single_process']:.2f}x)   max {x['max_ms']:.0f} ms",
+            f"  errors        {x['errors']:>8}" + (f"   ({kinds})" if kinds else ""),
+        ]
+        if x.get("server_cores") is not None:
+            lines += [
+                f"  CPU           replicas {x['server_cores']:.2f} cores together, load "
+                f"generator {x['load_generator_cores']:.2f} cores"
+            ]
     start, cpus = m["load_average_start"], m["cpus"] or 1
     if start is not None and start > cpus:
         lines += [
@@ -390,13 +493,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--questions", type=Path, default=DEFAULT_QUESTIONS, help="question set (JSONL)"
     )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=2,
+        help="replicas sharing PostgreSQL and a Chroma server for the second HTTP run (0: none)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     if args.clients < 1:
         parser.error("--clients must be at least 1")
     if args.seconds <= 0 or args.ask_seconds <= 0:
         parser.error("--seconds and --ask-seconds must be positive")
-    result = run(args.clients, args.seconds, args.ask_seconds, args.questions)
+    if args.replicas < 0:
+        parser.error("--replicas must be 0 or more")
+    result = run(args.clients, args.seconds, args.ask_seconds, args.questions, args.replicas)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=1))
     else:
