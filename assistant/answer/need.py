@@ -200,6 +200,8 @@ def read_need(
         for word in vocab.words(rest):
             if word in terms or word in NOT_SUBJECTS or (len(word) < 2 and not word.isdigit()):
                 continue
+            if word[:1].isdigit() and re.search(rf"(?<![\d.]){re.escape(word)}\s*{_UNIT}", q):
+                continue  # 第10天, 15年, 4倍: the asker's own figures, read as brackets
             if any(word in a for a in asking) or any(word in n for n in whole):
                 continue
             forms = (word, *synonyms.get(word, ()))
@@ -266,6 +268,10 @@ def _inside_longer(text: str, name: str, corpus_has: Callable[[str], bool]) -> b
         c and has_chinese(c) and corpus_has(joined)
         for c, joined in ((before, before + name), (after, name + after))
     )
+
+
+# A number the asker states with its unit ("收货第10天了", "干了15年"): a fact about the asker.
+_UNIT = r"(?:天|日|个月|月|年|周|倍|万|元|人|家|次|%)"
 
 
 def asked_kinds(need: Need) -> tuple[Kind, ...]:
