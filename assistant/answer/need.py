@@ -198,7 +198,9 @@ def read_need(
                 rest = rest.replace(name, "，")
         whole = list(terms)  # the names taken whole: their pieces are no words of their own
         for word in vocab.words(rest):
-            if word in terms or word in NOT_SUBJECTS or (len(word) < 2 and not word.isdigit()):
+            if word in terms or word in NOT_SUBJECTS or word in _BOUNDS:
+                continue
+            if len(word) < 2 and not word.isdigit():
                 continue
             if word[:1].isdigit() and re.search(rf"(?<![\d.]){re.escape(word)}\s*{_UNIT}", q):
                 continue  # 第10天, 15年, 4倍: the asker's own figures, read as brackets
@@ -218,6 +220,8 @@ def read_need(
             for u in used:
                 if u in place_words or any(u in a for a in asking):
                     continue
+                if u in _BOUNDS or any(o in _BOUNDS for o in others):
+                    continue  # 最多能 = 不得超过 says what kind of answer, not about what
                 if u not in terms and has_chinese(u) and not any(u in t for t in terms):
                     forms = (u, *others)
                     w = max((weight_of(f) for f in forms), default=0.0) or unknown_weight
@@ -270,6 +274,8 @@ def _inside_longer(text: str, name: str, corpus_has: Callable[[str], bool]) -> b
     )
 
 
+# Words that bound the answer asked for (最多能, 不得超过): its kind, never its subject.
+_BOUNDS = frozenset("最多 最多能 最长 最久 上限 封顶 最少 最低 最高 不得超过 不得低于".split())
 # A number the asker states with its unit ("收货第10天了", "干了15年"): a fact about the asker.
 _UNIT = r"(?:天|日|个月|月|年|周|倍|万|元|人|家|次|%)"
 
