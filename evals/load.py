@@ -118,6 +118,29 @@ def process_cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_seconds(root: int) -> dict[int, float]:
+    """CPU seconds so far of a process and its children, by pid (Linux /proc; empty elsewhere)."""
+    found: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text(encoding="ascii").rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        pid = int(stat.parent.name)
+        if pid == root or int(fields[1]) == root:
+            found[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
+def tree_cores(root: int, started: dict[int, float], seconds: float) -> float | None:
+    """Cores a process and its children used since `started` (a process born since counts
+    from nothing; one gone since is not counted: a lower bound)."""
+    now = tree_cpu_seconds(root)
+    if not now:
+        return None
+    return sum(cpu - started.get(pid, 0.0) for pid, cpu in now.items()) / seconds
+
+
 def cpu_share(pid: int, started: float | None, seconds: float) -> float | None:
     """CPU a process used since `started` (its CPU seconds then), in cores over `seconds`."""
     now = process_cpu_seconds(pid)
@@ -324,6 +347,8 @@ def replicas_run(
             time.sleep(IDLE_SETTLE_S)
             pids = [process.pid for process, _ in servers]
             server_from = [process_cpu_seconds(pid) for pid in pids]
+            chroma_from = tree_cpu_seconds(parts.chroma_pid)
+            postgres_from = tree_cpu_seconds(parts.postgres_pid)
             own_from = time.process_time()
             figures = asyncio.run(drive(urls, conversations, clients, seconds))
             elapsed = figures["seconds"]
@@ -331,6 +356,10 @@ def replicas_run(
             figures["server_cores"] = (
                 None if any(c is None for c in shares) else sum(c or 0.0 for c in shares)
             )
+            # What the single process does in itself (vector search, its SQLite) is done
+            # here by two other servers, on the same two CPUs.
+            figures["chroma_cores"] = tree_cores(parts.chroma_pid, chroma_from, elapsed)
+            figures["postgres_cores"] = tree_cores(parts.postgres_pid, postgres_from, elapsed)
             figures["load_generator_cores"] = (time.process_time() - own_from) / elapsed
         finally:
             for process, _ in servers:
@@ -467,8 +496,9 @@ def format_table(r: dict[str, Any]) -> str:
         ]
         if x.get("server_cores") is not None:
             lines += [
-                f"  CPU           replicas {x['server_cores']:.2f} cores together, load "
-                f"generator {x['load_generator_cores']:.2f} cores"
+                f"  CPU           replicas {x['server_cores']:.2f} cores together, Chroma "
+                f"server {x['chroma_cores'] or 0:.2f}, PostgreSQL {x['postgres_cores'] or 0:.2f}, "
+                f"load generator {x['load_generator_cores']:.2f} cores"
             ]
     start, cpus = m["load_average_start"], m["cpus"] or 1
     if start is not None and start > cpus:

@@ -33,6 +33,8 @@ class SharedParts:
     database_url: str
     chroma_url: str
     index_dir: Path
+    chroma_pid: int
+    postgres_pid: int  # the postmaster; each connection is served by a child of it
 
 
 def _free_port() -> int:
@@ -88,7 +90,10 @@ def shared_parts(folder: Path) -> Iterator[SharedParts]:
     try:
         chroma, chroma_url = _start_chroma(folder)
         try:
-            yield SharedParts(postgres.url(), chroma_url, folder / "index")
+            postmaster = (postgres.data / "postmaster.pid").read_text(encoding="ascii")
+            yield SharedParts(
+                postgres.url(), chroma_url, folder / "index", chroma.pid, int(postmaster.split()[0])
+            )
         finally:
             chroma.terminate()
             try:
