@@ -183,7 +183,7 @@ class IndexStore:
         self.vocab = vocab or vocabulary(load_site(settings.site_path).vocabulary)
         self.limits = limits or LoadLimits.from_settings(settings)  # what loading a file may cost
         self.root = Path(settings.index_dir)
-        self.versions = VersionFolder(self.root)
+        self.versions = VersionFolder(self.root, settings.database_url)
         self.vectors = VectorStore(settings, self.root, embeddings)
 
     # -- reading -------------------------------------------------------------------------
