@@ -88,9 +88,9 @@ class Settings(BaseSettings):
     # A key's limit is its app's whole budget: a mini-program calls with one key for all of
     # its users, so the key's bucket must hold a district's burst (an announcement, a
     # deadline) of many users asking at once: 600 a minute is thirty users each asking at
-    # the user limit together (the old 60 was three). It still caps what one leaked key can
-    # make the servers do. Each end user the app names has their own smaller bucket, so one
-    # busy user cannot spend what the others share.
+    # the user limit together. It still caps what one leaked key can make the servers do.
+    # Each end user the app names has a smaller bucket of their own, so one busy user
+    # cannot spend what the others share.
     rate_limit_per_minute: int = Field(600, ge=1, le=100_000)
     user_rate_limit_per_minute: int = Field(20, ge=1, le=100_000)  # per (key, end user)
     max_body_kb: int = Field(64, ge=1, le=10_240)

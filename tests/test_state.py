@@ -300,6 +300,16 @@ def serve_env(tmp_path: Path, **settings: str) -> dict[str, str]:
     return env
 
 
+def ingest(tmp_path: Path, env: dict[str, str]) -> None:
+    """The index the servers of `env` serve, built in this process (its model loaded once)."""
+    from assistant.config import load_settings
+    from assistant.serve.runtime import Services
+
+    url = env.get("ASSISTANT_DATABASE_URL")
+    settings = load_settings(corpus_dir=FICTIONAL, index_dir=tmp_path / "index", database_url=url)
+    Services(settings).store.ingest()
+
+
 def start_server(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
         return subprocess.Popen(
@@ -348,14 +358,7 @@ def test_two_serve_processes_on_one_index_folder_share_conversations_and_limits(
     tmp_path: Path,
 ) -> None:
     env = serve_env(tmp_path, rate_limit_per_minute="8", user_rate_limit_per_minute="3")
-    ingest = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "ingest", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert ingest.returncode == 0, ingest.stderr
+    ingest(tmp_path, env)
     ports = free_port(), free_port()
     logs = tmp_path / "a.log", tmp_path / "b.log"
     servers = [start_server(p, env, log) for p, log in zip(ports, logs, strict=True)]
@@ -409,14 +412,7 @@ def test_a_server_on_postgres_answers_through_an_outage_without_history_then_rec
     postgres_server: Any, fresh_postgres_url: str, tmp_path: Path
 ) -> None:
     env = serve_env(tmp_path, database_url=fresh_postgres_url, records_secret="s" * 32)
-    ingest = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "ingest", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert ingest.returncode == 0, ingest.stderr
+    ingest(tmp_path, env)
     port, log = free_port(), tmp_path / "server.log"
     server = start_server(port, env, log)
     base = f"http://127.0.0.1:{port}"
@@ -461,3 +457,44 @@ def test_a_server_on_postgres_answers_through_an_outage_without_history_then_rec
     finally:
         stop_server(server)
     assert "Traceback" not in log.read_text(encoding="utf-8", errors="replace")
+
+
+@pytest.mark.slow
+def test_an_end_user_over_their_limit_is_refused_on_every_chat_route_while_another_is_served(
+    tmp_path: Path,
+) -> None:
+    from assistant.config import load_settings
+    from assistant.serve.app import create_app
+    from assistant.serve.runtime import Services
+
+    from .conftest import served
+
+    settings = load_settings(
+        corpus_dir=FICTIONAL,
+        index_dir=tmp_path / "index",
+        api_keys=f"app:{KEY}",
+        user_rate_limit_per_minute=5,
+    )
+    Services(settings).store.ingest()
+    question = [{"role": "user", "content": "孵化器奖励多少？"}]
+    with served(create_app(settings)) as base:
+        routes = ["/v1/chat", "/v1/chat/stream", "/v1/chat/completions"]
+        codes = [
+            post(base, routes[n % 3], {"messages": question, "user": "u1"}).status_code
+            for n in range(5)
+        ]
+        assert codes == [200] * 5
+        for route in routes:
+            refused = post(base, route, {"messages": question, "user": "u1"})
+            assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+            error = refused.json()["error"]
+            assert error["code"] == "user_rate_limited" and "每位用户每分钟 5 次" in error["zh"]
+        served_u2 = post(base, "/v1/chat", {"messages": question, "user": "u2"})
+        assert served_u2.status_code == 200 and "50万元" in served_u2.json()["answer"]
+        assert post(base, "/v1/chat", {"messages": question}).status_code == 200  # no user
+    from assistant.serve.records import RecordStore
+
+    records = RecordStore(settings.records_url)
+    hashes = {r["user_hash"] for r in records.export()}
+    records.close()
+    assert len(hashes - {None}) == 2 and not hashes & {"u1", "u2"}  # keyed hashes, not ids

@@ -92,9 +92,11 @@ class Breaker:
             return was_down
 
 
-UNREADABLE = UnavailableError(
-    "共享状态数据库暂时无法访问。", "The database of the shared state cannot be reached now."
-)
+def unreachable() -> UnavailableError:
+    """What a use of the shared state raises while its database is away."""
+    return UnavailableError(
+        "共享状态数据库暂时无法访问。", "The database of the shared state cannot be reached now."
+    )
 
 
 class SharedState:
@@ -133,7 +135,7 @@ class SharedState:
         it reads cannot change before it writes (PostgreSQL locks the rows it reads).
         """
         if not self.breaker.allows():
-            raise UNREADABLE
+            raise unreachable()
         started = time.perf_counter()
         try:
             with self.engine.connect() as conn:
@@ -149,7 +151,7 @@ class SharedState:
                     _first_line(exc),
                     self.breaker.pause,
                 )
-            raise UNREADABLE from None
+            raise unreachable() from None
         if self.breaker.succeeded():
             log.warning("shared state: the database is back")
         log.debug(
