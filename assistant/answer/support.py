@@ -205,6 +205,12 @@ WEIGHTS: dict[str, float] = {
 }
 
 
+# A fine or damages with its amount ("处一万元以上十万元以下罚款"), and the words that ask one.
+_PENALTY = re.compile(
+    r"(?:处以?|并处|罚款|赔偿|罚金)[^，,；;。]{0,30}?(?:罚款|罚金|赔偿金?|违法所得)|"
+    r"(?:处以?|并处)[^，,；;。]{0,30}?(?:元|倍)[^，,；;。]{0,6}(?:以下|以上)?的?(?:罚款|罚金)"
+)
+_ASKS_PENALTY = re.compile(r"罚|处罚|赔|后果|责任|违法|违规|侵权|fine|penalt|damages|liab")
 _PLAN = re.compile(r"要点|工作计划|行动方案|规划")  # headings of a plan: its figures are targets
 
 
@@ -356,6 +362,10 @@ def assess_sentence(
         kind_ok, focus = True, _richest_clause(need, span, chunk_clauses, present)
     if needs_target(need) and not (holds("target", text) or _PLAN.search(heading)):
         kind_ok = False  # a year's result is not the next year's target
+    if kind_ok and kinds and not _ASKS_PENALTY.search(need.question):
+        # A fine's amount answers what a breach costs, not "注册资本最低要多少钱".
+        unpenalized = _PENALTY.sub("", text)
+        kind_ok = any(holds(k, unpenalized) for k in kinds)
     whole = normalize(span.chunk.text)
     # An article is one rule: "前款规定的人员" is the 高级技术人员 its first paragraph names.
     in_article = (
