@@ -130,7 +130,7 @@ class Intent:
 _YES_NO = re.compile(r"(?:吗|么|嘛)\s*[？?]?\s*$")
 _ASKING_CLAUSE = re.compile(
     r"吗|呢|多少|什么|哪些|哪个|哪家|哪里|哪儿|怎么|如何|是否|是不是|对不对|几[家个项人次年月天批成]|"
-    r"有没有|能不能|可不可以|多久|多长|何时|(?:么|嘛)\s*[？?]?\s*$|[？?]$"
+    r"有没有|能不能|可不可以|多久|多长|多大|多高|多远|何时|(?:么|嘛)\s*[？?]?\s*$|[？?]$"
 )
 
 
@@ -156,8 +156,12 @@ def asking_part(question: str) -> str:
         sentence = sentence.strip()
         if not sentence:
             continue
+        clauses = [c for c in re.split(r"[，,；;]", sentence) if c.strip()]
         if _YES_NO.search(sentence):
-            sentence = re.split(r"[，,；;]", sentence)[-1]
+            sentence = clauses[-1]
+        elif len(clauses) > 1 and any(asks(c) for c in clauses):
+            # "我们打算给新结构申请个实用新型，保护期有几年": 打算 tells, it does not ask.
+            sentence = "，".join(c for c in clauses if asks(c))
         parts.append(sentence)
     return "，".join(parts)
 
