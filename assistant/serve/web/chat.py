@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
+from starlette.concurrency import run_in_threadpool
 
 from assistant.answer.pipeline import Transcript
 from assistant.errors import AssistantError, UnavailableError
@@ -55,11 +56,13 @@ class ChatTab:
     def __init__(self, context: PageContext) -> None:
         self.context = context
 
-    def _limited(self, request: gr.Request | None) -> str | None:
-        """A message when this browser asks too often (the API's per-minute limit), else None."""
-        wait = self.context.runtime.limiter.take(f"web:{host(request)}")
-        if wait > 0:
-            return f"提问过于频繁，请 {max(1, round(wait))} 秒后再试。"
+    async def _limited(self, request: gr.Request | None) -> str | None:
+        """A message when this browser asks too often, else None. The page is one app and each
+        browser one of its end users: it spends the user's limit and the page's budget, kept
+        where the API's are (the database, which may be a network away: off the event loop)."""
+        refused = await run_in_threadpool(self.context.runtime.admit, "web", host(request))
+        if refused is not None:
+            return f"提问过于频繁，请 {max(1, round(refused[1]))} 秒后再试。"
         return None
 
     async def respond(
@@ -95,7 +98,7 @@ class ChatTab:
         if len(question) > limit:
             problem: str | None = f"问题过长（上限 {limit} 字），请精简后再问。"
         else:
-            problem = self._limited(request)
+            problem = await self._limited(request)
         answering = (
             self._failed(question, problem)
             if problem is not None
@@ -151,7 +154,7 @@ class ChatTab:
             raise gr.Error("请输入问题。")
         if len(question) > limit:
             raise gr.Error(f"问题过长（上限 {limit} 字）。")
-        if (message := self._limited(request)) is not None:
+        if (message := await self._limited(request)) is not None:
             raise gr.Error(message)
         try:
             answer, message_id = await self.context.runtime.answer(
