@@ -54,8 +54,9 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
     (
         "percent",
         _asks(
-            r"比例|占比|百分之|税率|增速|增幅|涨幅|增长率|几成|几折|%|\bpercent(?:age)?\b|\brates?\b|"
-            r"\bshare\b|\bproportion\b"
+            r"比例|占比|百分之|税率|增速|增幅|涨幅|增长率|几成|几折|几倍|多少倍|%|"
+            r"\bpercent(?:age)?\b|\brates?\b|\bshare\b|\bproportion\b|\bmultipl(?:y|ied|ier)\b|"
+            r"\bhow many times\b"
         ),
     ),
     (
