@@ -27,6 +27,8 @@ FOCUS_BOOST = 1.5  # a follow-up's new subject outweighs the carried question's 
 _TIMES = re.compile(r"前年|去年|今年|明年|本年|当年|上半年|下半年|年底|年初")
 _QUOTED_TITLE = re.compile(r"《([^》]{2,60})》")
 _QUESTION_FIGURE = re.compile(r"(\d+(?:\.\d+)?)\s*(%|％|亿元|万元|元|亿|万|家|项|个|人|倍)")
+# "是不是就不按25%交了": the asker expects another figure than the one they deny.
+_DENIED_FIGURE = re.compile(r"(?:不|不再|不用|不是)(?:按|是|用|交|算)?$")
 
 
 @dataclass(frozen=True)
@@ -231,7 +233,7 @@ def read_need(
         intent=read_intent(question),
         terms=tuple(terms.values()),
         attributes=attributes,
-        figures=tuple(m.group(0) for m in _QUESTION_FIGURE.finditer(_asking_clauses(q))),
+        figures=_asked_figures(q),
         places=named,
         siblings=frozenset(n for n in names if n not in terms),
         names=tuple(n for n in terms if n in names),
@@ -245,6 +247,17 @@ def read_need(
 
 
 _CLAUSE = re.compile(r"[，,；;。！!？?]")
+
+
+def _asked_figures(question: str) -> tuple[str, ...]:
+    """The figures the asking clauses state for the documents to confirm, but not one the
+    asker denies ("是不是就不按25%交了"): they expect another figure."""
+    asked = _asking_clauses(question)
+    return tuple(
+        m.group(0)
+        for m in _QUESTION_FIGURE.finditer(asked)
+        if not _DENIED_FIGURE.search(asked[: m.start()])
+    )
 
 
 def _asking_clauses(question: str) -> str:

@@ -205,7 +205,7 @@ class Assistant:
         floor = _SUBJECT_IDF_SHARE * keyword.max_idf
         out = []
         for word in self.vocab.words(times_apart(question)):
-            if len(word) < 2 or word in NOT_SUBJECTS or word.isdigit():
+            if len(word) < 2 or word in NOT_SUBJECTS or word[:1].isdigit():
                 continue
             groups = [
                 (used, others) for used, others in self.vocab.synonym_matches(word) if word in used
