@@ -31,8 +31,11 @@ What it does, on loopback only (figures only, nothing is asserted):
    built through the Chroma server, and `--replicas` servers as in 3., sharing the database
    (records, sessions, rate-limit buckets), the Chroma server and the index folder. The same
    clients, spread over the replicas in turn, for the same time: requests/s, p95 and errors,
-   beside the single process of 3. as a ratio. On one machine the replicas add no CPU: what
-   the ratio shows is what sharing the state costs (the target is 0 errors and at least 0.8x).
+   beside the single process of 3. as a ratio, and the CPU of the replicas, of the Chroma
+   server and of PostgreSQL. The single process stays up, idle, and the two runs take turns
+   in three slices each, so that other work on the machine weighs on both alike. On one
+   machine the replicas add no CPU: what the ratio shows is what sharing the state costs
+   (the target is 0 errors and at least 0.8x).
 
 The load generator runs on the same CPUs as the server and takes part of them: the served
 figures are a lower bound for a server with the machine to itself.
@@ -51,8 +54,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,7 +74,8 @@ from assistant.serve.runtime import Services, limit_threads
 # by one load run, so every request reaches the handler.
 RATE_LIMIT = 100_000
 STARTUP_TIMEOUT_S = 180.0
-IDLE_SETTLE_S, IDLE_SECONDS = 2.0, 5.0  # the server's CPU use with no request, after start-up
+IDLE_SETTLE_S, IDLE_SECONDS = 2.0, 5.0
+SLICES = 3  # with replicas, each HTTP run is this many slices, the two runs taking turns  # the server's CPU use with no request, after start-up
 REQUEST_TIMEOUT_S = 120.0
 
 
@@ -260,12 +265,18 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=5)
 
 
-async def drive(
-    base_urls: Sequence[str], conversations: Sequence[Conversation], clients: int, seconds: float
-) -> dict[str, Any]:
+async def drive_slice(
+    base_urls: Sequence[str],
+    conversations: Sequence[Conversation],
+    clients: int,
+    seconds: float,
+    tally: Tally,
+    turn: int = 0,
+) -> float:
     """`clients` concurrent clients posting to /v1/chat until `seconds` have passed, each
-    client to one of `base_urls` in turn, as its own end user."""
-    tally = Tally()
+    client to one of `base_urls` in turn, as its own end user; the seconds it took (the last
+    requests finish after the deadline). `turn` moves every client on in the question set,
+    so that a later slice does not repeat an earlier one."""
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT_S) as http:
         started = time.perf_counter()
@@ -289,30 +300,92 @@ async def drive(
                 else:
                     tally.fail(f"HTTP {response.status_code}")
 
-        offsets = [i * len(conversations) // clients for i in range(clients)]
+        step = len(conversations) // clients + 1
+        offsets = [i * len(conversations) // clients + turn * step for i in range(clients)]
         await asyncio.gather(*(one_client(i, o) for i, o in enumerate(offsets)))
-        elapsed = time.perf_counter() - started  # the last requests finish after the deadline
+        return time.perf_counter() - started
+
+
+def figures(tally: Tally, elapsed: float, clients: int, servers: int) -> dict[str, Any]:
+    """Throughput, latency and errors of what a drive (or several) recorded."""
     served = len(tally.seconds)
     return {
         "clients": clients,
-        "servers": len(base_urls),
+        "servers": servers,
         "seconds": elapsed,
         "served": served,
-        "requests_per_s": served / elapsed,
+        "requests_per_s": served / elapsed if elapsed else float("nan"),
         "errors": tally.errors,
         "error_kinds": tally.error_kinds,
         **latency_stats(tally.seconds),
     }
 
 
+async def drive(
+    base_urls: Sequence[str], conversations: Sequence[Conversation], clients: int, seconds: float
+) -> dict[str, Any]:
+    """One drive of `seconds` (see drive_slice); its figures."""
+    tally = Tally()
+    elapsed = await drive_slice(base_urls, conversations, clients, seconds, tally)
+    return figures(tally, elapsed, clients, len(base_urls))
+
+
+@dataclass
+class Target:
+    """What one HTTP run drives (the single process, or the replicas), with what it has
+    measured so far over its slices: latencies, seconds, CPU seconds of each process."""
+
+    urls: list[str]
+    processes: dict[str, list[int]]  # "server": pids; "chroma", "postgres": tree roots
+    tally: Tally = field(default_factory=Tally)
+    elapsed: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)
+    load_generator: float = 0.0
+
+    def cpu_now(self) -> dict[str, dict[int, float]]:
+        """CPU seconds so far of every process measured, by part and pid."""
+        now: dict[str, dict[int, float]] = {}
+        for part, pids in self.processes.items():
+            now[part] = {}
+            for pid in pids:
+                if part == "server":
+                    seconds = process_cpu_seconds(pid)
+                    if seconds is not None:
+                        now[part][pid] = seconds
+                else:
+                    now[part].update(tree_cpu_seconds(pid))
+        return now
+
+    def slice(self, conversations: Sequence[Conversation], clients: int, seconds: float) -> None:
+        """Drive it for `seconds` more, adding to what it measured."""
+        before, own = self.cpu_now(), time.process_time()
+        turn = len(self.tally.seconds) + self.tally.errors
+        elapsed = asyncio.run(
+            drive_slice(self.urls, conversations, clients, seconds, self.tally, turn)
+        )
+        after = self.cpu_now()
+        self.elapsed += elapsed
+        self.load_generator += time.process_time() - own
+        for part, pids in after.items():
+            used = sum(cpu - before[part].get(pid, 0.0) for pid, cpu in pids.items())
+            self.cpu[part] = self.cpu.get(part, 0.0) + used
+
+    def result(self, clients: int) -> dict[str, Any]:
+        out = figures(self.tally, self.elapsed, clients, len(self.urls))
+        if self.elapsed and self.cpu.get("server"):
+            for part, seconds in self.cpu.items():
+                out[f"{part}_cores"] = seconds / self.elapsed
+            out["load_generator_cores"] = self.load_generator / self.elapsed
+        return out
+
+
 # -- the run ---------------------------------------------------------------------------------
 
 
-def replicas_run(
-    tmp: Path, conversations: Sequence[Conversation], clients: int, seconds: float, count: int
-) -> dict[str, Any]:
-    """The same load spread over `count` servers sharing PostgreSQL, a Chroma server and one
-    index folder; the figures, with the ingest through the Chroma server and the CPU used."""
+@contextmanager
+def replica_set(tmp: Path, count: int) -> Iterator[tuple[Target, dict[str, float]]]:
+    """`count` servers sharing PostgreSQL, a Chroma server and one index folder (built here,
+    through the Chroma server), up and idle; what to drive, and the ingest and start-up times."""
     folder = tmp / "replicas"
     folder.mkdir()
     tmp.chmod(0o711)  # PostgreSQL's system user passes through to its own folder
@@ -327,7 +400,7 @@ def replicas_run(
         )
         started = time.perf_counter()
         Services(settings).store.ingest()
-        ingest_s = time.perf_counter() - started
+        times = {"ingest_s": time.perf_counter() - started}
         shared = {
             "ASSISTANT_INDEX_DIR": str(parts.index_dir),
             "ASSISTANT_CHROMA_URL": parts.chroma_url,
@@ -340,31 +413,21 @@ def replicas_run(
         ]
         urls = [f"http://127.0.0.1:{port}" for port in ports]
         try:
-            startup = max(
+            times["startup_s"] = max(
                 wait_healthy(process, url, log)
                 for (process, log), url in zip(servers, urls, strict=True)
             )
-            time.sleep(IDLE_SETTLE_S)
-            pids = [process.pid for process, _ in servers]
-            server_from = [process_cpu_seconds(pid) for pid in pids]
-            chroma_from = tree_cpu_seconds(parts.chroma_pid)
-            postgres_from = tree_cpu_seconds(parts.postgres_pid)
-            own_from = time.process_time()
-            figures = asyncio.run(drive(urls, conversations, clients, seconds))
-            elapsed = figures["seconds"]
-            shares = [cpu_share(p, f, elapsed) for p, f in zip(pids, server_from, strict=True)]
-            figures["server_cores"] = (
-                None if any(c is None for c in shares) else sum(c or 0.0 for c in shares)
-            )
-            # What the single process does in itself (vector search, its SQLite) is done
-            # here by two other servers, on the same two CPUs.
-            figures["chroma_cores"] = tree_cores(parts.chroma_pid, chroma_from, elapsed)
-            figures["postgres_cores"] = tree_cores(parts.postgres_pid, postgres_from, elapsed)
-            figures["load_generator_cores"] = (time.process_time() - own_from) / elapsed
+            pids = {
+                "server": [process.pid for process, _ in servers],
+                # What the single process does in itself (vector search, its SQLite) is
+                # done here by two other servers, on the same CPUs.
+                "chroma": [parts.chroma_pid],
+                "postgres": [parts.postgres_pid],
+            }
+            yield Target(urls, pids), times
         finally:
             for process, _ in servers:
                 stop_server(process)
-    return {**figures, "ingest_s": ingest_s, "startup_s": startup}
 
 
 def run(
@@ -410,21 +473,27 @@ def run(
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         process, log_path = start_server(tmp, port)
-        try:
+        with ExitStack() as stack:
+            stack.callback(stop_server, process)
             result["server_startup_s"] = wait_healthy(process, base_url, log_path)
             time.sleep(IDLE_SETTLE_S)  # start-up work (warm-up, page build) done
             idle_from = process_cpu_seconds(process.pid)
             time.sleep(IDLE_SECONDS)
             result["server_idle_cores"] = cpu_share(process.pid, idle_from, IDLE_SECONDS)
-            server_from, own_from = process_cpu_seconds(process.pid), time.process_time()
-            result["http"] = asyncio.run(drive([base_url], conversations, clients, seconds))
-            elapsed = result["http"]["seconds"]
-            result["http"]["server_cores"] = cpu_share(process.pid, server_from, elapsed)
-            result["http"]["load_generator_cores"] = (time.process_time() - own_from) / elapsed
-        finally:
-            stop_server(process)
-        if replicas:
-            result["replicas"] = replicas_run(tmp, conversations, clients, seconds, replicas)
+            single = Target([base_url], {"server": [process.pid]})
+            targets = [single]
+            if replicas:
+                several, times = stack.enter_context(replica_set(tmp, replicas))
+                time.sleep(IDLE_SETTLE_S)
+                targets.append(several)
+            # In turns, so that other work on the machine weighs on both alike.
+            slices = SLICES if replicas else 1
+            for _ in range(slices):
+                for target in targets:
+                    target.slice(conversations, clients, seconds / slices)
+            result["http"] = single.result(clients)
+            if replicas:
+                result["replicas"] = {**several.result(clients), **times}
     two = result["in_process"][1]["answers_per_s"]
     result["http"]["over_in_process_2_threads"] = (
         result["http"]["requests_per_s"] / two if two else float("nan")
@@ -497,7 +566,7 @@ def format_table(r: dict[str, Any]) -> str:
         if x.get("server_cores") is not None:
             lines += [
                 f"  CPU           replicas {x['server_cores']:.2f} cores together, Chroma "
-                f"server {x['chroma_cores'] or 0:.2f}, PostgreSQL {x['postgres_cores'] or 0:.2f}, "
+                f"server {x.get('chroma_cores', 0):.2f}, PostgreSQL {x.get('postgres_cores', 0):.2f}, "
                 f"load generator {x['load_generator_cores']:.2f} cores"
             ]
     start, cpus = m["load_average_start"], m["cpus"] or 1
