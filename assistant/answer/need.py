@@ -27,6 +27,8 @@ FOCUS_BOOST = 1.5  # a follow-up's new subject outweighs the carried question's 
 _TIMES = re.compile(r"前年|去年|今年|明年|本年|当年|上半年|下半年|年底|年初")
 _QUOTED_TITLE = re.compile(r"《([^》]{2,60})》")
 _QUESTION_FIGURE = re.compile(r"(\d+(?:\.\d+)?)\s*(%|％|亿元|万元|元|亿|万|家|项|个|人|倍)")
+# A share named with what it is of: "研发费用占销售收入的比例", "补贴的比例".
+_RATIO = re.compile(r"([^，,。？?；;]{2,24}?)(?:占|的)?(?:比例|占比|比重)")
 # "是不是就不按25%交了": the asker expects another figure than the one they deny.
 _DENIED_FIGURE = re.compile(r"(?:不|不再|不用|不是)(?:按|是|用|交|算)?$")
 
@@ -78,6 +80,15 @@ class Need:
     entities: frozenset[str] = frozenset()  # the domain's named things (lexicon, site words)
     stated: Mapping[str, float] = field(default_factory=dict)  # the asker's own figures (brackets)
     denied: frozenset[str] = frozenset()  # degrees the asker says the case is not (不算严重)
+
+    @property
+    def ratio_terms(self) -> tuple[Term, ...]:
+        """The words of the share asked for ("研发费用占销售收入的比例" → 研发费用, 销售收入):
+        a percentage answers only when it is theirs, not another's (完成率100%)."""
+        m = _RATIO.search(self.question)
+        if not m or not re.search(r"比例|占比|比重", m.group(0)):
+            return ()
+        return tuple(t for t in self.terms if any(f in m.group(1) for f in t.forms))
 
     @property
     def total_weight(self) -> float:

@@ -362,6 +362,9 @@ def assess_sentence(
         kind_ok, focus = True, _richest_clause(need, span, chunk_clauses, present)
     if needs_target(need) and not (holds("target", text) or _PLAN.search(heading)):
         kind_ok = False  # a year's result is not the next year's target
+    if kind_ok and "percent" in kinds and need.ratio_terms:
+        # The share asked for must be the one the sentence states a percentage of.
+        kind_ok = any(t in present or t in in_heading for t in need.ratio_terms)
     if kind_ok and kinds and not _ASKS_PENALTY.search(need.question):
         # A fine's amount answers what a breach costs, not "注册资本最低要多少钱".
         unpenalized = _PENALTY.sub("", text)
