@@ -17,7 +17,8 @@ from assistant.answer.verification import verify
 from assistant.models import Answer, Chunk
 from assistant.serve.runtime import Services
 from assistant.text.intent import read_intent
-from assistant.text.vocabulary import has_chinese
+from assistant.text.vocabulary import has_chinese, vocabulary
+from assistant.text.vocabulary import stem_words as english_words
 
 LEAD = 200  # the answer must open with what was asked, as the evaluation reads it
 
@@ -175,3 +176,24 @@ def test_an_english_question_on_a_loan_product_gets_its_ceiling_from_the_develop
     _answered(result)
     assert "2000万元" in result.answer[:LEAD]
     assert "无需抵押" in result.answer[:LEAD]
+
+
+@pytest.mark.parametrize(
+    ("asked", "glossary"),
+    [
+        ("withholds", "withholding"),
+        ("royalties", "royalty"),
+        ("licensed", "license"),
+        ("agreed", "agree"),
+        ("employees", "employee"),
+        ("taxes", "tax"),
+        ("filing", "file"),
+    ],
+)
+def test_an_english_word_meets_the_glossary_in_any_of_its_forms(asked: str, glossary: str) -> None:
+    assert english_words(asked) == english_words(glossary)
+
+
+def test_a_royalty_asked_in_the_plural_reaches_the_statutory_term() -> None:
+    groups = vocabulary().synonym_matches("we pay software royalties to a company abroad")
+    assert any("特许权使用费" in others for _, others in groups)

@@ -113,7 +113,7 @@ class Vocabulary:
     def __post_init__(self) -> None:
         # An English term's content words, worked out once: every question checks all groups.
         english = {
-            t: _english_words(t, self.stopwords)
+            t: stem_words(t, self.stopwords)
             for group in self.synonyms
             for t in group
             if _ENGLISH_TERM.match(t)
@@ -167,7 +167,7 @@ class Vocabulary:
         say it (as the query writes them), and the statutory terms they stand for.
         """
         q = normalize(query)
-        words = _english_words(q, self.stopwords)
+        words = stem_words(q, self.stopwords)
         out: list[tuple[list[str], list[str]]] = []
         for group in self.synonyms:
             used = [t for t in group if self._mentions(q, words, t)]
@@ -200,18 +200,28 @@ class Vocabulary:
 _ENGLISH_WORD = re.compile(r"[a-z0-9]+(?:[&'-][a-z0-9]+)*")
 
 
-def _singular(word: str) -> str:
+def _stem(word: str) -> str:
+    """An English word without its inflection, so "withheld tax" and "royalties" meet the
+    glossary's "withholding" and "royalty": the same stem for each form of a word."""
     if len(word) <= 3 or word.endswith("ss"):
         return word
-    if word.endswith("ies"):
-        return word[:-3] + "y"
-    if word.endswith(("xes", "ches", "shes", "sses")):
-        return word[:-2]
-    return word[:-1] if word.endswith("s") else word
+    if word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith(("xes", "ches", "shes", "sses")):
+        word = word[:-2]
+    elif word.endswith("s"):
+        word = word[:-1]
+    elif word.endswith("ing") and len(word) >= 6:
+        return word[:-3]  # filing → fil, as file → fil
+    elif word.endswith("ed") and len(word) >= 5:
+        return word[:-2]  # agreed → agre, as agree → agre
+    return word[:-1] if word.endswith("e") and len(word) > 3 else word
 
 
-def _english_words(text: str, stopwords: frozenset[str]) -> frozenset[str]:
-    return frozenset(_singular(w) for w in _ENGLISH_WORD.findall(text) if w not in stopwords)
+def stem_words(text: str, stopwords: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The stems of a text's English words (see `_stem`), its stopwords left out."""
+    return frozenset(_stem(w) for w in _ENGLISH_WORD.findall(text) if w not in stopwords)
+
 
 
 def _lines(text: str) -> list[tuple[int, str]]:
