@@ -223,7 +223,6 @@ def stem_words(text: str, stopwords: frozenset[str] = frozenset()) -> frozenset[
     return frozenset(_stem(w) for w in _ENGLISH_WORD.findall(text) if w not in stopwords)
 
 
-
 def _lines(text: str) -> list[tuple[int, str]]:
     """The numbered lines of a data file that are neither blank nor comments, in matching form."""
     out = []
