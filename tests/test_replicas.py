@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -427,6 +428,17 @@ def read_until(process: subprocess.Popen[str], marker: str, timeout: float) -> s
     return "".join(seen)
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` consecutive loopback ports nobody listens on, below the range the system hands
+    out for outgoing connections (one of those may be taken by a connection at any moment)."""
+    for _ in range(200):
+        first = random.randrange(20_000, 30_000)
+        ports = list(range(first, first + count))
+        if all(port_free(p) for p in ports):
+            return ports
+    raise AssertionError("no free ports")
+
+
 @pytest.fixture
 def open_folder() -> Iterator[Path]:
     """A temporary folder the `postgres` system user can pass through (pytest's cannot)."""
@@ -440,7 +452,8 @@ def open_folder() -> Iterator[Path]:
 def test_the_cluster_command_starts_every_part_on_loopback_and_ctrl_c_stops_them(
     open_folder: Path,
 ) -> None:
-    layout: Layout = plan(open_folder / "cluster", free_port(), 2, free_port(), free_port())
+    ports = free_ports(4)
+    layout: Layout = plan(open_folder / "cluster", ports[0], 2, ports[2], ports[3])
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     env.update(
         {
