@@ -32,7 +32,9 @@ What it does, on loopback only (figures only, nothing is asserted):
    (records, sessions, rate-limit buckets), the Chroma server and the index folder. The same
    clients, spread over the replicas in turn, for the same time: requests/s, p95 and errors,
    beside the single process of 3. as a ratio, and the CPU of the replicas, of the Chroma
-   server and of PostgreSQL. The single process stays up, idle, and the two runs take turns
+   server and of PostgreSQL. Each replica is pinned to its share of the cores (and embeds on
+   that many threads), as replicas sharing one machine are deployed: each sized for all the
+   cores, they only contend. The single process stays up, idle, and the two runs take turns
    in three slices each, so that other work on the machine weighs on both alike. On one
    machine the replicas add no CPU: what the ratio shows is what sharing the state costs
    (the target is 0 errors and at least 0.8x).
@@ -199,10 +201,14 @@ def ask_throughput(
 
 
 def start_server(
-    tmp: Path, port: int, shared: dict[str, str] | None = None, name: str = "server"
+    tmp: Path,
+    port: int,
+    shared: dict[str, str] | None = None,
+    name: str = "server",
+    cores: set[int] | None = None,
 ) -> tuple[subprocess.Popen[bytes], Path]:
     """uvicorn in its own process, serving the temporary index (or, with `shared`, the
-    settings that replicas share); its output goes to a file."""
+    settings that replicas share), on `cores` only if given; its output goes to a file."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("ASSISTANT_")}
     env.update(
         {
@@ -232,6 +238,7 @@ def start_server(
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=None if cores is None else lambda: os.sched_setaffinity(0, cores),
         )
     return process, log_path
 
@@ -382,6 +389,19 @@ class Target:
 # -- the run ---------------------------------------------------------------------------------
 
 
+def core_shares(count: int) -> list[set[int]]:
+    """The machine's cores split evenly between `count` replicas, as replicas sharing one
+    machine are deployed (each sized for all the cores, they would only contend); none when
+    there are fewer cores than replicas or the system cannot pin a process."""
+    if not hasattr(os, "sched_getaffinity"):
+        return []
+    cores = sorted(os.sched_getaffinity(0))
+    each = len(cores) // count
+    if each < 1:
+        return []
+    return [set(cores[n * each : (n + 1) * each]) for n in range(count)]
+
+
 @contextmanager
 def replica_set(tmp: Path, count: int) -> Iterator[tuple[Target, dict[str, float]]]:
     """`count` servers sharing PostgreSQL, a Chroma server and one index folder (built here,
@@ -407,10 +427,15 @@ def replica_set(tmp: Path, count: int) -> Iterator[tuple[Target, dict[str, float
             "ASSISTANT_DATABASE_URL": parts.database_url,
             "ASSISTANT_RECORDS_SECRET": "load-run-records-secret",
         }
+        shares = core_shares(count)
+        if shares:
+            shared["ASSISTANT_EMBED_THREADS"] = str(len(shares[0]))
         ports = [free_port() for _ in range(count)]
         servers = [
-            start_server(folder, port, shared, f"replica-{n}") for n, port in enumerate(ports, 1)
+            start_server(folder, port, shared, f"replica-{n}", shares[n - 1] if shares else None)
+            for n, port in enumerate(ports, 1)
         ]
+        times["cores_each"] = len(shares[0]) if shares else 0
         urls = [f"http://127.0.0.1:{port}" for port in ports]
         try:
             times["startup_s"] = max(
@@ -555,8 +580,9 @@ def format_table(r: dict[str, Any]) -> str:
             "",
             f"over HTTP, {x['servers']} replicas sharing PostgreSQL, a Chroma server and one "
             f"index (ingest through the Chroma server {x['ingest_s']:.1f} s, up in "
-            f"{x['startup_s']:.1f} s), the same {x['clients']} clients spread over them for "
-            f"{x['seconds']:.1f} s",
+            f"{x['startup_s']:.1f} s), "
+            + (f"{x['cores_each']} core(s) each, " if x.get("cores_each") else "")
+            + f"the same {x['clients']} clients spread over them for {x['seconds']:.1f} s",
             f"  served        {x['served']:>8}   {x['requests_per_s']:.1f} requests/s "
             f"({x['over_single_process']:.2f}x the single process above; target 0.8x)",
             f"  latency       p50 {x['p50_ms']:.0f} ms   p95 {x['p95_ms']:.0f} ms "
