@@ -33,7 +33,14 @@ import sqlalchemy as sa
 
 from assistant.config import PROJECT_DIR
 from assistant.errors import AssistantError
-from assistant.serve.cluster import Layout, LocalPostgres, plan, port_free, replica_env
+from assistant.serve.cluster import (
+    Layout,
+    LocalPostgres,
+    core_shares,
+    plan,
+    port_free,
+    replica_env,
+)
 
 from .conftest import FICTIONAL, free_port
 from .postgres import PostgresServer
@@ -393,6 +400,12 @@ def test_the_replicas_of_a_cluster_share_one_database_chroma_server_index_and_se
         "ASSISTANT_INDEX_DIR": str(tmp_path / "cluster" / "index"),
         "ASSISTANT_RECORDS_SECRET": "secret",
     }
+
+
+def test_replicas_on_one_machine_split_its_cores_evenly() -> None:
+    assert core_shares(2, [0, 1]) == [{0}, {1}]
+    assert core_shares(2, [3, 2, 1, 0, 4]) == [{0, 1}, {2, 3}]  # the odd one out is left idle
+    assert core_shares(3, [0, 1]) == []  # fewer cores than replicas: every replica on all
 
 
 @pytest.mark.parametrize(
