@@ -215,7 +215,7 @@ class Runtime:
         at_once = (
             self.settings.llm_concurrency
             if self.settings.answerer == "llm"
-            else os.cpu_count() or 2
+            else len(os.sched_getaffinity(0)) or 2  # the cores this process may use
         )
         self.slots = threading.BoundedSemaphore(at_once)
         self.queue = asyncio.Semaphore(at_once)

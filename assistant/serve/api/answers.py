@@ -184,7 +184,10 @@ def answer_extras(answer: Answer, message_id: str | None) -> dict[str, Any]:
 
 def event_stream(events: AsyncIterator[str]) -> StreamingResponse:
     return StreamingResponse(
-        events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+        events,
+        media_type="text/event-stream",
+        # A proxy in front passes each event on as it comes (nginx reads X-Accel-Buffering).
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
