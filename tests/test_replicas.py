@@ -40,6 +40,7 @@ from assistant.serve.cluster import (
     plan,
     port_free,
     replica_env,
+    start_chroma,
 )
 
 from .conftest import FICTIONAL, free_port
@@ -102,29 +103,6 @@ def health(base: str) -> dict[str, Any]:
     return dict(response.json())
 
 
-def start_chroma(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    log = folder / "chroma.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                str(BIN / "chroma"),
-                "run",
-                "--path",
-                str(folder / "chroma-data"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    wait_until(process, f"{url}/api/v2/heartbeat", log)
-    return process, url
-
-
 @pytest.fixture(scope="module")
 def replicas(
     postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory
@@ -138,7 +116,9 @@ def replicas(
     postgres_server.start()
     database = f"replicas_{uuid.uuid4().hex[:8]}"
     database_url = postgres_server.new_database(database)
-    chroma, chroma_url = start_chroma(root)
+    chroma_port = free_port()
+    chroma = start_chroma(root / "chroma-data", chroma_port, root / "chroma.log")
+    chroma_url = f"http://127.0.0.1:{chroma_port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     env.update(
         {
@@ -190,7 +170,7 @@ def replicas(
     finally:
         for process in pair.processes:
             stop(process)
-        stop(chroma)
+        chroma.stop()
         postgres_server.start()
         postgres_server.drop_database(database)
 

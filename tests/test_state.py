@@ -26,6 +26,7 @@ from assistant.serve.schema import buckets, metadata, sessions
 from assistant.serve.state import Breaker, SharedBuckets, SharedSessions, SharedState
 
 from .conftest import FICTIONAL, free_port
+from .test_chroma_server import stop, wait_until
 
 SECRET = b"state-test-secret-0123456789abcdef"
 KEY = "state-client-key-001"
@@ -320,29 +321,6 @@ def start_server(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[
         )
 
 
-def wait_until_up(process: subprocess.Popen[bytes], base: str, log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text(encoding="utf-8", errors="replace")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"{base} did not start")
-
-
-def stop_server(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-
-
 def post(base: str, path: str, body: dict[str, Any]) -> httpx.Response:
     return httpx.post(
         f"{base}{path}", json=body, timeout=60, headers={"Authorization": f"Bearer {KEY}"}
@@ -365,7 +343,7 @@ def test_two_serve_processes_on_one_index_folder_share_conversations_and_limits(
     a, b = (f"http://127.0.0.1:{p}" for p in ports)
     try:
         for server, base, log in zip(servers, (a, b), logs, strict=True):
-            wait_until_up(server, base, log)
+            wait_until(server, f"{base}/healthz", log)
         assert httpx.get(f"{a}/healthz").json()["database"] == "ok"
 
         # A conversation whose follow-up lands on the other process keeps its history.
@@ -401,7 +379,7 @@ def test_two_serve_processes_on_one_index_folder_share_conversations_and_limits(
         assert error["code"] == "rate_limited" and "应用" in error["zh"] and "app" in error["en"]
     finally:
         for server in servers:
-            stop_server(server)
+            stop(server)
     for log in logs:
         text = log.read_text(encoding="utf-8", errors="replace")
         assert "Traceback" not in text and "openid" not in text
@@ -417,7 +395,7 @@ def test_a_server_on_postgres_answers_through_an_outage_without_history_then_rec
     server = start_server(port, env, log)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(server, base, log)
+        wait_until(server, f"{base}/healthz", log)
         asked = chat(base, "首次认定的高新技术企业奖励多少？", session_id="s1", user="u1")
         assert asked.status_code == 200
 
@@ -456,7 +434,7 @@ def test_a_server_on_postgres_answers_through_an_outage_without_history_then_rec
         again = chat(base, "那重新认定的呢？", session_id="s1", user="u1").json()
         assert "对话记录" not in again["answer"] and "高新技术企业" in again["question"]
     finally:
-        stop_server(server)
+        stop(server)
     assert "Traceback" not in log.read_text(encoding="utf-8", errors="replace")
 
 

@@ -458,6 +458,29 @@ def wait_for(child: Child, url: str, stopping: threading.Event) -> None:
         stopping.wait(0.3)
 
 
+def start_chroma(
+    data: Path,
+    port: int,
+    log: Path,
+    env: Mapping[str, str] | None = None,
+    stopping: threading.Event | None = None,
+) -> Child:
+    """`chroma run` on loopback `port`, its data in `data`; returns once its heartbeat
+    answers (or `stopping` is set), and stops it again if it never does."""
+    child = spawn(
+        "Chroma",
+        [executable("chroma"), "run", "--path", str(data), "--host", HOST, "--port", str(port)],
+        log,
+        os.environ if env is None else env,
+    )
+    try:
+        wait_for(child, f"http://{HOST}:{port}/api/v2/heartbeat", stopping or threading.Event())
+    except BaseException:
+        child.stop()
+        raise
+    return child
+
+
 @contextmanager
 def stop_requests() -> Iterator[threading.Event]:
     """An event set by Ctrl-C or SIGTERM, for as long as the cluster runs."""
@@ -511,23 +534,15 @@ def run(
                 postgres.init()
             if stopping.is_set():
                 return 0
-            chroma = spawn(
-                "Chroma",
-                [
-                    executable("chroma"),
-                    "run",
-                    "--path",
-                    str(layout.chroma_data),
-                    "--host",
-                    HOST,
-                    "--port",
-                    str(layout.chroma_port),
-                ],
-                layout.logs / "chroma.log",
-                env,
+            children.append(
+                start_chroma(
+                    layout.chroma_data,
+                    layout.chroma_port,
+                    layout.logs / "chroma.log",
+                    env,
+                    stopping,
+                )
             )
-            children.append(chroma)
-            wait_for(chroma, f"{layout.chroma_url}/api/v2/heartbeat", stopping)
             if stopping.is_set():
                 return 0
             echo(f"ingest: {shared.get('ASSISTANT_CORPUS_DIR', 'corpus/')} → {layout.index_dir}")
