@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Literal
 from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 
 from assistant.answer import extractive
-from assistant.answer.aspects import NOT_SUBJECTS, NOWHERE, Home
+from assistant.answer.aspects import ATTRIBUTES, NOT_SUBJECTS, NOWHERE, Home
 from assistant.answer.conversation import (
     Resolved,
     condense,
@@ -288,7 +288,9 @@ class Assistant:
         closes, so the search never ranks it; the question's document does hold it.
         """
         hits = self.retriever.search(question, k=self.top_k)
-        wanted = [a for a in self.need(question).attributes if a.locates]
+        # Read as the need reads attributes, without weighing every word a second time.
+        asked = normalize(question)
+        wanted = [a for a in ATTRIBUTES if a.locates and a.asks.search(asked)]
         if not hits or not wanted:
             return hits
         have = {h.chunk.chunk_id for h in hits}
