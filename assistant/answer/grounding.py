@@ -63,6 +63,8 @@ def subject_phrase(need: Need, limit: int = 2) -> str:
         and not any(t.word in f for f in need.figures)
         and _PLAIN_WORD.fullmatch(t.word)
     ]
+    # A piece of a longer subject word says nothing more (加计 of 加计扣除).
+    words = [t for t in words if not any(t.word in o.word and t is not o for o in words)]
     ranked = sorted(words, key=lambda t: -t.weight)[:limit]
     ordered = [t.word for t in words if t in ranked]
     return ("、" if need.english else "").join(ordered) or "所问事项"

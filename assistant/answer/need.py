@@ -18,7 +18,7 @@ from assistant.answer.aspects import (
     domain_entities,
     places_named,
 )
-from assistant.text.intent import Intent, Kind, asks, read_intent
+from assistant.text.intent import FIGURE_CHOICE, Intent, Kind, asks, read_intent
 from assistant.text.vocabulary import Vocabulary, has_chinese, normalize
 
 # Kinds of answer specific enough that a passage lacking them cannot be the answer.
@@ -31,6 +31,11 @@ _QUESTION_FIGURE = re.compile(r"(\d+(?:\.\d+)?)\s*(%|％|亿元|万元|元|亿|�
 _RATIO = re.compile(r"([^，,。？?；;]{2,24}?)(?:占|的)?(?:比例|占比|比重)")
 # "是不是就不按25%交了": the asker expects another figure than the one they deny.
 _DENIED_FIGURE = re.compile(r"(?:不|不再|不用|不是)(?:按|是|用|交|算)?$")
+# The asker naming themselves ("我们公司刚拿到…", "我司"): who asks, not what about. Left in,
+# 公司 is the rarest word of a law question and pulls the answer to whatever clause says 公司.
+_ASKER = re.compile(
+    r"(?:我们|咱们|我|本)(?:这家|这个|这种|这类|这样的)?(?:公司|企业|单位|厂子|厂)|我司|our (?:company|firm|business)"
+)
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ class Need:
     terms: tuple[Term, ...]
     attributes: tuple[Attribute, ...] = ()
     figures: tuple[str, ...] = ()  # figures the asker states ("是100%吗"): a text must hold them
+    alternatives: tuple[str, ...] = ()  # figures offered as a choice: a text must hold one
     places: tuple[tuple[str, ...], ...] = ()  # places named in the question (their names)
     titles: tuple[str, ...] = ()  # documents named in 《》
     off_topic: bool = False
@@ -196,7 +202,10 @@ def read_need(
     else:
         # Places and times are read apart, so their characters never join a neighbour:
         # "去年报高企" is 去年 + 报高企, not 年报.
-        rest = times_apart(q)
+        rest = _ASKER.sub("，", times_apart(q))
+        # Figures the asker denies or offers as a choice are what the answer decides, not
+        # what it is about.
+        decided = (*_denied_figures(q), *_alternatives(q))
         for place in sorted(place_words, key=len, reverse=True):
             rest = rest.replace(place, "，")
         for name in sorted(names, key=len, reverse=True):
@@ -217,6 +226,8 @@ def read_need(
                 continue
             if word[:1].isdigit() and re.search(rf"(?<![\d.]){re.escape(word)}\s*{_UNIT}", q):
                 continue  # 第10天, 15年, 4倍: the asker's own figures, read as brackets
+            if any(word in d or d in word for d in decided):
+                continue
             if any(word in a for a in asking) or any(word in n for n in whole):
                 continue
             forms = (word, *synonyms.get(word, ()))
@@ -235,6 +246,8 @@ def read_need(
                     continue
                 if u in _BOUNDS or any(o in _BOUNDS for o in others):
                     continue  # 最多能 = 不得超过 says what kind of answer, not about what
+                if any(d in u for d in decided):
+                    continue
                 if u not in terms and has_chinese(u) and not any(u in t for t in terms):
                     forms = (u, *others)
                     w = max((weight_of(f) for f in forms), default=0.0) or unknown_weight
@@ -245,6 +258,7 @@ def read_need(
         terms=tuple(terms.values()),
         attributes=attributes,
         figures=_asked_figures(q),
+        alternatives=_alternatives(q),
         places=named,
         siblings=frozenset(n for n in names if n not in terms),
         names=tuple(n for n in terms if n in names),
@@ -268,6 +282,27 @@ def _asked_figures(question: str) -> tuple[str, ...]:
         m.group(0)
         for m in _QUESTION_FIGURE.finditer(asked)
         if not _DENIED_FIGURE.search(asked[: m.start()])
+    )
+
+
+def _alternatives(question: str) -> tuple[str, ...]:
+    """The figures a question offers to choose from ("按100%加计还是75%")."""
+    choice = FIGURE_CHOICE.search(question)
+    if not choice:
+        return ()
+    # "100%…还是75" leaves the second bare: both are shares when the first is one.
+    unit = "%" if "%" in choice.group(0) else ""
+    return tuple(
+        g.strip() if g.strip().endswith("%") else f"{g.strip()}{unit}" for g in choice.groups()
+    )
+
+
+def _denied_figures(question: str) -> tuple[str, ...]:
+    """The figures the asker denies ("是不是就不按25%交了")."""
+    return tuple(
+        m.group(0)
+        for m in _QUESTION_FIGURE.finditer(question)
+        if _DENIED_FIGURE.search(question[: m.start()])
     )
 
 

@@ -379,7 +379,8 @@ def assess_sentence(
         coverage,
         kind_ok,
         attributes_ok=all(a.holds.search(text) for a in need.attributes),
-        figures_ok=all(_figure_number(f) in whole for f in need.figures),
+        figures_ok=all(_figure_number(f) in whole for f in need.figures)
+        and (not need.alternatives or any(_figure_number(f) in whole for f in need.alternatives)),
         focus=focus,
         terms=frozenset(t.word for t in present),
         subject_ok=_subject_ok(

@@ -170,12 +170,17 @@ def asking_part(question: str) -> str:
 # "按认缴还是实缴比例来分" asks which of two, not a figure: its answer names one of them.
 _CHOICE = re.compile(r"[^，,；;。？?]还是[^，,；;。？?]")
 _HOW_MUCH = re.compile(r"多少|几[家个项人次年月天批成折]|\bhow (?:many|much)\b")
+# "按100%加计还是75%" chooses between figures: its answer is a figure of their kind.
+FIGURE_CHOICE = re.compile(r"(\d+(?:\.\d+)?\s*[%％]?)[^，,；;。？?\d]{0,8}还是[^，,；;。？?\d]{0,4}(\d+(?:\.\d+)?\s*[%％]?)")
 
 
 def read_intent(question: str) -> Intent:
     """What kinds of answer the question asks for."""
     q = asking_part(question)
     kinds = frozenset(kind for kind, pattern in _ASKS if pattern.search(q))
-    if _CHOICE.search(q) and not _HOW_MUCH.search(q):
+    choice = FIGURE_CHOICE.search(q)
+    if choice:
+        kinds = kinds | {"percent" if "%" in choice.group(0) else "figure"}
+    elif _CHOICE.search(q) and not _HOW_MUCH.search(q):
         kinds = kinds - {"figure", "percent", "money", "count", "people"}
     return Intent(kinds)
