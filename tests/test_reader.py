@@ -40,6 +40,39 @@ def test_a_question_naming_a_district_is_answered_by_the_clause_of_its_document_
     assert "本区" in result.citations[0].chunk.text or "临溪" not in result.citations[0].quote
 
 
+def test_a_figure_in_a_clause_naming_a_sibling_is_the_siblings_though_the_sentence_names_the_asked_thing(
+    shipped_services: Services,
+) -> None:
+    # "…分别设计微贷通、履约贷和信用贷…,24家企业通过履约贷审批,授信额度共计1.46亿元":
+    # the count and the credit total are 履约贷's, not 微贷通's.
+    result = shipped_services.assistant.ask(
+        "3+X里的微贷通去年一共给多少家企业放了款、授信额度多少？"
+    )
+    assert result.abstained
+    assert "1.46亿元" not in result.answer and "24家" not in result.answer
+    assert "文件只对履约贷" in result.answer
+
+
+def test_the_askers_own_company_and_the_figure_they_deny_do_not_pick_the_clause(
+    shipped_services: Services,
+) -> None:
+    result = shipped_services.assistant.ask(
+        "我们公司刚拿到高企证书，企业所得税是不是就不按25%交了？按多少交？"
+    )
+    assert not result.abstained
+    assert "15％" in _lead(result.answer)
+
+
+def test_a_choice_between_figures_asks_a_figure_the_documents_must_state(
+    shipped_services: Services,
+) -> None:
+    # The law allows 加计扣除 but states no ratio; "完成率100%" elsewhere is no answer.
+    result = shipped_services.assistant.ask("研发费用加计扣除现在是按100%加计还是75%？")
+    assert result.abstained
+    assert "100%" not in result.answer and "75%" not in result.answer
+    assert "比例" in result.answer
+
+
 def test_a_district_the_documents_never_name_is_said_to_be_uncovered(
     foreign_services: Services,
 ) -> None:

@@ -209,17 +209,25 @@ def _uncovered(
     )
 
 
+SIBLING_SHARE = 0.5  # a sibling named in an abstention is spoken of half as much as the best
+
+
 def _not_stated(need: Need, supports: list[Support]) -> Assessment:
     """An abstention saying what the documents do not state about the subject."""
     subject = subject_phrase(need)
     wanted_zh = "、".join(a.zh for a in need.attributes) or _kind_label(need)
     wanted_en = ", ".join(a.en for a in need.attributes) or _kind_label(need, en=True)
     # What the documents state only for a sibling is said as such, never given as the answer.
+    # Only siblings spoken of much as the asked thing is: not every name near a figure.
+    held = [
+        s for s in supports if s.sibling and s.kind_ok and s.attributes_ok and s.context_ok
+    ]
+    top = max((s.coverage for s in held), default=0.0)
     siblings = list(
         dict.fromkeys(
             s.sibling
-            for s in supports
-            if s.sibling and s.kind_ok and s.attributes_ok and s.context_ok
+            for s in sorted(held, key=lambda s: -s.coverage)
+            if s.coverage >= SIBLING_SHARE * top
         )
     )[:3]
     if siblings:

@@ -21,10 +21,20 @@ _MAX_NAMED = 3
 def names_sibling(clause: str, need: Need) -> bool:
     """True when a clause names a named thing (of the lexicon or the documents) that the
     question does not mention."""
+    return bool(sibling_named(clause, need))
+
+
+def sibling_named(clause: str, need: Need) -> str:
+    """The first named thing a clause names that the question does not mention, or "": the
+    documents' own names (科创微贷) before the lexicon's kinds of thing (孵化器)."""
     asked = {f for t in need.terms for f in t.forms}
-    return any(
-        e in clause and not any(e in a or a in e for a in asked)
-        for e in (*need.entities, *need.siblings)
+    return next(
+        (
+            e
+            for e in (*sorted(need.siblings), *sorted(need.entities))
+            if e in clause and not any(e in a or a in e for a in asked)
+        ),
+        "",
     )
 
 

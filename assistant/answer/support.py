@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from assistant.answer import brackets
 from assistant.answer.aspects import NOWHERE, Home
-from assistant.answer.names import names_sibling
+from assistant.answer.names import names_sibling, sibling_named
 from assistant.answer.need import ASKS_DEFINITION, Need, Term, asked_kinds, needs_target
 from assistant.ingest.segmenting import split_sentences
 from assistant.models import Chunk, Hit
@@ -357,9 +357,17 @@ def assess_sentence(
     ) / need.total_weight
     kinds = asked_kinds(need)
     if kinds:
-        kind_ok, focus = _answer_clause(need, span, chunk_clauses, kinds, present, in_heading)
+        kind_ok, focus, clause_sibling = _answer_clause(
+            need, span, chunk_clauses, kinds, present, in_heading
+        )
+        # Held only next to a sibling, the asked kind is that sibling's answer.
+        kind_ok = kind_ok or bool(clause_sibling)
     else:
-        kind_ok, focus = True, _richest_clause(need, span, chunk_clauses, present)
+        kind_ok, focus, clause_sibling = (
+            True,
+            _richest_clause(need, span, chunk_clauses, present),
+            "",
+        )
     if needs_target(need) and not (holds("target", text) or _PLAN.search(heading)):
         kind_ok = False  # a year's result is not the next year's target
     if kind_ok and "percent" in kinds and need.ratio_terms:
@@ -386,7 +394,7 @@ def assess_sentence(
         subject_ok=_subject_ok(
             need, telling, [*present, *in_heading, *in_article, *in_title], coverage
         ),
-        sibling=_sibling(need, f"{heading} {opening} {lead_in} {text}"),
+        sibling=_sibling(need, f"{heading} {opening} {lead_in} {text}") or clause_sibling,
         bracket=min(
             brackets.fit(need.stated, f"{lead_in}{text}") if need.stated else 0,
             brackets.degree_fit(need.denied, f"{opening}{lead_in}{text}") if need.denied else 0,
@@ -404,14 +412,16 @@ def _answer_clause(
     kinds: Sequence[Kind],
     present: Sequence[Term],
     in_heading: Sequence[Term],
-) -> tuple[bool, tuple[int, int]]:
+) -> tuple[bool, tuple[int, int], str]:
     """Whether the sentence holds the asked kind of answer next to the subject, and where.
     A percentage must measure what was asked (see `_percent_family_ok`).
 
     The best clause holding it, with the clauses back to its subject, is what to quote.
+    A clause holding it next to a sibling only is the sibling's: its name comes third.
     """
     top = max((t.weight for t in present), default=0.0)
-    found, focus = False, (span.start, span.end)
+    named = _named(need)
+    found, focus, sibling = False, (span.start, span.end), ""
     best_clause_score = -1.0
     for j, (cs, ce) in enumerate(chunk_clauses):
         if cs < span.start or ce > span.end:
@@ -428,6 +438,15 @@ def _answer_clause(
         # alone (履约贷's credit line is no answer about 微贷通, in the same sentence).
         if not any(t.weight >= NEAR_SHARE * top for t in near):
             continue
+        # A figure belongs to the subject of its own clauses: "24家企业通过履约贷审批" is
+        # 履约贷's count, though the sentence named 微贷通 before it.
+        # Named in the heading (（一）科创微贷), the asked thing is the subject of every clause.
+        other = (
+            "" if not named or any(t in in_heading for t in named) else sibling_named(window, need)
+        )
+        if other and not any(t.found_in(window) for t in named):
+            sibling = sibling or other
+            continue
         if "percent" in held and not _percent_family_ok(need, window):
             continue
         score = sum(t.weight for t in near) + len(held)
@@ -435,7 +454,12 @@ def _answer_clause(
             best_clause_score = score
             found = True
             focus = (max(window_start, span.start), ce)
-    return found, focus
+    return found, focus, "" if found else sibling
+
+
+def _named(need: Need) -> list[Term]:
+    """The question's words that name a named thing or a domain entity (微贷通, 孵化器)."""
+    return [t for t in need.terms if t.word in need.names or t.word in need.entities]
 
 
 def _richest_clause(
