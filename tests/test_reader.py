@@ -53,6 +53,24 @@ def test_a_figure_in_a_clause_naming_a_sibling_is_the_siblings_though_the_senten
     assert "文件只对履约贷" in result.answer
 
 
+def test_a_sentence_that_asks_nothing_sets_no_kind_of_answer() -> None:
+    # "今年…盈利了" tells; only "结转几年" asks, and it asks a period, not this year's target.
+    kinds = read_intent("公司前两年一直亏损，今年终于开始盈利了。亏损最多可以往后结转几年？").kinds
+    assert "time" in kinds and "target" not in kinds
+    # A sentence ending in a question mark asks, with no asking word.
+    assert read_intent("今年的目标定了。高企数量？").kinds
+
+
+def test_a_few_words_of_an_enumeration_are_quoted_with_their_neighbours(
+    shipped_services: Services,
+) -> None:
+    result = shipped_services.assistant.ask(
+        "我们是软件公司，60个人、年营收3000万，算小型企业还是中型企业？划分标准是多少？"
+    )
+    quotes = [c.quote for c in result.citations]
+    assert quotes and all(len(q) >= 12 for q in quotes)
+
+
 def test_the_askers_own_company_and_the_figure_they_deny_do_not_pick_the_clause(
     shipped_services: Services,
 ) -> None:

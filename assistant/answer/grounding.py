@@ -20,7 +20,13 @@ from assistant.answer.aspects import NOWHERE, Home
 from assistant.answer.names import as_mentioned, same_title
 from assistant.answer.need import Need, asked_kinds
 from assistant.answer.places import EMPTY, Gazetteer, unknown_places
-from assistant.answer.support import Support, assess_sentence, sentences, telling_terms
+from assistant.answer.support import (
+    Support,
+    as_read,
+    assess_sentence,
+    sentences,
+    telling_terms,
+)
 from assistant.models import Hit
 from assistant.text.vocabulary import normalize
 
@@ -116,7 +122,7 @@ def assess(
     if similarity is not None and supports:
         shortlist = supports[:SHORTLIST]
         for support, value in zip(
-            shortlist, similarity([s.span.text for s in shortlist]), strict=True
+            shortlist, similarity([as_read(s.span) for s in shortlist]), strict=True
         ):
             support.similarity = value
         supports.sort(key=lambda s: -s.score)
@@ -219,9 +225,7 @@ def _not_stated(need: Need, supports: list[Support]) -> Assessment:
     wanted_en = ", ".join(a.en for a in need.attributes) or _kind_label(need, en=True)
     # What the documents state only for a sibling is said as such, never given as the answer.
     # Only siblings spoken of much as the asked thing is: not every name near a figure.
-    held = [
-        s for s in supports if s.sibling and s.kind_ok and s.attributes_ok and s.context_ok
-    ]
+    held = [s for s in supports if s.sibling and s.kind_ok and s.attributes_ok and s.context_ok]
     top = max((s.coverage for s in held), default=0.0)
     siblings = list(
         dict.fromkeys(

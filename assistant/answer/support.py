@@ -21,6 +21,7 @@ from assistant.text.intent import Kind, holds
 from assistant.text.vocabulary import normalize
 
 _CLAUSE_END = re.compile(r"[，,；;：:、。！？!?]")
+MIN_QUOTE = 12  # characters: a shorter piece of an enumeration is quoted with its neighbours
 NEAR_SHARE = 0.3  # a word next to the answer must weigh this share of the sentence's rarest
 SUBJECT_COVERAGE = 0.5  # share of the question's words that stands in for its telling word
 MAX_SENTENCE = 110  # longer sentences are quoted by their clauses around the answer
@@ -49,6 +50,14 @@ def item_stem(text: str, start: int) -> tuple[int, int] | None:
     while begin < colon and text[begin].isspace():
         begin += 1
     return (begin, colon + 1) if colon - begin > 1 else None
+
+
+def as_read(span: Span) -> str:
+    """A sentence as a reader reads it: a list item after the stem that introduces it."""
+    stem = item_stem(span.chunk.text, span.start)
+    if stem is None:
+        return span.text
+    return f"{span.chunk.text[slice(*stem)]}{span.text}"
 
 
 def opening_of_paragraph(span: Span) -> str:
@@ -590,6 +599,16 @@ def quote_span(support: Support, limit: int = MAX_SENTENCE) -> Span:
             lo -= 1
             grown = True
         if not grown:
+            break
+    # A few words of an enumeration are no statement: "中型企业、" alone reads as an answer
+    # (to "小型还是中型") that the law does not give. Such a quote takes in its neighbours.
+    text = span.chunk.text
+    while cl[hi][1] - cl[lo][0] < MIN_QUOTE:
+        if hi + 1 < len(cl) and text[cl[hi][1] - 1] == "、":
+            hi += 1
+        elif lo > 0 and text[cl[lo - 1][1] - 1] == "、":
+            lo -= 1
+        else:
             break
     start, end = cl[lo][0], cl[hi][1]
     while end > start and span.chunk.text[end - 1] in "，,；;：:、":

@@ -152,17 +152,24 @@ def asking_part(question: str) -> str:
     says "several" with 几家, it does not ask how many. So a sentence ending in 吗 asks only
     with its last clause; other sentences ask with all of theirs.
     """
+    # Each sentence with its end mark: "高企补贴？" asks by its mark alone.
+    marked = [
+        (m.group(1).strip(), m.group(2))
+        for m in re.finditer(r"([^？?。！!]+)([？?。！!]*)", normalize(question))
+        if m.group(1).strip()
+    ]
+    some_ask = len(marked) > 1 and any(asks(f"{t}{end[:1]}") for t, end in marked)
     parts = []
-    for sentence in re.split(r"[？?。！!]+", normalize(question)):
-        sentence = sentence.strip()
-        if not sentence:
-            continue
+    for sentence, end in marked:
         clauses = [c for c in re.split(r"[，,；;]", sentence) if c.strip()]
         if _YES_NO.search(sentence):
             sentence = clauses[-1]
         elif len(clauses) > 1 and any(asks(c) for c in clauses):
             # "我们打算给新结构申请个实用新型，保护期有几年": 打算 tells, it does not ask.
             sentence = "，".join(c for c in clauses if asks(c))
+        elif some_ask and not asks(f"{sentence}{end[:1]}"):
+            # "今年终于开始盈利了。…结转几年？": a sentence that asks nothing tells.
+            continue
         parts.append(sentence)
     return "，".join(parts)
 
@@ -171,7 +178,9 @@ def asking_part(question: str) -> str:
 _CHOICE = re.compile(r"[^，,；;。？?]还是[^，,；;。？?]")
 _HOW_MUCH = re.compile(r"多少|几[家个项人次年月天批成折]|\bhow (?:many|much)\b")
 # "按100%加计还是75%" chooses between figures: its answer is a figure of their kind.
-FIGURE_CHOICE = re.compile(r"(\d+(?:\.\d+)?\s*[%％]?)[^，,；;。？?\d]{0,8}还是[^，,；;。？?\d]{0,4}(\d+(?:\.\d+)?\s*[%％]?)")
+FIGURE_CHOICE = re.compile(
+    r"(\d+(?:\.\d+)?\s*[%％]?)[^，,；;。？?\d]{0,8}还是[^，,；;。？?\d]{0,4}(\d+(?:\.\d+)?\s*[%％]?)"
+)
 
 
 def read_intent(question: str) -> Intent:
