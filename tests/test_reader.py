@@ -71,6 +71,26 @@ def test_a_few_words_of_an_enumeration_are_quoted_with_their_neighbours(
     assert quotes and all(len(q) >= 12 for q in quotes)
 
 
+def test_whether_and_shares_of_an_income_ask_their_own_kinds() -> None:
+    # 额度 names what a whether-question is about; it asks no amount.
+    assert not read_intent("奖励会不会挤占我们当年的工资总额额度？").kinds & {"money", "figure"}
+    assert "money" in read_intent("工资总额额度是多少？").kinds
+    # What is taken out of an income is a share of it.
+    assert "percent" in read_intent("研发人员至少能从转让净收入里分多少？").kinds
+
+
+def test_a_rule_is_quoted_with_its_proviso_and_without_an_unrelated_opening(
+    shipped_services: Services,
+) -> None:
+    result = shipped_services.assistant.ask(
+        "我是国企HR，科技成果转化后给研发骨干发的奖励和报酬，要不要算进工资总额？"
+        "会不会挤占我们当年的工资总额额度？"
+    )
+    assert "不受当年本单位工资总额限制" in result.answer[:300]
+    # The paragraph stands on its own: the article's first paragraph is not put before it.
+    assert "按照下列标准" not in result.answer
+
+
 def test_the_askers_own_company_and_the_figure_they_deny_do_not_pick_the_clause(
     shipped_services: Services,
 ) -> None:

@@ -21,6 +21,7 @@ from assistant.answer.support import (
     MAX_SENTENCE,
     Span,
     Support,
+    is_item,
     item_stem,
     quote_span,
 )
@@ -93,7 +94,8 @@ def statement(span: Span) -> str:
     article = article_of(span.chunk)
     if stem is not None:
         opening = f"{span.chunk.text[slice(*stem)]}……"
-    elif article:
+    elif article and is_item(span.chunk.text, span.start):
+        # The item's stem opened the article in an earlier piece of it: the chunk's lead.
         lead = span.chunk.lead.strip()
         opening = f"{lead}……" if lead and not text.startswith(lead) else ""
     else:

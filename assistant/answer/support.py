@@ -21,6 +21,7 @@ from assistant.text.intent import Kind, holds
 from assistant.text.vocabulary import normalize
 
 _CLAUSE_END = re.compile(r"[，,；;：:、。！？!?]")
+_PROVISO = re.compile(r"但|然而|除外|不过")
 MIN_QUOTE = 12  # characters: a shorter piece of an enumeration is quoted with its neighbours
 NEAR_SHARE = 0.3  # a word next to the answer must weigh this share of the sentence's rarest
 SUBJECT_COVERAGE = 0.5  # share of the question's words that stands in for its telling word
@@ -32,6 +33,11 @@ LIST_SENTENCE = 170  # … unless the question asks for a list, which the whole 
 
 # An item of an enumerated list: （二）…, 2. …, 2、…
 _ITEM = re.compile(r"\s*(?:[（(][一二三四五六七八九十]+[)）]|\d{1,2}[.．、](?!\d))")
+
+
+def is_item(text: str, start: int) -> bool:
+    """True when the text at `start` is an item of a list ("（二）…", "2. …")."""
+    return bool(_ITEM.match(text, start))
 
 
 def item_stem(text: str, start: int) -> tuple[int, int] | None:
@@ -474,23 +480,26 @@ def _named(need: Need) -> list[Term]:
 def _richest_clause(
     need: Need, span: Span, chunk_clauses: Sequence[tuple[int, int]], present: Sequence[Term]
 ) -> tuple[int, int]:
-    """Nothing specific asked: the clause of the sentence richest in the question's words."""
+    """Nothing specific asked: the clauses of the sentence richest in the question's words.
+
+    Clauses tied for richest are taken together, with what lies between: "…计入当年本单位工资
+    总额，但不受当年本单位工资总额限制" answers "会不会挤占工资总额" only as a whole.
+    """
     inside = [(s, e) for s, e in chunk_clauses if s >= span.start and e <= span.end]
     if not inside:
         return (span.start, span.end)
-    _, s, e = max(
+    scored = [
         (
-            (
-                sum(t.weight for t in present if t.found_in(normalize(span.chunk.text[s:e])))
-                + (10.0 if need.asks_documents and "《" in span.chunk.text[s:e] else 0),
-                s,
-                e,
-            )
-            for s, e in inside
-        ),
-        key=lambda x: x[0],
-    )
-    return (s, e)
+            sum(t.weight for t in present if t.found_in(normalize(span.chunk.text[s:e])))
+            + (10.0 if need.asks_documents and "《" in span.chunk.text[s:e] else 0),
+            s,
+            e,
+        )
+        for s, e in inside
+    ]
+    best = max(score for score, _, _ in scored)
+    richest = [(s, e) for score, s, e in scored if score == best]
+    return (richest[0][0], richest[-1][1])
 
 
 _ARTICLE = re.compile(r"^第[一二三四五六七八九十百零〇\d]+条")
@@ -610,6 +619,10 @@ def quote_span(support: Support, limit: int = MAX_SENTENCE) -> Span:
             lo -= 1
         else:
             break
+    # A rule is never quoted without its proviso: "计入当年本单位工资总额" alone misstates a
+    # law that goes on "但不受当年本单位工资总额限制".
+    while hi + 1 < len(cl) and _PROVISO.match(text, cl[hi + 1][0]):
+        hi += 1
     start, end = cl[lo][0], cl[hi][1]
     while end > start and span.chunk.text[end - 1] in "，,；;：:、":
         end -= 1

@@ -55,6 +55,8 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
         "percent",
         _asks(
             r"比例|占比|百分之|税率|增速|增幅|涨幅|增长率|几成|几折|几倍|多少倍|%|"
+            # What is taken out of an income is a share of it: "从转让净收入里分多少".
+            r"从.{0,12}(?:收入|所得|利润|收益)(?:里|中|当中)?.{0,4}(?:分|拿|提|给|奖).{0,3}多少|"
             r"\bpercent(?:age)?\b|\brates?\b|\bshare\b|\bproportion\b|\bmultipl(?:y|ied|ier)\b|"
             r"\bhow many times\b"
         ),
@@ -177,10 +179,20 @@ def asking_part(question: str) -> str:
 # "按认缴还是实缴比例来分" asks which of two, not a figure: its answer names one of them.
 _CHOICE = re.compile(r"[^，,；;。？?]还是[^，,；;。？?]")
 _HOW_MUCH = re.compile(r"多少|几[家个项人次年月天批成折]|\bhow (?:many|much)\b")
+# Asking whether, in any of its forms.
+_WHETHER = re.compile(
+    r"会不会|是否|要不要|能不能|可不可以|是不是|有没有|算不算|用不用|需不需要|(?:吗|么|嘛)\s*$"
+)
 # "按100%加计还是75%" chooses between figures: its answer is a figure of their kind.
 FIGURE_CHOICE = re.compile(
     r"(\d+(?:\.\d+)?\s*[%％]?)[^，,；;。？?\d]{0,8}还是[^，,；;。？?\d]{0,4}(\d+(?:\.\d+)?\s*[%％]?)"
 )
+
+
+def asks_whether(question: str) -> bool:
+    """True when a question asks whether, not how much ("会不会挤占工资总额")."""
+    q = asking_part(question)
+    return bool(_WHETHER.search(q)) and not _HOW_MUCH.search(q)
 
 
 def read_intent(question: str) -> Intent:
@@ -192,4 +204,7 @@ def read_intent(question: str) -> Intent:
         kinds = kinds | {"percent" if "%" in choice.group(0) else "figure"}
     elif _CHOICE.search(q) and not _HOW_MUCH.search(q):
         kinds = kinds - {"figure", "percent", "money", "count", "people"}
+    elif asks_whether(question):
+        # "会不会挤占工资总额额度" asks whether, not how much: 额度 names what is asked about.
+        kinds = kinds - {"figure", "money", "count", "people"}
     return Intent(kinds)
