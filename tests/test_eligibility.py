@@ -404,7 +404,14 @@ def test_a_general_question_during_a_check_takes_the_answer_path(
     assert general.intent != INTENT and "15％" in general.answer
 
 
-@pytest.mark.parametrize("question", ["我们能申请专利吗？", "我们公司亏损能拿到以后年度弥补吗"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "我们能申请专利吗？",
+        "我们公司亏损能拿到以后年度弥补吗",
+        "有家公司的发明专利一直不实施，我们想申请强制许可，在时间上要满足什么条件？",
+    ],
+)
 def test_an_own_company_question_about_what_no_rule_covers_is_answered_from_the_documents(
     shipped_services: Services, question: str
 ) -> None:

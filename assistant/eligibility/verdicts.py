@@ -207,6 +207,8 @@ _GENERAL_ASK = re.compile(
     r"|(?:享受|申请|拿|获得|用)(?:哪些|什么|啥)|(?:符合|满足|够)[^，。？?]{0,8}(?:条件|要求)"
     r"|有资格|够格|够不够|(?:有|能拿到?)(?:补贴|优惠|奖励|扶持)吗"
 )
+# Asking for the conditions, of whatever the question names.
+_CONDITIONS = re.compile(r"(?:符合|满足|够)[^，。？?]{0,8}(?:条件|要求)")
 # A question that names no object of its own refers to the one asked before ("我司符合条件吗").
 _OPEN_ENDED = re.compile(r"什么|哪些|哪类|啥")
 _YES = re.compile(r"^(?:是的?|对的?|有的?|嗯|是呀|是啊|没错|对啊|在的?|已经是|属于)[。！!，,]?$")
@@ -295,7 +297,14 @@ def conversation_profile(
     profile = profile.merged(_reply_facts(question, asked_in))
     if replying:
         topics = [topic or question]
-    named = replying or bool(_GENERAL_ASK.search(asked_part(question))) or _names(rules, [question])
+    # "申请强制许可要满足什么条件" asks the conditions of something no rule is about: the
+    # documents are tried first, as for a question naming no rule.
+    general = _GENERAL_ASK.search(asked_part(question))
+    named = (
+        replying
+        or bool(general and not _CONDITIONS.fullmatch(general.group(0)))
+        or _names(rules, [question])
+    )
     return Reading(
         profile, True, "\n".join(t.replace("\n", "，") for t in topics if t), named or not rules
     )
