@@ -91,6 +91,17 @@ def test_a_rule_is_quoted_with_its_proviso_and_without_an_unrelated_opening(
     assert "按照下列标准" not in result.answer
 
 
+def test_what_one_recipient_gets_is_not_answered_by_a_total_paid_to_many(
+    shipped_services: Services,
+) -> None:
+    # "累计拨付结算资金1354.9万元" was paid for 24+64+4 projects, not to each 小巨人.
+    result = shipped_services.assistant.ask(
+        "被认定为区级科技小巨人（培育）企业，区里给多少资助资金？"
+    )
+    assert result.abstained
+    assert "1354.9" not in result.answer and "科技小巨人" in result.answer
+
+
 def test_the_askers_own_company_and_the_figure_they_deny_do_not_pick_the_clause(
     shipped_services: Services,
 ) -> None:

@@ -31,6 +31,15 @@ class Attribute:
     # looked for in the documents the question finds, not only by search.
     locates: bool = False
 
+    def asking_spans(self, question: str) -> list[tuple[int, int]]:
+        """Where the question asks for it: a match, or its `ask…` group when the rest of the
+        match only says to whom ("对新建站|给多少|补贴": 新建站 stays a subject word)."""
+        spans = []
+        for m in self.asks.finditer(question):
+            groups = [g for g in m.groupdict() if g.startswith("ask") and m.group(g)]
+            spans.append(m.span(groups[0]) if groups else m.span())
+        return spans
+
 
 ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute(
@@ -85,6 +94,9 @@ ATTRIBUTES: tuple[Attribute, ...] = (
             r"每家|每个企业|每户|单家|单个企业|一家(?:企业)?(?:能|可以|可)?(?:拿|得|领|补|贷)|"
             r"(?:我们|我司|我家|咱们|公司|企业)(?:一般)?(?:能|可以|可)?(?:拿|领|得|获得)(?:到)?的?.{0,8}(?:金额|多少|钱)|"
             r"能(?:拿|领|得)(?:到)?多少|"
+            # Given to one recipient: "对新建站给多少补贴", "被认定为…企业，区里给多少".
+            r"对[^，,。？?]{1,12}(?P<ask1>(?:给|补|奖|资助)多少)|"
+            r"(?:认定|评为|入选|获评)为?[^。？?]{0,16}[，,][^。？?]{0,6}(?P<ask2>(?:给|补|奖|拿)多少)|"
             r"(?:补贴|资助|奖励|补助|奖补)标准|标准是多少|per (?:company|enterprise|firm)|"
             r"each (?:company|enterprise|firm)"
         ),

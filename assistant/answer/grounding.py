@@ -53,7 +53,7 @@ def subject_phrase(need: Need, limit: int = 2) -> str:
     Only words the documents know, and not the words that ask (利率, 奖金): those are said
     by the name of what is missing.
     """
-    asked = [m.span() for a in need.attributes for m in a.asks.finditer(need.question)]
+    asked = [span for a in need.attributes for span in a.asking_spans(need.question)]
 
     def in_asking(word: str) -> bool:
         at = need.question.find(word)

@@ -183,7 +183,7 @@ def read_need(
     place_words = {n for names in named for n in names}
     attributes = tuple(a for a in ATTRIBUTES if a.asks.search(q))
     # The words that ask ("最多贷", "电话多少") are said by the attribute, not the subject.
-    asking = [m.group(0) for a in attributes for m in a.asks.finditer(q)]
+    asking = [q[s:e] for a in attributes for s, e in a.asking_spans(q)]
     english = not has_chinese(q)
     matches = vocab.synonym_matches(q if english else times_apart(q))
     synonyms: dict[str, tuple[str, ...]] = {}
