@@ -21,6 +21,9 @@ from assistant.text.intent import Kind, holds
 from assistant.text.vocabulary import normalize
 
 _CLAUSE_END = re.compile(r"[，,；;：:、。！？!?]")
+# Firms and institutions are counted in 家, and a count in 家 is what "多少家" asks.
+_ASKS_FIRMS = re.compile(r"(?:多少|几)家")
+_FIRMS = re.compile(r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十两百千万]+)\s*家")
 _PROVISO = re.compile(r"但|然而|除外|不过")
 MIN_QUOTE = 12  # characters: a shorter piece of an enumeration is quoted with its neighbours
 NEAR_SHARE = 0.3  # a word next to the answer must weigh this share of the sentence's rarest
@@ -443,6 +446,8 @@ def _answer_clause(
             continue
         clause = normalize(span.chunk.text[cs:ce])
         held = [k for k in kinds if holds(k, clause)]
+        if "count" in held and _ASKS_FIRMS.search(need.question) and not _FIRMS.search(clause):
+            held.remove("count")  # 多少家 counts firms: "87个" counts something else
         if not held:
             continue
         window_start = _subject_start(span.chunk.text, chunk_clauses, j, kinds, need)

@@ -98,7 +98,8 @@ _HOLDS: dict[Kind, re.Pattern[str]] = {
     ),
     "money": re.compile(rf"{_NUMBER}\s*(?:亿|万)?元"),
     "percent": re.compile(rf"{_NUMBER}\s*%|百分之|成(?:以上|以下)|倍"),
-    "count": re.compile(rf"{_NUMBER}\s*(?:家|项|个|批|场|所|座)"),
+    # "24个月" is a period, not a count of months.
+    "count": re.compile(rf"{_NUMBER}\s*(?:家|项|个(?!月|小时|工作日)|批|场|所|座)"),
     "people": re.compile(rf"{_NUMBER}\s*(?:万)?(?:人次|人)"),
     "target": re.compile(r"力争|争取|目标|达到|年内|全年.{0,6}达"),
     # "上一年度", "每一年" name a period, not a time limit or a date.
