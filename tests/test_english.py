@@ -55,6 +55,7 @@ def test_english_asking_words_count_only_as_whole_words() -> None:
     assert "percent" not in read_intent("Who operates the incubator in the park?").kinds
     assert "percent" in read_intent("What share of the income goes to the inventors?").kinds
     assert "percent" in read_intent("高企的tax rate是多少").kinds
+    assert "percent" in read_intent("What revenue growth target has the district set?").kinds
 
 
 def test_the_largest_loan_asks_for_an_amount() -> None:
@@ -123,6 +124,17 @@ def test_an_english_question_gets_the_clause_the_glossary_reaches(
 
 
 @pytest.mark.slow
+def test_a_national_law_answers_for_the_place_the_asker_names(
+    shipped_services: Services,
+) -> None:
+    # Shanghai is where the asker sits, and the income tax law holds there as everywhere.
+    result = shipped_services.assistant.ask(
+        "Our company's management sits in Shanghai. What's the standard income tax rate?"
+    )
+    assert not result.abstained
+    assert "25％" in result.answer[:300]
+
+
 def test_an_english_question_about_the_district_plan_opens_with_an_english_line(
     shipped_services: Services,
 ) -> None:

@@ -554,7 +554,8 @@ def _context_ok(
     was issued for the place, or its text names it."""
     context = f"{heading} {whole}"
     home_named = any(names[0] in home.district for names in need.places)
-    places_ok = all(
+    # A document speaking for no place of its own (a national law) holds in every place.
+    places_ok = not doc_places or all(
         any(n in context or n in doc_places for n in names)
         for names in need.places
         if names[0] not in home.district and not (home_named and names[0] == home.city)
