@@ -160,3 +160,10 @@ def test_each_site_has_a_vocabulary_of_its_own() -> None:
     assert site.signature != plain.signature
     other = SiteVocabulary(words=("临溪智谷",), synonyms=(("临溪智谷", "智谷"),))
     assert vocabulary(other).signature not in {site.signature, plain.signature}
+
+
+def test_a_word_common_in_speech_weighs_less_as_a_subject_than_a_term_of_art() -> None:
+    vocab = vocabulary()
+    assert vocab.everyday("公司") > vocab.everyday("亏损") > vocab.everyday("折旧") == 0.0
+    # The lexicon's and synonym table's own words are terms of art, whatever their count.
+    assert vocab.everyday("高新技术企业") == 0.0

@@ -236,6 +236,9 @@ def read_need(
             # weighs like its most common documented form, so a rare synonym cannot make a
             # common word look telling.
             w = weight_of(word) or (min(known) if known else unknown_weight)
+            # A word rare in the documents but common in speech (之前, 员工, 开始) tells less
+            # about the subject than a term of art does.
+            w *= 1.0 - vocab.everyday(word)
             if word in focus:
                 w *= FOCUS_BOOST
             terms[word] = Term(word, forms, w, bool(known))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -108,6 +109,7 @@ class Vocabulary:
     signature: str = ""  # changes whenever the data that splits text changes: tokens are rebuilt
     site_words: SiteVocabulary = NO_SITE_WORDS  # the deployment's own words, places, synonyms
     wordings: tuple[Wording, ...] = ()
+    terms_of_art: frozenset[str] = frozenset()  # the lexicon's, synonym table's and site's words
     _english_terms: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -137,6 +139,18 @@ class Vocabulary:
             elif piece not in self.stopwords:
                 out.append(piece)
         return out
+
+    def everyday(self, word: str) -> float:
+        """How common a word is in everyday Chinese, as the share of its weight it loses:
+        0 for a term of art (加计扣除, 折旧), up to EVERYDAY_DISCOUNT for the commonest words
+        (公司, 之前, 开始), by jieba's general word frequencies."""
+        if word in self.terms_of_art:
+            return 0.0  # their counts are ours, not everyday speech's
+        self.tokenizer.check_initialized()
+        freq = self.tokenizer.FREQ.get(word, 0)
+        rarity = math.log(self.tokenizer.total / (freq + 1))
+        share = (EVERYDAY_RARE - rarity) / (EVERYDAY_RARE - EVERYDAY_COMMON)
+        return EVERYDAY_DISCOUNT * min(1.0, max(0.0, share))
 
     def words(self, text: str) -> list[str]:
         """The words of a text as a reader splits them (jieba's precise mode), no stop words.
@@ -307,6 +321,11 @@ def parse_wordings(text: str, source: str = "wordings.txt") -> tuple[Wording, ..
     return tuple(wordings)
 
 
+# General rarity (log of jieba's total count over the word's): 7 for 公司, 12 and over for
+# terms of art. Between the two, a word loses up to half its weight as a subject word.
+EVERYDAY_COMMON = 7.0
+EVERYDAY_RARE = 12.0
+EVERYDAY_DISCOUNT = 0.5
 SITE_WORD_FREQ = 2000  # as the lexicon's own place names
 
 
@@ -345,10 +364,18 @@ def _vocabulary(site_words: SiteVocabulary) -> Vocabulary:
     if local_words or local_synonyms:
         split_by.append(json.dumps([local_words, local_synonyms], ensure_ascii=False))
     digest = hashlib.sha256("\0".join(split_by).encode())
+    lexicon_words = (
+        line.split()[0]
+        for line in _data_text("lexicon.txt").splitlines()
+        if line.strip() and not line.startswith("#")
+    )
     return Vocabulary(
         synonyms=synonyms,
         stopwords=stop,
         tokenizer=tokenizer,
+        terms_of_art=frozenset(
+            (*lexicon_words, *local_words, *(t for g in synonyms for t in g if has_chinese(t)))
+        ),
         signature=digest.hexdigest()[:12],
         wordings=wordings,
         site_words=site_words,
