@@ -71,6 +71,16 @@ def test_a_few_words_of_an_enumeration_are_quoted_with_their_neighbours(
     assert quotes and all(len(q) >= 12 for q in quotes)
 
 
+def test_what_the_asker_tells_asks_for_nothing(shipped_services: Services) -> None:
+    need = shipped_services.assistant.need(
+        "有个行业协会打着主管部门的旗号，要求我们必须订他们的刊物，还要赞助年会。这合法吗？"
+    )
+    assert not need.attributes  # 主管部门 is told, not asked for
+    need = shipped_services.assistant.need("违法所得估计就两三万块。最多能罚多少钱？")
+    assert not any(t.word.startswith("两三万") for t in need.terms)
+    assert "count" not in read_intent("3+X体系里主要有哪几个核心产品？").kinds
+
+
 def test_whether_and_shares_of_an_income_ask_their_own_kinds() -> None:
     # 额度 names what a whether-question is about; it asks no amount.
     assert not read_intent("奖励会不会挤占我们当年的工资总额额度？").kinds & {"money", "figure"}

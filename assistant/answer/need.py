@@ -18,7 +18,7 @@ from assistant.answer.aspects import (
     domain_entities,
     places_named,
 )
-from assistant.text.intent import FIGURE_CHOICE, Intent, Kind, asks, read_intent
+from assistant.text.intent import FIGURE_CHOICE, Intent, Kind, asking_part, asks, read_intent
 from assistant.text.vocabulary import Vocabulary, has_chinese, normalize
 
 # Kinds of answer specific enough that a passage lacking them cannot be the answer.
@@ -30,6 +30,7 @@ _QUESTION_FIGURE = re.compile(r"(\d+(?:\.\d+)?)\s*(%|％|亿元|万元|元|亿|�
 # A share named with what it is of: "研发费用占销售收入的比例", "补贴的比例".
 _RATIO = re.compile(r"([^，,。？?；;]{2,24}?)(?:占|的)?(?:比例|占比|比重)")
 # "是不是就不按25%交了": the asker expects another figure than the one they deny.
+_NUMERAL_WORD = re.compile(r"[零一二两三四五六七八九十百千万亿几]+(?:块|元|人|家|个|年|天|月)?")
 _DENIED_FIGURE = re.compile(r"(?:不|不再|不用|不是)(?:按|是|用|交|算)?$")
 # The asker naming themselves ("我们公司刚拿到…", "我司"): who asks, not what about. Left in,
 # 公司 is the rarest word of a law question and pulls the answer to whatever clause says 公司.
@@ -152,7 +153,7 @@ class Need:
     @property
     def asks_list(self) -> bool:
         return bool(
-            re.search(r"哪些|有什么|有哪几|都有|包括|what are|which .*s\b|list", self.question)
+            re.search(r"哪些|有什么|哪几|都有|包括|what are|which .*s\b|list", self.question)
         )
 
 
@@ -181,7 +182,9 @@ def read_need(
     q = normalize(question)
     named = tuple(dict.fromkeys((*places_named(q, vocab.site_words), *places)))
     place_words = {n for names in named for n in names}
-    attributes = tuple(a for a in ATTRIBUTES if a.asks.search(q))
+    # What the asker tells ("打着主管部门的旗号", "发一笔奖金") asks for nothing.
+    asked_text = asking_part(q)
+    attributes = tuple(a for a in ATTRIBUTES if a.asks.search(asked_text))
     # The words that ask ("最多贷", "电话多少") are said by the attribute, not the subject.
     asking = [q[s:e] for a in attributes for s, e in a.asking_spans(q)]
     english = not has_chinese(q)
@@ -224,6 +227,8 @@ def read_need(
                 continue
             if len(word) < 2 and not word.isdigit():
                 continue
+            if _NUMERAL_WORD.fullmatch(word):
+                continue  # "两三万块": the asker's figure in words
             if word[:1].isdigit() and re.search(rf"(?<![\d.]){re.escape(word)}\s*{_UNIT}", q):
                 continue  # 第10天, 15年, 4倍: the asker's own figures, read as brackets
             if any(word in d or d in word for d in decided):

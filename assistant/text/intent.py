@@ -65,7 +65,8 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
     (
         "count",
         _asks(
-            r"多少家|几家|多少个|几个|多少项|几项|"
+            # "哪几个核心产品" asks which, not how many.
+            r"多少家|(?<!哪)几家|多少个|(?<!哪)几个|多少项|(?<!哪)几项|"
             r"\bhow many\b(?! (?:years|months|days|weeks|people|persons|times)\b)"
         ),
     ),
