@@ -364,6 +364,7 @@ def assess_sentence(
     # 购买…的，给予…购房补贴) and its degree (有前款规定的违法行为，情节严重的，…；对…).
     opening = opening_of_paragraph(span)
     present = [t for t in need.terms if t.found_in(text) or t.found_in(lead_in)]
+    in_opening = [t for t in need.terms if t not in present and t.found_in(opening)]
     in_heading = [t for t in need.terms if t not in present and t.found_in(heading)]
     # A line stating the document's contact (联系部门：…，电话：…) is about the whole
     # document: the title's words are its subject as the heading's are a section's.
@@ -410,7 +411,10 @@ def assess_sentence(
         focus=focus,
         terms=frozenset(t.word for t in present),
         subject_ok=_subject_ok(
-            need, telling, [*present, *in_heading, *in_article, *in_title], coverage
+            need,
+            telling,
+            [*present, *in_heading, *in_article, *in_title, *in_opening],
+            coverage,
         ),
         sibling=_sibling(need, f"{heading} {opening} {lead_in} {text}") or clause_sibling,
         bracket=min(
