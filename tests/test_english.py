@@ -56,6 +56,7 @@ def test_english_asking_words_count_only_as_whole_words() -> None:
     assert "percent" in read_intent("What share of the income goes to the inventors?").kinds
     assert "percent" in read_intent("高企的tax rate是多少").kinds
     assert "percent" in read_intent("What revenue growth target has the district set?").kinds
+    assert "percent" in read_intent("How much of a charitable donation can we deduct?").kinds
 
 
 def test_the_largest_loan_asks_for_an_amount() -> None:
@@ -133,6 +134,16 @@ def test_a_national_law_answers_for_the_place_the_asker_names(
     )
     assert not result.abstained
     assert "25％" in result.answer[:300]
+
+
+def test_asking_whether_a_law_applies_is_not_asking_to_apply_for_something(
+    shipped_services: Services,
+) -> None:
+    result = shipped_services.assistant.ask(
+        "Is the revised Standardization Law already in force, and from what date does it apply?"
+    )
+    assert not result.abstained
+    assert "2018年1月1日" in result.answer[:300]
 
 
 def test_an_english_question_about_the_district_plan_opens_with_an_english_line(

@@ -58,7 +58,7 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
             # What is taken out of an income is a share of it: "从转让净收入里分多少".
             r"从.{0,12}(?:收入|所得|利润|收益)(?:里|中|当中)?.{0,4}(?:分|拿|提|给|奖).{0,3}多少|"
             r"\bpercent(?:age)?\b|\brates?\b|\bshare\b|\bproportion\b|\bmultipl(?:y|ied|ier)\b|"
-            r"\bgrowth\b|\bgrow(?:s|n)? by\b|"
+            r"\bgrowth\b|\bgrow(?:s|n)? by\b|\bhow much of\b|"
             r"\bhow many times\b"
         ),
     ),
