@@ -410,6 +410,8 @@ def test_a_general_question_during_a_check_takes_the_answer_path(
         "我们能申请专利吗？",
         "我们公司亏损能拿到以后年度弥补吗",
         "有家公司的发明专利一直不实施，我们想申请强制许可，在时间上要满足什么条件？",
+        "我们想请研究所的研究员来公司兼职，他能拿报酬吗，要满足什么条件？"
+        "另外我们想用股权、期权给研发骨干做激励，法律上支持吗？",
     ],
 )
 def test_an_own_company_question_about_what_no_rule_covers_is_answered_from_the_documents(

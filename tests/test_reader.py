@@ -241,6 +241,22 @@ def test_a_later_part_without_its_own_subject_is_asked_about_the_first_parts() -
     assert alone == ["高企的研发补贴政策有哪些?", "今年技术合同成交额目标多少"]
 
 
+def test_a_short_part_leans_back_never_forward() -> None:
+    def subject(text: str) -> list[str]:
+        return [w for w in ("研究员", "兼职", "报酬", "股权", "期权", "激励") if w in text]
+
+    parts = question_parts(
+        "研究员来公司兼职，他能拿报酬吗，要满足什么条件？另外想用股权、期权做激励，法律上支持吗？",
+        subject,
+    )
+    assert len(parts) == 3
+    # The first two are about the opening's 研究员 and 兼职, not the later 股权 and 期权.
+    assert not any(w in parts[0] + parts[1] for w in ("股权", "期权"))
+    assert "报酬" in parts[1]
+    # "赚了多少都算不清" tells; it asks nothing.
+    assert len(question_parts("他们赚了多少都算不清，法院能判多少赔偿？", subject)) == 1
+
+
 def test_a_sentence_is_embedded_once_and_the_closest_in_meaning_scores_highest(
     shipped_services: Services,
 ) -> None:

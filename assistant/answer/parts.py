@@ -62,14 +62,25 @@ def question_parts(question: str, subject_words: Callable[[str], list[str]]) -> 
         return [question]
     texts = [_JOINING.sub("", "".join(c)).rstrip("，,") for c in parts]
     own = [subject_words(t) for t in texts]
-    # A short part, or one without a subject of its own, is asked about the richest part's.
+    standing = [len(own[i]) >= OWN_SUBJECT and len(texts[i]) > SHORT for i in range(len(texts))]
+    # A short part, or one without a subject of its own, leans back: it is asked about the
+    # nearest part before it that names something. Before any such part, the shared opening is its
+    # subject ("研究员来公司兼职，他能拿报酬吗"); without that either, the richest part's.
     richest = max(range(len(texts)), key=lambda i: len(own[i]))
-    carried = " ".join(own[richest])
     prefix = "".join(shared)
+    opening_names = bool(prefix and subject_words(prefix))
+
+    def carried_for(i: int) -> str:
+        earlier = [j for j in range(i) if own[j]]
+        if earlier:
+            return " ".join(own[earlier[-1]])
+        return "" if opening_names or i == richest else " ".join(own[richest])
+
     out: list[str] = []
     when = ""  # the time of the latest part that named one
     for i, text in enumerate(texts):
-        lacking = i != richest and carried and (len(own[i]) < OWN_SUBJECT or len(text) <= SHORT)
+        carried = carried_for(i)
+        lacking = bool(carried) and not standing[i]
         # Such a part is also asked at the time an earlier part named ("去年…多少个，结算资金
         # 多少"); a part standing on its own keeps its own time, or none.
         named = _TIME.search(text) or _TIME.search(prefix)

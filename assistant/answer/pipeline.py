@@ -371,10 +371,11 @@ class Assistant:
         reading = inquiry.reading
         if reading is not None and reading.asks:
             if not reading.named:
-                # About the company, but naming no rule: the documents may answer it outright.
-                need, assessment = self.assess(question, hits, inquiry.focus)
-                if assessment.verdict == "answer":
-                    return extractive.answer(need, assessment, self.issuers, self.scope), True
+                # About the company, but naming no rule: the documents may answer it outright,
+                # part by part when it asks several things.
+                answer, answerable = self._from_documents(inquiry)
+                if answerable:
+                    return answer, True
             return self.check(reading.profile, inquiry.question, reading.topic), False
         if not inquiry.history and leans_back(question) and not self.subject_words(question):
             return Answer(CLARIFY, (), abstained=True, intent="clarify", question=question), False
@@ -387,6 +388,12 @@ class Assistant:
             )
             if facts is not None:
                 return facts, False
+        return self._from_documents(inquiry)
+
+    def _from_documents(self, inquiry: Inquiry) -> tuple[Answer, bool]:
+        """The reader's answer (each part's, for a question in parts), and whether any part
+        of it is answered."""
+        question = inquiry.resolved
         if inquiry.parts:
             readings = [
                 self.assess(part, part_hits)
@@ -394,7 +401,7 @@ class Assistant:
             ]
             answer = extractive.answer_parts(question, readings, self.issuers, self.scope)
             return answer, any(a.verdict == "answer" for _, a in readings)
-        need, assessment = self.assess(question, hits, inquiry.focus)
+        need, assessment = self.assess(question, inquiry.hits, inquiry.focus)
         answer = extractive.answer(need, assessment, self.issuers, self.scope)
         return answer, assessment.verdict == "answer"
 
