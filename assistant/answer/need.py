@@ -184,7 +184,9 @@ def read_need(
     place_words = {n for names in named for n in names}
     # What the asker tells ("打着主管部门的旗号", "发一笔奖金") asks for nothing.
     asked_text = asking_part(q)
-    attributes = tuple(a for a in ATTRIBUTES if a.asks.search(asked_text))
+    attributes = tuple(
+        a for a in ATTRIBUTES if any(q[s:e] in asked_text for s, e in a.asking_spans(q))
+    )
     # The words that ask ("最多贷", "电话多少") are said by the attribute, not the subject.
     asking = [q[s:e] for a in attributes for s, e in a.asking_spans(q)]
     english = not has_chinese(q)
