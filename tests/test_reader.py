@@ -75,11 +75,13 @@ def test_where_to_apply_and_what_one_recipient_gets_are_attributes_of_their_own(
     def asked(question: str) -> list[str]:
         return [a.zh for a in ATTRIBUTES if a.asks.search(question)]
 
-    assert "申报渠道" in asked("大赛青浦赛区在哪里报名？")
+    assert "申报方式" in asked("大赛青浦赛区在哪里报名？")
+    assert "申报方式" in asked("科技小巨人具体怎么申报？")
     assert "单家企业的金额或标准" in asked("区里对科技小巨人（含培育）企业的资助金额是多少？")
-    channel = next(a for a in ATTRIBUTES if a.zh == "申报渠道")
+    channel = next(a for a in ATTRIBUTES if a.zh == "申报方式")
     assert channel.holds.search("企业通过“云杉科创金融服务平台”提交贷款申请")
     assert not channel.holds.search("组织开展大赛青浦赛区比赛的项目初审推荐")
+    assert not channel.holds.search("按照梯度培育体系，推动企业成长壮大")
 
 
 def test_what_the_asker_tells_asks_for_nothing(shipped_services: Services) -> None:

@@ -82,13 +82,19 @@ ATTRIBUTES: tuple[Attribute, ...] = (
         ),
     ),
     Attribute(
-        "申报渠道",
-        "where to apply",
+        "申报方式",
+        "how and where to apply",
         re.compile(
             r"在哪(?:里|儿)?(?:报名|申报|申请|提交|办理)|去哪(?:里|儿)?(?:报名|申报|申请|提交|办理)|"
-            r"通过什么(?:渠道|平台|系统)|where (?:do|can|should) (?:we|i) (?:apply|register|file)"
+            r"(?:怎么|如何|怎样)(?:报名|申报|申请|报)|(?:申报|申请)(?:流程|程序|方式)|"
+            r"通过什么(?:渠道|平台|系统)|where (?:do|can|should) (?:we|i) (?:apply|register|file)|"
+            r"how (?:do|can|should) (?:we|i) apply"
         ),
-        re.compile(r"平台|网站|系统|窗口|服务中心|政务服务|http|www\.|线上|线下|现场|邮寄"),
+        # A channel, a step or a time to apply, or that no application is needed.
+        re.compile(
+            r"平台|网站|系统|窗口|服务中心|政务服务|http|www\.|线上|线下|现场|邮寄|提交|受理|"
+            r"申报时间|申请时间|免申|无需申请|自动"
+        ),
     ),
     Attribute(
         "利率",
