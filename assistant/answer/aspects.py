@@ -14,7 +14,7 @@ from functools import lru_cache
 from importlib import resources
 
 from assistant.site import SiteVocabulary
-from assistant.text.vocabulary import NO_SITE_WORDS, has_chinese, normalize
+from assistant.text.vocabulary import NO_SITE_WORDS, has_chinese, lexicon_words, normalize
 
 _DATA = resources.files("assistant.text") / "data"
 
@@ -234,8 +234,4 @@ def places_named(
 def domain_entities(site_words: SiteVocabulary = NO_SITE_WORDS) -> frozenset[str]:
     """The named things of the domain (loan products, qualifications…): the lexicon's, and the
     site's own words (its vocabulary's `words`: a park's name)."""
-    text = (_DATA / "lexicon.txt").read_text(encoding="utf-8")
-    listed = (
-        line.split()[0] for line in text.splitlines() if line.strip() and not line.startswith("#")
-    )
-    return frozenset(normalize(w) for w in (*listed, *site_words.words))
+    return frozenset(normalize(w) for w in (*lexicon_words(), *site_words.words))

@@ -29,13 +29,14 @@ _QUOTED_TITLE = re.compile(r"《([^》]{2,60})》")
 _QUESTION_FIGURE = re.compile(r"(\d+(?:\.\d+)?)\s*(%|％|亿元|万元|元|亿|万|家|项|个|人|倍)")
 # A share named with what it is of: "研发费用占销售收入的比例", "补贴的比例".
 _RATIO = re.compile(r"([^，,。？?；;]{2,24}?)(?:占|的)?(?:比例|占比|比重)")
-# "是不是就不按25%交了": the asker expects another figure than the one they deny.
+# "两三万块": a figure the asker says in words.
 _NUMERAL_WORD = re.compile(r"[零一二两三四五六七八九十百千万亿几]+(?:块|元|人|家|个|年|天|月)?")
+# "是不是就不按25%交了": the asker expects another figure than the one they deny.
 _DENIED_FIGURE = re.compile(r"(?:不|不再|不用|不是)(?:按|是|用|交|算)?$")
 # The asker naming themselves ("我们公司刚拿到…", "我司"): who asks, not what about. Left in,
 # 公司 is the rarest word of a law question and pulls the answer to whatever clause says 公司.
 _ASKER = re.compile(
-    r"(?:我们|咱们|我|本)(?:这家|这个|这种|这类|这样的)?(?:公司|企业|单位|厂子|厂)|我司|our (?:company|firm|business)"
+    r"(?:我们|咱们|我|本)(?:这家|这个|这种|这类|这样的)?(?:公司|企业|单位|厂子|厂)|我司"
 )
 
 
@@ -184,6 +185,7 @@ def read_need(
     place_words = {n for names in named for n in names}
     # What the asker tells ("打着主管部门的旗号", "发一笔奖金") asks for nothing.
     asked_text = asking_part(q)
+    alternatives = _alternatives(q)
     attributes = tuple(
         a for a in ATTRIBUTES if any(q[s:e] in asked_text for s, e in a.asking_spans(q))
     )
@@ -210,7 +212,7 @@ def read_need(
         rest = _ASKER.sub("，", times_apart(q))
         # Figures the asker denies or offers as a choice are what the answer decides, not
         # what it is about.
-        decided = (*_denied_figures(q), *_alternatives(q))
+        decided = (*_denied_figures(q), *alternatives)
         for place in sorted(place_words, key=len, reverse=True):
             rest = rest.replace(place, "，")
         for name in sorted(names, key=len, reverse=True):
@@ -268,7 +270,7 @@ def read_need(
         terms=tuple(terms.values()),
         attributes=attributes,
         figures=_asked_figures(q),
-        alternatives=_alternatives(q),
+        alternatives=alternatives,
         places=named,
         siblings=frozenset(n for n in names if n not in terms),
         names=tuple(n for n in terms if n in names),
@@ -288,11 +290,8 @@ def _asked_figures(question: str) -> tuple[str, ...]:
     """The figures the asking clauses state for the documents to confirm, but not one the
     asker denies ("是不是就不按25%交了"): they expect another figure."""
     asked = _asking_clauses(question)
-    return tuple(
-        m.group(0)
-        for m in _QUESTION_FIGURE.finditer(asked)
-        if not _DENIED_FIGURE.search(asked[: m.start()])
-    )
+    denied = _denied_figures(asked)
+    return tuple(m.group(0) for m in _QUESTION_FIGURE.finditer(asked) if m.group(0) not in denied)
 
 
 def _alternatives(question: str) -> tuple[str, ...]:

@@ -375,6 +375,7 @@ def assess_sentence(
         sum(t.weight for t in present) + HEADING_SHARE * sum(t.weight for t in in_heading)
     ) / need.total_weight
     kinds = asked_kinds(need)
+    clause_sibling = ""
     if kinds:
         kind_ok, focus, clause_sibling = _answer_clause(
             need, span, chunk_clauses, kinds, present, in_heading
@@ -382,11 +383,7 @@ def assess_sentence(
         # Held only next to a sibling, the asked kind is that sibling's answer.
         kind_ok = kind_ok or bool(clause_sibling)
     else:
-        kind_ok, focus, clause_sibling = (
-            True,
-            _richest_clause(need, span, chunk_clauses, present),
-            "",
-        )
+        kind_ok, focus = True, _richest_clause(need, span, chunk_clauses, present)
     if needs_target(need) and not (holds("target", text) or _PLAN.search(heading)):
         kind_ok = False  # a year's result is not the next year's target
     if kind_ok and "percent" in kinds and need.ratio_terms:

@@ -192,12 +192,6 @@ FIGURE_CHOICE = re.compile(
 )
 
 
-def asks_whether(question: str) -> bool:
-    """True when a question asks whether, not how much ("会不会挤占工资总额")."""
-    q = asking_part(question)
-    return bool(_WHETHER.search(q)) and not _HOW_MUCH.search(q)
-
-
 def read_intent(question: str) -> Intent:
     """What kinds of answer the question asks for."""
     q = asking_part(question)
@@ -207,7 +201,7 @@ def read_intent(question: str) -> Intent:
         kinds = kinds | {"percent" if "%" in choice.group(0) else "figure"}
     elif _CHOICE.search(q) and not _HOW_MUCH.search(q):
         kinds = kinds - {"figure", "percent", "money", "count", "people"}
-    elif asks_whether(question):
+    elif _WHETHER.search(q) and not _HOW_MUCH.search(q):
         # "会不会挤占工资总额额度" asks whether, not how much: 额度 names what is asked about.
         kinds = kinds - {"figure", "money", "count", "people"}
     return Intent(kinds)

@@ -321,6 +321,15 @@ def parse_wordings(text: str, source: str = "wordings.txt") -> tuple[Wording, ..
     return tuple(wordings)
 
 
+def lexicon_words() -> tuple[str, ...]:
+    """The domain lexicon's words (lexicon.txt: a word, its frequency, its part of speech)."""
+    return tuple(
+        line.split()[0]
+        for line in _data_text("lexicon.txt").splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+
+
 # General rarity (log of jieba's total count over the word's): 7 for 公司, 12 and over for
 # terms of art. Between the two, a word loses up to half its weight as a subject word.
 EVERYDAY_COMMON = 7.0
@@ -364,17 +373,12 @@ def _vocabulary(site_words: SiteVocabulary) -> Vocabulary:
     if local_words or local_synonyms:
         split_by.append(json.dumps([local_words, local_synonyms], ensure_ascii=False))
     digest = hashlib.sha256("\0".join(split_by).encode())
-    lexicon_words = (
-        line.split()[0]
-        for line in _data_text("lexicon.txt").splitlines()
-        if line.strip() and not line.startswith("#")
-    )
     return Vocabulary(
         synonyms=synonyms,
         stopwords=stop,
         tokenizer=tokenizer,
         terms_of_art=frozenset(
-            (*lexicon_words, *local_words, *(t for g in synonyms for t in g if has_chinese(t)))
+            (*lexicon_words(), *local_words, *(t for g in synonyms for t in g if has_chinese(t)))
         ),
         signature=digest.hexdigest()[:12],
         wordings=wordings,
