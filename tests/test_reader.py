@@ -194,6 +194,17 @@ def test_a_part_the_documents_do_not_state_is_said_plainly_beside_the_part_they_
     assert result.abstained or "现有文件未载明" in result.answer
 
 
+def test_what_lies_beyond_an_unstated_threshold_is_unstated_too(
+    shipped_services: Services,
+) -> None:
+    # Without the threshold, "超过的部分" matched the donation article's own 超过…的部分.
+    result = shipped_services.assistant.ask(
+        "技术转让所得免税的起点是多少？超过的部分按什么税率算？"
+    )
+    assert result.abstained
+    assert "12％" not in result.answer
+
+
 def test_a_share_is_not_answered_by_a_tax_rate(shipped_services: Services) -> None:
     result = shipped_services.assistant.ask(
         "研发费用占销售收入要达到多少比例才能认定高新技术企业？"

@@ -242,9 +242,14 @@ def answer_parts(
     citation, in the order asked, or said plainly not to be stated by the documents."""
     if all(a.verdict == "out_of_scope" for _, a in readings):
         return Answer(scope, (), abstained=True, intent="out_of_scope", question=question)
-    answerable = [
-        a.verdict == "answer" and a.supports[0].coverage >= PART_COVERAGE for _, a in readings
-    ]
+    answerable: list[bool] = []
+    for need, a in readings:
+        # "超出部分是不是减半" asks about what lies beyond the figure an earlier part asked:
+        # when that figure is not stated, neither is what lies beyond it.
+        beyond_unstated = bool(_BEYOND.search(need.question)) and not all(answerable)
+        answerable.append(
+            a.verdict == "answer" and a.supports[0].coverage >= PART_COVERAGE and not beyond_unstated
+        )
     if not any(answerable):
         need, first = readings[0]
         reasons = [
@@ -283,6 +288,7 @@ def answer_parts(
 
 
 PART_OUTSIDE = "这一问不在收录文件的范围内"
+_BEYOND = re.compile(r"超[出过]的?部分|超[出过]的|多出(?:来)?的部分|其余(?:的)?部分|剩[下余]的?部分")
 PART_COVERAGE = 0.25  # share of a part's subject its answer must hold
 PART_SENTENCE = 80  # each part is quoted by its clauses, so every part shows near the top
 DIFFERENCE_COVERAGE = 0.3
