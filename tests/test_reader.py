@@ -265,6 +265,24 @@ def test_a_later_part_without_its_own_subject_is_asked_about_the_first_parts() -
     assert alone == ["高企的研发补贴政策有哪些?", "今年技术合同成交额目标多少"]
 
 
+def test_a_leaning_part_carries_the_title_and_the_attribute_its_part_asked() -> None:
+    def subject(text: str) -> list[str]:
+        return [w for w in ("孵化器", "评估", "办法", "科创贷", "贷款") if w in text]
+
+    titled = question_parts("《孵化器评估办法》有哪些指标，各占多少分？", subject)
+    assert titled[1] == "《孵化器评估办法》 各占多少分?"
+    rate = question_parts("科创贷利率多少？比普通贷款低多少", subject)
+    assert rate == ["科创贷利率多少?", "科创贷 利率 比普通贷款低多少"]
+
+
+def test_a_part_asking_again_about_an_unstated_rate_is_not_answered_by_another_figure(
+    shipped_services: Services,
+) -> None:
+    result = shipped_services.assistant.ask("科技履约贷的年化利率是多少？比一般贷款便宜多少？")
+    assert result.abstained
+    assert "24家" not in result.answer
+
+
 def test_a_short_part_leans_back_never_forward() -> None:
     def subject(text: str) -> list[str]:
         return [w for w in ("研究员", "兼职", "报酬", "股权", "期权", "激励") if w in text]

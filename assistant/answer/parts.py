@@ -12,12 +12,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from assistant.answer.aspects import ATTRIBUTES
 from assistant.text.intent import asks, yes_no
 from assistant.text.vocabulary import has_chinese, normalize
 
 _SENTENCE_END = re.compile(r"(?<=[？?；;])")
 _CLAUSE_END = re.compile(r"(?<=[，,])")
 _JOINING = re.compile(r"^(?:另外|此外|还有|以及|同时|并且|而且|那么?)[，,]?")
+_TITLE = re.compile(r"《[^《》]+》")
 _TIME = re.compile(r"前年|去年|今年|明年|本年|(?:19|20)\d{2}年度?")
 MAX_PARTS = 3
 OWN_SUBJECT = 2  # subject words a later part needs to stand on its own …
@@ -73,14 +75,26 @@ def question_parts(question: str, subject_words: Callable[[str], list[str]]) -> 
     def carried_for(i: int) -> str:
         earlier = [j for j in range(i) if own[j]]
         if earlier:
-            return " ".join(own[earlier[-1]])
-        return "" if opening_names or i == richest else " ".join(own[richest])
+            # A document named by its title is carried whole: its words apart name no document.
+            titles = _TITLE.findall(texts[earlier[-1]])
+            return " ".join(titles or own[earlier[-1]])
+        if opening_names or i == richest or own[i]:
+            return ""  # a first part naming a subject of its own keeps it
+        return " ".join(own[richest])
+
+    def asked_in(text: str) -> list[str]:
+        return [text[s:e] for a in ATTRIBUTES for s, e in a.asking_spans(text)]
 
     out: list[str] = []
     when = ""  # the time of the latest part that named one
     for i, text in enumerate(texts):
         carried = carried_for(i)
         lacking = bool(carried) and not standing[i]
+        if lacking and not asked_in(text):
+            # "利率多少？比普通贷款低多少": the leaning part asks the same attribute again.
+            earlier = [j for j in range(i) if own[j]]
+            if earlier:
+                carried = " ".join((carried, *dict.fromkeys(asked_in(texts[earlier[-1]]))))
         # Such a part is also asked at the time an earlier part named ("去年…多少个，结算资金
         # 多少"); a part standing on its own keeps its own time, or none.
         named = _TIME.search(text) or _TIME.search(prefix)
