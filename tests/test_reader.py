@@ -283,6 +283,14 @@ def test_a_part_asking_again_about_an_unstated_rate_is_not_answered_by_another_f
     assert "24家" not in result.answer
 
 
+def test_asked_what_befalls_a_breach_the_penalty_article_answers_not_the_duty(
+    shipped_services: Services,
+) -> None:
+    result = shipped_services.assistant.ask("单位把职务科技成果私下转让出去了，职工会被怎么处理？")
+    assert "第五十一条" in result.answer[:60]
+    assert ATTRIBUTES[[a.zh for a in ATTRIBUTES].index("法律责任")].holds.search("责令限期改正")
+
+
 def test_a_short_part_leans_back_never_forward() -> None:
     def subject(text: str) -> list[str]:
         return [w for w in ("研究员", "兼职", "报酬", "股权", "期权", "激励") if w in text]

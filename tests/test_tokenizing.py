@@ -22,6 +22,14 @@ def test_domain_words_stay_whole() -> None:
         assert word in tokens
 
 
+def test_a_verb_is_read_apart_from_the_direction_speech_joins_to_it() -> None:
+    words = vocabulary().words("标准一直没公开出来，技术也卖出去了，看起来过去三年都这样")
+    assert {"公开", "卖"} <= set(words)
+    assert not {"公开出来", "卖出去"} & set(words)
+    # Words in their own right stay whole.
+    assert {"看起来", "过去"} <= set(words)
+
+
 def test_question_words_are_not_search_terms() -> None:
     tokens = vocabulary().tokens("请问我们公司可以申请什么补贴吗？")
     assert "补贴" in tokens

@@ -154,6 +154,20 @@ ATTRIBUTES: tuple[Attribute, ...] = (
         ),
     ),
     Attribute(
+        "法律责任",
+        "penalty",
+        # "会被怎么处理", "怎么罚", "罚多少": what befalls one who breaks a rule, which the rule
+        # itself ("企业应当公开…") does not say.
+        re.compile(
+            r"被(?:怎么|如何|怎样)?(?:处理|处罚|罚|查处)|怎么(?:处罚|罚)|罚(?:款|多少|钱)|处罚|"
+            r"法律责任|追究|penalt|\bfined?\b|punish|sanction"
+        ),
+        re.compile(
+            r"责令|罚款|处罚|处分|没收|吊销|撤销|追究|赔偿|处以|警告|通报|依法给予|"
+            r"承担[^。；]{0,10}责任|禁止[^。；]{0,20}(?:承担|参与|申请)"
+        ),
+    ),
+    Attribute(
         "联系部门",
         "office to contact",
         re.compile(

@@ -248,7 +248,9 @@ def answer_parts(
         # when that figure is not stated, neither is what lies beyond it.
         beyond_unstated = bool(_BEYOND.search(need.question)) and not all(answerable)
         answerable.append(
-            a.verdict == "answer" and a.supports[0].coverage >= PART_COVERAGE and not beyond_unstated
+            a.verdict == "answer"
+            and a.supports[0].coverage >= PART_COVERAGE
+            and not beyond_unstated
         )
     if not any(answerable):
         need, first = readings[0]
@@ -288,7 +290,9 @@ def answer_parts(
 
 
 PART_OUTSIDE = "这一问不在收录文件的范围内"
-_BEYOND = re.compile(r"超[出过]的?部分|超[出过]的|多出(?:来)?的部分|其余(?:的)?部分|剩[下余]的?部分")
+_BEYOND = re.compile(
+    r"超[出过]的?部分|超[出过]的|多出(?:来)?的部分|其余(?:的)?部分|剩[下余]的?部分"
+)
 PART_COVERAGE = 0.25  # share of a part's subject its answer must hold
 PART_SENTENCE = 80  # each part is quoted by its clauses, so every part shows near the top
 DIFFERENCE_COVERAGE = 0.3

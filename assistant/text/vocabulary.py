@@ -32,6 +32,9 @@ _DATA = resources.files("assistant.text") / "data"
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _WORD = re.compile(r"[0-9a-z]+(?:[.%&-][0-9a-z]+)*%?|[\u3400-\u9fff]+", re.I)
 _ENGLISH_TERM = re.compile(r"^[\x00-\x7f]+$")
+# Directional complements ("拿出来", "交上去"): joined to a verb in speech, never in a statute.
+_COMPLEMENT = re.compile(r"([\u3400-\u9fff]+?)([出进上下回过开起][来去])")
+SPOKEN_COMPOUND = 10  # jieba counts below this: a verb and complement listed, not a word used
 GAP = "*"  # in an everyday wording: a few words of the question may stand here
 MAX_GAP = 6  # characters a gap may span, never across punctuation
 _GAP_TEXT = rf"[^\s，。？！；：、,.?!;:]{{0,{MAX_GAP}}}?"
@@ -161,11 +164,22 @@ class Vocabulary:
         for piece in _WORD.findall(normalize(text)):
             if _HAN.match(piece):
                 out.extend(
-                    w for w in self.tokenizer.lcut(piece, HMM=True) if w not in self.stopwords
+                    w
+                    for word in self.tokenizer.lcut(piece, HMM=True)
+                    for w in self._complement_apart(word)
+                    if w not in self.stopwords
                 )
             elif piece not in self.stopwords:
                 out.append(piece)
         return out
+
+    def _complement_apart(self, word: str) -> tuple[str, ...]:
+        """A verb and the direction it is joined to by the tokenizer's guess ("公开出来",
+        "卖出去"), as two words: the documents write the verb alone (公开)."""
+        m = _COMPLEMENT.fullmatch(word)
+        if m is None or self.tokenizer.FREQ.get(word, 0) >= SPOKEN_COMPOUND:
+            return (word,)
+        return (m.group(1), m.group(2))
 
     def expansions(self, query: str) -> list[str]:
         """Synonyms of the terms a query mentions, not already in it."""
