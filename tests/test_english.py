@@ -59,6 +59,26 @@ def test_english_asking_words_count_only_as_whole_words() -> None:
     assert "percent" in read_intent("How much of a charitable donation can we deduct?").kinds
 
 
+def test_how_much_of_a_space_or_a_time_asks_no_money() -> None:
+    space = read_intent("Roughly how much incubation space do the incubators have?").kinds
+    assert "figure" in space
+    assert "money" not in space
+    assert "money" in read_intent("How much subsidy can we get?").kinds
+    assert "time" in read_intent("How much time do we have to respond?").kinds
+    assert "time" in read_intent("Does the law set a specific number of days to pay?").kinds
+
+
+def test_a_verb_and_its_particle_meet_the_glossary_only_together() -> None:
+    def touched(question: str) -> set[str]:
+        return {t for used, _ in vocabulary().synonym_matches(question) for t in used}
+
+    assert "apply for" in touched("Which subsidies can we apply for?")
+    assert "apply for" not in touched("Which tax rate applies to us, for this year?")
+    assert "high and new technology enterprise" in touched(
+        "We just obtained High and New Technology Enterprise status."
+    )
+
+
 def test_the_largest_loan_asks_for_an_amount() -> None:
     kinds = read_intent("What is the largest loan one company can get?").kinds
     assert {"figure", "money"} <= kinds

@@ -46,7 +46,9 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
             r"(?:奖金|资助|补贴|补助|奖励|奖补|费用|钱).{0,6}(?:多少|几)|"
             r"(?:多少|几).{0,3}(?:钱|奖金|资助|补贴|补助|费用|补偿|赔偿|罚款|工资)|"
             r"能(?:拿|领|得|贷|补)多少|"
-            r"\bhow much\b|\bamount\b|\binvestment\b|\brevenue\b|\bfunding\b|"
+            # "how much incubation space" asks an area, "how much time" a period.
+            r"\bhow much\b(?!(?:\s+[a-z-]+){0,3}\s+(?:space|area|land|floor|time|capacity|room)s?\b)|"
+            r"\bamount\b|\binvestment\b|\brevenue\b|\bfunding\b|"
             r"\b(?:largest|biggest|highest|maximum|max)\b.{0,24}\b(?:loan|subsidy|grant|award|"
             r"reward|credit|funding|bonus|sum)s?\b"
         ),
@@ -85,7 +87,8 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
             r"什么时候|何时|哪天|哪一天|多久|期限|截止|几年|几月|日期|时限|时间要求|多长时间|"
             # "when" asks at the start or before a verb, not as "when an employee invents".
             r"^\s*when\b|\bwhen (?:is|was|were|will|do|does|did|must|should|can|shall|may)\b|"
-            r"\bhow long\b|\bhow many (?:years|months|days|weeks)\b|\bdeadline\b|\bdate\b|"
+            r"\bhow long\b|\bhow (?:many|much) (?:years|months|days|weeks|time)\b|"
+            r"\bnumber of (?:years|months|days|weeks)\b|\bdeadline\b|\bdate\b|"
             r"\b(?:within|by) (?:what|which) (?:time|date|period)\b|\btake effect\b"
         ),
     ),

@@ -114,6 +114,7 @@ class Vocabulary:
     wordings: tuple[Wording, ...] = ()
     terms_of_art: frozenset[str] = frozenset()  # the lexicon's, synonym table's and site's words
     _english_terms: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False)
+    _english_order: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # An English term's content words, worked out once: every question checks all groups.
@@ -124,6 +125,9 @@ class Vocabulary:
             if _ENGLISH_TERM.match(t)
         }
         object.__setattr__(self, "_english_terms", english)
+        # With its small words: "apply for" is said only where "for" follows "apply".
+        order = {t: _stem_sequence(t) for t in english}
+        object.__setattr__(self, "_english_order", order)
 
     def tokens(self, text: str) -> list[str]:
         """Search tokens of a text: jieba's fine-grained words, without stop words.
@@ -216,11 +220,19 @@ class Vocabulary:
                 out.extend(t for t in wording.statutory if t not in q and t not in out)
         return out
 
+    def _phrasal(self, term: str) -> bool:
+        """True for a verb and its particle ("apply for", "belongs to"): said only together."""
+        order = self._english_order.get(term, ())
+        return len(order) > 1 and order[-1] not in self._english_terms[term]
+
     def _mentions(self, query: str, words: frozenset[str], term: str) -> bool:
         needed = self._english_terms.get(term)
         if needed is not None:
             # English questions word their terms freely ("academician expert workstations"
-            # for "academician workstation"): every content word present is enough.
+            # for "academician workstation"): every content word present is enough. A verb
+            # and its particle are said together: "applies to" is no "apply for".
+            if self._phrasal(term):
+                return _in_order(self._english_order[term], _stem_sequence(query))
             return bool(needed) and needed <= words
         return term in query
 
@@ -244,6 +256,17 @@ def _stem(word: str) -> str:
     elif word.endswith("ed") and len(word) >= 5:
         return word[:-2]  # agreed → agre, as agree → agre
     return word[:-1] if word.endswith("e") and len(word) > 3 else word
+
+
+def _stem_sequence(text: str) -> tuple[str, ...]:
+    """The stems of a text's English words, small words too, in order."""
+    return tuple(_stem(w) for w in _ENGLISH_WORD.findall(text))
+
+
+def _in_order(phrase: tuple[str, ...], said: tuple[str, ...]) -> bool:
+    """True when the phrase's stems stand next to each other in what was said."""
+    n = len(phrase)
+    return n > 0 and any(said[i : i + n] == phrase for i in range(len(said) - n + 1))
 
 
 def stem_words(text: str, stopwords: frozenset[str] = frozenset()) -> frozenset[str]:
