@@ -46,7 +46,7 @@ def _chunk(title: str, section: str) -> Chunk:
 
 def test_claiming_priority_asks_for_a_period_not_a_target() -> None:
     asked = read_intent("How long do we have to file in China and still claim priority?")
-    assert asked.kinds == {"time"}
+    assert asked.kinds == {"time", "period"}
 
 
 def test_english_asking_words_count_only_as_whole_words() -> None:

@@ -291,6 +291,18 @@ def test_asked_what_befalls_a_breach_the_penalty_article_answers_not_the_duty(
     assert ATTRIBUTES[[a.zh for a in ATTRIBUTES].index("法律责任")].holds.search("责令限期改正")
 
 
+def test_how_long_asks_a_length_of_time_that_a_term_without_one_does_not_state(
+    shipped_services: Services,
+) -> None:
+    assert "period" in read_intent("法律规定公示期是几天？").kinds
+    banned = shipped_services.assistant.ask(
+        "科研人员伪造科研成果被查处，会被禁止几年承担财政资金支持的科技活动？"
+    )
+    assert banned.abstained  # the law bans "一定期限内", for no stated number of years
+    appeal = shipped_services.assistant.ask("复审请求要在收到驳回通知后多少天内提？")
+    assert "三个月" in appeal.answer[:200]
+
+
 def test_a_short_part_leans_back_never_forward() -> None:
     def subject(text: str) -> list[str]:
         return [w for w in ("研究员", "兼职", "报酬", "股权", "期权", "激励") if w in text]

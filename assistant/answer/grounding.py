@@ -268,6 +268,7 @@ _KIND_LABELS = {
     "count": ("数量", "number"),
     "people": ("人数", "number of people"),
     "time": ("时间", "date or period"),
+    "period": ("期限", "period"),
     "figure": ("具体数字", "figure"),
     "target": ("目标", "target"),
     "doc_number": ("文号", "document number"),

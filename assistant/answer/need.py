@@ -22,7 +22,7 @@ from assistant.text.intent import FIGURE_CHOICE, Intent, Kind, asking_part, asks
 from assistant.text.vocabulary import Vocabulary, has_chinese, normalize
 
 # Kinds of answer specific enough that a passage lacking them cannot be the answer.
-SPECIFIC: tuple[Kind, ...] = ("money", "percent", "count", "people", "time")
+SPECIFIC: tuple[Kind, ...] = ("money", "percent", "count", "people", "period", "time")
 FOCUS_BOOST = 1.5  # a follow-up's new subject outweighs the carried question's words
 _TIMES = re.compile(r"前年|去年|今年|明年|本年|当年|上半年|下半年|年底|年初")
 _QUOTED_TITLE = re.compile(r"《([^》]{2,60})》")
@@ -358,6 +358,9 @@ def asked_kinds(need: Need) -> tuple[Kind, ...]:
         # "研发费用占销售收入的比例": 收入 names the base, the ask is a share.
         return ("percent",)
     specific = tuple(k for k in SPECIFIC if k in kinds)
+    if "period" in specific:
+        # "禁几年" asks how long: a date or "一定期限" says when, not how long.
+        specific = tuple(k for k in specific if k != "time")
     if specific:
         return specific
     if "figure" in kinds:

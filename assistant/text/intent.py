@@ -14,7 +14,9 @@ from typing import Literal
 
 from assistant.text.vocabulary import normalize
 
-Kind = Literal["figure", "money", "percent", "count", "people", "target", "time", "doc_number"]
+Kind = Literal[
+    "figure", "money", "percent", "count", "people", "target", "time", "period", "doc_number"
+]
 
 _NUMBER = r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十两百千万亿]+)"
 # An English word's edge: between a Latin letter and anything else. Unlike \b it holds beside
@@ -84,12 +86,21 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
     (
         "time",
         _asks(
-            r"什么时候|何时|哪天|哪一天|多久|期限|截止|几年|几月|日期|时限|时间要求|多长时间|"
+            r"什么时候|何时|哪天|哪一天|多久|期限|截止|几年|几月|几天|多少天|日期|时限|时间要求|多长时间|"
             # "when" asks at the start or before a verb, not as "when an employee invents".
             r"^\s*when\b|\bwhen (?:is|was|were|will|do|does|did|must|should|can|shall|may)\b|"
             r"\bhow long\b|\bhow (?:many|much) (?:years|months|days|weeks|time)\b|"
             r"\bnumber of (?:years|months|days|weeks)\b|\bdeadline\b|\bdate\b|"
             r"\b(?:within|by) (?:what|which) (?:time|date|period)\b|\btake effect\b"
+        ),
+    ),
+    (
+        # A length of time in units ("几年", "多少天"): "一定期限" or "之日起" states none.
+        "period",
+        _asks(
+            r"(?<!哪)几[年天日周]|(?<!哪)几个(?:月|工作日)|多少(?:年|天|日|周|个月|个工作日)|"
+            r"多久|多长时间|\bhow long\b|\bhow (?:many|much) (?:years|months|days|weeks|time)\b|"
+            r"\bnumber of (?:years|months|days|weeks)\b"
         ),
     ),
     ("doc_number", _asks(r"文号|发文字号|文件编号|\bdocument number\b")),
@@ -112,6 +123,9 @@ _HOLDS: dict[Kind, re.Pattern[str]] = {
         rf"(?<![上下每当同前后]){_NUMBER}\s*(?:年(?!度)|个月|月|日|天)(?:内|以内|之内)?|"
         r"之日起|期限|当年|次年|"
         r"\d{4}年\d{1,2}月"
+    ),
+    "period": re.compile(
+        rf"(?<![上下每当同前后]){_NUMBER}\s*(?:年(?!度)|个月|月|日|天|周|个工作日)"
     ),
     "doc_number": re.compile(r"〔\d{4}〕\d+号|\[\d{4}\]\d+号"),
 }
