@@ -297,6 +297,8 @@ def test_how_long_asks_a_length_of_time_that_a_term_without_one_does_not_state(
     assert "period" in read_intent("法律规定公示期是几天？").kinds
     assert "target" not in read_intent("今年终于赚钱了，之前的亏损最多能往后抵几年").kinds
     assert "target" in read_intent("今年要建几个孵化器").kinds
+    assert "target" not in read_intent("明年估计能盈利了，亏损最多能往后结转几年").kinds
+    assert "target" in read_intent("明年高企要达到多少家").kinds
     banned = shipped_services.assistant.ask(
         "科研人员伪造科研成果被查处，会被禁止几年承担财政资金支持的科技活动？"
     )

@@ -78,9 +78,9 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
     (
         "target",
         _asks(
-            r"目标|力争|争取|计划|打算|想做到|要做到|明年|"
-            # "今年要建几个" asks this year's aim; "今年赚钱了，亏损能抵几年" a length of time.
-            r"今年.*(?:要|多少(?![年天日周]|个月)|几(?![年天日周]|个月))|"
+            r"目标|力争|争取|计划|打算|想做到|要做到|"
+            # "今年要建几个" asks this year's aim; "明年能盈利了，亏损能抵几年" a length of time.
+            r"(?:今年|明年).*(?:要|多少(?![年天日周]|个月)|几(?![年天日周]|个月))|"
             # English words whole: "claim priority" asks no aim, "explain" no plan.
             r"\b(?:targets?|goals?|plans?|planned|aims?)\b"
         ),
