@@ -307,6 +307,16 @@ def test_how_long_asks_a_length_of_time_that_a_term_without_one_does_not_state(
     assert "三个月" in appeal.answer[:200]
 
 
+def test_a_text_naming_both_things_asked_to_choose_between_decides_neither(
+    shipped_services: Services,
+) -> None:
+    result = shipped_services.assistant.ask(
+        "我们40个人，营收2000万，按中小企业促进法是小型企业还是中型企业？"
+    )
+    assert result.abstained
+    assert "小型企业还是中型企业" in result.answer
+
+
 def test_a_short_part_leans_back_never_forward() -> None:
     def subject(text: str) -> list[str]:
         return [w for w in ("研究员", "兼职", "报酬", "股权", "期权", "激励") if w in text]

@@ -243,6 +243,14 @@ def _not_stated(need: Need, supports: list[Support]) -> Assessment:
             f"the documents do not state the {wanted_en} asked for ({subject}); "
             f"they state it only for {', '.join(siblings)}",
         )
+    if need.choices and not any(s.figures_ok for s in supports if s.coverage > 0):
+        first, second = need.choices
+        return Assessment(
+            "abstain",
+            supports,
+            f"现有文件未载明所问情形属于{first}还是{second}，只是并列提到两者",
+            f"the documents do not state whether it is {first} or {second}; they name both",
+        )
     if need.figures and not any(s.figures_ok for s in supports if s.coverage > 0):
         # The asker's figure is not repeated: said back, it would read as the documents'.
         return Assessment(

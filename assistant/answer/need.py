@@ -79,6 +79,7 @@ class Need:
     attributes: tuple[Attribute, ...] = ()
     figures: tuple[str, ...] = ()  # figures the asker states ("是100%吗"): a text must hold them
     alternatives: tuple[str, ...] = ()  # figures offered as a choice: a text must hold one
+    choices: tuple[str, ...] = ()  # words offered as a choice ("小型企业还是中型企业")
     places: tuple[tuple[str, ...], ...] = ()  # places named in the question (their names)
     titles: tuple[str, ...] = ()  # documents named in 《》
     off_topic: bool = False
@@ -271,6 +272,7 @@ def read_need(
         attributes=attributes,
         figures=_asked_figures(q),
         alternatives=alternatives,
+        choices=() if alternatives else _choices(asked_text),
         places=named,
         siblings=frozenset(n for n in names if n not in terms),
         names=tuple(n for n in terms if n in names),
@@ -304,6 +306,22 @@ def _alternatives(question: str) -> tuple[str, ...]:
     return tuple(
         g.strip() if g.strip().endswith("%") else f"{g.strip()}{unit}" for g in choice.groups()
     )
+
+
+def _choices(question: str) -> tuple[str, ...]:
+    """The two things a question asks to choose between ("算小型企业还是中型企业"): the
+    words after 还是, and as many characters before it, since the two are said alike."""
+    m = _CHOICE.search(question)
+    if not m or len(m.group(1)) < len(m.group(2)):
+        return ()
+    second = m.group(2)
+    first = m.group(1)[-len(second) :]
+    return (first, second) if first != second else ()
+
+
+_CHOICE = re.compile(
+    r"([\u4e00-\u9fff]+)还是([\u4e00-\u9fff]{2,6}?)(?:呢|啊|吧)?(?=[，,。？?；;]|$)"
+)
 
 
 def _denied_figures(question: str) -> tuple[str, ...]:

@@ -404,7 +404,8 @@ def assess_sentence(
         kind_ok,
         attributes_ok=all(a.holds.search(text) for a in need.attributes),
         figures_ok=all(_figure_number(f) in whole for f in need.figures)
-        and (not need.alternatives or any(_figure_number(f) in whole for f in need.alternatives)),
+        and (not need.alternatives or any(_figure_number(f) in whole for f in need.alternatives))
+        and _decides(need, text),
         focus=focus,
         terms=frozenset(t.word for t in present),
         subject_ok=_subject_ok(
@@ -565,6 +566,16 @@ def _context_ok(
     mentioned = set(re.findall(r"(?:19|20)\d{2}(?=年)", f"{heading} {text}"))
     years_ok = not years or not mentioned or bool(years & mentioned)
     return places_ok and years_ok
+
+
+def _decides(need: Need, text: str) -> bool:
+    """False when a text names both things asked to choose between with no figure to tell
+    them apart: "包括中型企业、小型企业和微型企业" decides nothing."""
+    if not need.choices:
+        return True
+    forms = {t.word: t.forms for t in need.terms}
+    named = [c for c in need.choices if any(f in text for f in forms.get(c, (c,)))]
+    return len(named) < len(need.choices) or holds("figure", text)
 
 
 def _figure_number(figure: str) -> str:
