@@ -307,6 +307,12 @@ def test_how_long_asks_a_length_of_time_that_a_term_without_one_does_not_state(
     assert "三个月" in appeal.answer[:200]
 
 
+def test_asking_whether_a_figure_is_written_asks_the_figure(shipped_services: Services) -> None:
+    assert "figure" in read_intent("专利法里有写具体数吗").kinds
+    result = shipped_services.assistant.ask("专利的年费每年交多少钱？法律上有规定具体金额吗？")
+    assert result.abstained  # 第四十三条 says a fee is paid, not how much
+
+
 def test_a_text_naming_both_things_asked_to_choose_between_decides_neither(
     shipped_services: Services,
 ) -> None:

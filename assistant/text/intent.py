@@ -34,7 +34,8 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
     (
         "figure",
         _asks(
-            r"多少|(?<!哪)几[个家项次年人]|几成|多大|多高|数量|\bhow (?:many|much)\b|\bwhat share\b|"
+            r"多少|(?<!哪)几[个家项次年人]|几成|多大|多高|数量|具体(?:的)?(?:数|数字|数额|金额)|"
+            r"\bhow (?:many|much)\b|\bwhat share\b|"
             r"\bwhat (?:percentage|proportion|rate|amount)\b|\btotal\b|"
             r"\b(?:largest|biggest|highest|maximum|max|most|minimum|lowest|smallest)\b"
             r"(?! of\b).{0,24}\b(?:amount|sum|loan|subsidy|grant|award|reward|credit|funding|"
@@ -200,7 +201,11 @@ def asking_part(question: str) -> str:
 
 # "按认缴还是实缴比例来分" asks which of two, not a figure: its answer names one of them.
 _CHOICE = re.compile(r"[^，,；;。？?]还是[^，,；;。？?]")
-_HOW_MUCH = re.compile(r"多少|(?<!哪)几[家个项人次年月天批成折]|\bhow (?:many|much)\b")
+# "有写具体数吗" asks whether a figure is stated: it asks the figure.
+_HOW_MUCH = re.compile(
+    r"多少|(?<!哪)几[家个项人次年月天批成折]|具体(?:的)?(?:数|数字|数额|金额)|"
+    r"\bhow (?:many|much)\b"
+)
 # Asking whether, in any of its forms.
 _WHETHER = re.compile(
     r"会不会|是否|要不要|能不能|可不可以|是不是|有没有|算不算|用不用|需不需要|(?:吗|么|嘛)\s*$"
