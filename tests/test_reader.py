@@ -313,6 +313,17 @@ def test_asking_whether_a_figure_is_written_asks_the_figure(shipped_services: Se
     assert result.abstained  # 第四十三条 says a fee is paid, not how much
 
 
+def test_a_statutory_term_of_a_law_not_indexed_is_said_to_be_uncovered(
+    shipped_services: Services, foreign_services: Services
+) -> None:
+    # 所得税 is the shipped documents' word; 个人所得税 is the 个人所得税法's, which they lack.
+    asked = "科研人员拿到的成果转化奖励，个人所得税怎么算？"
+    result = shipped_services.assistant.ask(asked)
+    assert result.abstained
+    assert "未涉及个人所得税" in result.answer
+    assert not foreign_services.assistant.ask("员工年终奖的个人所得税怎么算？").abstained
+
+
 def test_a_text_naming_both_things_asked_to_choose_between_decides_neither(
     shipped_services: Services,
 ) -> None:

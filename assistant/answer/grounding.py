@@ -184,6 +184,13 @@ def _uncovered(
         for p in unknown_places(need.question, corpus_has)
         if p not in home.district and p not in foreign
     ]
+    if need.unheard and not foreign:
+        return Assessment(
+            "abstain",
+            supports,
+            f"现有文件未涉及{'、'.join(need.unheard)}",
+            f"the documents do not cover {', '.join(need.unheard)}",
+        )
     if foreign:
         held = f"（收录的是{indexed}）" if indexed else ""
         return Assessment(

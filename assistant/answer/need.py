@@ -80,6 +80,7 @@ class Need:
     figures: tuple[str, ...] = ()  # figures the asker states ("是100%吗"): a text must hold them
     alternatives: tuple[str, ...] = ()  # figures offered as a choice: a text must hold one
     choices: tuple[str, ...] = ()  # words offered as a choice ("小型企业还是中型企业")
+    unheard: tuple[str, ...] = ()  # terms of art asked about that no indexed text holds
     places: tuple[tuple[str, ...], ...] = ()  # places named in the question (their names)
     titles: tuple[str, ...] = ()  # documents named in 《》
     off_topic: bool = False
@@ -265,6 +266,7 @@ def read_need(
                     forms = (u, *others)
                     w = max((weight_of(f) for f in forms), default=0.0) or unknown_weight
                     terms[u] = Term(u, forms, w)
+    statutory = {t for w in vocab.wordings for t in w.statutory}
     return Need(
         question=q,
         intent=read_intent(question),
@@ -273,6 +275,15 @@ def read_need(
         figures=_asked_figures(q),
         alternatives=alternatives,
         choices=() if alternatives else _choices(asked_text),
+        # "个人所得税" asked of documents on 企业所得税: a statutory term the documents never
+        # write is of a law they do not hold, though its pieces (所得税) are theirs.
+        unheard=()
+        if english
+        else tuple(
+            t.word
+            for t in terms.values()
+            if t.word in statutory and not any(corpus_has(f) for f in t.forms)
+        ),
         places=named,
         siblings=frozenset(n for n in names if n not in terms),
         names=tuple(n for n in terms if n in names),
