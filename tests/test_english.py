@@ -74,6 +74,8 @@ def test_a_verb_and_its_particle_meet_the_glossary_only_together() -> None:
 
     assert "apply for" in touched("Which subsidies can we apply for?")
     assert "apply for" not in touched("Which tax rate applies to us, for this year?")
+    assert "who owns" not in touched("Can a foreign firm set up its own R&D institution?")
+    assert "who owns" in touched("Who owns the patent when an employee invents something?")
     assert "high and new technology enterprise" in touched(
         "We just obtained High and New Technology Enterprise status."
     )

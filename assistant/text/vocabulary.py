@@ -221,9 +221,11 @@ class Vocabulary:
         return out
 
     def _phrasal(self, term: str) -> bool:
-        """True for a verb and its particle ("apply for", "belongs to"): said only together."""
+        """True for a verb with its particle or its asking word ("apply for", "who owns"):
+        said only together, as "applies to" is no "apply for" and "its own" no "who owns"."""
         order = self._english_order.get(term, ())
-        return len(order) > 1 and order[-1] not in self._english_terms[term]
+        words = self._english_terms[term]
+        return len(order) > 1 and (order[-1] not in words or order[0] not in words)
 
     def _mentions(self, query: str, words: frozenset[str], term: str) -> bool:
         needed = self._english_terms.get(term)
