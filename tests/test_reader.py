@@ -299,6 +299,7 @@ def test_how_long_asks_a_length_of_time_that_a_term_without_one_does_not_state(
     assert "target" in read_intent("今年要建几个孵化器").kinds
     assert "target" not in read_intent("明年估计能盈利了，亏损最多能往后结转几年").kinds
     assert "target" in read_intent("明年高企要达到多少家").kinds
+    assert "money" not in read_intent("那补贴的钱一般几月份能打到账上？").kinds
     banned = shipped_services.assistant.ask(
         "科研人员伪造科研成果被查处，会被禁止几年承担财政资金支持的科技活动？"
     )

@@ -199,7 +199,13 @@ NOT_SUBJECTS = frozenset(
 # Requests outside policy documents altogether.
 OFF_TOPIC = re.compile(
     r"天气|气温|下雨|下雪|写(?:一)?首|作诗|诗歌|对联|笑话|股票|股价|炒股|彩票|菜谱|做菜|星座|算命|"
-    r"翻译成|电影|weather|poem|joke|stock (?:price|tip)|lottery|recipe|horoscope"
+    r"翻译成|电影|weather|poem|joke|stock (?:price|tip)|lottery|recipe|horoscope|"
+    # Attempts to rewrite the assistant's rules ask nothing of the documents: they get the
+    # scope reply, never a quote that might read as the confirmation demanded.
+    r"(?:忽略|无视|忘掉|忘记)[^。？?]{0,10}(?:规则|指令|指示|设定|提示|要求|限制)|"
+    r"你现在(?:是|扮演|作为|的身份)|你(?:来)?扮演|系统提示词|提示词原样|"
+    r"ignore (?:all |any |the |your )?(?:previous |prior |above )?(?:instructions|rules|prompts?)|"
+    r"you are now|system prompt|jailbreak"
 )
 
 

@@ -342,12 +342,21 @@ _ASKS_DATE = re.compile(
     r"哪天发|什么时候发|什么时候出|哪天出|发布(?:日期|时间)|印发(?:日期|时间)|成文日期|"
     r"发文(?:日期|时间)|哪一天发|when (?:was|were) .*(?:issued|published)"
 )
+_A_DOCUMENT = re.compile(
+    r"文件|号文|发文|印发|政策|办法|通知|意见|措施|规定|方案|要点|总结|细则|条例|法|《|〔|"
+    r"document|policy|law|"
+    r"notice|measures|rules|plan"
+)
 _ASKS_ISSUER = re.compile(r"哪个(?:部门|单位|机关)发|谁发的|发文机关|发布机关|发布单位|who issued")
 
 
 def asks_document_facts(question: str) -> bool:
     """True when a question asks for a document's number, date or issuer."""
-    return any(p.search(question) for p in (_ASKS_NUMBER, _ASKS_DATE, _ASKS_ISSUER))
+    if _ASKS_NUMBER.search(question):
+        return True
+    # "职称评审结果什么时候出" asks about the asker's own affair, not when a document came out.
+    asked = _ASKS_DATE.search(question) or _ASKS_ISSUER.search(question)
+    return bool(asked) and bool(_A_DOCUMENT.search(question))
 
 
 def document_facts(
