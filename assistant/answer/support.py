@@ -216,9 +216,9 @@ WEIGHTS: dict[str, float] = {
     "attributes": 0.3,
     "figures": 0.2,
     "documents": 0.3,
-    "form": 0.3,
-    "standing": 0.2,
-    "similarity": 2.0,
+    "form": 0.1,
+    "standing": 0.5,
+    "similarity": 5.0,
     "bracket": 1.0,
 }
 
