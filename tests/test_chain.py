@@ -205,6 +205,14 @@ def test_when_the_askers_own_affair_comes_out_is_no_documents_date(assistant: As
     assert "2025-01-16" in document.answer
 
 
+def test_a_document_only_mentioned_is_recognized_without_its_title_marks(
+    assistant: Assistant,
+) -> None:
+    result = assistant.ask("张江高新区青浦园2025-2026年改革创新发展行动方案对入驻企业有什么奖励？")
+    assert result.abstained and result.citations == ()
+    assert "《张江高新区青浦园改革创新发展行动方案(2025-2026年)》的正文未收录" in result.answer
+
+
 def test_a_document_only_mentioned_is_said_to_be_missing(assistant: Assistant) -> None:
     result = assistant.ask("《青浦区关于高新技术企业补贴的实施办法》里首次认定补贴标准是多少？")
     assert result.abstained and result.citations == ()

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from assistant.answer.aspects import NOWHERE, Home
-from assistant.answer.names import as_mentioned, same_title
+from assistant.answer.names import as_mentioned, same_title, titles_named_bare
 from assistant.answer.need import Need, asked_kinds
 from assistant.answer.places import EMPTY, Gazetteer, unknown_places
 from assistant.answer.support import (
@@ -200,7 +200,8 @@ def _uncovered(
             f"the documents do not cover {', '.join(foreign)}"
             + (f" (they are: {indexed})" if indexed else ""),
         )
-    missing = [t for t in need.titles if not any(same_title(t, k) for k in known_titles)]
+    asked_titles = [*need.titles, *titles_named_bare(need.question, mentioned_titles)]
+    missing = [t for t in asked_titles if not any(same_title(t, k) for k in known_titles)]
     if not missing:
         return None
     # A title is named as the documents spell it, and only when they name it: the asker's

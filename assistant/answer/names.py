@@ -97,3 +97,19 @@ def as_mentioned(asked: str, mentioned: Sequence[str]) -> list[str]:
     a = normalize(asked)
     same = [m for m in mentioned if normalize(m) == a]
     return same or [m for m in mentioned if a in normalize(m)][:_MAX_NAMED]
+
+
+_NOT_TITLE_WORDS = re.compile(r"[\d\s\-－—~～至年()（）“”\"'《》,，、]|中华人民共和国")
+MIN_BARE_TITLE = 8  # characters a title must keep, bare, to be recognized without its 《》
+
+
+def titles_named_bare(question: str, mentioned: Sequence[str]) -> list[str]:
+    """The mentioned titles a question names without 《》 ("张江高新区青浦园2025-2026年改革
+    创新发展行动方案"): equal once years, numbers, brackets and quotes are left out of both."""
+    asked = _NOT_TITLE_WORDS.sub("", normalize(question))
+    out = []
+    for title in mentioned:
+        bare = _NOT_TITLE_WORDS.sub("", normalize(title))
+        if len(bare) >= MIN_BARE_TITLE and bare in asked:
+            out.append(title)
+    return out
