@@ -71,6 +71,12 @@ def test_a_few_words_of_an_enumeration_are_quoted_with_their_neighbours(
     assert quotes and all(len(q) >= 12 for q in quotes)
 
 
+def test_asking_which_person_to_contact_asks_for_the_office() -> None:
+    office = ATTRIBUTES[[a.zh for a in ATTRIBUTES].index("联系部门")]
+    assert office.asks.search("具体找区里哪位老师对接？")
+    assert office.asks.search("对接人是谁")
+
+
 def test_where_to_apply_and_what_one_recipient_gets_are_attributes_of_their_own() -> None:
     def asked(question: str) -> list[str]:
         return [a.zh for a in ATTRIBUTES if a.asks.search(question)]

@@ -172,6 +172,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
         "office to contact",
         re.compile(
             r"(?:哪个|哪家|什么)(?:科室|部门|处室|单位)(?!发)|找谁|联系部门|主管部门|"
+            r"哪位(?:老师|领导|工作人员|同志)?|对接人|联系人|"
             r"which (?:office|department)|who (?:do|should) we (?:contact|ask)"
         ),
         re.compile(r"联系部门|联系人|[科处室局委办中心][:：，,]|负责|受理"),
