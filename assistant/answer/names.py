@@ -99,14 +99,16 @@ def as_mentioned(asked: str, mentioned: Sequence[str]) -> list[str]:
     return same or [m for m in mentioned if a in normalize(m)][:_MAX_NAMED]
 
 
+_QUOTED = re.compile(r"《[^》]*》")
 _NOT_TITLE_WORDS = re.compile(r"[\d\s\-－—~～至年()（）“”\"'《》,，、]|中华人民共和国")
 MIN_BARE_TITLE = 8  # characters a title must keep, bare, to be recognized without its 《》
 
 
 def titles_named_bare(question: str, mentioned: Sequence[str]) -> list[str]:
-    """The mentioned titles a question names without 《》 ("张江高新区青浦园2025-2026年改革
-    创新发展行动方案"): equal once years, numbers, brackets and quotes are left out of both."""
-    asked = _NOT_TITLE_WORDS.sub("", normalize(question))
+    """The mentioned titles a question names without 《》 ("高新区某园2025-2026年改革创新发展
+    行动方案" for 《高新区某园改革创新发展行动方案(2025-2026年)》): equal once years, numbers,
+    brackets and quotes are left out of both. What the asker puts in 《》 is read as written."""
+    asked = _NOT_TITLE_WORDS.sub("", _QUOTED.sub("，", normalize(question)))
     out = []
     for title in mentioned:
         bare = _NOT_TITLE_WORDS.sub("", normalize(title))
