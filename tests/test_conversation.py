@@ -138,3 +138,9 @@ def test_resolve_history_reads_only_user_turns() -> None:
 )
 def test_markup_is_read_out_of_a_turn(text: str, expected: str) -> None:
     assert without_markup(text) == expected
+
+
+def test_a_first_sentence_ending_in_呢_leans_back_though_another_follows() -> None:
+    resolved = condense("履约贷的呢？也是按年算吗？", ["微贷通的期限多长？"], subject_words)
+    assert "微贷通" in resolved.text and "履约贷" in resolved.text
+    assert resolved.focus == ("履约贷",)

@@ -29,7 +29,8 @@ _TOPIC_CHANGE = re.compile(
 )
 _LEANS = re.compile(
     r"^(?:那么?|那如果|如果是?|要是|假如|其中|它们?|这个|这种|这类|该|此外|还有|另外|同样|"
-    r"and\b|what about|how about|and what|also\b)|呢[?？]?\s*$|我们这种|这种情况|这类企业|这样的企业"
+    r"and\b|what about|how about|and what|also\b)|呢[?？]?\s*$|^[^，,。？?]{1,12}呢[?？]|"
+    r"我们这种|这种情况|这类企业|这样的企业"
 )
 _ASKS = re.compile(
     r"吗|多少|什么|哪些|哪个|怎么|如何|是否|几[家个项人次年]|有没有|能不能|(?<!呢)[?？]$"
