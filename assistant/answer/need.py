@@ -80,7 +80,7 @@ class Need:
     figures: tuple[str, ...] = ()  # figures the asker states ("是100%吗"): a text must hold them
     alternatives: tuple[str, ...] = ()  # figures offered as a choice: a text must hold one
     choices: tuple[str, ...] = ()  # words offered as a choice ("小型企业还是中型企业")
-    unheard: tuple[str, ...] = ()  # terms of art asked about that no indexed text holds
+    unheard: tuple[str, ...] = ()  # statutory terms asked about that no indexed text holds
     places: tuple[tuple[str, ...], ...] = ()  # places named in the question (their names)
     titles: tuple[str, ...] = ()  # documents named in 《》
     off_topic: bool = False

@@ -72,12 +72,15 @@ def question_parts(question: str, subject_words: Callable[[str], list[str]]) -> 
     prefix = "".join(shared)
     opening_names = bool(prefix and subject_words(prefix))
 
+    def leaned_on(i: int) -> int | None:
+        """The nearest part before the i-th that names something."""
+        return next((j for j in reversed(range(i)) if own[j]), None)
+
     def carried_for(i: int) -> str:
-        earlier = [j for j in range(i) if own[j]]
-        if earlier:
+        j = leaned_on(i)
+        if j is not None:
             # A document named by its title is carried whole: its words apart name no document.
-            titles = _TITLE.findall(texts[earlier[-1]])
-            return " ".join(titles or own[earlier[-1]])
+            return " ".join(_TITLE.findall(texts[j]) or own[j])
         if opening_names or i == richest or own[i]:
             return ""  # a first part naming a subject of its own keeps it
         return " ".join(own[richest])
@@ -90,11 +93,10 @@ def question_parts(question: str, subject_words: Callable[[str], list[str]]) -> 
     for i, text in enumerate(texts):
         carried = carried_for(i)
         lacking = bool(carried) and not standing[i]
-        if lacking and not asked_in(text):
+        j = leaned_on(i)
+        if lacking and j is not None and not asked_in(text):
             # "利率多少？比普通贷款低多少": the leaning part asks the same attribute again.
-            earlier = [j for j in range(i) if own[j]]
-            if earlier:
-                carried = " ".join((carried, *dict.fromkeys(asked_in(texts[earlier[-1]]))))
+            carried = " ".join((carried, *dict.fromkeys(asked_in(texts[j]))))
         # Such a part is also asked at the time an earlier part named ("去年…多少个，结算资金
         # 多少"); a part standing on its own keeps its own time, or none.
         named = _TIME.search(text) or _TIME.search(prefix)
