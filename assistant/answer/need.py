@@ -266,7 +266,6 @@ def read_need(
                     forms = (u, *others)
                     w = max((weight_of(f) for f in forms), default=0.0) or unknown_weight
                     terms[u] = Term(u, forms, w)
-    statutory = {t for w in vocab.wordings for t in w.statutory}
     return Need(
         question=q,
         intent=read_intent(question),
@@ -282,7 +281,7 @@ def read_need(
         else tuple(
             t.word
             for t in terms.values()
-            if t.word in statutory and not any(corpus_has(f) for f in t.forms)
+            if t.word in vocab.statutory and not any(corpus_has(f) for f in t.forms)
         ),
         places=named,
         siblings=frozenset(n for n in names if n not in terms),
@@ -322,7 +321,7 @@ def _alternatives(question: str) -> tuple[str, ...]:
 def _choices(question: str) -> tuple[str, ...]:
     """The two things a question asks to choose between ("算小型企业还是中型企业"): the
     words after 还是, and as many characters before it, since the two are said alike."""
-    m = _CHOICE.search(question)
+    m = _TWO_THINGS.search(question)
     if not m or len(m.group(1)) < len(m.group(2)):
         return ()
     second = m.group(2)
@@ -330,7 +329,7 @@ def _choices(question: str) -> tuple[str, ...]:
     return (first, second) if first != second else ()
 
 
-_CHOICE = re.compile(
+_TWO_THINGS = re.compile(
     r"([\u4e00-\u9fff]+)还是([\u4e00-\u9fff]{2,6}?)(?:呢|啊|吧)?(?=[，,。？?；;]|$)"
 )
 

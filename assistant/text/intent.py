@@ -90,11 +90,11 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
     (
         "time",
         _asks(
-            r"什么时候|何时|哪天|哪一天|多久|期限|截止|几年|几月|几天|多少天|日期|时限|时间要求|多长时间|"
+            # A length of time ("几年", "how long") is asked as a "period", which is a time too.
+            r"什么时候|何时|哪天|哪一天|期限|截止|几月|日期|时限|时间要求|"
             # "when" asks at the start or before a verb, not as "when an employee invents".
             r"^\s*when\b|\bwhen (?:is|was|were|will|do|does|did|must|should|can|shall|may)\b|"
-            r"\bhow long\b|\bhow (?:many|much) (?:years|months|days|weeks|time)\b|"
-            r"\bnumber of (?:years|months|days|weeks)\b|\bdeadline\b|\bdate\b|"
+            r"\bdeadline\b|\bdate\b|"
             r"\b(?:within|by) (?:what|which) (?:time|date|period)\b|\btake effect\b"
         ),
     ),
@@ -110,6 +110,8 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
     ("doc_number", _asks(r"文号|发文字号|文件编号|\bdocument number\b")),
 ]
 
+# A length of time in units; "上一年度", "每一年" name a period, not a time limit or a date.
+_LENGTH = rf"(?<![上下每当同前后]){_NUMBER}\s*(?:年(?!度)|个月|月|日|天|周|个工作日)"
 # What a passage holds, per kind of answer.
 _HOLDS: dict[Kind, re.Pattern[str]] = {
     "figure": re.compile(
@@ -122,15 +124,8 @@ _HOLDS: dict[Kind, re.Pattern[str]] = {
     "count": re.compile(rf"{_NUMBER}\s*(?:家|项|个(?!月|小时|工作日)|批|场|所|座)"),
     "people": re.compile(rf"{_NUMBER}\s*(?:万)?(?:人次|人)"),
     "target": re.compile(r"力争|争取|目标|达到|年内|全年.{0,6}达"),
-    # "上一年度", "每一年" name a period, not a time limit or a date.
-    "time": re.compile(
-        rf"(?<![上下每当同前后]){_NUMBER}\s*(?:年(?!度)|个月|月|日|天)(?:内|以内|之内)?|"
-        r"之日起|期限|当年|次年|"
-        r"\d{4}年\d{1,2}月"
-    ),
-    "period": re.compile(
-        rf"(?<![上下每当同前后]){_NUMBER}\s*(?:年(?!度)|个月|月|日|天|周|个工作日)"
-    ),
+    "time": re.compile(rf"{_LENGTH}|之日起|期限|当年|次年|\d{{4}}年\d{{1,2}}月"),
+    "period": re.compile(_LENGTH),
     "doc_number": re.compile(r"〔\d{4}〕\d+号|\[\d{4}\]\d+号"),
 }
 
@@ -221,6 +216,8 @@ def read_intent(question: str) -> Intent:
     """What kinds of answer the question asks for."""
     q = asking_part(question)
     kinds = frozenset(kind for kind, pattern in _ASKS if pattern.search(q))
+    if "period" in kinds:
+        kinds |= {"time"}  # how long is a question of time
     choice = FIGURE_CHOICE.search(q)
     if choice:
         kinds = kinds | {"percent" if "%" in choice.group(0) else "figure"}

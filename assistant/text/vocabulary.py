@@ -115,6 +115,8 @@ class Vocabulary:
     terms_of_art: frozenset[str] = frozenset()  # the lexicon's, synonym table's and site's words
     _english_terms: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False)
     _english_order: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+    # The laws' own terms the wordings stand for (个人所得税, 解除劳动合同), all of them.
+    statutory: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # An English term's content words, worked out once: every question checks all groups.
@@ -128,6 +130,8 @@ class Vocabulary:
         # With its small words: "apply for" is said only where "for" follows "apply".
         order = {t: _stem_sequence(t) for t in english}
         object.__setattr__(self, "_english_order", order)
+        statutory = frozenset(t for w in self.wordings for t in w.statutory)
+        object.__setattr__(self, "statutory", statutory)
 
     def tokens(self, text: str) -> list[str]:
         """Search tokens of a text: jieba's fine-grained words, without stop words.
