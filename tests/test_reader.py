@@ -14,7 +14,8 @@ import pytest
 
 from assistant.answer.aspects import ATTRIBUTES
 from assistant.answer.brackets import brackets, degree_fit, denied_degrees, fit, number, stated
-from assistant.answer.names import classified_names
+from assistant.answer.names import classified_names, sibling_named
+from assistant.answer.need import Need, Term
 from assistant.answer.parts import question_parts
 from assistant.answer.places import Gazetteer, leading_places, unknown_places
 from assistant.answer.support import Span, item_stem, opening_of_paragraph
@@ -210,6 +211,35 @@ def test_what_lies_beyond_an_unstated_threshold_is_unstated_too(
     )
     assert result.abstained
     assert "12％" not in result.answer
+
+
+def test_a_clause_listing_the_asked_thing_beside_another_is_about_both(
+    shipped_services: Services,
+) -> None:
+    # "申请人自发明或者实用新型在外国第一次提出专利申请之日起十二个月内…": 实用新型 is
+    # listed beside 发明 (the law's word for 发明专利), not named instead of it; and a named
+    # country is a 外国 to the law.
+    for question in (
+        "发明专利我们先在德国申请了，回国内再申请想要求优先权，最晚多久得提？",
+        "Our parent company filed an invention patent application in Japan. "
+        "How long do we have to file in China and still claim priority?",
+    ):
+        result = shipped_services.assistant.ask(question)
+        assert not result.abstained
+        assert "第二十九条" in _lead(result.answer), question
+        assert "十二个月" in _lead(result.answer), question
+
+
+def test_a_name_listed_beside_the_asked_one_is_no_sibling() -> None:
+    question = "发明专利的优先权期限"
+    need = Need(
+        question=question,
+        intent=read_intent(question),
+        terms=(Term("发明专利", ("发明专利",), 1.0),),
+        entities=frozenset({"发明专利", "实用新型"}),
+    )
+    assert sibling_named("自发明或者实用新型在外国第一次提出专利申请之日起十二个月内", need) == ""
+    assert sibling_named("实用新型专利权的期限为十年", need) == "实用新型"
 
 
 def test_a_share_is_not_answered_by_a_tax_rate(shipped_services: Services) -> None:

@@ -32,10 +32,27 @@ def sibling_named(clause: str, need: Need) -> str:
         (
             e
             for e in (*sorted(need.siblings), *sorted(need.entities))
-            if e in clause and not any(e in a or a in e for a in asked)
+            if e in clause
+            and not any(e in a or a in e for a in asked)
+            and not _listed_with_asked(e, clause, asked)
         ),
         "",
     )
+
+
+_JOINED = "或者|或|和|及|以及|与|、"
+_HEAD = 2  # characters of an asked name that the law writes alone (发明 for 发明专利)
+
+
+def _listed_with_asked(name: str, clause: str, asked: set[str]) -> bool:
+    """True when a clause lists the name beside the asked thing ("发明或者实用新型" asked of
+    发明专利): what it says holds for both, so the name is no sibling. The law often writes
+    a named thing by its head alone (发明 for 发明专利)."""
+    heads = {a[:_HEAD] for a in asked if len(a) > _HEAD}
+    e = re.escape(name)
+    before = (m.group(1) for m in re.finditer(rf"(\w{{{_HEAD}}})(?:{_JOINED}){e}", clause))
+    after = (m.group(1) for m in re.finditer(rf"{e}(?:{_JOINED})(\w{{{_HEAD}}})", clause))
+    return any(word in heads for word in (*before, *after))
 
 
 _QUOTED_NAME = re.compile(r"[“\"]([\u4e00-\u9fffA-Za-z0-9+]{2,12})[”\"]")
