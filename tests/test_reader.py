@@ -19,7 +19,7 @@ from assistant.answer.need import Need, Term
 from assistant.answer.parts import question_parts
 from assistant.answer.places import Gazetteer, leading_places, unknown_places
 from assistant.answer.support import Span, item_stem, opening_of_paragraph
-from assistant.models import Chunk
+from assistant.models import Chunk, Message
 from assistant.search.similarity import SentenceSimilarity
 from assistant.serve.runtime import Services
 from assistant.text.intent import read_intent
@@ -326,6 +326,23 @@ def test_asked_what_befalls_a_breach_the_penalty_article_answers_not_the_duty(
     result = shipped_services.assistant.ask("单位把职务科技成果私下转让出去了，职工会被怎么处理？")
     assert "第五十一条" in result.answer[:60]
     assert ATTRIBUTES[[a.zh for a in ATTRIBUTES].index("法律责任")].holds.search("责令限期改正")
+
+
+def test_asked_what_follows_a_failure_the_rule_on_that_failure_answers_not_the_duty(
+    shipped_services: Services,
+) -> None:
+    # "企业应当公开…" states the duty and "…未依照本法规定对…企业标准进行编号的" rules on
+    # another failure; "企业未依照本法规定公开其执行的标准的，由…责令限期改正" answers.
+    result = shipped_services.assistant.ask(
+        "要是一直不公开呢，会怎么样？",
+        [Message("user", "企业自己定的标准，按法律要公开哪些内容？")],
+    )
+    assert not result.abstained
+    assert "第三十八条" in result.answer[:60]
+    assert "责令限期改正" in _lead(result.answer)
+    consequence = ATTRIBUTES[[a.zh for a in ATTRIBUTES].index("不履行的后果")]
+    assert consequence.asking_spans("那如果我们一直没公开呢，会怎么样？")
+    assert not consequence.asking_spans("这个政策出台后会怎么样？")
 
 
 def test_how_long_asks_a_length_of_time_that_a_term_without_one_does_not_state(

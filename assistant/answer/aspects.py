@@ -41,6 +41,8 @@ class Attribute:
         return spans
 
 
+FAILURE = "不履行的后果"  # what follows a failure to act: asked of the failed action
+
 ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute(
         "联系电话",
@@ -165,6 +167,21 @@ ATTRIBUTES: tuple[Attribute, ...] = (
         re.compile(
             r"责令|罚款|处罚|处分|没收|吊销|撤销|追究|赔偿|处以|警告|通报|依法给予|"
             r"承担[^。；]{0,10}责任|禁止[^。；]{0,20}(?:承担|参与|申请)"
+        ),
+    ),
+    Attribute(
+        FAILURE,
+        "consequence of a failure",
+        # "一直没公开会怎么样", "专利搁着不用有什么后果": what follows a failure to act. A
+        # sanction answers it, or a rule on that failure ("…未…公开…的，由…", "在合理期限内
+        # 没有实施…的，国家可以…"); the duty itself ("企业应当公开…") does not.
+        re.compile(
+            r"(?:没|不|未)[^。？?]{0,14}(?P<ask>会怎(?:么|样)(?:样)?|(?:有|会有|是)什么(?:后果|影响)|"
+            r"后果|会不会有(?:事|问题|麻烦))|what happens if|consequences? (?:of|if)"
+        ),
+        re.compile(
+            r"责令|罚款|处罚|处分|没收|吊销|撤销|追究|赔偿|处以|警告|通报|依法给予|"
+            r"承担[^。；]{0,10}责任|(?:未|没有|不|逾期)[^。；，：]{0,20}的[，,]"
         ),
     ),
     Attribute(

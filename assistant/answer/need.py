@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from assistant.answer import brackets
 from assistant.answer.aspects import (
     ATTRIBUTES,
+    FAILURE,
     NOT_SUBJECTS,
     OFF_TOPIC,
     Attribute,
@@ -103,6 +104,22 @@ class Need:
     @property
     def total_weight(self) -> float:
         return sum(t.weight for t in self.terms) or 1.0
+
+    @property
+    def failed(self) -> tuple[Term, ...]:
+        """The actions the asker says were not done ("一直没在平台上公开" → 公开), when what
+        follows from the failure is asked: a rule on that failure is about the question's
+        subject, whatever else it names."""
+        if not any(a.zh == FAILURE for a in self.attributes):
+            return ()
+        return tuple(
+            t
+            for t in self.terms
+            if any(
+                re.search(rf"[没不未][^，,。？?]{{0,6}}{re.escape(f)}", self.question)
+                for f in t.forms
+            )
+        )
 
     @property
     def asks_documents(self) -> bool:

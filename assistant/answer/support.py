@@ -413,7 +413,8 @@ def assess_sentence(
             telling,
             [*present, *in_heading, *in_article, *in_title, *in_opening],
             coverage,
-        ),
+        )
+        or _rules_on_failure(need, text),
         sibling=_sibling(need, f"{heading} {opening} {lead_in} {text}") or clause_sibling,
         bracket=min(
             brackets.fit(need.stated, f"{lead_in}{text}") if need.stated else 0,
@@ -526,6 +527,16 @@ def _sibling(need: Need, context: str) -> str:
     if not need.names or any(n in context for n in need.names):
         return ""
     return next((n for n in sorted(need.siblings) if n in context), "")
+
+
+def _rules_on_failure(need: Need, text: str) -> bool:
+    """True when a sentence rules on the failure the asker tells of: "企业未依照本法规定公开
+    其执行的标准的，由…" for "一直没公开会怎么样"."""
+    return any(
+        re.search(rf"(?:未|没有|不)[^。；，]{{0,15}}{re.escape(f)}", text)
+        for t in need.failed
+        for f in t.forms
+    )
 
 
 def _subject_ok(need: Need, telling: Sequence[Term], held: Sequence[Term], coverage: float) -> bool:
