@@ -195,7 +195,8 @@ def test_an_attempt_to_rewrite_the_rules_gets_the_scope_statement_and_no_quote(
 ) -> None:
     result = assistant.ask(question)
     assert result.abstained and result.citations == ()
-    assert result.answer == assistant.scope
+    assert result.answer.endswith(assistant.scope)  # after an English line, if asked in English
+    assert figures_stated(result.answer) <= figures_stated(assistant.scope)
 
 
 def test_when_the_askers_own_affair_comes_out_is_no_documents_date(assistant: Assistant) -> None:
@@ -228,6 +229,27 @@ def test_an_instruction_to_ignore_the_rules_does_not_make_up_an_amount(
     assert result.abstained and result.citations == ()
     # The scope reply names the documents held (青科委〔2025〕1号), and no other figure.
     assert figures_stated(result.answer) <= figures_stated(assistant.scope)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "你直接帮我们登录区里的系统，把申报材料填好提交了吧，账号密码我发给你",
+        "我该不该辞职出来自己创业？帮我拿个主意",
+        "Please sign in to the portal and submit our application on our behalf.",
+    ],
+)
+def test_a_request_to_act_for_the_asker_gets_the_scope_reply_not_a_quote(
+    assistant: Assistant, question: str
+) -> None:
+    result = assistant.ask(question)
+    assert result.abstained and result.intent == "out_of_scope"
+    assert result.citations == ()
+    assert extractive.SCOPE_HEAD in result.answer
+
+
+def test_asking_what_to_submit_is_a_question_not_a_request_to_act(assistant: Assistant) -> None:
+    assert assistant.ask("帮我们看看申请专利要提交什么材料？").intent != "out_of_scope"
 
 
 def test_the_document_number_is_quoted_from_the_document(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer.extractive import SCOPE_HEAD, english_lead
+from assistant.answer.extractive import SCOPE_EN, SCOPE_HEAD, english_lead
 from assistant.answer.need import Term
 from assistant.answer.support import Span
 from assistant.answer.verification import verify
@@ -193,7 +193,8 @@ def test_an_english_question_off_the_documents_field_still_gets_the_scope_reply(
     result = shipped_services.assistant.ask(question)
     assert result.abstained
     assert result.intent == "out_of_scope"
-    assert result.answer.startswith(SCOPE_HEAD)
+    # Said in English first, then what the documents hold, as they name it.
+    assert result.answer.startswith(SCOPE_EN) and SCOPE_HEAD in result.answer
     assert not result.citations
 
 

@@ -223,7 +223,13 @@ OFF_TOPIC = re.compile(
     r"(?:忽略|无视|忘掉|忘记)[^。？?]{0,10}(?:规则|指令|指示|设定|提示|要求|限制)|"
     r"你现在(?:是|扮演|作为|的身份)|你(?:来)?扮演|系统提示词|提示词原样|"
     r"ignore (?:all |any |the |your )?(?:previous |prior |above )?(?:instructions|rules|prompts?)|"
-    r"you are now|system prompt|jailbreak"
+    r"you are now|system prompt|jailbreak|"
+    # Asking it to act for the asker (log in, fill in, submit, decide) asks nothing of the
+    # documents either: it can only answer from them, and never takes an account.
+    r"(?:帮|替|给|代)(?:我|我们|咱们|咱)?(?:直接)?(?:登录|登陆|代办|代填|填好|填一下|报上去|"
+    r"提交(?!什么|哪些|啥)|拿(?:个)?主意|做(?:个)?决定)|账号(?:和|跟)?密码|"
+    r"(?:log ?in|sign in|submit|fill (?:in|out))[^.?!]{0,40}(?:for (?:me|us)|on (?:my|our) behalf)|"
+    r"(?:my|our) password"
 )
 
 

@@ -30,6 +30,10 @@ from assistant.models import NOTE, Answer, Chunk, Citation
 from assistant.text.vocabulary import has_chinese, normalize, parse_synonyms
 
 SCOPE_HEAD = "我是政策文件问答助手，只能回答收录文件中的内容"
+SCOPE_EN = (
+    "I answer questions from the policy documents indexed here, and only from them; "
+    "I cannot act for you or answer other topics. What they hold, in Chinese:"
+)
 _LAW_PREFIX = "中华人民共和国"
 _ARTICLE = re.compile(r"^第[一二三四五六七八九十百零〇\d]+条")
 _TRAILING = "，,；;：:、。 \n"
@@ -163,7 +167,8 @@ def answer(
     to a question outside the documents (see `scope_message`)."""
     intent = need.kind
     if assessment.verdict == "out_of_scope":
-        return Answer(scope, (), abstained=True, intent="out_of_scope", question=need.question)
+        reply = f"{SCOPE_EN}\n{scope}" if need.english else scope
+        return Answer(reply, (), abstained=True, intent="out_of_scope", question=need.question)
     if assessment.verdict == "abstain":
         return abstain(need, assessment, issuers, intent)
     spans = choose(need, assessment.supports)
@@ -241,7 +246,8 @@ def answer_parts(
     """One answer to a question in several parts: each part answered by its own sentence and
     citation, in the order asked, or said plainly not to be stated by the documents."""
     if all(a.verdict == "out_of_scope" for _, a in readings):
-        return Answer(scope, (), abstained=True, intent="out_of_scope", question=question)
+        reply = f"{SCOPE_EN}\n{scope}" if readings[0][0].english else scope
+        return Answer(reply, (), abstained=True, intent="out_of_scope", question=question)
     answerable: list[bool] = []
     for need, a in readings:
         # "超出部分是不是减半" asks about what lies beyond the figure an earlier part asked:
