@@ -22,7 +22,7 @@ from assistant.answer.support import Span, item_stem, opening_of_paragraph
 from assistant.models import Chunk, Message
 from assistant.search.similarity import SentenceSimilarity
 from assistant.serve.runtime import Services
-from assistant.text.intent import read_intent
+from assistant.text.intent import holds, read_intent
 
 pytestmark = pytest.mark.slow
 
@@ -343,6 +343,17 @@ def test_asked_what_follows_a_failure_the_rule_on_that_failure_answers_not_the_d
     consequence = ATTRIBUTES[[a.zh for a in ATTRIBUTES].index("不履行的后果")]
     assert consequence.asking_spans("那如果我们一直没公开呢，会怎么样？")
     assert not consequence.asking_spans("这个政策出台后会怎么样？")
+
+
+def test_a_reference_to_a_part_of_a_text_is_no_figure(shipped_services: Services) -> None:
+    assert not holds("figure", "应当符合前款第一项至第三项规定的标准")
+    assert not holds("count", "依照本法第十一项的规定")
+    assert holds("figure", "提取不低于百分之五十的比例") and holds("count", "共认定359家")
+    # So the paragraph referring to the items does not answer for them: the item does.
+    result = shipped_services.assistant.ask(
+        "研发团队的一项职务成果我们转让给了别的公司，事先没约定奖励，法律上至少得分给他们多少？"
+    )
+    assert "百分之五十" in _lead(result.answer)
 
 
 def test_how_long_asks_a_length_of_time_that_a_term_without_one_does_not_state(

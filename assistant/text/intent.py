@@ -113,15 +113,17 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
 # A length of time in units; "上一年度", "每一年" name a period, not a time limit or a date.
 _LENGTH = rf"(?<![上下每当同前后]){_NUMBER}\s*(?:年(?!度)|个月|月|日|天|周|个工作日)"
 # What a passage holds, per kind of answer.
+# "前款第一项至第三项", "第三十条": a reference to a part of a text counts nothing.
+_NOT_REFERENCE = r"(?<!第)(?<![\d一二三四五六七八九十两百千万亿])"
 _HOLDS: dict[Kind, re.Pattern[str]] = {
     "figure": re.compile(
-        rf"{_NUMBER}\s*(?:%|亿|万|元|家|项|个|人|次|场|批|倍|小时|平方米|"
+        rf"{_NOT_REFERENCE}{_NUMBER}\s*(?:%|亿|万|元|家|项|个|人|次|场|批|倍|小时|平方米|"
         rf"年|月|日)|百分之{_NUMBER}"
     ),
     "money": re.compile(rf"{_NUMBER}\s*(?:亿|万)?元"),
     "percent": re.compile(rf"{_NUMBER}\s*%|百分之|成(?:以上|以下)|倍"),
     # "24个月" is a period, not a count of months.
-    "count": re.compile(rf"{_NUMBER}\s*(?:家|项|个(?!月|小时|工作日)|批|场|所|座)"),
+    "count": re.compile(rf"{_NOT_REFERENCE}{_NUMBER}\s*(?:家|项|个(?!月|小时|工作日)|批|场|所|座)"),
     "people": re.compile(rf"{_NUMBER}\s*(?:万)?(?:人次|人)"),
     "target": re.compile(r"力争|争取|目标|达到|年内|全年.{0,6}达"),
     "time": re.compile(rf"{_LENGTH}|之日起|期限|当年|次年|\d{{4}}年\d{{1,2}}月"),
