@@ -356,6 +356,18 @@ def test_a_reference_to_a_part_of_a_text_is_no_figure(shipped_services: Services
     assert "百分之五十" in _lead(result.answer)
 
 
+def test_a_situation_told_in_everyday_words_picks_the_paragraph_for_it(
+    shipped_services: Services,
+) -> None:
+    # "都算不出来" is the law's "均难以确定": the paragraph for that case holds the range.
+    result = shipped_services.assistant.ask(
+        "有厂家仿了我们的专利产品拿去卖，我们亏了多少、他们挣了多少都算不出来，"
+        "这种官司一般能判赔多少？"
+    )
+    assert not result.abstained
+    assert "三万元以上五百万元以下" in _lead(result.answer)
+
+
 def test_how_long_asks_a_length_of_time_that_a_term_without_one_does_not_state(
     shipped_services: Services,
 ) -> None:
