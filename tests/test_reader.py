@@ -368,6 +368,23 @@ def test_a_situation_told_in_everyday_words_picks_the_paragraph_for_it(
     assert "三万元以上五百万元以下" in _lead(result.answer)
 
 
+def test_asked_of_home_ground_a_rule_on_income_from_abroad_is_the_opposite_case(
+    shipped_services: Services,
+) -> None:
+    # "居民企业从其…控制的外国企业分得的来源于中国境外的股息、红利" is the other case:
+    # a dividend from a company at home is "居民企业之间的股息、红利", 免税收入.
+    result = shipped_services.assistant.ask(
+        "我们持股的一家国内公司今年给我们分红了，这笔分红还要交企业所得税吗？"
+    )
+    assert not result.abstained
+    assert "第二十六条" in result.answer[:60] and "免税收入" in _lead(result.answer)
+    # Asked of home and abroad alike, the rule on filing abroad stays in.
+    filed_abroad = shipped_services.assistant.ask(
+        "发明专利我们先在德国申请了，回国内再申请想要求优先权，最晚多久得提？"
+    )
+    assert "第二十九条" in _lead(filed_abroad.answer)
+
+
 def test_how_long_asks_a_length_of_time_that_a_term_without_one_does_not_state(
     shipped_services: Services,
 ) -> None:

@@ -41,6 +41,10 @@ _ASKER = re.compile(
 )
 
 
+_DOMESTIC = re.compile(r"国内|境内|本国|domestic")
+_ABROAD = re.compile(r"外国|境外|国外|海外|跨境|出口|进口|外籍|外资|foreign|overseas|abroad")
+
+
 @dataclass(frozen=True)
 class Term:
     """A subject word of the question, the forms it may take in a text, and its weight."""
@@ -119,6 +123,16 @@ class Need:
                 re.search(rf"[没不未][^，,。？?]{{0,6}}{re.escape(f)}", self.question)
                 for f in t.forms
             )
+        )
+
+    @property
+    def domestic(self) -> bool:
+        """True when the question speaks of home ground only ("另一家国内公司"): a rule on
+        income from abroad or foreign firms is about the opposite case."""
+        if not _DOMESTIC.search(self.question):
+            return False
+        return not any(_ABROAD.search(f) for t in self.terms for f in t.forms) and not (
+            _ABROAD.search(self.question)
         )
 
     @property
