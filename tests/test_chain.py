@@ -199,6 +199,16 @@ def test_an_attempt_to_rewrite_the_rules_gets_the_scope_statement_and_no_quote(
     assert figures_stated(result.answer) <= figures_stated(assistant.scope)
 
 
+def test_a_year_the_asker_tells_of_does_not_bind_the_rule_asked_about(
+    assistant: Assistant,
+) -> None:
+    # "今年刚拿到" tells when the asker was recognized; the way the subsidy is given is
+    # stated in the 2024 summary and answers still.
+    result = assistant.ask("我们今年刚拿到高企认定，区里的高企补贴要自己去申报吗？")
+    assert not result.abstained
+    assert "免申即享" in result.answer[:200]
+
+
 def test_when_the_askers_own_affair_comes_out_is_no_documents_date(assistant: Assistant) -> None:
     own = assistant.ask("我的职称评审结果什么时候出？")
     assert "发布日期" not in own.answer

@@ -17,7 +17,7 @@ from assistant.answer.names import names_sibling, sibling_named
 from assistant.answer.need import ASKS_DEFINITION, Need, Term, asked_kinds, needs_target
 from assistant.ingest.segmenting import split_sentences
 from assistant.models import Chunk, Hit
-from assistant.text.intent import Kind, holds
+from assistant.text.intent import Kind, asking_part, holds
 from assistant.text.vocabulary import normalize
 
 _CLAUSE_END = re.compile(r"[，,；;：:、。！？!?]")
@@ -233,11 +233,15 @@ _PLAN = re.compile(r"要点|工作计划|行动方案|规划")  # headings of a 
 
 
 def years_asked(need: Need, doc_year: int | None) -> set[str]:
-    """The years a question is about: named ones, and 去年/今年/明年 counted from the document."""
-    years = set(re.findall(r"(?:19|20)\d{2}", need.question))
+    """The years a question is about: named ones, and 去年/今年/明年 counted from the document.
+
+    Only the part that asks counts: "今年刚被认定为高企，需要自己申请吗" tells when the asker
+    was recognized, and asks about a rule of any year."""
+    asked = asking_part(need.question) or need.question
+    years = set(re.findall(r"(?:19|20)\d{2}", asked))
     if doc_year:
         for word, offset in _RELATIVE_YEARS:
-            if re.search(word, need.question):
+            if re.search(word, asked):
                 years.add(str(doc_year + offset))
     return years
 
