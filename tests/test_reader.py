@@ -533,6 +533,14 @@ def test_a_question_between_two_alternatives_asks_which_not_how_much() -> None:
     assert "money" in read_intent("按认缴还是实缴算，能拿多少钱").kinds
 
 
+def test_asking_which_kinds_of_a_subsidy_asks_no_amount(shipped_services: Services) -> None:
+    assert not read_intent("区级高企补贴分哪几种情况给？").kinds & {"money", "figure"}
+    assert "money" in read_intent("补贴能有几万？").kinds
+    # So the sentence naming the kinds answers, not one stating a total paid out.
+    result = shipped_services.assistant.ask("区里的高企补贴分哪几种情况发？")
+    assert "首次认定补贴" in _lead(result.answer)
+
+
 def test_a_contact_asked_for_is_read_from_the_line_that_closes_the_document(
     foreign_services: Services,
 ) -> None:

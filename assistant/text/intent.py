@@ -46,8 +46,8 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
         "money",
         _asks(
             r"多少钱|金额|资金|额度|投资|投了|拨付|营收|收入|成交|贷多少|补多少|"
-            # "补贴的钱几月份到账" asks when, not how much.
-            r"(?:奖金|资助|补贴|补助|奖励|奖补|费用|钱).{0,6}(?:多少|几(?![月年天日号周]))|"
+            # "补贴的钱几月份到账" asks when, not how much; "补贴分哪几种" which kinds.
+            r"(?:奖金|资助|补贴|补助|奖励|奖补|费用|钱).{0,6}(?:多少|(?<!哪)几(?![月年天日号周种类档]))|"
             r"(?:多少|几).{0,3}(?:钱|奖金|资助|补贴|补助|费用|补偿|赔偿|罚款|工资)|"
             r"能(?:拿|领|得|贷|补)多少|"
             # "how much incubation space" asks an area, "how much time" a period.
