@@ -541,6 +541,15 @@ def test_asking_which_kinds_of_a_subsidy_asks_no_amount(shipped_services: Servic
     assert "首次认定补贴" in _lead(result.answer)
 
 
+def test_what_one_firm_may_be_granted_at_most_is_not_the_total_granted_to_all(
+    shipped_services: Services,
+) -> None:
+    # "20家企业通过科创助力贷审批,授信额度共计5700万元" is what all twenty got together.
+    result = shipped_services.assistant.ask("科创助力贷一家企业最多能批多少？")
+    assert result.abstained
+    assert "5700万元" not in _lead(result.answer)
+
+
 def test_a_contact_asked_for_is_read_from_the_line_that_closes_the_document(
     foreign_services: Services,
 ) -> None:
