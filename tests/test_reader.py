@@ -402,6 +402,14 @@ def test_how_long_asks_a_length_of_time_that_a_term_without_one_does_not_state(
     assert "三个月" in appeal.answer[:200]
 
 
+def test_a_calendar_year_is_no_date_to_register_by(shipped_services: Services) -> None:
+    assert not holds("time", "组织开展2025年“创·在上海”国际创新创业大赛")
+    assert holds("period", "诉讼时效为三年") and holds("time", "自申请日起十二个月内")
+    assert "time" in read_intent("大赛几号开始报名？").kinds
+    result = shipped_services.assistant.ask("今年的创在上海大赛赛区什么时候开始报名？")
+    assert result.abstained
+
+
 def test_asking_whether_a_figure_is_written_asks_the_figure(shipped_services: Services) -> None:
     assert "figure" in read_intent("专利法里有写具体数吗").kinds
     result = shipped_services.assistant.ask("专利的年费每年交多少钱？法律上有规定具体金额吗？")

@@ -91,7 +91,7 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
         "time",
         _asks(
             # A length of time ("几年", "how long") is asked as a "period", which is a time too.
-            r"什么时候|何时|哪天|哪一天|期限|截止|几月|日期|时限|时间要求|"
+            r"什么时候|何时|哪天|哪一天|(?<![文编])几号|期限|截止|几月|日期|时限|时间要求|"
             # "when" asks at the start or before a verb, not as "when an employee invents".
             r"^\s*when\b|\bwhen (?:is|was|were|will|do|does|did|must|should|can|shall|may)\b|"
             r"\bdeadline\b|\bdate\b|"
@@ -111,7 +111,11 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
 ]
 
 # A length of time in units; "上一年度", "每一年" name a period, not a time limit or a date.
-_LENGTH = rf"(?<![上下每当同前后]){_NUMBER}\s*(?:年(?!度)|个月|月|日|天|周|个工作日)"
+# A calendar year (2025年) is a date, not a length.
+_LENGTH = (
+    rf"(?<![上下每当同前后\d])(?!(?:19|20)\d{{2}}年){_NUMBER}\s*"
+    r"(?:年(?!度)|个月|月|日|天|周|个工作日)"
+)
 # What a passage holds, per kind of answer.
 # "前款第一项至第三项", "第三十条": a reference to a part of a text counts nothing.
 _NOT_REFERENCE = r"(?<!第)(?<![\d一二三四五六七八九十两百千万亿])"
