@@ -136,6 +136,11 @@ def test_an_english_question_about_a_law_is_answered_by_its_chinese_article_unde
         ("When is a patent application published?", "十八个月"),
         ("Does an enterprise have to make its own standards public?", "自我声明公开"),
         ("What income tax rate do high-tech enterprises pay?", "15％"),
+        (
+            "An engineer came up with a new design as part of his job. Who owns the right to "
+            "apply for the patent?",
+            "属于该单位",
+        ),
     ],
 )
 def test_an_english_question_gets_the_clause_the_glossary_reaches(
