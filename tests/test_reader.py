@@ -402,6 +402,19 @@ def test_how_long_asks_a_length_of_time_that_a_term_without_one_does_not_state(
     assert "三个月" in appeal.answer[:200]
 
 
+def test_the_askers_line_of_business_tells_little_unless_asked_about_again(
+    shipped_services: Services,
+) -> None:
+    assistant = shipped_services.assistant
+    told = {
+        t.word: t.weight for t in assistant.need("我们是做环保设备的，捐赠支出怎么扣除？").terms
+    }
+    plain = {t.word: t.weight for t in assistant.need("环保设备的捐赠支出怎么扣除？").terms}
+    assert told["设备"] < plain["设备"] and told["捐赠"] == plain["捐赠"]
+    again = {t.word: t.weight for t in assistant.need("我们是做软件的，软件企业有优惠吗？").terms}
+    assert again["软件"] == assistant.need("软件企业有优惠吗？").terms[0].weight
+
+
 def test_a_calendar_year_is_no_date_to_register_by(shipped_services: Services) -> None:
     assert not holds("time", "组织开展2025年“创·在上海”国际创新创业大赛")
     assert holds("period", "诉讼时效为三年") and holds("time", "自申请日起十二个月内")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from assistant.answer import brackets
 from assistant.answer.aspects import (
@@ -297,6 +297,13 @@ def read_need(
                     forms = (u, *others)
                     w = max((weight_of(f) for f in forms), default=0.0) or unknown_weight
                     terms[u] = Term(u, forms, w)
+    # "我们是做环保设备的小公司" says what the asker makes, not what is asked about: its
+    # words tell little unless the question speaks of them again.
+    trade = [m.span(1) for m in _LINE_OF_BUSINESS.finditer(q)]
+    for word, term in list(terms.items()):
+        spans = [m.span() for m in re.finditer(re.escape(word), q)]
+        if trade and spans and all(any(s >= a and e <= b for a, b in trade) for s, e in spans):
+            terms[word] = replace(term, weight=term.weight * TRADE_SHARE)
     return Need(
         question=q,
         intent=read_intent(question),
@@ -327,6 +334,12 @@ def read_need(
 
 
 _CLAUSE = re.compile(r"[，,；;。！!？?]")
+# The asker's line of business: "我们是做创投的", "我们是一家做办公家具的小微企业".
+_LINE_OF_BUSINESS = re.compile(
+    r"(?:我们|我司|我们公司|咱们|公司|我们厂)(?:是|是一家|是个)?(?:做|搞|生产|从事)"
+    r"([^，,。？?]{1,12}?)的"
+)
+TRADE_SHARE = 0.3  # of its weight a word naming only the asker's trade keeps
 
 
 def _asked_figures(question: str) -> tuple[str, ...]:
