@@ -246,6 +246,7 @@ def test_an_instruction_to_ignore_the_rules_does_not_make_up_an_amount(
     [
         "你直接帮我们登录区里的系统，把申报材料填好提交了吧，账号密码我发给你",
         "我该不该辞职出来自己创业？帮我拿个主意",
+        "帮我把我们公司的申请书写好，再替我在网上提交一下",
         "Please sign in to the portal and submit our application on our behalf.",
     ],
 )
@@ -260,6 +261,7 @@ def test_a_request_to_act_for_the_asker_gets_the_scope_reply_not_a_quote(
 
 def test_asking_what_to_submit_is_a_question_not_a_request_to_act(assistant: Assistant) -> None:
     assert assistant.ask("帮我们看看申请专利要提交什么材料？").intent != "out_of_scope"
+    assert assistant.ask("帮我查一下申请专利需要提交的材料有哪些").intent != "out_of_scope"
 
 
 def test_the_document_number_is_quoted_from_the_document(

@@ -226,8 +226,8 @@ OFF_TOPIC = re.compile(
     r"you are now|system prompt|jailbreak|"
     # Asking it to act for the asker (log in, fill in, submit, decide) asks nothing of the
     # documents either: it can only answer from them, and never takes an account.
-    r"(?:帮|替|给|代)(?:我|我们|咱们|咱)?(?:直接)?(?:登录|登陆|代办|代填|填好|填一下|报上去|"
-    r"提交(?!什么|哪些|啥)|拿(?:个)?主意|做(?:个)?决定)|账号(?:和|跟)?密码|"
+    r"(?:帮|替|给|代)(?:我|我们|咱们|咱)?[^，,。？?]{0,12}?(?:登录|登陆|代办|代填|填好|填一下|写好|"
+    r"报上去|交上去|提交(?:一下|了|上去)|拿(?:个)?主意|做(?:个)?决定)|账号(?:和|跟)?密码|"
     r"(?:log ?in|sign in|submit|fill (?:in|out))[^.?!]{0,40}(?:for (?:me|us)|on (?:my|our) behalf)|"
     r"(?:my|our) password"
 )
