@@ -43,6 +43,14 @@ def test_a_follow_up_without_a_subject_carries_the_previous_subject_without_time
     assert resolved.focus == ()
 
 
+def test_a_follow_up_asking_its_own_aspect_does_not_carry_the_aim_asked_before() -> None:
+    aim = "今年全区有效高企目标是多少？"
+    resolved = resolve("那去年实际做到多少？", [aim])
+    assert "有效高企" in resolved and "目标" not in resolved
+    # Asking nothing of its own, it asks what the earlier question asked.
+    assert "目标" in resolve("那明年呢？", [aim])
+
+
 def test_carried_subject_drops_asking_and_time_words() -> None:
     subject = carried_subject("2024年我们公司的履约贷能贷多少？")
     assert "履约贷" in subject

@@ -47,6 +47,10 @@ _ASKING = re.compile(
 )
 
 
+# Words naming an aim, which a follow-up asking its own aspect does not carry.
+_AIM = re.compile(r"目标(?:是|为)?|力争|争取|计划|打算")
+
+
 # Script and style blocks go with their content; other tags, comments and entities go alone.
 _BLOCK = re.compile(r"<\s*(script|style)\b[^>]*>.*?(?:<\s*/\s*\1\s*>|$)", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<!--.*?(?:-->|$)|<\s*/?\s*[A-Za-z!?][^<>]*>", re.DOTALL)
@@ -118,6 +122,10 @@ def condense(
             kept = re.sub(r"\s+", " ", kept).strip()
         return Resolved(f"{rest} {kept}", tuple(own))
     subject = carried_subject(previous)
+    if _ASKS.search(q):
+        # "那去年实际做到多少？" after "今年目标是多少": it asks its own aspect, and the aim
+        # the earlier question asked for is no part of the subject.
+        subject = re.sub(r"\s+", " ", _AIM.sub(" ", subject)).strip()
     if not subject:
         return Resolved(question)
     return Resolved(f"{subject} {rest}", tuple(own))
