@@ -141,6 +141,7 @@ def test_an_english_question_about_a_law_is_answered_by_its_chinese_article_unde
             "apply for the patent?",
             "属于该单位",
         ),
+        ("Can a foreign company independently set up an R&D center in China?", "独立设立"),
     ],
 )
 def test_an_english_question_gets_the_clause_the_glossary_reaches(

@@ -415,6 +415,17 @@ def test_the_askers_line_of_business_tells_little_unless_asked_about_again(
     assert again["软件"] == assistant.need("软件企业有优惠吗？").terms[0].weight
 
 
+def test_using_a_method_before_the_patent_was_filed_finds_the_item_on_prior_use(
+    shipped_services: Services,
+) -> None:
+    # The second of five items of a long article, reached through the law's words for it.
+    result = shipped_services.assistant.ask(
+        "对方申请专利之前我们就已经在用这个方法生产了，现在还能继续生产吗？"
+    )
+    assert not result.abstained
+    assert "原有范围内继续制造" in _lead(result.answer)
+
+
 def test_a_calendar_year_is_no_date_to_register_by(shipped_services: Services) -> None:
     assert not holds("time", "组织开展2025年“创·在上海”国际创新创业大赛")
     assert holds("period", "诉讼时效为三年") and holds("time", "自申请日起十二个月内")
