@@ -426,6 +426,20 @@ def test_using_a_method_before_the_patent_was_filed_finds_the_item_on_prior_use(
     assert "原有范围内继续制造" in _lead(result.answer)
 
 
+def test_an_approximate_number_the_asker_tells_asks_nothing() -> None:
+    assert not read_intent("我们是一家十几个人的软件公司").kinds
+    assert not read_intent("园区里有几十家企业").kinds
+    assert "count" in read_intent("去年认定了几家？").kinds
+    assert "money" in read_intent("补贴能有几万？").kinds
+
+    def subject(text: str) -> list[str]:
+        return [w for w in ("软件", "小型微利企业") if w in text]
+
+    # The asker's headcount is no part of its own.
+    question = "我们是一家十几个人的软件公司，小型微利企业要满足什么条件？"
+    assert question_parts(question, subject) == [question]
+
+
 def test_a_calendar_year_is_no_date_to_register_by(shipped_services: Services) -> None:
     assert not holds("time", "组织开展2025年“创·在上海”国际创新创业大赛")
     assert holds("period", "诉讼时效为三年") and holds("time", "自申请日起十二个月内")

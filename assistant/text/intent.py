@@ -29,12 +29,16 @@ def _asks(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern.replace(r"\b", _EDGE))
 
 
+# 几 asks "how many", but not after a numeral or before 十, 百 or 千: 十几个人 and 几十家 are
+# an approximate number, and 哪几个 asks "which".
+_FEW = r"(?<![哪一二三四五六七八九十百千万\d])几(?![十百千])"
+
 # What the question says → what it asks for.
 _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
     (
         "figure",
         _asks(
-            r"多少|(?<!哪)几[个家项次年人]|几成|多大|多高|数量|具体(?:的)?(?:数|数字|数额|金额)|"
+            rf"多少|{_FEW}[个家项次年人]|几成|多大|多高|数量|具体(?:的)?(?:数|数字|数额|金额)|"
             r"\bhow (?:many|much)\b|\bwhat share\b|"
             r"\bwhat (?:percentage|proportion|rate|amount)\b|\btotal\b|"
             r"\b(?:largest|biggest|highest|maximum|max|most|minimum|lowest|smallest)\b"
@@ -47,7 +51,7 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
         _asks(
             r"多少钱|金额|资金|额度|投资|投了|拨付|营收|收入|成交|贷多少|补多少|"
             # "补贴的钱几月份到账" asks when, not how much; "补贴分哪几种" which kinds.
-            r"(?:奖金|资助|补贴|补助|奖励|奖补|费用|钱).{0,6}(?:多少|(?<!哪)几(?![月年天日号周种类档]))|"
+            rf"(?:奖金|资助|补贴|补助|奖励|奖补|费用|钱).{{0,6}}(?:多少|{_FEW}(?![月年天日号周种类档]))|"
             r"(?:多少|几).{0,3}(?:钱|奖金|资助|补贴|补助|费用|补偿|赔偿|罚款|工资)|"
             r"能(?:拿|领|得|贷|补)多少|"
             # "how much incubation space" asks an area, "how much time" a period.
@@ -72,7 +76,7 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
         "count",
         _asks(
             # "哪几个核心产品" asks which, not how many.
-            r"多少家|(?<!哪)几家|多少个|(?<!哪)几个|多少项|(?<!哪)几项|"
+            rf"多少家|{_FEW}家|多少个|{_FEW}个|多少项|{_FEW}项|"
             r"\bhow many\b(?! (?:years|months|days|weeks|people|persons|times)\b)"
         ),
     ),
@@ -102,7 +106,7 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
         # A length of time in units ("几年", "多少天"): "一定期限" or "之日起" states none.
         "period",
         _asks(
-            r"(?<!哪)几[年天日周]|(?<!哪)几个(?:月|工作日)|多少(?:年|天|日|周|个月|个工作日)|"
+            rf"{_FEW}[年天日周]|{_FEW}个(?:月|工作日)|多少(?:年|天|日|周|个月|个工作日)|"
             r"多久|多长时间|\bhow long\b|\bhow (?:many|much) (?:years|months|days|weeks|time)\b|"
             r"\bnumber of (?:years|months|days|weeks)\b"
         ),
@@ -157,7 +161,8 @@ class Intent:
 
 _YES_NO = re.compile(r"(?:吗|么|嘛)\s*[？?]?\s*$")
 _ASKING_CLAUSE = re.compile(
-    r"吗|呢|多少(?![都也])|什么|哪些|哪个|哪家|哪里|哪儿|怎么|如何|是否|是不是|对不对|几[家个项人次年月天批成]|"
+    r"吗|呢|多少(?![都也])|什么|哪些|哪个|哪家|哪里|哪儿|怎么|如何|是否|是不是|对不对|"
+    rf"{_FEW}[家个项人次年月天批成]|哪几|"
     r"有没有|能不能|可不可以|多久|多长|多大|多高|多远|何时|(?:么|嘛)\s*[？?]?\s*$|[？?]$"
 )
 
@@ -205,7 +210,7 @@ def asking_part(question: str) -> str:
 _CHOICE = re.compile(r"[^，,；;。？?]还是[^，,；;。？?]")
 # "有写具体数吗" asks whether a figure is stated: it asks the figure.
 _HOW_MUCH = re.compile(
-    r"多少|(?<!哪)几[家个项人次年月天批成折]|具体(?:的)?(?:数|数字|数额|金额)|"
+    rf"多少|{_FEW}[家个项人次年月天批成折]|具体(?:的)?(?:数|数字|数额|金额)|"
     r"\bhow (?:many|much)\b"
 )
 # Asking whether, in any of its forms.
