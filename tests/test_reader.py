@@ -575,6 +575,8 @@ def test_the_classes_a_document_divides_something_into_are_named_things() -> Non
 
 def test_a_question_between_two_alternatives_asks_which_not_how_much() -> None:
     assert not read_intent("有限公司分红是按认缴还是实缴比例来分").kinds & {"percent", "figure"}
+    # Offering a percentage as one side, it asks the percentage.
+    assert "percent" in read_intent("加计扣除是按100%加计还是别的比例？").kinds
     assert "percent" in read_intent("分红比例是多少").kinds
     assert "money" in read_intent("按认缴还是实缴算，能拿多少钱").kinds
 
@@ -594,6 +596,15 @@ def test_what_one_firm_may_be_granted_at_most_is_not_the_total_granted_to_all(
     result = shipped_services.assistant.ask("科创助力贷一家企业最多能批多少？")
     assert result.abstained
     assert "5700万元" not in _lead(result.answer)
+
+
+def test_a_percentage_offered_as_a_choice_is_not_answered_without_one(
+    shipped_services: Services,
+) -> None:
+    # The law lets R&D costs be deducted extra "按照国家有关规定" and states no percentage.
+    result = shipped_services.assistant.ask("研发费用加计扣除是按100%加计还是别的比例？")
+    assert result.abstained
+    assert "比例" in result.answer[:60]
 
 
 def test_a_contact_asked_for_is_read_from_the_line_that_closes_the_document(

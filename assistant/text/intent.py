@@ -208,6 +208,10 @@ def asking_part(question: str) -> str:
 
 # "按认缴还是实缴比例来分" asks which of two, not a figure: its answer names one of them.
 _CHOICE = re.compile(r"[^，,；;。？?]还是[^，,；;。？?]")
+# "按100%加计还是别的比例": a choice offering a percentage asks the percentage.
+_PERCENT_OFFERED = re.compile(
+    r"\d+(?:\.\d+)?\s*[%％][^，,；;。？?]{0,8}还是|还是[^，,；;。？?]{0,8}\d+(?:\.\d+)?\s*[%％]"
+)
 # "有写具体数吗" asks whether a figure is stated: it asks the figure.
 _HOW_MUCH = re.compile(
     rf"多少|{_FEW}[家个项人次年月天批成折]|具体(?:的)?(?:数|数字|数额|金额)|"
@@ -232,7 +236,7 @@ def read_intent(question: str) -> Intent:
     choice = FIGURE_CHOICE.search(q)
     if choice:
         kinds = kinds | {"percent" if "%" in choice.group(0) else "figure"}
-    elif _CHOICE.search(q) and not _HOW_MUCH.search(q):
+    elif _CHOICE.search(q) and not _HOW_MUCH.search(q) and not _PERCENT_OFFERED.search(q):
         kinds = kinds - {"figure", "percent", "money", "count", "people"}
     elif _WHETHER.search(q) and not _HOW_MUCH.search(q):
         # "会不会挤占工资总额额度" asks whether, not how much: 额度 names what is asked about.
