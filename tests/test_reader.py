@@ -463,6 +463,11 @@ def test_a_statutory_term_of_a_law_not_indexed_is_said_to_be_uncovered(
     assert result.abstained
     assert "未涉及个人所得税" in result.answer
     assert not foreign_services.assistant.ask("员工年终奖的个人所得税怎么算？").abstained
+    # Told, not asked, such a term is the asker's story: the question is still answered.
+    told = shipped_services.assistant.ask(
+        "股东会已经决定注销公司了，清算所得的企业所得税要在注销登记之前申报吗？"
+    )
+    assert not told.abstained and "办理注销登记前" in _lead(told.answer)
 
 
 def test_a_text_naming_both_things_asked_to_choose_between_decides_neither(

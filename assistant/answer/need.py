@@ -319,7 +319,9 @@ def read_need(
         else tuple(
             t.word
             for t in terms.values()
-            if t.word in vocab.statutory and not any(corpus_has(f) for f in t.forms)
+            if t.word in vocab.statutory
+            and t.word in asked_text  # "股东会决定把公司注销掉" only tells
+            and not any(corpus_has(f) for f in t.forms)
         ),
         places=named,
         siblings=frozenset(n for n in names if n not in terms),
