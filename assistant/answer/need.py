@@ -127,13 +127,17 @@ class Need:
 
     @property
     def domestic(self) -> bool:
-        """True when the question speaks of home ground only ("另一家国内公司"): a rule on
-        income from abroad or foreign firms is about the opposite case."""
+        """True when the question speaks of home ground only ("另一家国内公司")."""
         if not _DOMESTIC.search(self.question):
             return False
         return not any(_ABROAD.search(f) for t in self.terms for f in t.forms) and not (
             _ABROAD.search(self.question)
         )
+
+    def abroad_instead(self, text: str) -> bool:
+        """True when a text speaks only of what lies abroad ("来源于中国境外的股息") and the
+        question of home ground only: the rule is about the opposite case."""
+        return self.domestic and bool(_ABROAD.search(text)) and not _DOMESTIC.search(text)
 
     @property
     def asks_documents(self) -> bool:

@@ -558,9 +558,6 @@ def _subject_ok(need: Need, telling: Sequence[Term], held: Sequence[Term], cover
     )
 
 
-ABROAD_ONLY = re.compile(r"外国|境外|国外")
-
-
 def _context_ok(
     need: Need,
     heading: str,
@@ -580,8 +577,7 @@ def _context_ok(
         for names in need.places
         if names[0] not in home.district and not (home_named and names[0] == home.city)
     )
-    # Asked of home ground, a rule on what comes from abroad is about the opposite case.
-    if need.domestic and ABROAD_ONLY.search(text) and not re.search(r"境内|国内", text):
+    if need.abroad_instead(text):
         return False
     years = years_asked(need, doc_year)
     mentioned = set(re.findall(r"(?:19|20)\d{2}(?=年)", f"{heading} {text}"))
