@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from assistant.answer import brackets
 from assistant.answer.aspects import (
@@ -109,7 +110,12 @@ class Need:
     def total_weight(self) -> float:
         return sum(t.weight for t in self.terms) or 1.0
 
-    @property
+    @cached_property
+    def asking(self) -> str:
+        """The part of the question that asks (see `asking_part`), read once per question."""
+        return asking_part(self.question) or self.question
+
+    @cached_property
     def failed(self) -> tuple[Term, ...]:
         """The actions the asker says were not done ("一直没在平台上公开" → 公开), when what
         follows from the failure is asked: a rule on that failure is about the question's
@@ -125,7 +131,7 @@ class Need:
             )
         )
 
-    @property
+    @cached_property
     def domestic(self) -> bool:
         """True when the question speaks of home ground only ("另一家国内公司")."""
         if not _DOMESTIC.search(self.question):

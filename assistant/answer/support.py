@@ -17,7 +17,7 @@ from assistant.answer.names import names_sibling, sibling_named
 from assistant.answer.need import ASKS_DEFINITION, Need, Term, asked_kinds, needs_target
 from assistant.ingest.segmenting import split_sentences
 from assistant.models import Chunk, Hit
-from assistant.text.intent import Kind, asking_part, holds
+from assistant.text.intent import Kind, holds
 from assistant.text.vocabulary import normalize
 
 _CLAUSE_END = re.compile(r"[，,；;：:、。！？!?]")
@@ -237,7 +237,7 @@ def years_asked(need: Need, doc_year: int | None) -> set[str]:
 
     Only the part that asks counts: "今年刚被认定为高企，需要自己申请吗" tells when the asker
     was recognized, and asks about a rule of any year."""
-    asked = asking_part(need.question) or need.question
+    asked = need.asking
     years = set(re.findall(r"(?:19|20)\d{2}", asked))
     if doc_year:
         for word, offset in _RELATIVE_YEARS:
