@@ -173,7 +173,7 @@ def ingest(label: str, corpus: Path, index_dir: Path, embed_sample: int) -> dict
         seconds = time.perf_counter() - started
     embed_s = spent[0]
 
-    chunks, _ = services.store.read_chunks(report.version)
+    chunks, _, _ = services.store.read_chunks(report.version)
     step = max(1, len(chunks) // embed_sample) if embed_sample else 1
     sample = [embedding_text(c) for c in chunks[::step]]
     print(

@@ -20,7 +20,7 @@ from assistant.ingest.loaders.common import LoadedText
 from assistant.ingest.loading import find_files, load_document
 from assistant.ingest.metadata import title_line
 from assistant.ingest.segmenting import segment
-from assistant.search.index import keyword_terms
+from assistant.search.index import keyword_parts, keyword_terms
 from assistant.text.vocabulary import vocabulary
 
 TEXT = (
@@ -72,6 +72,24 @@ def test_traditional_chinese_is_matched_as_simplified_but_quoted_as_written(tmp_
     chunk = next(c for c in segment(load_document(path, tmp_path)) if "獎勵" in c.text)
     assert chunk.text == "對首次認定的高新技術企業給予獎勵。"
     assert {"首次", "认定", "高新技术企业", "奖励"} <= set(keyword_terms(chunk, vocabulary()))
+
+
+def test_each_item_of_a_list_is_a_keyword_part_with_the_sentence_that_opens_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "list.txt"
+    path.write_text(  # FICTIONAL
+        "示例办法\n第五条 企业的下列收入为免税收入：\n（一）国债利息收入；\n（二）示例补助收入。\n"
+        "第六条 本办法自发布之日起施行。\n",
+        encoding="utf-8",
+    )
+    chunks = segment(load_document(path, tmp_path))
+    listing = next(c for c in chunks if "国债" in c.text)
+    parts = keyword_parts(listing, vocabulary())
+    item = next(p for p in parts if "国债" in p)
+    assert {"免税收入", "利息"} <= set(item) and "补助" not in item
+    one_paragraph = next(c for c in chunks if "施行" in c.text)
+    assert keyword_parts(one_paragraph, vocabulary()) == []
 
 
 def test_an_empty_file_is_rejected_by_name(tmp_path: Path) -> None:

@@ -21,6 +21,19 @@ def test_bm25_prefers_the_rare_term_and_honours_weights() -> None:
     assert low == pytest.approx(index.scores({"税率": 1.0})[1] / 2)
 
 
+def test_a_document_scores_as_well_as_its_best_part() -> None:
+    # A long list whose third item names the asked thing, beside a short text on it in passing.
+    listing = ["下列", "收入", "免税"] + ["项目"] * 12 + ["国债", "利息"]
+    short = ["国债", "利息", "发行", "期限", "面值", "方式", "说明", "规则"]
+    plain = BM25([listing, short])
+    assert plain.top({"国债": 1.0, "利息": 1.0}, 2)[0][0] == 1
+    item = {"下列": 1.0, "收入": 1.0, "免税": 1.0, "国债": 1.0, "利息": 1.0}
+    parted = BM25([listing, short], parts=[(0, item)])
+    assert parted.top({"国债": 1.0, "利息": 1.0}, 2)[0][0] == 0
+    # A part only ever raises its document: a term outside it scores as before.
+    assert parted.scores({"项目": 1.0})[0] == pytest.approx(plain.scores({"项目": 1.0})[0])
+
+
 def test_rank_fusion_rewards_agreement_between_rankings() -> None:
     fused = reciprocal_rank_fusion([([1, 2, 3], 1.0), ([3, 2, 4], 1.0)], k=60)
     assert {item for item, _ in fused[:2]} == {2, 3}
@@ -206,3 +219,19 @@ def test_statutory_terms_weigh_fully_when_the_documents_never_use_the_askers_wor
     # The dense model is asked with the statutory terms, and a statutory question as it is.
     assert "解除劳动合同" in retriever.dense_query("员工能直接开除吗")
     assert retriever.dense_query("用人单位解除劳动合同") == "用人单位解除劳动合同"
+
+
+@pytest.mark.parametrize(
+    ("question", "article"),
+    [
+        ("专门为了科学研究和实验用别人的专利算不算侵权", "第七十五条"),
+        ("我们借给国家的国债拿到的利息用交税吗", "第二十六条"),
+    ],
+)
+def test_one_item_of_a_long_list_ranks_first_by_its_own_words(
+    shipped_services: Services, question: str, article: str
+) -> None:
+    # The answer is one item of a list of four or five; the whole article is long, and BM25
+    # discounts it below shorter articles that share fewer of the question's words.
+    first = shipped_services.retriever.search(question, k=3, mode="bm25")[0]
+    assert first.chunk.section.endswith(article)

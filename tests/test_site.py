@@ -153,7 +153,7 @@ def test_a_sites_words_reach_the_index_and_the_questions(settings: Settings) -> 
     services.store.ingest()
     assert services.vocabulary is vocabulary(services.site.vocabulary)
     # Documents are split with the site's words: the park is one keyword term.
-    chunks, terms = services.store.read_chunks(services.store.current_version() or "")
+    chunks, terms, _ = services.store.read_chunks(services.store.current_version() or "")
     park = next(t for c, t in zip(chunks, terms, strict=True) if "落户奖励" in c.text)
     assert "临溪智谷" in park
     # Questions are too, and find it through the site's synonyms, in English as well.

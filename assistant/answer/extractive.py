@@ -21,12 +21,12 @@ from assistant.answer.support import (
     MAX_SENTENCE,
     Span,
     Support,
-    is_item,
     item_stem,
     quote_span,
 )
 from assistant.answer.verification import chinese_to_int
 from assistant.models import NOTE, Answer, Chunk, Citation
+from assistant.text.items import is_item
 from assistant.text.vocabulary import has_chinese, normalize, parse_synonyms
 
 SCOPE_HEAD = "我是政策文件问答助手，只能回答收录文件中的内容"

@@ -18,6 +18,7 @@ from assistant.answer.need import ASKS_DEFINITION, Need, Term, asked_kinds, need
 from assistant.ingest.segmenting import split_sentences
 from assistant.models import Chunk, Hit
 from assistant.text.intent import Kind, holds
+from assistant.text.items import ITEM
 from assistant.text.vocabulary import normalize
 
 _CLAUSE_END = re.compile(r"[，,；;：:、。！？!?]")
@@ -34,15 +35,6 @@ PARAGRAPH_OPENING = 3  # clauses that open a paragraph and hold for all of it
 LIST_SENTENCE = 170  # … unless the question asks for a list, which the whole sentence gives
 
 
-# An item of an enumerated list: （二）…, 2. …, 2、…
-_ITEM = re.compile(r"\s*(?:[（(][一二三四五六七八九十]+[)）]|\d{1,2}[.．、](?!\d))")
-
-
-def is_item(text: str, start: int) -> bool:
-    """True when the text at `start` is an item of a list ("（二）…", "2. …")."""
-    return bool(_ITEM.match(text, start))
-
-
 def item_stem(text: str, start: int) -> tuple[int, int] | None:
     """The sentence that introduces the list an item at `start` belongs to, as offsets.
 
@@ -50,7 +42,7 @@ def item_stem(text: str, start: int) -> tuple[int, int] | None:
     的，用人单位可以解除劳动合同：", says what follows from it. None when the text at `start`
     is no list item or its stem is not in the text.
     """
-    if not _ITEM.match(text, start):
+    if not ITEM.match(text, start):
         return None
     colon = _list_colon(text, start)
     if colon is None:
@@ -87,14 +79,14 @@ def _list_colon(text: str, start: int) -> int | None:
     if not text[line:start].strip():
         while line > 0:
             before = text.rfind("\n", 0, line - 1) + 1
-            if not _ITEM.match(text, before):
+            if not ITEM.match(text, before):
                 stem = text[before : line - 1].rstrip()
                 return before + len(stem) - 1 if stem.endswith(("：", ":")) else None
             line = before
         return None
     colon = max(text.rfind("：", 0, start), text.rfind(":", 0, start))
     between = text[colon + 1 : start].strip()
-    if colon < 0 or (between and not _ITEM.match(between)):
+    if colon < 0 or (between and not ITEM.match(between)):
         return None  # the colon introduces something else (联系电话：…)
     return colon
 

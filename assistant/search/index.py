@@ -43,6 +43,7 @@ from assistant.search.versions import (
     new_version,
 )
 from assistant.site import load_site
+from assistant.text.items import is_item
 from assistant.text.vocabulary import Vocabulary, vocabulary
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "ServedIndex",
     "VectorCollection",
     "embedding_text",
+    "keyword_parts",
     "keyword_terms",
     "policy_files",
 ]
@@ -134,20 +136,49 @@ class FieldWeights:
     title: float = 0.25
 
 
+def _weighted(vocab: Vocabulary, pieces: Sequence[tuple[str, float]]) -> dict[str, float]:
+    terms: dict[str, float] = {}
+    for text, weight in pieces:
+        for token in vocab.tokens(text):
+            terms[token] = terms.get(token, 0.0) + weight
+    return terms
+
+
+def _context(chunk: Chunk, weights: FieldWeights) -> list[tuple[str, float]]:
+    """What surrounds a passage: the sentence that opens its list, its section, its document."""
+    return [
+        (chunk.lead, weights.section),
+        (chunk.section, weights.section),
+        (f"{chunk.title} {chunk.doc_number}", weights.title),
+    ]
+
+
 def keyword_terms(
     chunk: Chunk, vocab: Vocabulary, weights: FieldWeights = FieldWeights()
 ) -> dict[str, float]:
     """What the keyword index sees: weighted term frequencies of a chunk and its context."""
-    terms: dict[str, float] = {}
-    for text, weight in (
-        (chunk.text, weights.text),
-        (chunk.lead, weights.section),
-        (chunk.section, weights.section),
-        (f"{chunk.title} {chunk.doc_number}", weights.title),
-    ):
-        for token in vocab.tokens(text):
-            terms[token] = terms.get(token, 0.0) + weight
-    return terms
+    return _weighted(vocab, [(chunk.text, weights.text), *_context(chunk, weights)])
+
+
+def keyword_parts(
+    chunk: Chunk, vocab: Vocabulary, weights: FieldWeights = FieldWeights()
+) -> list[dict[str, float]]:
+    """The parts of a passage that answer on their own, each with the passage's context: an
+    item of a list with the sentence that introduces it ("下列收入为免税收入：" + "（二）…"),
+    and every other paragraph. A passage of one paragraph has none."""
+    lines = [line for line in chunk.text.splitlines() if line.strip()]
+    if len(lines) < 2:
+        return []
+    context = _context(chunk, weights)
+    parts = []
+    stem = ""
+    for line in lines:
+        item = is_item(line)
+        if not item:
+            stem = line if line.rstrip().endswith(("：", ":")) else ""
+        text = f"{stem}{line}" if item else line
+        parts.append(_weighted(vocab, [(text, weights.text), *context]))
+    return parts
 
 
 def embedding_text(chunk: Chunk) -> str:
@@ -200,8 +231,10 @@ class IndexStore:
         """The manifest of a complete version."""
         return self.versions.read_manifest(version)
 
-    def read_chunks(self, version: str) -> tuple[list[Chunk], list[dict[str, float]]]:
-        """The chunks of a complete version, with their keyword terms."""
+    def read_chunks(
+        self, version: str
+    ) -> tuple[list[Chunk], list[dict[str, float]], list[list[dict[str, float]]]]:
+        """The chunks of a complete version, with their keyword terms and those of their parts."""
         return self.versions.read_chunks(version)
 
     def open(self) -> ServedIndex:
@@ -217,9 +250,9 @@ class IndexStore:
                 f"The index was built with {manifest.embedder!r} but {self.embeddings.name!r} "
                 "is configured; run `policy-assistant ingest` again.",
             )
-        chunks, tokens = self.read_chunks(version)
+        chunks, tokens, parts = self.read_chunks(version)
         started = time.perf_counter()
-        keyword = BM25(tokens)
+        keyword = BM25(tokens, parts=[(i, p) for i, ps in enumerate(parts) for p in ps])
         log.info(
             "opened index %s: %d documents, %d chunks (keyword index %.2fs)",
             version,
@@ -339,7 +372,7 @@ class IndexStore:
 
     def _build(self, job: Build) -> Built:
         """Write a complete new version beside the serving one: its collection, then its folder."""
-        chunks, tokens, vectors = self._reused(job)
+        chunks, tokens, parts, vectors = self._reused(job)
         entries: dict[str, DocumentEntry] = {}
         if job.previous:
             for doc_id in job.plan.reuse:
@@ -363,6 +396,7 @@ class IndexStore:
             for c, v in zip(fresh, embedded, strict=True):
                 chunks.append(c)
                 tokens.append(keyword_terms(c, vocab))
+                parts.append(keyword_parts(c, vocab))
                 vectors.append(v)
 
         self.vectors.fill(job.collection, chunks, vectors)
@@ -375,31 +409,31 @@ class IndexStore:
             collection=job.collection,
             documents=entries,
         )
-        self.versions.write(manifest, chunks, tokens)
+        self.versions.write(manifest, chunks, tokens, parts)
         return Built(documents=len(entries), chunks=len(chunks), embedded=len(fresh))
 
-    def _reused(self, job: Build) -> tuple[list[Chunk], list[dict[str, float]], list[np.ndarray]]:
+    def _reused(
+        self, job: Build
+    ) -> tuple[list[Chunk], list[dict[str, float]], list[list[dict[str, float]]], list[np.ndarray]]:
         """The chunks, terms and vectors of the documents the new version copies unchanged."""
         chunks: list[Chunk] = []
         tokens: list[dict[str, float]] = []
+        parts: list[list[dict[str, float]]] = []
         vectors: list[np.ndarray] = []
         if not (job.plan.reuse and job.previous):
-            return chunks, tokens, vectors
-        old_chunks, old_tokens = self.read_chunks(job.previous.version)
-        reused = [
-            (c, t)
-            for c, t in zip(old_chunks, old_tokens, strict=True)
-            if c.doc_id in job.plan.reuse
-        ]
+            return chunks, tokens, parts, vectors
+        old = zip(*self.read_chunks(job.previous.version), strict=True)
+        reused = [(c, t, p) for c, t, p in old if c.doc_id in job.plan.reuse]
         if reused:
             by_id = self.vectors.vectors_of(
-                job.previous.collection, [c.chunk_id for c, _ in reused]
+                job.previous.collection, [c.chunk_id for c, _, _ in reused]
             )
-            for c, t in reused:
+            for c, t, p in reused:
                 chunks.append(c)
                 tokens.append(t)
+                parts.append(p)
                 vectors.append(np.asarray(by_id[c.chunk_id], dtype=np.float32))
-        return chunks, tokens, vectors
+        return chunks, tokens, parts, vectors
 
     def _collect_garbage(self, keep: set[str]) -> None:
         """Remove the versions not in `keep`, and the collections this folder made for them."""

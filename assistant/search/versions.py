@@ -33,7 +33,7 @@ from assistant.models import Chunk
 log = logging.getLogger(__name__)
 
 # Bumped whenever what is stored per chunk changes; an older index is then rebuilt in full.
-INDEX_FORMAT = "2"
+INDEX_FORMAT = "3"
 
 
 @dataclass
@@ -126,15 +126,19 @@ class VersionFolder:
         path = self.version_dir(version) / "manifest.json"
         return Manifest.from_json(json.loads(path.read_text(encoding="utf-8")))
 
-    def read_chunks(self, version: str) -> tuple[list[Chunk], list[dict[str, float]]]:
-        """The chunks of a complete version, with the weighted terms the keyword index counts."""
-        chunks, tokens = [], []
+    def read_chunks(
+        self, version: str
+    ) -> tuple[list[Chunk], list[dict[str, float]], list[list[dict[str, float]]]]:
+        """The chunks of a complete version, with the weighted terms the keyword index counts:
+        of each chunk, and of each of its parts (see `keyword_parts`)."""
+        chunks, tokens, parts = [], [], []
         with open(self.version_dir(version) / "chunks.jsonl", encoding="utf-8") as fh:
             for line in fh:
                 record = json.loads(line)
                 tokens.append(record.pop("terms"))
+                parts.append(record.pop("parts", []))
                 chunks.append(Chunk.from_record(record))
-        return chunks, tokens
+        return chunks, tokens, parts
 
     # -- writing -------------------------------------------------------------------------
 
@@ -151,13 +155,15 @@ class VersionFolder:
         manifest: Manifest,
         chunks: Sequence[Chunk],
         tokens: Sequence[dict[str, float]],
+        parts: Sequence[Sequence[dict[str, float]]],
     ) -> None:
         """Write a complete version: in its staging folder first, then renamed into place."""
         staging = self.staging_dir(manifest.version)
         staging.mkdir(parents=True, exist_ok=True)
         with open(staging / "chunks.jsonl", "w", encoding="utf-8") as fh:
-            for c, t in zip(chunks, tokens, strict=True):
-                fh.write(json.dumps({**c.to_record(), "terms": t}, ensure_ascii=False) + "\n")
+            for c, t, p in zip(chunks, tokens, parts, strict=True):
+                record = {**c.to_record(), "terms": t, **({"parts": p} if p else {})}
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
         (staging / "manifest.json").write_text(
             json.dumps(manifest.to_json(), ensure_ascii=False, indent=1), encoding="utf-8"
         )
