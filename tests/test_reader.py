@@ -440,6 +440,23 @@ def test_an_approximate_number_the_asker_tells_asks_nothing() -> None:
     assert question_parts(question, subject) == [question]
 
 
+def test_a_few_told_in_a_closed_sentence_or_in_a_whether_question_asks_no_count() -> None:
+    def subject(text: str) -> list[str]:
+        return [w for w in ("团体标准", "会员", "企业标准") if w in text]
+
+    # An asker who marks questions with ？ tells with 。
+    told = "我们是个行业协会，准备牵头几家会员厂一起搞个团体标准。团标出来以后只能会员自己用，还是协会外面的企业也能拿去用？"
+    assert not read_intent(told).kinds
+    assert question_parts(told, subject) == [told]
+    # … but a sentence closed with 。 still asks when no sentence is marked as a question.
+    assert "count" in read_intent("公司成立三年了。去年认定了几家高企").kinds
+    # "Can we, or can we with a few others": 几家 in an option of a whether-question.
+    whether = "我们企业能不能自己定标准，或者拉几家同行一起定？"
+    assert not read_intent(whether).kinds
+    assert question_parts(whether, subject) == [whether]
+    assert "count" in read_intent("能不能说一下，去年认定了几家？").kinds
+
+
 def test_a_calendar_year_is_no_date_to_register_by(shipped_services: Services) -> None:
     assert not holds("time", "组织开展2025年“创·在上海”国际创新创业大赛")
     assert holds("period", "诉讼时效为三年") and holds("time", "自申请日起十二个月内")

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 
 from assistant.answer.aspects import ATTRIBUTES
-from assistant.text.intent import asks, yes_no
+from assistant.text.intent import ALTERNATIVE, asks, yes_no
 from assistant.text.vocabulary import has_chinese, normalize
 
 _SENTENCE_END = re.compile(r"(?<=[？?；;])")
@@ -28,13 +28,25 @@ SHORT = 10  # … and characters: "超出部分是不是减半" leans on the par
 
 def _clauses(question: str) -> list[tuple[str, bool]]:
     """The clauses of a question, each with whether it may ask. In a yes/no sentence only the
-    last clause asks: "投了几家初创企业，所得税上能有优惠吗" says "several" with 几家."""
+    last clause asks: "投了几家初创企业，所得税上能有优惠吗" says "several" with 几家. A clause
+    opening with 或者 offers another option of the clause before it, not a question of its own."""
     out: list[tuple[str, bool]] = []
     for sentence in _SENTENCE_END.split(question):
-        clauses = [c for c in _CLAUSE_END.split(sentence) if c.strip()]
+        clauses: list[str] = []
+        for c in _CLAUSE_END.split(sentence):
+            if clauses and ALTERNATIVE.match(c):
+                clauses[-1] += c
+            elif c.strip():
+                clauses.append(c)
         closed = yes_no(sentence)
         out.extend((c, not closed or i == len(clauses) - 1) for i, c in enumerate(clauses))
     return out
+
+
+def _asking(clause: str, marks_questions: bool) -> bool:
+    """Whether a clause asks. An asker who marks questions with ？ tells with 。: in
+    "准备牵头几家会员厂一起搞个团体标准。团标出来以后只能会员自己用" only what follows 。 may ask."""
+    return asks(re.split(r"[。！!]", clause)[-1] if marks_questions else clause)
 
 
 def question_parts(question: str, subject_words: Callable[[str], list[str]]) -> list[str]:
@@ -49,10 +61,12 @@ def question_parts(question: str, subject_words: Callable[[str], list[str]]) -> 
     shared: list[str] = []
     parts: list[list[str]] = []
     pending: list[str] = []
-    for clause, may_ask in _clauses(normalize(question)):
+    text_of = normalize(question)
+    marks_questions = bool(re.search(r"[？?]", text_of))
+    for clause, may_ask in _clauses(text_of):
         text = clause.strip()
         pending.append(text)
-        if may_ask and asks(text):
+        if may_ask and _asking(text, marks_questions):
             parts.append(pending)
             pending = []
         elif not parts:

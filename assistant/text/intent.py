@@ -191,9 +191,14 @@ def asking_part(question: str) -> str:
         if m.group(1).strip()
     ]
     some_ask = len(marked) > 1 and any(asks(f"{t}{end[:1]}") for t, end in marked)
+    # An asker who marks questions with ？ closes what he tells with 。: "准备牵头几家会员厂一起
+    # 搞个团体标准。团标…还是…？" says "several" with 几家, it does not ask how many.
+    marks_questions = len(marked) > 1 and any(end[:1] in ("？", "?") for _, end in marked)
     parts = []
     for sentence, end in marked:
         clauses = [c for c in re.split(r"[，,；;]", sentence) if c.strip()]
+        if marks_questions and end[:1] in ("。", "！", "!"):
+            continue
         if _YES_NO.search(sentence):
             sentence = clauses[-1]
         elif len(clauses) > 1 and any(asks(c) for c in clauses):
@@ -227,6 +232,23 @@ FIGURE_CHOICE = re.compile(
 )
 
 
+_FEW_ANY = re.compile(_FEW)
+_CLAUSE = re.compile(r"[^，,；;。？?！!]+")
+# "…，或者拉几家同行一起定": a clause opening with 或者 offers another option of the one before.
+ALTERNATIVE = re.compile(r"\s*(?:或者|或是)")
+
+
+def _asks_how_much(question: str) -> bool:
+    """Whether the question asks an amount. In a clause asking whether, and in one joined to it
+    by 或者, 几 says "a few": "能不能自己定标准，或者拉几家同行一起定" asks no count."""
+    whether = False
+    for clause in _CLAUSE.findall(question):
+        whether = bool(_WHETHER.search(clause)) or (whether and bool(ALTERNATIVE.match(clause)))
+        if _HOW_MUCH.search(_FEW_ANY.sub("", clause) if whether else clause):
+            return True
+    return False
+
+
 def read_intent(question: str) -> Intent:
     """What kinds of answer the question asks for."""
     q = asking_part(question)
@@ -236,9 +258,9 @@ def read_intent(question: str) -> Intent:
     choice = FIGURE_CHOICE.search(q)
     if choice:
         kinds = kinds | {"percent" if "%" in choice.group(0) else "figure"}
-    elif _CHOICE.search(q) and not _HOW_MUCH.search(q) and not _PERCENT_OFFERED.search(q):
+    elif _CHOICE.search(q) and not _asks_how_much(q) and not _PERCENT_OFFERED.search(q):
         kinds = kinds - {"figure", "percent", "money", "count", "people"}
-    elif _WHETHER.search(q) and not _HOW_MUCH.search(q):
+    elif _WHETHER.search(q) and not _asks_how_much(q):
         # "会不会挤占工资总额额度" asks whether, not how much: 额度 names what is asked about.
         kinds = kinds - {"figure", "money", "count", "people"}
     return Intent(kinds)
