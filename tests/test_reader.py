@@ -457,6 +457,16 @@ def test_a_few_told_in_a_closed_sentence_or_in_a_whether_question_asks_no_count(
     assert "count" in read_intent("能不能说一下，去年认定了几家？").kinds
 
 
+def test_a_length_after_yiqian_or_zhihou_is_a_length(shipped_services: Services) -> None:
+    assert holds("period", "在申请日以前六个月内") and holds("period", "之后两年内")
+    assert not holds("period", "前一年") and not holds("period", "上一年度")
+    result = shipped_services.assistant.ask(
+        "样机先在政府办的国际展会上展出了，之后多久内去申请专利还不算丧失新颖性？"
+    )
+    assert not result.abstained
+    assert "六个月内" in _lead(result.answer)
+
+
 def test_a_calendar_year_is_no_date_to_register_by(shipped_services: Services) -> None:
     assert not holds("time", "组织开展2025年“创·在上海”国际创新创业大赛")
     assert holds("period", "诉讼时效为三年") and holds("time", "自申请日起十二个月内")

@@ -114,10 +114,11 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
     ("doc_number", _asks(r"文号|发文字号|文件编号|\bdocument number\b")),
 ]
 
-# A length of time in units; "上一年度", "每一年" name a period, not a time limit or a date.
-# A calendar year (2025年) is a date, not a length.
+# A length of time in units; "上一年度", "每一年", "前一年" name a period, not a time limit or a
+# date, but after 以前 or 之后 a length is one ("申请日以前六个月内"). A calendar year (2025年)
+# is a date, not a length.
 _LENGTH = (
-    rf"(?<![上下每当同前后\d])(?!(?:19|20)\d{{2}}年){_NUMBER}\s*"
+    rf"(?<![上下每当同\d])(?<!(?<![以之])[前后])(?!(?:19|20)\d{{2}}年){_NUMBER}\s*"
     r"(?:年(?!度)|个月|月|日|天|周|个工作日)"
 )
 # What a passage holds, per kind of answer.
