@@ -22,7 +22,7 @@ from assistant.answer.support import Span, item_stem, opening_of_paragraph
 from assistant.models import Chunk, Message
 from assistant.search.similarity import SentenceSimilarity
 from assistant.serve.runtime import Services
-from assistant.text.intent import holds, read_intent
+from assistant.text.intent import asks, holds, read_intent
 
 pytestmark = pytest.mark.slow
 
@@ -465,6 +465,29 @@ def test_a_length_after_yiqian_or_zhihou_is_a_length(shipped_services: Services)
     )
     assert not result.abstained
     assert "六个月内" in _lead(result.answer)
+
+
+def test_na_asks_in_every_compound_so_the_story_before_it_only_tells(
+    shipped_services: Services,
+) -> None:
+    assert asks("这个日子是哪一天") and asks("管到哪年") and not asks("哪怕只有一家")
+    # "今年要办好…" tells what the district plans; the question asks a date, not a target.
+    result = shipped_services.assistant.ask(
+        "区科协说今年要办好科技工作者日活动，我们想配合一下，这个日子是哪一天？"
+    )
+    assert not result.abstained
+    assert "5月30日" in _lead(result.answer)
+
+
+def test_a_short_part_asking_again_what_the_part_before_asks_is_one_question() -> None:
+    def subject(text: str) -> list[str]:
+        return [w for w in ("高企", "措施", "大赛") if w in text]
+
+    assert question_parts("高企措施管到哪年，什么时候失效", subject) == [
+        "高企措施管到哪年，什么时候失效"
+    ]
+    # A start and a deadline are two things asked.
+    assert len(question_parts("大赛什么时候开始报名，什么时候截止？", subject)) == 2
 
 
 def test_a_calendar_year_is_no_date_to_register_by(shipped_services: Services) -> None:

@@ -10,10 +10,10 @@ first part's subject. Pure functions over text.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from assistant.answer.aspects import ATTRIBUTES
-from assistant.text.intent import ALTERNATIVE, asks, yes_no
+from assistant.text.intent import ALTERNATIVE, asks, read_intent, yes_no
 from assistant.text.vocabulary import has_chinese, normalize
 
 _SENTENCE_END = re.compile(r"(?<=[？?；;])")
@@ -49,6 +49,34 @@ def _asking(clause: str, marks_questions: bool) -> bool:
     return asks(re.split(r"[。！!]", clause)[-1] if marks_questions else clause)
 
 
+def _stands(text: str, own: Sequence[str]) -> bool:
+    """Whether a part names enough of its own to be asked alone."""
+    return len(own) >= OWN_SUBJECT and len(text) > SHORT
+
+
+def _asked(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The kinds of answer and the attributes a text asks for."""
+    attributes = frozenset(a.zh for a in ATTRIBUTES if a.asking_spans(text))
+    return frozenset(read_intent(text).kinds), attributes
+
+
+def _restatements_joined(
+    parts: list[list[str]], subject_words: Callable[[str], list[str]]
+) -> list[list[str]]:
+    """A short part that asks what the part before it asks says that question again:
+    "高企措施管到哪年，什么时候失效" asks one thing."""
+    joined: list[list[str]] = []
+    for part in parts:
+        text = "".join(part)
+        if joined and not _stands(text, subject_words(text)):
+            kinds, attributes = _asked(text)
+            if kinds and (kinds, attributes) == _asked("".join(joined[-1])):
+                joined[-1] = joined[-1] + part
+                continue
+        joined.append(part)
+    return joined
+
+
 def question_parts(question: str, subject_words: Callable[[str], list[str]]) -> list[str]:
     """The parts of a question, each standalone; one part when it asks one thing.
 
@@ -74,11 +102,12 @@ def question_parts(question: str, subject_words: Callable[[str], list[str]]) -> 
             pending = []
     if pending and parts:
         parts[-1].extend(pending)
+    parts = _restatements_joined(parts, subject_words)
     if len(parts) < 2 or len(parts) > MAX_PARTS:
         return [question]
     texts = [_JOINING.sub("", "".join(c)).rstrip("，,") for c in parts]
     own = [subject_words(t) for t in texts]
-    standing = [len(own[i]) >= OWN_SUBJECT and len(texts[i]) > SHORT for i in range(len(texts))]
+    standing = [_stands(texts[i], own[i]) for i in range(len(texts))]
     # A short part, or one without a subject of its own, leans back: it is asked about the
     # nearest part before it that names something. Before any such part, the shared opening is its
     # subject ("研究员来公司兼职，他能拿报酬吗"); without that either, the richest part's.

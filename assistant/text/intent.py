@@ -95,7 +95,7 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
         "time",
         _asks(
             # A length of time ("几年", "how long") is asked as a "period", which is a time too.
-            r"什么时候|何时|哪天|哪一天|(?<![文编])几号|期限|截止|几月|日期|时限|时间要求|"
+            r"什么时候|何时|哪一?天|哪一?年|哪个?月|(?<![文编])几号|期限|截止|几月|日期|时限|时间要求|"
             # "when" asks at the start or before a verb, not as "when an employee invents".
             r"^\s*when\b|\bwhen (?:is|was|were|will|do|does|did|must|should|can|shall|may)\b|"
             r"\bdeadline\b|\bdate\b|"
@@ -162,7 +162,8 @@ class Intent:
 
 _YES_NO = re.compile(r"(?:吗|么|嘛)\s*[？?]?\s*$")
 _ASKING_CLAUSE = re.compile(
-    r"吗|呢|多少(?![都也])|什么|哪些|哪个|哪家|哪里|哪儿|怎么|如何|是否|是不是|对不对|"
+    # 哪 asks in every compound (哪些, 哪一天, 哪位, 哪部…), except 哪怕 ("even if").
+    r"吗|呢|多少(?![都也])|什么|哪(?!怕)|怎么|如何|是否|是不是|对不对|"
     rf"{_FEW}[家个项人次年月天批成]|哪几|"
     r"有没有|能不能|可不可以|多久|多长|多大|多高|多远|何时|(?:么|嘛)\s*[？?]?\s*$|[？?]$"
 )
