@@ -22,7 +22,7 @@ from assistant.answer.support import Span, item_stem, opening_of_paragraph
 from assistant.models import Chunk, Message
 from assistant.search.similarity import SentenceSimilarity
 from assistant.serve.runtime import Services
-from assistant.text.intent import asks, holds, read_intent
+from assistant.text.intent import asks, holds, read_intent, tag_question
 
 pytestmark = pytest.mark.slow
 
@@ -488,6 +488,17 @@ def test_a_short_part_asking_again_what_the_part_before_asks_is_one_question() -
     ]
     # A start and a deadline are two things asked.
     assert len(question_parts("大赛什么时候开始报名，什么时候截止？", subject)) == 2
+
+
+def test_a_tag_question_asks_with_the_clause_before_it(shipped_services: Services) -> None:
+    assert tag_question("有规定吗") and not tag_question("所得税上能有优惠吗")
+    # The tagged clause is what is asked: the law it names is not indexed.
+    result = shipped_services.assistant.ask(
+        "老板让我查一下个人所得税年度汇算几月几号截止，有规定吗？"
+    )
+    assert result.abstained and "个人所得税" in result.answer
+    # … and asks whether: 几个 there says "a few".
+    assert not read_intent("有几个指标想定得比强制性标准宽松一点，可以吗？").kinds
 
 
 def test_a_calendar_year_is_no_date_to_register_by(shipped_services: Services) -> None:

@@ -161,6 +161,7 @@ class Intent:
 
 
 _YES_NO = re.compile(r"(?:吗|么|嘛)\s*[？?]?\s*$")
+_TAG_LENGTH = 3
 _ASKING_CLAUSE = re.compile(
     # 哪 asks in every compound (哪些, 哪一天, 哪位, 哪部…), except 哪怕 ("even if").
     r"吗|呢|多少(?![都也])|什么|哪(?!怕)|怎么|如何|是否|是不是|对不对|"
@@ -177,6 +178,12 @@ def asks(clause: str) -> bool:
 def yes_no(sentence: str) -> bool:
     """True when a sentence asks yes or no ("…能有优惠吗？")."""
     return bool(_YES_NO.search(sentence))
+
+
+def tag_question(clause: str) -> bool:
+    """True for a clause that only asks whether what was said before holds: "有规定吗",
+    "对吗", "可以吗". The clause before it is what is asked."""
+    return yes_no(clause) and len(re.sub(r"[吗么嘛？?\s]", "", clause)) <= _TAG_LENGTH
 
 
 def asking_part(question: str) -> str:
@@ -202,7 +209,8 @@ def asking_part(question: str) -> str:
         if marks_questions and end[:1] in ("。", "！", "!"):
             continue
         if _YES_NO.search(sentence):
-            sentence = clauses[-1]
+            # "…最晚要在几月几号前办完，有规定吗": a tag asks with the clause before it.
+            sentence = "，".join(clauses[-2:] if tag_question(clauses[-1]) else clauses[-1:])
         elif len(clauses) > 1 and any(asks(c) for c in clauses):
             # "我们打算给新结构申请个实用新型，保护期有几年": 打算 tells, it does not ask.
             sentence = "，".join(c for c in clauses if asks(c))
@@ -241,11 +249,18 @@ ALTERNATIVE = re.compile(r"\s*(?:或者|或是)")
 
 
 def _asks_how_much(question: str) -> bool:
-    """Whether the question asks an amount. In a clause asking whether, and in one joined to it
-    by 或者, 几 says "a few": "能不能自己定标准，或者拉几家同行一起定" asks no count."""
+    """Whether the question asks an amount. In a clause asking whether, in one joined to it by
+    或者 and in one a tag asks about, 几 says "a few": "能不能自己定标准，或者拉几家同行一起
+    定" asks no count."""
     whether = False
-    for clause in _CLAUSE.findall(question):
-        whether = bool(_WHETHER.search(clause)) or (whether and bool(ALTERNATIVE.match(clause)))
+    clauses = _CLAUSE.findall(question)
+    for i, clause in enumerate(clauses):
+        whether = (
+            bool(_WHETHER.search(clause))
+            or (whether and bool(ALTERNATIVE.match(clause)))
+            # "有几个指标想定得宽松一点，可以吗": the clause a tag asks about asks whether.
+            or (i + 1 < len(clauses) and tag_question(clauses[i + 1]))
+        )
         if _HOW_MUCH.search(_FEW_ANY.sub("", clause) if whether else clause):
             return True
     return False
