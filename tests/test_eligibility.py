@@ -247,6 +247,14 @@ def test_an_ordinary_question_about_a_status_is_not_taken_as_a_profile() -> None
     assert not conversation_profile("我们想了解高企认定需要什么条件", []).asks
 
 
+def test_enough_said_of_a_thing_asks_whether_it_suffices_not_whether_one_qualifies() -> None:
+    assert not conversation_profile(
+        "我们厂按自己定的企业标准生产，具体要公开哪些内容？光挂个标准名字够不够？", []
+    ).asks
+    assert conversation_profile("我们是高企，够不够格申请区里的补贴？", []).asks
+    assert conversation_profile("我们公司够不够？能拿高企补贴吗", []).asks
+
+
 def test_a_growth_stage_sme_asking_about_loans_gets_the_loan_verdicts(
     shipped_services: Services,
 ) -> None:

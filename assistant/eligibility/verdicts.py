@@ -182,12 +182,15 @@ def asked_part(question: str) -> str:
 
 # -- in conversation -----------------------------------------------------------------------
 
+# "够不够" asks whether one qualifies said of the company or of what it would get (我们够不够,
+# 够不够格, 够不够申请); said of a thing ("光挂个标准名字够不够") it asks whether that suffices.
+_ENOUGH = r"(?:我们|我司|我|公司|企业)(?:还|能)?够不够|够不够(?=格|条件|资格|申请|享受|拿|贷)"
 # Asking whether one qualifies, or what one can get: said of one's own company, these make a
 # question one for the verdicts.
 ASKS = re.compile(
     r"能享受|可以享受|可享受|享受什么|享受哪些|能申请|可以申请|可申请|能不能(?:申请|享受|拿|贷|获得|用)"
     r"|(?:能|可以|可否|能否)(?:用|减免|减|免|抵|申报|报|享受|申请|拿|领|贷|获得)"
-    r"|(?:符合|满足).{0,8}(?:条件|要求)|够条件|有资格|够不够|够格|能拿|可以拿|能贷|可以贷|贷得到"
+    rf"|(?:符合|满足).{{0,8}}(?:条件|要求)|够条件|有资格|{_ENOUGH}|够格|能拿|可以拿|能贷|可以贷|贷得到"
     r"|能获得|可以获得|适用吗|能不能用"
     r"|(?:有|能有)(?:哪些|什么|啥)[^，。？?]{0,6}(?:政策|优惠|补贴|支持|扶持|福利|好处|奖励|产品|项目)"
     r"|(?:有|能拿到?)(?:补贴|优惠|奖励|扶持)吗|适用(?:哪些|什么)|能用(?:哪些|什么)|可以用哪些"
@@ -205,7 +208,7 @@ _ANY_COMPANY = re.compile(
 _GENERAL_ASK = re.compile(
     r"(?:哪些|什么|啥)[^，。？?]{0,6}(?:政策|优惠|补贴|支持|扶持|福利|好处|奖励|项目|产品)"
     r"|(?:享受|申请|拿|获得|用)(?:哪些|什么|啥)|(?:符合|满足|够)[^，。？?]{0,8}(?:条件|要求)"
-    r"|有资格|够格|够不够|(?:有|能拿到?)(?:补贴|优惠|奖励|扶持)吗"
+    rf"|有资格|够格|{_ENOUGH}|(?:有|能拿到?)(?:补贴|优惠|奖励|扶持)吗"
 )
 # Asking for the conditions, of whatever the question names.
 _CONDITIONS = re.compile(r"(?:符合|满足|够)[^，。？?]{0,8}(?:条件|要求)")
