@@ -153,6 +153,15 @@ def test_a_choice_between_figures_asks_a_figure_the_documents_must_state(
     assert "比例" in result.answer
 
 
+def test_a_share_asked_with_what_it_is_of_is_answered_only_by_that_share(
+    shipped_services: Services,
+) -> None:
+    # "完成率100%" is the share of annual reports filed, not of R&D costs in sales.
+    result = shipped_services.assistant.ask("我们想申请高企，研发费用占销售收入最少要百分之多少？")
+    assert result.abstained
+    assert "100%" not in result.answer and "销售收入" in result.answer
+
+
 def test_a_district_the_documents_never_name_is_said_to_be_uncovered(
     foreign_services: Services,
 ) -> None:

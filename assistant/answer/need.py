@@ -31,6 +31,10 @@ _QUOTED_TITLE = re.compile(r"《([^》]{2,60})》")
 _QUESTION_FIGURE = re.compile(r"(\d+(?:\.\d+)?)\s*(%|％|亿元|万元|元|亿|万|家|项|个|人|倍)")
 # A share named with what it is of: "研发费用占销售收入的比例", "补贴的比例".
 _RATIO = re.compile(r"([^，,。？?；;]{2,24}?)(?:占|的)?(?:比例|占比|比重)")
+# … or with what it is a share of: "研发费用占销售收入得达到百分之多少".
+_SHARE_OF = re.compile(
+    r"([^，,。？?；;]{1,12}?占[^，,。？?；;]{1,12}?)[^，,。？?；;]{0,6}?(?:百分之|多少\s*%|几成)"
+)
 # "两三万块": a figure the asker says in words.
 _NUMERAL_WORD = re.compile(r"[零一二两三四五六七八九十百千万亿几]+(?:块|元|人|家|个|年|天|月)?")
 # "是不是就不按25%交了": the asker expects another figure than the one they deny.
@@ -103,6 +107,8 @@ class Need:
         a percentage answers only when it is theirs, not another's (完成率100%)."""
         m = _RATIO.search(self.question)
         if not m or not re.search(r"比例|占比|比重", m.group(0)):
+            m = _SHARE_OF.search(self.question)
+        if not m:
             return ()
         return tuple(t for t in self.terms if any(f in m.group(1) for f in t.forms))
 
