@@ -162,6 +162,15 @@ def test_a_share_asked_with_what_it_is_of_is_answered_only_by_that_share(
     assert "100%" not in result.answer and "销售收入" in result.answer
 
 
+def test_a_law_the_question_names_is_where_the_answer_must_be(
+    shipped_services: Services,
+) -> None:
+    # The law sets no figure; the district's 4.53% and 4.7% are the district's, not the law's.
+    result = shipped_services.assistant.ask("科技进步法有没有规定全社会研发经费要占GDP百分之几？")
+    assert result.abstained
+    assert "4.53%" not in result.answer and "4.7%" not in result.answer
+
+
 def test_a_district_the_documents_never_name_is_said_to_be_uncovered(
     foreign_services: Services,
 ) -> None:

@@ -76,6 +76,19 @@ def subject_phrase(need: Need, limit: int = 2) -> str:
     return ("、" if need.english else "").join(ordered) or "所问事项"
 
 
+def _named_documents(need: Need, known_titles: Sequence[str]) -> set[str]:
+    """The indexed documents a question names, by title without 中华人民共和国 (专利法) or by
+    a name the vocabulary gives it (科技进步法, Patent Law)."""
+    named = set()
+    for title in known_titles:
+        short = title.removeprefix("中华人民共和国")
+        if len(short) < 4:
+            continue
+        if short in need.question or any(short in t.forms for t in need.terms):
+            named.add(title)
+    return named
+
+
 def assess(
     need: Need,
     hits: Sequence[Hit],
@@ -119,6 +132,12 @@ def assess(
         ),
         key=lambda s: -s.score,
     )
+    named = _named_documents(need, known_titles)
+    if named and not need.places:
+        # "科技进步法有没有规定…": the asker names where the answer must be; another
+        # document's figure (the district's 4.7% target) is no answer from that law.
+        for support in supports:
+            support.context_ok = support.context_ok and support.span.chunk.title in named
     if similarity is not None and supports:
         shortlist = supports[:SHORTLIST]
         for support, value in zip(
