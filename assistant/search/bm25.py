@@ -91,7 +91,9 @@ class BM25:
             if posting is None:
                 continue
             ids, tfs = posting
-            out[ids] += weight * self._idf[term] * tfs * (self.k1 + 1) / (tfs + norm[ids])
+            # .get: a part cut apart from its document may hold a word the document does not
+            idf = self._idf.get(term, 0.0)
+            out[ids] += weight * idf * tfs * (self.k1 + 1) / (tfs + norm[ids])
         return out
 
     def scores(self, query: Mapping[str, float]) -> np.ndarray:

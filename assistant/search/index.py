@@ -415,7 +415,8 @@ class IndexStore:
     def _reused(
         self, job: Build
     ) -> tuple[list[Chunk], list[dict[str, float]], list[list[dict[str, float]]], list[np.ndarray]]:
-        """The chunks, terms and vectors of the documents the new version copies unchanged."""
+        """The chunks, terms, parts and vectors of the documents the new version copies
+        unchanged."""
         chunks: list[Chunk] = []
         tokens: list[dict[str, float]] = []
         parts: list[list[dict[str, float]]] = []
