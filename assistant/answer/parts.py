@@ -60,6 +60,10 @@ def _asked(text: str) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(read_intent(text).kinds), attributes
 
 
+def _part_text(clauses: list[str]) -> str:
+    return _JOINING.sub("", "".join(clauses)).rstrip("，,")
+
+
 def _restatements_joined(
     parts: list[list[str]], subject_words: Callable[[str], list[str]]
 ) -> list[list[str]]:
@@ -67,10 +71,10 @@ def _restatements_joined(
     "高企措施管到哪年，什么时候失效" asks one thing."""
     joined: list[list[str]] = []
     for part in parts:
-        text = "".join(part)
+        text = _part_text(part)
         if joined and not _stands(text, subject_words(text)):
             kinds, attributes = _asked(text)
-            if kinds and (kinds, attributes) == _asked("".join(joined[-1])):
+            if kinds and (kinds, attributes) == _asked(_part_text(joined[-1])):
                 joined[-1] = joined[-1] + part
                 continue
         joined.append(part)
@@ -102,11 +106,19 @@ def question_parts(question: str, subject_words: Callable[[str], list[str]]) -> 
             pending = []
     if pending and parts:
         parts[-1].extend(pending)
-    parts = _restatements_joined(parts, subject_words)
+    # Each part's subject words are read once, though both joining and leaning ask for them.
+    known: dict[str, list[str]] = {}
+
+    def own_words(text: str) -> list[str]:
+        if text not in known:
+            known[text] = subject_words(text)
+        return known[text]
+
+    parts = _restatements_joined(parts, own_words)
     if len(parts) < 2 or len(parts) > MAX_PARTS:
         return [question]
-    texts = [_JOINING.sub("", "".join(c)).rstrip("，,") for c in parts]
-    own = [subject_words(t) for t in texts]
+    texts = [_part_text(c) for c in parts]
+    own = [own_words(t) for t in texts]
     standing = [_stands(texts[i], own[i]) for i in range(len(texts))]
     # A short part, or one without a subject of its own, leans back: it is asked about the
     # nearest part before it that names something. Before any such part, the shared opening is its
