@@ -18,7 +18,7 @@ from assistant.answer.names import classified_names, sibling_named
 from assistant.answer.need import Need, Term
 from assistant.answer.parts import question_parts
 from assistant.answer.places import Gazetteer, leading_places, unknown_places
-from assistant.answer.support import Span, item_stem, opening_of_paragraph
+from assistant.answer.support import Span, item_stem, opening_of_paragraph, years_spoken
 from assistant.models import Chunk, Message
 from assistant.search.similarity import SentenceSimilarity
 from assistant.serve.runtime import Services
@@ -708,3 +708,15 @@ def test_a_contact_asked_for_is_read_from_the_line_that_closes_the_document(
 def test_a_phone_number_is_recognized_in_the_forms_documents_write_it(line: str) -> None:
     phone = next(a for a in ATTRIBUTES if a.zh == "联系电话")
     assert phone.holds.search(line)
+
+
+def test_a_span_of_months_speaks_of_the_year_it_mostly_covers(shipped_services: Services) -> None:
+    assert years_spoken("2023年12月至2024年11月累计认定登记技术合同839项") == {"2024"}
+    assert years_spoken("《张江高新区青浦园改革创新发展行动方案(2025-2026年)》") == {"2025", "2026"}
+    assert years_spoken("2024年11月至2025年2月") == {"2024", "2025"}
+    # The document's figure for Dec 2023 to Nov 2024 is no answer to what 2023 came to …
+    result = shipped_services.assistant.ask("2023年全区技术合同成交额是多少？")
+    assert result.abstained and "213.79亿元" not in _lead(result.answer)
+    # … and is the answer for the year it mostly covers.
+    result = shipped_services.assistant.ask("2024年技术合同成交额多少")
+    assert not result.abstained and "213.79亿元" in _lead(result.answer)

@@ -238,6 +238,42 @@ def years_asked(need: Need, doc_year: int | None) -> set[str]:
     return years
 
 
+_YEAR = r"((?:19|20)\d{2})"
+_TO = r"\s*(?:至|到|—|－|–|-|~|～)\s*"
+_MONTH_SPAN = re.compile(rf"{_YEAR}年(\d{{1,2}})月(?:\d{{1,2}}日)?{_TO}(?:{_YEAR}年)?(\d{{1,2}})月")
+_YEAR_SPAN = re.compile(rf"{_YEAR}年?{_TO}{_YEAR}年")
+MOSTLY = 6  # months of a year a span of months covers to speak of that year
+
+
+def years_spoken(text: str) -> set[str]:
+    """The years a passage speaks of.
+
+    A span of years speaks of each year in it: "2025-2026年" of 2025 too. A span of months
+    speaks of the years it mostly covers: "2023年12月至2024年11月" counts a year's result
+    for 2024, and is no answer to what 2023 came to.
+    """
+    years: set[str] = set()
+
+    def months(m: re.Match[str]) -> str:
+        first, last = int(m.group(1)), int(m.group(3) or m.group(1))
+        start, end = first * 12 + int(m.group(2)) - 1, last * 12 + int(m.group(4)) - 1
+        covered: dict[int, int] = {}
+        for month in range(start, min(end, start + 12 * 20) + 1):
+            covered[month // 12] = covered.get(month // 12, 0) + 1
+        most = max(covered.values(), default=0)
+        years.update(str(y) for y, n in covered.items() if n >= min(MOSTLY, most))
+        return " "
+
+    def span(m: re.Match[str]) -> str:
+        first, last = int(m.group(1)), int(m.group(2))
+        years.update(str(y) for y in range(first, min(last, first + 20) + 1))
+        return " "
+
+    rest = _YEAR_SPAN.sub(span, _MONTH_SPAN.sub(months, text))
+    years.update(re.findall(rf"{_YEAR}(?=年)", rest))
+    return years
+
+
 # 明年 is read both ways: a plan issued in January speaks of "this year" to its readers, who
 # asked about it the year before as "next year".
 _RELATIVE_YEARS = (
@@ -572,7 +608,7 @@ def _context_ok(
     if need.abroad_instead(text):
         return False
     years = years_asked(need, doc_year)
-    mentioned = set(re.findall(r"(?:19|20)\d{2}(?=年)", f"{heading} {text}"))
+    mentioned = years_spoken(f"{heading} {text}")
     years_ok = not years or not mentioned or bool(years & mentioned)
     return places_ok and years_ok
 
