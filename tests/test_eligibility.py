@@ -547,3 +547,14 @@ def test_a_registration_elsewhere_is_read_but_shanghai_itself_is_not_elsewhere()
     assert read_facts("本企业在闵行注册").known() == {"registered_in_district": False}
     assert read_facts("我们公司在上海市注册").known() == {}
     assert read_facts("我们注册在青浦区").known() == {"registered_in_district": True}
+
+
+def test_a_question_said_of_a_thing_asks_how_the_documents_treat_it(
+    shipped_services: Services,
+) -> None:
+    # 抵税 names every tax rule, but the asker asks about the part of a donation over the cap.
+    asked = "公司今年给山区学校捐了一大笔钱，超过了利润的12%，超出的那部分是不是就不能抵税了？"
+    assert not conversation_profile(asked, []).asks
+    [answer] = ask(shipped_services, asked)
+    assert answer.intent != INTENT and "结转以后三年内" in answer.answer[:200]
+    assert conversation_profile("我们是高企，这项补贴我们能拿吗？", []).asks

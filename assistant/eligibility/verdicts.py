@@ -214,6 +214,9 @@ _GENERAL_ASK = re.compile(
 _CONDITIONS = re.compile(r"(?:符合|满足|够)[^，。？?]{0,8}(?:条件|要求)")
 # A question that names no object of its own refers to the one asked before ("我司符合条件吗").
 _OPEN_ENDED = re.compile(r"什么|哪些|哪类|啥")
+# Said of a thing ("超出的那部分是不是就不能抵税了", "这笔钱能抵税吗"), a question asks how
+# the documents treat that thing, not what the company qualifies for.
+_OF_A_THING = re.compile(r"[这那](?:笔|部分|些|台|批)")
 _YES = re.compile(r"^(?:是的?|对的?|有的?|嗯|是呀|是啊|没错|对啊|在的?|已经是|属于)[。！!，,]?$")
 _NO = re.compile(r"^(?:不是|没有|否|不在|还不是|不属于|没)[。！!，,]?$")
 REQUEST = "为进一步判断，请补充："
@@ -230,6 +233,8 @@ def asks_own(question: str, in_check: bool = False) -> bool:
     """
     asking = asked_part(question)
     if not ASKS.search(question) or _ASKS_FIGURE.search(question) or _ANY_COMPANY.search(asking):
+        return False
+    if _OF_A_THING.search(asking) and not mentions_self(asking):
         return False
     if mentions_self(question):
         return True
