@@ -720,3 +720,15 @@ def test_a_span_of_months_speaks_of_the_year_it_mostly_covers(shipped_services: 
     # … and is the answer for the year it mostly covers.
     result = shipped_services.assistant.ask("2024年技术合同成交额多少")
     assert not result.abstained and "213.79亿元" in _lead(result.answer)
+
+
+def test_a_sum_in_ten_thousands_asks_money_and_a_rate_does_not_answer_it(
+    shipped_services: Services,
+) -> None:
+    assert "money" in read_intent("年应纳税所得额在多少万以内才能享受？").kinds
+    assert "money" not in read_intent("科普活动吸引了多少万人次？").kinds
+    # The law gives the 20% rate, not the income under which a small firm gets it.
+    result = shipped_services.assistant.ask(
+        "小微企业那个20%的优惠税率，年应纳税所得额在多少万以内才能享受？"
+    )
+    assert result.abstained

@@ -54,6 +54,8 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
             rf"(?:奖金|资助|补贴|补助|奖励|奖补|费用|钱).{{0,6}}(?:多少|{_FEW}(?![月年天日号周种类档]))|"
             r"(?:多少|几).{0,3}(?:钱|奖金|资助|补贴|补助|费用|补偿|赔偿|罚款|工资)|"
             r"能(?:拿|领|得|贷|补)多少|"
+            # "所得额在多少万以内" asks a sum of money; "多少万人" a number of people.
+            rf"(?:多少|{_FEW})[万亿](?:元|块)?(?![人件个家项次台户])|"
             # "how much incubation space" asks an area, "how much time" a period.
             r"\bhow much\b(?!(?:\s+[a-z-]+){0,3}\s+(?:space|area|land|floor|time|capacity|room)s?\b)|"
             r"\bamount\b|\binvestment\b|\brevenue\b|\bfunding\b|"
