@@ -732,3 +732,12 @@ def test_a_sum_in_ten_thousands_asks_money_and_a_rate_does_not_answer_it(
         "小微企业那个20%的优惠税率，年应纳税所得额在多少万以内才能享受？"
     )
     assert result.abstained
+
+
+def test_asked_what_was_achieved_a_plans_aim_does_not_answer(shipped_services: Services) -> None:
+    # The plan issued in January 2025 aims at 4.7% for 2025; what 2025 came to it cannot say.
+    result = shipped_services.assistant.ask("青浦2025年全社会研发投入强度最后实际达到了多少？")
+    assert result.abstained and "4.7%" not in _lead(result.answer)
+    assert "最后" not in result.answer[:30]
+    result = shipped_services.assistant.ask("青浦2024年研发投入强度实际达到多少")
+    assert not result.abstained and "4.53%" in _lead(result.answer)

@@ -211,7 +211,7 @@ NOT_SUBJECTS = frozenset(
     "政策 人数 多少 几家 几个 几项 几年 多少家 多少钱 百分之 百分之几 百分比 去年 今年 明年 前年 全年 年底 上半年 下半年 那么 这个 那个 "
     "公司 区里 市里 其中 它们 怎么办 如果 要是 假如 做到 打算 计划 力争 争取 预计 一般 大概 大约 那边 这边 这种 这类 "
     "自己 还有 还要 现在 目前 以上 以下 以内 之内 及以上 多长 多久 一共 总共 能否 是不是 咋样 咋 啥 是啥 怎么搞 "
-    "怎么做 要怎么 哪几 哪几种 几种 什么样 搞 target goal plan year".split()
+    "怎么做 要怎么 哪几 哪几种 几种 什么样 搞 最后 最终 实际上 target goal plan year".split()
 )
 
 # Requests outside policy documents altogether.

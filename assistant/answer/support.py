@@ -221,6 +221,13 @@ _PENALTY = re.compile(
     r"(?:处以?|并处)[^，,；;。]{0,30}?(?:元|倍)[^，,；;。]{0,6}(?:以下|以上)?的?(?:罚款|罚金)"
 )
 _ASKS_PENALTY = re.compile(r"罚|处罚|赔|后果|责任|违法|违规|侵权|fine|penalt|damages|liab")
+# Asking what was achieved, not aimed at ("最后实际达到了多少"); 实际 alone is also a word of
+# the law (实际管理机构, 实际发生额).
+_ASKS_RESULT = re.compile(
+    r"(?:实际上?|最终|最后)(?:实际)?(?:达到|完成|做到|实现|增长)|(?:完成|做到|实现)了(?:多少|几)|"
+    r"\bactually (?:achieved|reached|got)\b|\bactual (?:figure|result|outcome)s?\b"
+)
+_AIM = re.compile(r"力争|争取|目标")
 _PLAN = re.compile(r"要点|工作计划|行动方案|规划")  # headings of a plan: its figures are targets
 
 
@@ -418,6 +425,8 @@ def assess_sentence(
         kind_ok, focus = True, _richest_clause(need, span, chunk_clauses, present)
     if needs_target(need) and not (holds("target", text) or _PLAN.search(heading)):
         kind_ok = False  # a year's result is not the next year's target
+    elif _ASKS_RESULT.search(need.asking) and (_AIM.search(text) or _PLAN.search(heading)):
+        kind_ok = False  # "最后实际达到了多少": a plan's aim is not what was achieved
     if kind_ok and "percent" in kinds and need.ratio_terms:
         # The share asked for must be the one the sentence states a percentage of.
         kind_ok = any(t in present or t in in_heading for t in need.ratio_terms)
