@@ -741,3 +741,24 @@ def test_asked_what_was_achieved_a_plans_aim_does_not_answer(shipped_services: S
     assert "最后" not in result.answer[:30]
     result = shipped_services.assistant.ask("青浦2024年研发投入强度实际达到多少")
     assert not result.abstained and "4.53%" in _lead(result.answer)
+
+
+def test_a_rate_of_one_tax_is_not_given_for_another(shipped_services: Services) -> None:
+    # 第二十八条's 20% is 企业所得税's: asked of 增值税, it is a sibling's figure.
+    for asked in (
+        "小微企业增值税税率是多少",
+        "As a small business in China, what VAT rate do we pay? Is there a reduced rate?",
+    ):
+        result = shipped_services.assistant.ask(asked)
+        assert result.abstained and "20％" not in _lead(result.answer), asked
+        assert "企业所得税" in result.answer
+
+
+def test_an_english_question_naming_a_tax_rate_is_not_answered_by_a_share(
+    shipped_services: Services,
+) -> None:
+    # 第四十五条's 百分之五十 is a share of the transfer income paid to the inventors.
+    result = shipped_services.assistant.ask(
+        "What VAT rate applies to our income from technology transfer? Is it VAT-exempt?"
+    )
+    assert result.abstained and "百分之五十" not in _lead(result.answer)

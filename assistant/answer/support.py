@@ -293,13 +293,14 @@ _RELATIVE_YEARS = (
 
 
 # What a percentage measures. A question about one (比例) is not answered by another (税率).
-_TAX_RATE = re.compile(r"税率")
-_SHARE = re.compile(r"比例|占比|相当于|占")
+# An English question names the measure in its own words ("VAT rate", "interest rate").
+_TAX_RATE = re.compile(r"税率|\b(?:tax|vat|cit|withholding)(?:-| )?rates?\b")
+_SHARE = re.compile(r"比例|占比|相当于|占|\b(?:proportion|share) of\b")
 _PERCENT_FAMILIES = (
     _TAX_RATE,
-    re.compile(r"利率|利息"),
+    re.compile(r"利率|利息|\binterest(?: rate)?s?\b"),
     _SHARE,
-    re.compile(r"增速|增长|增幅|涨幅|上升|提高|下降"),
+    re.compile(r"增速|增长|增幅|涨幅|上升|提高|下降|\bgrowth\b|\bgr[eo]w\b|\bincreased?\b"),
 )
 
 
@@ -508,7 +509,7 @@ def _answer_clause(
         other = (
             "" if not named or any(t in in_heading for t in named) else sibling_named(window, need)
         )
-        if other and not any(t.found_in(window) for t in named):
+        if other and not all(t.found_in(window) for t in named):
             sibling = sibling or other
             continue
         if "percent" in held and not _percent_family_ok(need, window):
