@@ -762,3 +762,11 @@ def test_an_english_question_naming_a_tax_rate_is_not_answered_by_a_share(
         "What VAT rate applies to our income from technology transfer? Is it VAT-exempt?"
     )
     assert result.abstained and "百分之五十" not in _lead(result.answer)
+
+
+def test_asking_how_many_things_and_their_names_asks_the_names(shipped_services: Services) -> None:
+    assert not read_intent("几个核心产品分别叫啥？").kinds
+    assert "money" in read_intent("有哪些产品，贷款额度多少").kinds
+    # "三大核心差异性产品" writes no count the reader knows; the names are the answer.
+    result = shipped_services.assistant.ask("区里那个3+X科技信贷体系，几个核心产品分别叫啥？")
+    assert not result.abstained and "微贷通、履约贷和信用贷" in _lead(result.answer)

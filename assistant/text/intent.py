@@ -282,4 +282,13 @@ def read_intent(question: str) -> Intent:
     elif _WHETHER.search(q) and not _asks_how_much(q):
         # "会不会挤占工资总额额度" asks whether, not how much: 额度 names what is asked about.
         kinds = kinds - {"figure", "money", "count", "people"}
+    if _NAMES_ASKED.search(q) and not _HOW_MUCH.search(_COUNT_OF_THINGS.sub("", q)):
+        # "几个核心产品分别叫啥": naming them tells how many; no count need be written.
+        kinds = kinds - {"figure", "count"}
     return Intent(kinds)
+
+
+_NAMES_ASKED = re.compile(
+    r"分别(?:叫|是)|叫(?:什么|啥)|(?:是|有)哪些|哪几|什么名字|名称|\bnamed?\b"
+)
+_COUNT_OF_THINGS = re.compile(rf"(?:多少|{_FEW})[个家项种类款]")
