@@ -770,3 +770,12 @@ def test_asking_how_many_things_and_their_names_asks_the_names(shipped_services:
     # "三大核心差异性产品" writes no count the reader knows; the names are the answer.
     result = shipped_services.assistant.ask("区里那个3+X科技信贷体系，几个核心产品分别叫啥？")
     assert not result.abstained and "微贷通、履约贷和信用贷" in _lead(result.answer)
+
+
+def test_asking_which_one_quotes_the_clause_that_names_it(shipped_services: Services) -> None:
+    # The sentence's later clause repeats more of the question's words (全区首家市高质量孵化器);
+    # the one naming an incubator of its own is what "哪家孵化器" asks.
+    result = shipped_services.assistant.ask(
+        "区里说要争取建全区首家市高质量孵化器，重点在指导哪家孵化器？"
+    )
+    assert not result.abstained and "北斗西虹桥孵化器" in _lead(result.answer)

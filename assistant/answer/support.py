@@ -484,6 +484,7 @@ def _answer_clause(
     """
     top = max((t.weight for t in present), default=0.0)
     named = _named(need)
+    which = _which_of(need)
     found, focus, sibling = False, (span.start, span.end), ""
     best_clause_score = -1.0
     for j, (cs, ce) in enumerate(chunk_clauses):
@@ -515,6 +516,8 @@ def _answer_clause(
         if "percent" in held and not _percent_family_ok(need, window):
             continue
         score = sum(t.weight for t in near) + len(held)
+        if which and _names_one(window, which, need):
+            score += NAMED_BONUS
         if score > best_clause_score:
             best_clause_score = score
             found = True
@@ -538,10 +541,16 @@ def _richest_clause(
     inside = [(s, e) for s, e in chunk_clauses if s >= span.start and e <= span.end]
     if not inside:
         return (span.start, span.end)
+    which = _which_of(need)
     scored = [
         (
             sum(t.weight for t in present if t.found_in(normalize(span.chunk.text[s:e])))
-            + (10.0 if need.asks_documents and "《" in span.chunk.text[s:e] else 0),
+            + (NAMED_BONUS if need.asks_documents and "《" in span.chunk.text[s:e] else 0)
+            + (
+                NAMED_BONUS
+                if which and _names_one(normalize(span.chunk.text[s:e]), which, need)
+                else 0
+            ),
             s,
             e,
         )
@@ -552,6 +561,33 @@ def _richest_clause(
     return (richest[0][0], richest[-1][1])
 
 
+NAMED_BONUS = (
+    100.0  # a clause naming what "哪家孵化器" or "哪个文件" asks for outranks word overlap
+)
+_WHICH = re.compile(r"哪(?:一|几)?(?:家|个|所|座|位|些|款|种)?")
+
+
+def _which_of(need: Need) -> str:
+    """The thing a question asks to be named ("重点指导哪家孵化器" → 孵化器), or ""."""
+    for m in _WHICH.finditer(need.asking):
+        after = need.asking[m.end() :]
+        word = max((t.word for t in need.terms if after.startswith(t.word)), key=len, default="")
+        if word:
+            return word
+    return ""
+
+
+def _names_one(clause: str, thing: str, need: Need) -> bool:
+    """Whether a clause names one of the thing: "北斗西虹桥孵化器" for 孵化器, with a name
+    of its own before it, not the words the question put there (市高质量孵化器)."""
+    for m in re.finditer(re.escape(thing), clause):
+        name = clause[max(0, m.start() - 2) : m.start()]
+        if len(name) == 2 and _PLAIN_NAME.fullmatch(name) and name + thing not in need.question:
+            return True
+    return False
+
+
+_PLAIN_NAME = re.compile(r"[\u4e00-\u9fffa-z0-9]+")
 _ARTICLE = re.compile(r"^第[一二三四五六七八九十百零〇\d]+条")
 
 
