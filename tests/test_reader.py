@@ -779,3 +779,13 @@ def test_asking_which_one_quotes_the_clause_that_names_it(shipped_services: Serv
         "区里说要争取建全区首家市高质量孵化器，重点在指导哪家孵化器？"
     )
     assert not result.abstained and "北斗西虹桥孵化器" in _lead(result.answer)
+
+
+def test_asked_a_documents_name_only_a_sentence_naming_one_answers(
+    shipped_services: Services,
+) -> None:
+    result = shipped_services.assistant.ask(
+        "听说区里去年专门出了个高企补贴的文件，那个文件全称叫什么？"
+    )
+    assert not result.abstained
+    assert "《青浦区关于高新技术企业补贴的实施办法》" in _lead(result.answer)

@@ -46,6 +46,10 @@ _ASKER = re.compile(
 )
 
 
+_ASKS_TITLE = re.compile(
+    r"(?:文件|办法|政策|规定|方案|意见)[^，,。？?]{0,4}(?:全称|名称|名字|标题|叫什么|叫啥)|"
+    r"\b(?:title|full name|name) of (?:the|that|this) (?:document|policy|measures|regulation)s?\b"
+)
 _DOMESTIC = re.compile(r"国内|境内|本国|domestic")
 _ABROAD = re.compile(r"外国|境外|国外|海外|跨境|出口|进口|外籍|外资|foreign|overseas|abroad")
 
@@ -159,7 +163,14 @@ class Need:
                 r"which (?:law|document|policy|policies)",
                 self.question,
             )
+            or self.asks_title
         )
+
+    @property
+    def asks_title(self) -> bool:
+        """Whether a document's name is asked ("那个文件全称叫什么"): only a text naming a
+        document in 《》 answers."""
+        return bool(_ASKS_TITLE.search(self.asking))
 
     @property
     def kind(self) -> str:

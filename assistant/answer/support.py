@@ -428,6 +428,8 @@ def assess_sentence(
         kind_ok = False  # a year's result is not the next year's target
     elif _ASKS_RESULT.search(need.asking) and (_AIM.search(text) or _PLAN.search(heading)):
         kind_ok = False  # "最后实际达到了多少": a plan's aim is not what was achieved
+    if need.asks_title and "《" not in text:
+        kind_ok = False  # a document's name is asked, and this sentence names none
     if kind_ok and "percent" in kinds and need.ratio_terms:
         # The share asked for must be the one the sentence states a percentage of.
         kind_ok = any(t in present or t in in_heading for t in need.ratio_terms)
