@@ -142,6 +142,16 @@ def test_an_english_question_about_a_law_is_answered_by_its_chinese_article_unde
             "属于该单位",
         ),
         ("Can a foreign company independently set up an R&D center in China?", "独立设立"),
+        (
+            "Does Chinese law give outstanding foreign scientists any advantage for permanent "
+            "residence?",
+            "永久居留权",
+        ),
+        (
+            "Our plant makes products for export only. Do their technical requirements have to "
+            "follow Chinese standards, or the buyer's contract?",
+            "按照合同的约定执行",
+        ),
     ],
 )
 def test_an_english_question_gets_the_clause_the_glossary_reaches(
