@@ -789,3 +789,15 @@ def test_asked_a_documents_name_only_a_sentence_naming_one_answers(
     )
     assert not result.abstained
     assert "《青浦区关于高新技术企业补贴的实施办法》" in _lead(result.answer)
+
+
+def test_not_much_is_told_not_asked_and_the_bracket_for_little_gain_answers(
+    shipped_services: Services,
+) -> None:
+    assert not asks("估计也没赚几个钱") and not asks("听说他们也没挣多少")
+    assert asks("最多能罚他多少")
+    # 第六十八条: 违法所得五倍以下 in general; 二十五万元以下 with little or no gain.
+    result = shipped_services.assistant.ask(
+        "有家小厂在自己产品上印我们的专利号，估计也没赚几个钱，执法部门最多能罚多少？"
+    )
+    assert not result.abstained and "二十五万元以下" in _lead(result.answer)

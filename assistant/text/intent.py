@@ -172,9 +172,13 @@ _ASKING_CLAUSE = re.compile(
 )
 
 
+# "也没挣多少", "没赚几个钱", "花不了多少": "not much", told, not asked.
+_NOT_MUCH = re.compile(r"(?:没有?|不了)[\u4e00-\u9fff]{0,2}?(?:多少|几个)")
+
+
 def asks(clause: str) -> bool:
     """True when a clause asks something (多少, 吗, 哪些…), rather than stating a fact."""
-    return bool(_ASKING_CLAUSE.search(clause))
+    return bool(_ASKING_CLAUSE.search(_NOT_MUCH.sub("", clause)))
 
 
 def yes_no(sentence: str) -> bool:
