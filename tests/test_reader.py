@@ -18,6 +18,7 @@ from assistant.answer.names import classified_names, sibling_named
 from assistant.answer.need import Need, Term
 from assistant.answer.parts import question_parts
 from assistant.answer.places import Gazetteer, leading_places, unknown_places
+from assistant.answer.references import References
 from assistant.answer.support import Span, item_stem, opening_of_paragraph, years_spoken
 from assistant.models import Chunk, Message
 from assistant.search.similarity import SentenceSimilarity
@@ -396,6 +397,11 @@ def test_asked_of_home_ground_a_rule_on_income_from_abroad_is_the_opposite_case(
     )
     assert not result.abstained
     assert "第二十六条" in result.answer[:60] and "免税收入" in _lead(result.answer)
+    # A non-resident enterprise is one abroad: 第十九条 is the other case too.
+    result = shipped_services.assistant.ask(
+        "我们公司投了另一家国内公司，今年分到一笔分红，这笔钱还要再交企业所得税吗？"
+    )
+    assert "免税收入" in _lead(result.answer)
     # Asked of home and abroad alike, the rule on filing abroad stays in.
     filed_abroad = shipped_services.assistant.ask(
         "发明专利我们先在德国申请了，回国内再申请想要求优先权，最晚多久得提？"
@@ -801,3 +807,31 @@ def test_not_much_is_told_not_asked_and_the_bracket_for_little_gain_answers(
         "有家小厂在自己产品上印我们的专利号，估计也没赚几个钱，执法部门最多能罚多少？"
     )
     assert not result.abstained and "二十五万元以下" in _lead(result.answer)
+
+
+def test_a_clause_defining_its_subject_by_another_paragraph_speaks_of_what_it_says(
+    shipped_services: Services,
+) -> None:
+    article_3 = Chunk(
+        "a3",
+        "law",
+        "某法",
+        "",
+        "第一章 > 第三条",
+        "居民企业应当纳税。\n非居民企业未设立机构、场所的，应当纳税。",
+        0,
+        30,
+    )
+    references = References([article_3])
+    assert references.of(article_3, "非居民企业取得本法第三条第二款规定的所得，适用税率为20％") == (
+        "非居民企业未设立机构、场所的，应当纳税。"
+    )
+    # Citing a rule, or what an article leaves out, says nothing of its subject.
+    assert references.of(article_3, "依照本法第三条的规定") == ""
+    assert references.of(article_3, "本法第三条规定以外的其他情形") == ""
+    # 第四条's 20% is for the income of 第三条第三款: no establishment in China.
+    result = shipped_services.assistant.ask(
+        "Our German parent has no office or establishment in China but receives royalties from "
+        "our subsidiary. What is the statutory enterprise income tax rate on that income?"
+    )
+    assert not result.abstained and "20％" in _lead(result.answer)

@@ -27,11 +27,12 @@ from assistant.answer.support import (
     sentences,
     telling_terms,
 )
-from assistant.models import Hit
+from assistant.models import Chunk, Hit
 from assistant.text.vocabulary import normalize
 
 Verdict = Literal["answer", "abstain", "out_of_scope"]
 Similarity = Callable[[Sequence[str]], Sequence[float]]  # sentences → cosine with the question
+Referred = Callable[[Chunk, str], str]  # a clause of a chunk → the text it refers to ("本法第三条")
 HEAVY_SHARE = 0.6  # a word weighing this share of the question's heaviest names what is asked
 SHORTLIST = 5  # sentences scored in meaning too: embedding one costs about 8 ms once
 
@@ -100,6 +101,7 @@ def assess(
     indexed: str = "",
     gazetteer: Gazetteer = EMPTY,
     similarity: Similarity | None = None,
+    referred: Referred | None = None,
 ) -> Assessment:
     """Decide whether the retrieved chunks answer the question.
 
@@ -109,7 +111,8 @@ def assess(
     `doc_years` gives each document's year, against which 去年 and 今年 are read; `home` is
     the deployment's own place, `indexed` says what the corpus holds (see `indexed_text`),
     `gazetteer` the places each document speaks for, and `similarity` scores sentences
-    against the question in meaning (the best `SHORTLIST` by the other signals are scored).
+    against the question in meaning (the best `SHORTLIST` by the other signals are scored),
+    and `referred` gives what a sentence refers to by article ("本法第三条第三款规定的所得").
     """
     doc_years = doc_years or {}
     if need.off_topic or not need.terms:
@@ -127,6 +130,7 @@ def assess(
                 telling,
                 home,
                 gazetteer.by_document.get(s.chunk.doc_id, frozenset()),
+                referred(s.chunk, s.text) if referred else "",
             )
             for s in spans
         ),

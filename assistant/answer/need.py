@@ -51,7 +51,9 @@ _ASKS_TITLE = re.compile(
     r"\b(?:title|full name|name) of (?:the|that|this) (?:document|policy|measures|regulation)s?\b"
 )
 _DOMESTIC = re.compile(r"国内|境内|本国|domestic")
-_ABROAD = re.compile(r"外国|境外|国外|海外|跨境|出口|进口|外籍|外资|foreign|overseas|abroad")
+_ABROAD = re.compile(
+    r"外国|境外|国外|海外|跨境|出口|进口|外籍|外资|非居民|foreign|overseas|abroad|non-resident"
+)
 
 
 @dataclass(frozen=True)

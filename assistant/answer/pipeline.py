@@ -37,6 +37,7 @@ from assistant.answer.names import named_things, titles_mentioned
 from assistant.answer.need import Need, read_need, times_apart
 from assistant.answer.parts import question_parts
 from assistant.answer.places import Gazetteer
+from assistant.answer.references import References
 from assistant.answer.verification import MARKER, Problem, verify
 from assistant.eligibility import verdicts as eligibility
 from assistant.eligibility.profile import Profile
@@ -185,6 +186,7 @@ class Assistant:
         # The titles an answer may name: the indexed documents' and those their text names.
         self.mentioned = titles_mentioned(c.text for c in index.chunks)
         self.names = named_things(c.text for c in index.chunks)
+        self.references = References(index.chunks)
         self._chunks_of: dict[str, list[Chunk]] = {}
         for c in index.chunks:
             self._chunks_of.setdefault(c.doc_id, []).append(c)
@@ -262,6 +264,7 @@ class Assistant:
             self.indexed,
             self.gazetteer,
             None if self.similarity is None else partial(self.similarity.scores, question),
+            self.references.of,
         )
 
     def _corpus_has(self, word: str) -> bool:

@@ -378,13 +378,15 @@ def assess_sentence(
     telling: Sequence[Term] = (),
     home: Home = NOWHERE,
     doc_places: frozenset[str] = frozenset(),
+    referred: str = "",
 ) -> Support:
     """Score one sentence against the question's need.
 
     `doc_year` is the year the sentence's document was issued: "去年" in a question read
     against a 2025 work plan means 2024. `telling` are the question's words that the
     retrieved text uses at all (see `telling_terms`); `home` is the deployment's own place,
-    and `doc_places` the places the sentence's document speaks for (see `Gazetteer`).
+    and `doc_places` the places the sentence's document speaks for (see `Gazetteer`);
+    `referred` is the text the sentence refers to by article, whose words are its own.
     """
     text = normalize(span.text)
     heading = normalize(span.chunk.section)
@@ -403,7 +405,11 @@ def assess_sentence(
     # What opens the paragraph holds for all of it: its subject (领军人才在本区…；在本区首次
     # 购买…的，给予…购房补贴) and its degree (有前款规定的违法行为，情节严重的，…；对…).
     opening = opening_of_paragraph(span)
-    present = [t for t in need.terms if t.found_in(text) or t.found_in(lead_in)]
+    # "本法第三条第三款规定的所得" is the income that paragraph describes, in its words.
+    meant = normalize(referred)
+    present = [
+        t for t in need.terms if t.found_in(text) or t.found_in(lead_in) or t.found_in(meant)
+    ]
     in_opening = [t for t in need.terms if t not in present and t.found_in(opening)]
     in_heading = [t for t in need.terms if t not in present and t.found_in(heading)]
     # A line stating the document's contact (联系部门：…，电话：…) is about the whole
@@ -418,7 +424,7 @@ def assess_sentence(
     clause_sibling = ""
     if kinds:
         kind_ok, focus, clause_sibling = _answer_clause(
-            need, span, chunk_clauses, kinds, present, in_heading
+            need, span, chunk_clauses, kinds, present, in_heading, meant
         )
         # Held only next to a sibling, the asked kind is that sibling's answer.
         kind_ok = kind_ok or bool(clause_sibling)
@@ -477,6 +483,7 @@ def _answer_clause(
     kinds: Sequence[Kind],
     present: Sequence[Term],
     in_heading: Sequence[Term],
+    meant: str = "",
 ) -> tuple[bool, tuple[int, int], str]:
     """Whether the sentence holds the asked kind of answer next to the subject, and where.
     A percentage must measure what was asked (see `_percent_family_ok`).
@@ -502,6 +509,8 @@ def _answer_clause(
         window = normalize(span.chunk.text[window_start:ce])
         # The section's heading names the subject of every sentence under it (（一）科创微贷).
         near = [*(t for t in present if t.found_in(window)), *in_heading]
+        if meant and "本法第" in window:
+            near += [t for t in present if t not in near and t.found_in(meant)]
         # The answer must sit next to a telling word of the question, not next to a sibling
         # alone (履约贷's credit line is no answer about 微贷通, in the same sentence).
         if not any(t.weight >= NEAR_SHARE * top for t in near):
