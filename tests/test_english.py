@@ -79,6 +79,9 @@ def test_a_verb_and_its_particle_meet_the_glossary_only_together() -> None:
     assert "high and new technology enterprise" in touched(
         "We just obtained High and New Technology Enterprise status."
     )
+    # A law's name too: "our company … the Tax Law" names no company law.
+    assert "company law" not in touched("We are a software company. What does the tax law say?")
+    assert "company law" in touched("What does the Company Law say about share transfers?")
 
 
 def test_the_largest_loan_asks_for_an_amount() -> None:

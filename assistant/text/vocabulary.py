@@ -225,11 +225,15 @@ class Vocabulary:
         return out
 
     def _phrasal(self, term: str) -> bool:
-        """True for a verb with its particle or its asking word ("apply for", "who owns"):
-        said only together, as "applies to" is no "apply for" and "its own" no "who owns"."""
+        """True for a verb with its particle or its asking word ("apply for", "who owns"), and
+        for a law's name: said only together, as "applies to" is no "apply for" and "its own"
+        no "who owns"."""
         order = self._english_order.get(term, ())
         words = self._english_terms[term]
-        return len(order) > 1 and (order[-1] not in words or order[0] not in words)
+        # A law's name too: "our company … the law" names no company law.
+        return len(order) > 1 and (
+            order[-1] not in words or order[0] not in words or order[-1] == "law"
+        )
 
     def _mentions(self, query: str, words: frozenset[str], term: str) -> bool:
         needed = self._english_terms.get(term)
