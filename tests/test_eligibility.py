@@ -558,3 +558,12 @@ def test_a_question_said_of_a_thing_asks_how_the_documents_treat_it(
     [answer] = ask(shipped_services, asked)
     assert answer.intent != INTENT and "结转以后三年内" in answer.answer[:200]
     assert conversation_profile("我们是高企，这项补贴我们能拿吗？", []).asks
+
+
+def test_a_tax_of_a_law_not_indexed_gets_no_verdicts_of_other_rules(
+    shipped_services: Services,
+) -> None:
+    # The documents hold the enterprise income tax law, not the individual income tax law.
+    [answer] = ask(shipped_services, "我们公司刚认定了高企，员工的个人所得税能享受什么优惠？")
+    assert answer.intent != INTENT and answer.abstained
+    assert "个人所得税" in answer.answer[:40]

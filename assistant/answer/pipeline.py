@@ -372,6 +372,10 @@ class Assistant:
         """The extractive answer, and whether the documents hold an answer a model may word."""
         question, hits = inquiry.resolved, inquiry.hits
         reading = inquiry.reading
+        if reading is not None and reading.asks and self.need(question).unheard:
+            # "员工个人所得税这块有什么优惠": a tax of a law no indexed text holds is not
+            # answered with the verdicts of rules on another; the documents say they lack it.
+            reading = None
         if reading is not None and reading.asks:
             if not reading.named:
                 # About the company, but naming no rule: the documents may answer it outright,
