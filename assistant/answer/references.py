@@ -6,7 +6,7 @@ none of its words. Pure logic over the indexed chunks.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 from assistant.models import Chunk
 
@@ -36,10 +36,6 @@ class References:
             if _ARTICLE.match(last):
                 key = (chunk.doc_id, last)
                 self._articles[key] = "\n".join(filter(None, (self._articles.get(key), chunk.text)))
-
-    @property
-    def articles(self) -> Mapping[tuple[str, str], str]:
-        return self._articles
 
     def of(self, chunk: Chunk, text: str) -> str:
         """The text a clause of the chunk refers to by article (and paragraph), or ""."""
